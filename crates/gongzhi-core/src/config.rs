@@ -1,0 +1,272 @@
+//! Configuration: defaults that just work, then `gongzhi.toml`, then `GONGZHI_*` environment
+//! variables, then command-line flags — each later source overrides the earlier ones.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; empty means the SQLite file in the data dir.
+    pub database_url: String,
+    pub listen: String,
+    /// Hex (64 chars) or base64 (32 bytes) key for personal fields; otherwise a key file in the
+    /// data dir is used (created on first run, mode 0600).
+    pub secret_key: Option<String>,
+    pub token_ttl_hours: i64,
+    /// Public locate requests allowed per client address per second.
+    pub locate_per_second: u32,
+    /// Failed logins allowed per user name and per client address within `login_window_secs`.
+    pub login_failures: u32,
+    pub login_window_secs: u64,
+    /// JSON or text; unset means JSON for `serve` and text for everything else.
+    pub log_format: Option<LogFormat>,
+    /// How often a server checks whether another process changed the areas (seconds).
+    pub areas_poll_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./gongzhi-data"),
+            database_url: String::new(),
+            listen: "127.0.0.1:8080".into(),
+            secret_key: None,
+            token_ttl_hours: 12,
+            locate_per_second: 200,
+            login_failures: 10,
+            login_window_secs: 300,
+            log_format: None,
+            areas_poll_secs: 5,
+        }
+    }
+}
+
+/// The shape of `gongzhi.toml`; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<String>,
+    #[serde(default)]
+    database: FileDatabase,
+    #[serde(default)]
+    security: FileSecurity,
+    #[serde(default)]
+    limits: FileLimits,
+    #[serde(default)]
+    log: FileLog,
+}
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDatabase {
+    url: Option<String>,
+}
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSecurity {
+    secret_key: Option<String>,
+    token_ttl_hours: Option<i64>,
+}
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    locate_per_second: Option<u32>,
+    login_failures: Option<u32>,
+    login_window_secs: Option<u64>,
+    areas_poll_secs: Option<u64>,
+}
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLog {
+    format: Option<LogFormat>,
+}
+
+/// What the command line says; `None` leaves the earlier sources in force.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+}
+
+impl Config {
+    /// Loads defaults → file → environment → flags. The file is `--config`, else
+    /// `GONGZHI_CONFIG`, else `./gongzhi.toml` when it exists.
+    pub fn load(flags: &Overrides) -> Result<Config> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let file = flags
+            .config_file
+            .clone()
+            .or_else(|| env("GONGZHI_CONFIG").map(PathBuf::from))
+            .or_else(|| {
+                let p = PathBuf::from("gongzhi.toml");
+                p.exists().then_some(p)
+            });
+        let mut cfg = Config::default();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                Error::invalid("config", format!("cannot read {}: {e}", path.display()))
+            })?;
+            cfg.apply_file(&text)
+                .map_err(|e| Error::invalid("config", format!("{}: {e}", path.display())))?;
+        }
+        cfg.apply_env(env)?;
+        cfg.apply_flags(flags);
+        Ok(cfg)
+    }
+
+    fn apply_file(&mut self, text: &str) -> std::result::Result<(), String> {
+        let f: FileConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        if let Some(v) = f.data_dir {
+            self.data_dir = v;
+        }
+        if let Some(v) = f.listen {
+            self.listen = v;
+        }
+        if let Some(v) = f.database.url {
+            self.database_url = v;
+        }
+        if let Some(v) = f.security.secret_key {
+            self.secret_key = Some(v);
+        }
+        if let Some(v) = f.security.token_ttl_hours {
+            self.token_ttl_hours = v;
+        }
+        if let Some(v) = f.limits.locate_per_second {
+            self.locate_per_second = v;
+        }
+        if let Some(v) = f.limits.login_failures {
+            self.login_failures = v;
+        }
+        if let Some(v) = f.limits.login_window_secs {
+            self.login_window_secs = v;
+        }
+        if let Some(v) = f.limits.areas_poll_secs {
+            self.areas_poll_secs = v;
+        }
+        if let Some(v) = f.log.format {
+            self.log_format = Some(v);
+        }
+        Ok(())
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<()> {
+        fn num<T: std::str::FromStr>(key: &str, v: String) -> Result<T> {
+            v.parse()
+                .map_err(|_| Error::invalid("config", format!("{key}: not a number: {v}")))
+        }
+        if let Some(v) = env("GONGZHI_DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = env("GONGZHI_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = env("GONGZHI_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = env("GONGZHI_SECRET_KEY") {
+            self.secret_key = Some(v);
+        }
+        if let Some(v) = env("GONGZHI_TOKEN_TTL_HOURS") {
+            self.token_ttl_hours = num("GONGZHI_TOKEN_TTL_HOURS", v)?;
+        }
+        if let Some(v) = env("GONGZHI_LOCATE_PER_SECOND") {
+            self.locate_per_second = num("GONGZHI_LOCATE_PER_SECOND", v)?;
+        }
+        if let Some(v) = env("GONGZHI_LOGIN_FAILURES") {
+            self.login_failures = num("GONGZHI_LOGIN_FAILURES", v)?;
+        }
+        if let Some(v) = env("GONGZHI_LOG_FORMAT") {
+            self.log_format = match v.as_str() {
+                "json" => Some(LogFormat::Json),
+                "text" => Some(LogFormat::Text),
+                _ => return Err(Error::invalid("config", "GONGZHI_LOG_FORMAT: json or text")),
+            };
+        }
+        Ok(())
+    }
+
+    fn apply_flags(&mut self, flags: &Overrides) {
+        if let Some(v) = &flags.data_dir {
+            self.data_dir = v.clone();
+        }
+        if let Some(v) = &flags.database_url {
+            self.database_url = v.clone();
+        }
+        if let Some(v) = &flags.listen {
+            self.listen = v.clone();
+        }
+    }
+
+    /// The database to open: the configured URL, or `gongzhi.db` in the data dir.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            sqlite_url(&self.data_dir.join("gongzhi.db"))
+        } else {
+            self.database_url.clone()
+        }
+    }
+}
+
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_env_then_flags() {
+        let mut cfg = Config::default();
+        assert_eq!(cfg.data_dir, PathBuf::from("./gongzhi-data"));
+        cfg.apply_file(
+            "data_dir = \"/from/file\"\nlisten = \"127.0.0.1:1\"\n[database]\nurl = \"postgres://file\"\n[limits]\nlocate_per_second = 7\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.database_url, "postgres://file");
+        assert_eq!(cfg.locate_per_second, 7);
+        cfg.apply_env(|k| match k {
+            "GONGZHI_DATA_DIR" => Some("/from/env".into()),
+            "GONGZHI_LISTEN" => Some("127.0.0.1:2".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(cfg.data_dir, PathBuf::from("/from/env"));
+        assert_eq!(cfg.listen, "127.0.0.1:2");
+        cfg.apply_flags(&Overrides {
+            data_dir: Some("/from/flag".into()),
+            ..Default::default()
+        });
+        assert_eq!(cfg.data_dir, PathBuf::from("/from/flag"));
+        assert_eq!(cfg.listen, "127.0.0.1:2");
+        assert_eq!(cfg.database_url(), "postgres://file");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_numbers_are_errors() {
+        let mut cfg = Config::default();
+        assert!(cfg.apply_file("nonsense = 1").is_err());
+        assert!(cfg
+            .apply_env(|k| (k == "GONGZHI_LOCATE_PER_SECOND").then(|| "many".to_string()))
+            .is_err());
+    }
+
+    #[test]
+    fn default_database_is_sqlite_in_data_dir() {
+        let cfg = Config::default();
+        assert_eq!(cfg.database_url(), "sqlite://./gongzhi-data/gongzhi.db?mode=rwc");
+    }
+}

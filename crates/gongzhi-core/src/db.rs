@@ -1,0 +1,266 @@
+//! Storage plumbing: one pool over SQLite or PostgreSQL (sqlx `Any`), portable SQL, migrations,
+//! and the write transaction that must carry an audit entry before it may commit.
+//!
+//! Portable SQL here means: `$1…$n` placeholders in order of first use, TEXT / BIGINT / DOUBLE
+//! PRECISION columns only, times as Unix milliseconds, flags as 0/1. No triggers, no advisory
+//! locks, random (UUID v4) keys where rows are created at a high rate.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A migration owned by one module. Ids are global and never change once released.
+pub struct Migration {
+    pub id: &'static str,
+    pub sql: &'static str,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite has one writer at a time; queueing writers here avoids busy-waiting on the file.
+    writer: Option<Arc<Mutex<()>>>,
+}
+
+impl Db {
+    pub async fn connect(url: &str) -> Result<Db> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(Error::invalid(
+                "database_url",
+                format!("unsupported database URL (want sqlite:// or postgres://): {url}"),
+            ));
+        };
+        if backend == Backend::Sqlite {
+            if let Some(path) = sqlite_path(url) {
+                if let Some(dir) = std::path::Path::new(&path).parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir).map_err(|e| {
+                            Error::internal(format!("cannot create {}: {e}", dir.display()))
+                        })?;
+                    }
+                }
+            }
+        }
+        let options = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL for concurrent readers; FULL so an acknowledged commit survives a crash.
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options.connect(url).await?;
+        Ok(Db {
+            pool,
+            backend,
+            writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a write. The transaction refuses to commit unless an audit entry was appended.
+    pub async fn begin_write(&self) -> Result<WriteTx> {
+        let guard = match &self.writer {
+            Some(m) => Some(m.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = match self.backend {
+            // IMMEDIATE takes the write lock up front, so a read-then-write never fails late.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(WriteTx {
+            tx,
+            audited: false,
+            _writer: guard,
+        })
+    }
+
+    /// Applies the migrations not yet applied, in order, each in its own transaction.
+    pub async fn migrate(&self, migrations: &[&Migration]) -> Result<usize> {
+        self.pool
+            .execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            )
+            .await?;
+        let mut applied = 0;
+        for m in migrations {
+            let done: Option<AnyRow> = sqlx::query("SELECT id FROM schema_migrations WHERE id = $1")
+                .bind(m.id)
+                .fetch_optional(&self.pool)
+                .await?;
+            if done.is_some() {
+                continue;
+            }
+            let mut tx = self.pool.begin().await?;
+            for stmt in m.sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                tx.execute(stmt).await.map_err(|e| {
+                    Error::internal(format!("migration {} failed: {e}\n{stmt}", m.id))
+                })?;
+            }
+            let ok = sqlx::query("INSERT INTO schema_migrations (id, applied_at) VALUES ($1, $2)")
+                .bind(m.id)
+                .bind(crate::time::now_ms())
+                .execute(&mut *tx)
+                .await;
+            match ok {
+                Ok(_) => {
+                    tx.commit().await?;
+                    applied += 1;
+                }
+                // Another process applied it at the same moment: theirs stands.
+                Err(e) => {
+                    let e = Error::from(e);
+                    if !e.is_unique_violation() {
+                        return Err(e);
+                    }
+                    tx.rollback().await?;
+                }
+            }
+        }
+        Ok(applied)
+    }
+
+    /// A counter that moves whenever `key`'s data changes (used to rebuild in-memory indexes
+    /// in every process that serves the same database).
+    pub async fn version(&self, key: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT value FROM meta_versions WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get::<i64, _>(0)?,
+            None => 0,
+        })
+    }
+}
+
+fn sqlite_path(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| path.to_string())
+}
+
+/// A write in progress. Every module's command takes one of these, does its change and appends
+/// its audit entry (`audit::append`) before `commit`.
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    pub(crate) audited: bool,
+    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    /// Moves `key`'s version counter (see [`Db::version`]).
+    pub async fn bump_version(&mut self, key: &str) -> Result<()> {
+        let updated = sqlx::query("UPDATE meta_versions SET value = value + 1 WHERE key = $1")
+            .bind(key)
+            .execute(&mut *self.tx)
+            .await?;
+        if sqlx::any::AnyQueryResult::rows_affected(&updated) == 0 {
+            sqlx::query("INSERT INTO meta_versions (key, value) VALUES ($1, 1)")
+                .bind(key)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        if !self.audited {
+            // A write without its audit entry is a programming error; refuse to make it durable.
+            return Err(Error::internal("refusing to commit a write without an audit entry"));
+        }
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+pub const CORE_MIGRATIONS: &[Migration] = &[Migration {
+    id: "core-0001-platform",
+    sql: r#"
+CREATE TABLE meta_versions (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
+CREATE TABLE audit_log (
+    seq BIGINT PRIMARY KEY,
+    at BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    reason TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE audit_head (id BIGINT PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+CREATE TABLE units (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    area_code TEXT,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    full_name TEXT,
+    phone TEXT,
+    email TEXT,
+    disabled BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE role_assignments (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    area_code TEXT,
+    unit_code TEXT
+);
+CREATE INDEX role_assignments_user ON role_assignments (user_id);
+CREATE TABLE api_tokens (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+)
+"#,
+}];
+
+/// Reads an optional text column as `Option<String>`.
+pub fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>> {
+    Ok(row.try_get::<Option<String>, _>(col)?)
+}

@@ -1,0 +1,329 @@
+//! The HTTP front: shared state, the error shape `{"error":{"code","message","details"}}`,
+//! extractors that turn bad input into that shape, metrics, and the app that mounts every
+//! module's routes and documents them at `/api/openapi.json`.
+
+mod ratelimit;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+
+pub use ratelimit::Limiter;
+
+use crate::areas::locate::LocateIndex;
+use crate::config::Config;
+use crate::db::Db;
+use crate::identity::{actor_for_token, Actor};
+use crate::module::Module;
+use crate::privacy::Sealer;
+use crate::{Error, Result};
+
+/// Everything a request handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub sealer: Sealer,
+    pub locate: Arc<ArcSwap<LocateIndex>>,
+    locate_version: Arc<AtomicI64>,
+    pub locate_limiter: Arc<Limiter>,
+    pub login_limiter: Arc<Limiter>,
+}
+
+impl AppState {
+    pub async fn new(db: Db, config: Config, sealer: Sealer) -> Result<AppState> {
+        let state = AppState {
+            locate_limiter: Arc::new(Limiter::new(config.locate_per_second, Duration::from_secs(1))),
+            login_limiter: Arc::new(Limiter::new(
+                config.login_failures,
+                Duration::from_secs(config.login_window_secs),
+            )),
+            db,
+            config: Arc::new(config),
+            sealer,
+            locate: Arc::new(ArcSwap::from_pointee(LocateIndex::default())),
+            locate_version: Arc::new(AtomicI64::new(-1)),
+        };
+        state.refresh_locate().await?;
+        Ok(state)
+    }
+
+    /// Rebuilds the locate index when the stored areas changed since the last build (by this
+    /// process or another one sharing the database).
+    pub async fn refresh_locate(&self) -> Result<bool> {
+        let version = self.db.version("areas").await?;
+        if version == self.locate_version.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        let started = Instant::now();
+        let index = crate::areas::build_locate_index(&self.db).await?;
+        metrics::gauge!("gongzhi_locate_grids").set(index.len() as f64);
+        tracing::info!(grids = index.len(), ms = started.elapsed().as_millis() as u64, "locate index built");
+        self.locate.store(Arc::new(index));
+        self.locate_version.store(version, Ordering::Release);
+        Ok(true)
+    }
+
+    /// Keeps the locate index in step with storage until the process ends.
+    pub fn spawn_locate_watcher(&self) {
+        let state = self.clone();
+        let every = Duration::from_secs(self.config.areas_poll_secs.max(1));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = state.refresh_locate().await {
+                    tracing::warn!(error = %e, "locate index refresh failed");
+                }
+            }
+        });
+    }
+}
+
+/// The error every endpoint answers with.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+            details: None,
+        }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let (status, code) = match &e {
+            Error::Invalid { code, .. } => (StatusCode::BAD_REQUEST, *code),
+            Error::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
+            Error::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Error::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Error::OutsideJurisdiction => (StatusCode::NOT_FOUND, "outside_jurisdiction"),
+            Error::Storage(_) | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %e, "internal error");
+            "something went wrong on our side; it has been logged".to_string()
+        } else {
+            e.to_string()
+        };
+        let details = match e {
+            Error::Invalid { details, .. } => details,
+            _ => None,
+        };
+        ApiError {
+            status,
+            code: code.to_string(),
+            message,
+            details,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message, "details": self.details}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = std::result::Result<T, ApiError>;
+
+/// JSON body whose rejections (malformed JSON, wrong types, wrong content type) are API errors.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> std::result::Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(r) => Err(json_rejection(r)),
+        }
+    }
+}
+
+fn json_rejection(r: JsonRejection) -> ApiError {
+    let (status, code) = match &r {
+        JsonRejection::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+        JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
+        JsonRejection::JsonDataError(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
+        _ if r.status() == StatusCode::PAYLOAD_TOO_LARGE => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        _ => (StatusCode::BAD_REQUEST, "invalid_body"),
+    };
+    ApiError::new(status, code, r.body_text())
+}
+
+/// Query string whose rejections are API errors.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> std::result::Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(r) => Err(query_rejection(r)),
+        }
+    }
+}
+
+fn query_rejection(r: QueryRejection) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", r.body_text())
+}
+
+/// The signed-in caller (bearer token); 401 when missing or invalid.
+pub struct Authed(pub Actor);
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> std::result::Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::from(Error::Unauthenticated("send Authorization: Bearer TOKEN".into())))?;
+        Ok(Authed(actor_for_token(&state.db, token).await?))
+    }
+}
+
+/// The client's address as the server sees it (for rate limits).
+pub fn client_addr(parts_ext: &axum::http::Extensions) -> String {
+    parts_ext
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> std::result::Result<Self, Self::Rejection> {
+        Ok(ClientAddr(client_addr(&parts.extensions)))
+    }
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "gongzhi (共治) API", description = "Grassroots co-governance platform. Errors are {\"error\":{\"code\",\"message\",\"details\"}}."),
+    modifiers(&BearerAuth),
+    components(schemas(ErrorBody, ErrorDetail))
+)]
+struct ApiDoc;
+
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .install_recorder()
+                .expect("the metrics recorder is installed once")
+        })
+        .clone()
+}
+
+async fn track_metrics(req: Request, next: Next) -> Response {
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    metrics::counter!("gongzhi_http_requests_total", "method" => method.clone(), "path" => path.clone(), "status" => status).increment(1);
+    metrics::histogram!("gongzhi_http_request_seconds", "method" => method, "path" => path)
+        .record(started.elapsed().as_secs_f64());
+    resp
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match sqlx::query("SELECT 1").execute(state.db.pool()).await {
+        Ok(_) => (StatusCode::OK, Json(json!({"status": "ok", "grids": state.locate.load().len()}))).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "reason": e.to_string()}))).into_response(),
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+/// Default request body limit; imports set their own, larger one.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The whole HTTP app: every module's API, its OpenAPI document, health and metrics.
+pub fn app(state: AppState, modules: &[&dyn Module]) -> (Router, utoipa::openapi::OpenApi) {
+    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi());
+    for m in modules {
+        api = api.merge(m.api());
+    }
+    let (api_router, openapi) = api.split_for_parts();
+    let doc = openapi.clone();
+    let metrics = metrics_handle();
+    let router = api_router
+        .route("/api/openapi.json", get(move || async move { Json(doc) }))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(move || async move { metrics.render() }))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(track_metrics))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state);
+    (router, openapi)
+}

@@ -1,0 +1,515 @@
+//! Users, units, role assignments and API tokens in storage (one SQL for both backends).
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use super::{authorize, Action, Actor, ActorKind, Assignment, Role, Target};
+use crate::audit;
+use crate::db::{opt_text, Db};
+use crate::privacy::{mask_email, mask_name, mask_phone, Sealer};
+use crate::{Error, Result};
+
+pub const UNIT_KINDS: [&str; 5] = [
+    "department",
+    "street_office",
+    "community_committee",
+    "organization",
+    "enterprise",
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Unit {
+    /// e.g. `110101-cgw` (区城管委) or `110101001-jd` (a street office).
+    pub code: String,
+    pub name: String,
+    /// department, street_office, community_committee, organization or enterprise.
+    pub kind: String,
+    /// The area the unit serves, when it has one.
+    pub area_code: Option<String>,
+}
+
+fn valid_code(code: &str) -> bool {
+    (2..=40).contains(&code.len())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+}
+
+pub async fn create_unit(db: &Db, actor: &Actor, unit: &Unit) -> Result<()> {
+    let target = match &unit.area_code {
+        Some(a) => Target::area(a),
+        None => Target::global(),
+    };
+    authorize(actor, Action::UnitManage, &target)?;
+    if !valid_code(&unit.code) {
+        return Err(Error::invalid(
+            "invalid_unit_code",
+            "a unit code is 2–40 letters, digits, '-', '_' or '.'",
+        ));
+    }
+    if unit.name.trim().is_empty() {
+        return Err(Error::invalid("invalid_unit_name", "a unit needs a name"));
+    }
+    if !UNIT_KINDS.contains(&unit.kind.as_str()) {
+        return Err(Error::invalid(
+            "invalid_unit_kind",
+            format!("unit kind must be one of {}", UNIT_KINDS.join(", ")),
+        ));
+    }
+    let mut tx = db.begin_write().await?;
+    if let Some(area) = &unit.area_code {
+        let found = sqlx::query("SELECT code FROM areas WHERE code = $1")
+            .bind(area)
+            .fetch_optional(tx.conn())
+            .await?;
+        if found.is_none() {
+            return Err(Error::invalid("unknown_area", format!("no area with code {area}")));
+        }
+    }
+    let r = sqlx::query(
+        "INSERT INTO units (code, name, kind, area_code, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&unit.code)
+    .bind(unit.name.trim())
+    .bind(&unit.kind)
+    .bind(&unit.area_code)
+    .bind(crate::time::now_ms())
+    .execute(tx.conn())
+    .await;
+    if let Err(e) = r {
+        let e = Error::from(e);
+        return Err(if e.is_unique_violation() {
+            Error::Conflict(format!("unit {} already exists", unit.code))
+        } else {
+            e
+        });
+    }
+    audit::append(
+        &mut tx,
+        actor,
+        "unit.create",
+        &format!("unit:{}", unit.code),
+        &json!(unit),
+        None,
+    )
+    .await?;
+    tx.commit().await
+}
+
+pub async fn list_units(db: &Db) -> Result<Vec<Unit>> {
+    let rows = sqlx::query("SELECT code, name, kind, area_code FROM units ORDER BY code")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Unit {
+                code: r.try_get("code")?,
+                name: r.try_get("name")?,
+                kind: r.try_get("kind")?,
+                area_code: opt_text(r, "area_code")?,
+            })
+        })
+        .collect()
+}
+
+/// A new user as an administrator or the CLI describes it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub assignments: Vec<Assignment>,
+    pub full_name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+/// A user as the API shows them: personal fields masked unless `revealed`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    pub full_name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub revealed: bool,
+    pub assignments: Vec<Assignment>,
+    pub disabled: bool,
+}
+
+fn hash_password(password: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(Error::internal)?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(Error::internal)?
+        .to_string())
+}
+
+fn validate_new_user(u: &NewUser) -> Result<()> {
+    let name_ok = (3..=32).contains(&u.username.len())
+        && u
+            .username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if !name_ok {
+        return Err(Error::invalid(
+            "invalid_username",
+            "a user name is 3–32 letters, digits, '.', '_' or '-'",
+        ));
+    }
+    if u.password.chars().count() < 8 {
+        return Err(Error::invalid(
+            "weak_password",
+            "a password has at least 8 characters",
+        ));
+    }
+    if u.assignments.is_empty() {
+        return Err(Error::invalid("no_role", "a user needs at least one role"));
+    }
+    if let Some(p) = &u.phone {
+        if !p.chars().all(|c| c.is_ascii_digit() || c == '-' || c == '+') || p.len() < 5 {
+            return Err(Error::invalid("invalid_phone", "a phone number is digits"));
+        }
+    }
+    Ok(())
+}
+
+/// The target a user counts under for scoped permissions: their first scoped assignment.
+fn user_target(assignments: &[Assignment]) -> Target {
+    assignments
+        .iter()
+        .find(|a| a.area.is_some() || a.unit.is_some())
+        .map(|a| Target {
+            area: a.area.clone(),
+            unit: a.unit.clone(),
+        })
+        .unwrap_or_default()
+}
+
+pub async fn create_user(db: &Db, sealer: &Sealer, actor: &Actor, u: &NewUser) -> Result<String> {
+    validate_new_user(u)?;
+    for a in &u.assignments {
+        authorize(
+            actor,
+            Action::UserManage,
+            &Target {
+                area: a.area.clone(),
+                unit: a.unit.clone(),
+            },
+        )?;
+    }
+    let password = u.password.clone();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(Error::internal)??;
+    let id = uuid::Uuid::new_v4().to_string();
+    let seal = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(|s| sealer.seal(s));
+    let mut tx = db.begin_write().await?;
+    for a in &u.assignments {
+        if let Some(area) = &a.area {
+            if sqlx::query("SELECT code FROM areas WHERE code = $1")
+                .bind(area)
+                .fetch_optional(tx.conn())
+                .await?
+                .is_none()
+            {
+                return Err(Error::invalid("unknown_area", format!("no area with code {area}")));
+            }
+        }
+        if let Some(unit) = &a.unit {
+            if sqlx::query("SELECT code FROM units WHERE code = $1")
+                .bind(unit)
+                .fetch_optional(tx.conn())
+                .await?
+                .is_none()
+            {
+                return Err(Error::invalid("unknown_unit", format!("no unit with code {unit}")));
+            }
+        }
+    }
+    let r = sqlx::query(
+        "INSERT INTO users (id, username, password_hash, full_name, phone, email, disabled, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
+    )
+    .bind(&id)
+    .bind(&u.username)
+    .bind(&hash)
+    .bind(seal(&u.full_name))
+    .bind(seal(&u.phone))
+    .bind(seal(&u.email))
+    .bind(crate::time::now_ms())
+    .execute(tx.conn())
+    .await;
+    if let Err(e) = r {
+        let e = Error::from(e);
+        return Err(if e.is_unique_violation() {
+            Error::Conflict(format!("user name {} is taken", u.username))
+        } else {
+            e
+        });
+    }
+    for a in &u.assignments {
+        sqlx::query(
+            "INSERT INTO role_assignments (id, user_id, role, area_code, unit_code) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(&id)
+        .bind(a.role.as_str())
+        .bind(&a.area)
+        .bind(&a.unit)
+        .execute(tx.conn())
+        .await?;
+    }
+    // The digest covers who and which roles, never the personal fields themselves.
+    audit::append(
+        &mut tx,
+        actor,
+        "user.create",
+        &format!("user:{id}"),
+        &json!({"username": u.username, "assignments": u.assignments}),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn load_assignments(db: &Db, user_id: &str) -> Result<Vec<Assignment>> {
+    let rows = sqlx::query(
+        "SELECT role, area_code, unit_code FROM role_assignments WHERE user_id = $1 ORDER BY role, area_code, unit_code",
+    )
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Assignment {
+                role: Role::parse(&r.try_get::<String, _>("role")?)?,
+                area: opt_text(r, "area_code")?,
+                unit: opt_text(r, "unit_code")?,
+            })
+        })
+        .collect()
+}
+
+struct StoredUser {
+    id: String,
+    username: String,
+    full_name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    disabled: bool,
+}
+
+async fn fetch_user(db: &Db, id: &str) -> Result<StoredUser> {
+    let r = sqlx::query(
+        "SELECT id, username, full_name, phone, email, disabled FROM users WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(|| Error::not_found("user"))?;
+    Ok(StoredUser {
+        id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        full_name: opt_text(&r, "full_name")?,
+        phone: opt_text(&r, "phone")?,
+        email: opt_text(&r, "email")?,
+        disabled: r.try_get::<i64, _>("disabled")? != 0,
+    })
+}
+
+fn view(sealer: &Sealer, u: StoredUser, assignments: Vec<Assignment>, reveal: bool) -> Result<UserView> {
+    let open = |v: &Option<String>, mask: fn(&str) -> String| -> Result<Option<String>> {
+        v.as_deref()
+            .map(|s| sealer.open(s).map(|p| if reveal { p } else { mask(&p) }))
+            .transpose()
+    };
+    Ok(UserView {
+        full_name: open(&u.full_name, mask_name)?,
+        phone: open(&u.phone, mask_phone)?,
+        email: open(&u.email, mask_email)?,
+        id: u.id,
+        username: u.username,
+        revealed: reveal,
+        assignments,
+        disabled: u.disabled,
+    })
+}
+
+/// One user. `reveal` asks for the personal fields unmasked: allowed to the user themself and
+/// to roles with `PersonalReveal` over the user's scope; a reveal of someone else is audited.
+pub async fn get_user(
+    db: &Db,
+    sealer: &Sealer,
+    actor: &Actor,
+    id: &str,
+    reveal: bool,
+    reason: Option<&str>,
+) -> Result<UserView> {
+    let is_self = actor.user_id.as_deref() == Some(id);
+    let stored = fetch_user(db, id).await?;
+    let assignments = load_assignments(db, id).await?;
+    let target = user_target(&assignments);
+    if !is_self {
+        authorize(actor, Action::UserRead, &target)?;
+    }
+    if reveal && !is_self {
+        authorize(actor, Action::PersonalReveal, &target)?;
+        let mut tx = db.begin_write().await?;
+        audit::append(
+            &mut tx,
+            actor,
+            "personal.reveal",
+            &format!("user:{id}"),
+            &json!({"fields": ["full_name", "phone", "email"]}),
+            reason,
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    view(sealer, stored, assignments, reveal)
+}
+
+/// Users the actor may read, masked, ordered by user name.
+pub async fn list_users(db: &Db, sealer: &Sealer, actor: &Actor) -> Result<Vec<UserView>> {
+    let rows = sqlx::query("SELECT id FROM users ORDER BY username")
+        .fetch_all(db.pool())
+        .await?;
+    if !actor
+        .assignments
+        .iter()
+        .any(|a| super::permissions::grants(a.role, Action::UserRead))
+    {
+        return Err(Error::Forbidden("your roles do not allow user_read".into()));
+    }
+    let mut out = Vec::new();
+    for r in rows {
+        let id: String = r.try_get(0)?;
+        let assignments = load_assignments(db, &id).await?;
+        if authorize(actor, Action::UserRead, &user_target(&assignments)).is_ok() {
+            out.push(view(sealer, fetch_user(db, &id).await?, assignments, false)?);
+        }
+    }
+    Ok(out)
+}
+
+/// An API token: shown once, stored only as its SHA-256.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IssuedToken {
+    pub token: String,
+    /// RFC 3339, Asia/Shanghai.
+    pub expires_at: String,
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Checks a user name and password and issues a token. Any failure is the same error, so a
+/// caller cannot learn which part was wrong; unknown users cost as much time as known ones.
+pub async fn issue_token(db: &Db, username: &str, password: &str, ttl_hours: i64) -> Result<IssuedToken> {
+    let bad = || Error::Unauthenticated("wrong user name or password".into());
+    let row = sqlx::query("SELECT id, password_hash, disabled FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(db.pool())
+        .await?;
+    let (user_id, stored_hash, disabled) = match row {
+        Some(r) => (
+            Some(r.try_get::<String, _>("id")?),
+            r.try_get::<String, _>("password_hash")?,
+            r.try_get::<i64, _>("disabled")? != 0,
+        ),
+        None => (None, dummy_hash().to_string(), false),
+    };
+    let password = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&stored_hash)
+            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .map_err(Error::internal)?;
+    let user_id = match user_id {
+        Some(id) if ok && !disabled => id,
+        _ => return Err(bad()),
+    };
+    let mut raw = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    let token = hex::encode(raw);
+    let now = crate::time::now_ms();
+    let expires = now + ttl_hours * 3_600_000;
+    let mut tx = db.begin_write().await?;
+    sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash(&token))
+        .bind(&user_id)
+        .bind(now)
+        .bind(expires)
+        .execute(tx.conn())
+        .await?;
+    audit::append(
+        &mut tx,
+        &Actor {
+            kind: ActorKind::User,
+            user_id: Some(user_id.clone()),
+            username: username.to_string(),
+            assignments: vec![],
+        },
+        "auth.token_issued",
+        &format!("user:{user_id}"),
+        &json!({"expires_at": expires}),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(IssuedToken {
+        token,
+        expires_at: crate::time::format_ms(expires),
+    })
+}
+
+/// An argon2 hash of a random password, computed once, to spend the same time on unknown users.
+fn dummy_hash() -> &'static str {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| hash_password(&uuid::Uuid::new_v4().to_string()).expect("hashing works"))
+}
+
+/// The actor behind a bearer token, if the token is known, unexpired and its user enabled.
+pub async fn actor_for_token(db: &Db, token: &str) -> Result<Actor> {
+    let bad = || Error::Unauthenticated("the token is unknown or expired".into());
+    let row = sqlx::query(
+        "SELECT u.id, u.username, u.disabled, t.expires_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1",
+    )
+    .bind(token_hash(token))
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(bad)?;
+    let expires: i64 = row.try_get("expires_at")?;
+    if expires <= crate::time::now_ms() || row.try_get::<i64, _>("disabled")? != 0 {
+        return Err(bad());
+    }
+    let id: String = row.try_get("id")?;
+    Ok(Actor {
+        kind: ActorKind::User,
+        assignments: load_assignments(db, &id).await?,
+        username: row.try_get("username")?,
+        user_id: Some(id),
+    })
+}
+
+pub async fn user_id_by_name(db: &Db, username: &str) -> Result<Option<String>> {
+    Ok(sqlx::query("SELECT id FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(db.pool())
+        .await?
+        .map(|r| r.try_get::<String, _>(0))
+        .transpose()?)
+}

@@ -1,0 +1,16 @@
+//! gongzhi core: what every part of the product stands on — configuration, storage on SQLite and
+//! PostgreSQL, the audit chain, personal-data protection, identity and permissions, areas with the
+//! in-memory locate index, and the HTTP plumbing that modules register their routes with.
+
+pub mod areas;
+pub mod audit;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod identity;
+pub mod module;
+pub mod privacy;
+pub mod time;
+
+pub use error::{Error, Result};

@@ -1,0 +1,53 @@
+//! How a part of the product plugs into gongzhi: its migrations and its API routes, declared in
+//! one place (like a Decidim component manifest). The binary lists the modules it serves.
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::db::Migration;
+use crate::http::AppState;
+
+pub trait Module: Send + Sync {
+    /// Short identifier, e.g. `areas`.
+    fn name(&self) -> &'static str;
+    fn migrations(&self) -> &'static [Migration] {
+        &[]
+    }
+    /// Routes under `/api/v1`, documented for `/api/openapi.json`.
+    fn api(&self) -> OpenApiRouter<AppState>;
+}
+
+/// The platform itself: audit chain, users, units, roles, tokens.
+pub struct Platform;
+
+impl Module for Platform {
+    fn name(&self) -> &'static str {
+        "platform"
+    }
+    fn migrations(&self) -> &'static [Migration] {
+        crate::db::CORE_MIGRATIONS
+    }
+    fn api(&self) -> OpenApiRouter<AppState> {
+        crate::identity::api().merge(crate::audit::api())
+    }
+}
+
+/// Areas and grids.
+pub struct Areas;
+
+impl Module for Areas {
+    fn name(&self) -> &'static str {
+        "areas"
+    }
+    fn migrations(&self) -> &'static [Migration] {
+        crate::areas::MIGRATIONS
+    }
+    fn api(&self) -> OpenApiRouter<AppState> {
+        crate::areas::api()
+    }
+}
+
+/// Applies every module's migrations in module order.
+pub async fn migrate(db: &crate::db::Db, modules: &[&dyn Module]) -> crate::Result<usize> {
+    let all: Vec<&Migration> = modules.iter().flat_map(|m| m.migrations().iter()).collect();
+    db.migrate(&all).await
+}

@@ -1,0 +1,222 @@
+//! Benchmarks that write their figures to `docs/benchmarks.md`, each in its own marked section
+//! so other benchmarks can share the file. Numbers are medians of several runs.
+
+use std::path::Path;
+use std::time::Instant;
+
+use geo::{Contains, Coord, Intersects, LineString, MultiPolygon, Polygon};
+use gongzhi_core::areas::locate::{AreaRef, GridEntry, LocateIndex, Located};
+use gongzhi_core::{Error, Result};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+const CELL: f64 = 0.004;
+const ORIGIN: (f64, f64) = (116.0, 39.6);
+
+/// `n` grids (rounded to a square) as a jittered lattice of 8-vertex cells sharing their edges,
+/// so they tile the plane without gaps or overlaps like real grids.
+pub fn generated_grids(n: usize, seed: u64) -> Vec<GridEntry> {
+    let side = (n as f64).sqrt().ceil() as usize;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let node = {
+        let mut nodes = vec![Coord { x: 0.0, y: 0.0 }; (side + 1) * (side + 1)];
+        for j in 0..=side {
+            for i in 0..=side {
+                let border = i == 0 || j == 0 || i == side || j == side;
+                let (jx, jy) = if border { (0.0, 0.0) } else { (rng.gen_range(-0.25..0.25), rng.gen_range(-0.25..0.25)) };
+                nodes[j * (side + 1) + i] = Coord { x: ORIGIN.0 + (i as f64 + jx) * CELL, y: ORIGIN.1 + (j as f64 + jy) * CELL };
+            }
+        }
+        nodes
+    };
+    let at = |i: usize, j: usize| node[j * (side + 1) + i];
+    // One bend per edge, shared by the two cells on either side.
+    let bend = |a: Coord<f64>, b: Coord<f64>, rng: &mut StdRng| {
+        let m = (a + b) / 2.0;
+        let d = b - a;
+        let k = rng.gen_range(-0.12..0.12);
+        Coord { x: m.x - d.y * k, y: m.y + d.x * k }
+    };
+    let mut h = vec![Coord { x: 0.0, y: 0.0 }; side * (side + 1)];
+    let mut v = vec![Coord { x: 0.0, y: 0.0 }; (side + 1) * side];
+    for j in 0..=side {
+        for i in 0..side {
+            h[j * side + i] = bend(at(i, j), at(i + 1, j), &mut rng);
+        }
+    }
+    for j in 0..side {
+        for i in 0..=side {
+            v[j * (side + 1) + i] = bend(at(i, j), at(i, j + 1), &mut rng);
+        }
+    }
+    let mut out = Vec::with_capacity(side * side);
+    for j in 0..side {
+        for i in 0..side {
+            if out.len() == n {
+                break;
+            }
+            let ring = vec![
+                at(i, j),
+                h[j * side + i],
+                at(i + 1, j),
+                v[j * (side + 1) + i + 1],
+                at(i + 1, j + 1),
+                h[(j + 1) * side + i],
+                at(i, j + 1),
+                v[j * (side + 1) + i],
+                at(i, j),
+            ];
+            let code = format!("{:015}", 110_101_001_001_001u64 + out.len() as u64);
+            let r = |c: &str| AreaRef { code: c.to_string(), name: c.to_string() };
+            out.push(GridEntry {
+                polygon: MultiPolygon(vec![Polygon::new(LineString(ring), vec![])]),
+                located: Located { grid: r(&code), community: r(&code[..12]), street: r(&code[..9]), district: r(&code[..6]) },
+            });
+        }
+    }
+    out
+}
+
+fn clone_entries(g: &[GridEntry]) -> Vec<GridEntry> {
+    g.iter().map(|e| GridEntry { polygon: e.polygon.clone(), located: e.located.clone() }).collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+pub struct LocateFigures {
+    pub grids: usize,
+    pub build_ms: f64,
+    pub lookups_per_sec_1: f64,
+    pub lookups_per_sec_2: f64,
+    pub hit_share: f64,
+    pub checked: usize,
+}
+
+/// Measures one size: build time, single-thread and two-thread lookups, and checks a sample of
+/// answers against a brute-force point-in-polygon scan.
+pub fn measure_locate(n: usize, points: usize) -> Result<LocateFigures> {
+    const RUNS: usize = 3;
+    let grids = generated_grids(n, 42);
+    let side = (n as f64).sqrt().ceil();
+    let mut rng = StdRng::seed_from_u64(7);
+    // Points over the lattice plus a margin, so some fall outside every grid.
+    let span = side * CELL;
+    let pts: Vec<(f64, f64)> = (0..points)
+        .map(|_| (ORIGIN.1 - 0.05 * span + rng.gen::<f64>() * span * 1.1, ORIGIN.0 - 0.05 * span + rng.gen::<f64>() * span * 1.1))
+        .collect();
+    let mut builds = Vec::new();
+    let mut index = LocateIndex::default();
+    for _ in 0..RUNS {
+        let entries = clone_entries(&grids);
+        let t = Instant::now();
+        index = LocateIndex::build(entries);
+        builds.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let run = |slice: &[(f64, f64)]| -> usize { slice.iter().filter(|(lat, lng)| std::hint::black_box(index.locate(*lat, *lng)).is_some()).count() };
+    let mut single = Vec::new();
+    let mut hits = 0;
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        hits = run(&pts);
+        single.push(points as f64 / t.elapsed().as_secs_f64());
+    }
+    let mut double = Vec::new();
+    for _ in 0..RUNS {
+        let (a, b) = pts.split_at(points / 2);
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            let ha = s.spawn(|| run(a));
+            let hb = s.spawn(|| run(b));
+            std::hint::black_box(ha.join().unwrap() + hb.join().unwrap());
+        });
+        double.push(points as f64 / t.elapsed().as_secs_f64());
+    }
+    // Independent check: scan every grid for a sample of points.
+    let checked = points.min(2_000);
+    for (lat, lng) in &pts[..checked] {
+        let p = Coord { x: *lng, y: *lat };
+        let inside: Vec<&str> = grids.iter().filter(|g| g.polygon.contains(&p) || g.polygon.intersects(&p)).map(|g| g.located.grid.code.as_str()).collect();
+        let got = index.locate(*lat, *lng).map(|l| l.grid.code.as_str());
+        if got != inside.iter().min().copied() {
+            return Err(Error::internal(format!("locate disagrees with brute force at ({lat}, {lng}): {got:?} vs {inside:?}")));
+        }
+    }
+    Ok(LocateFigures {
+        grids: grids.len(),
+        build_ms: median(builds),
+        lookups_per_sec_1: median(single),
+        lookups_per_sec_2: median(double),
+        hit_share: hits as f64 / points as f64,
+        checked,
+    })
+}
+
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| s.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<f64>().ok()))
+        .map(|kb| format!("{:.0} GiB", kb / 1024.0 / 1024.0))
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores, {mem}")
+}
+
+/// Replaces (or appends) the section between `<!-- NAME:start -->` and `<!-- NAME:end -->`.
+pub fn write_section(path: &Path, name: &str, body: &str) -> Result<()> {
+    let start = format!("<!-- {name}:start -->");
+    let end = format!("<!-- {name}:end -->");
+    let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n\nWritten by the benchmark commands; do not edit the marked sections by hand.\n".into());
+    let section = format!("{start}\n{body}\n{end}");
+    let new = match (old.find(&start), old.find(&end)) {
+        (Some(a), Some(b)) if b > a => format!("{}{}{}", &old[..a], section, &old[b + end.len()..]),
+        _ => format!("{}\n{}\n", old.trim_end(), section),
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(Error::internal)?;
+    }
+    std::fs::write(path, new).map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))
+}
+
+/// `gongzhi bench locate`.
+pub fn locate(sizes: &[usize], points: usize, output: &Path) -> Result<()> {
+    let mut rows = Vec::new();
+    for &n in sizes {
+        eprintln!("locate: {n} grids, {points} points …");
+        let f = measure_locate(n, points)?;
+        eprintln!(
+            "  build {:.1} ms, {:.0} lookups/s on 1 thread, {:.0} on 2 threads",
+            f.build_ms, f.lookups_per_sec_1, f.lookups_per_sec_2
+        );
+        rows.push(format!(
+            "| {} | {:.1} | {:.0} | {:.0} | {:.0}% | {} |",
+            f.grids,
+            f.build_ms,
+            f.lookups_per_sec_1,
+            f.lookups_per_sec_2,
+            f.hit_share * 100.0,
+            f.checked
+        ));
+    }
+    let body = format!(
+        "## Locate (point → grid)\n\n\
+         Command: `scripts/bench` (runs `gongzhi bench locate`, release build). Machine: {}. Date: {}.\n\
+         Generated grids: a jittered lattice of 8-vertex polygons sharing their edges (no gaps, no overlaps); \
+         {points} uniformly random points over the lattice and a 5% margin; medians of 3 runs. \
+         Target: ≥ 1,000,000 lookups/s per core at 100,000 grids.\n\n\
+         | grids | index build (ms) | lookups/s, 1 thread | lookups/s, 2 threads | points inside a grid | answers checked by brute force |\n\
+         |---:|---:|---:|---:|---:|---:|\n{}\n",
+        machine(),
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        rows.join("\n")
+    );
+    write_section(output, "locate", &body)?;
+    eprintln!("wrote {}", output.display());
+    Ok(())
+}

@@ -1,0 +1,292 @@
+//! The command line: `gongzhi serve | demo | migrate | import | export | user | unit | audit | bench`.
+//! Errors end with a non-zero exit and a one-line reason (import problems one per line).
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use gongzhi_core::config::{Config, LogFormat, Overrides};
+use gongzhi_core::identity::{Actor, Assignment, NewUser, Role, Unit};
+use gongzhi_core::{areas, audit, identity, Error};
+
+#[derive(Parser)]
+#[command(name = "gongzhi", version, about = "gongzhi (共治): grassroots co-governance platform")]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Global {
+    /// Configuration file (default: ./gongzhi.toml when present).
+    #[arg(long, global = true, env = "GONGZHI_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where gongzhi keeps its SQLite file and key (default ./gongzhi-data).
+    #[arg(long, global = true, env = "GONGZHI_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://FILE or postgres://… (default: SQLite in the data dir).
+    #[arg(long, global = true, env = "GONGZHI_DATABASE_URL")]
+    database: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web API (migrates first).
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long, env = "GONGZHI_LISTEN")]
+        listen: Option<String>,
+    },
+    /// Seed the Dongcheng demo jurisdiction when the data dir is empty, then serve.
+    Demo {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long, env = "GONGZHI_LISTEN")]
+        listen: Option<String>,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Import areas (all or nothing).
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Export what is stored.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage units (departments, street offices, community committees, organizations).
+    #[command(subcommand)]
+    Unit(UnitCommand),
+    /// The audit chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Benchmarks that write their figures to docs/benchmarks.md.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A division CSV with header code,name,level,parent_code.
+    Divisions { file: PathBuf },
+    /// A GeoJSON FeatureCollection of areas (properties: code, name, level, parent_code, households, population).
+    Geojson { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Areas as a GeoJSON FeatureCollection.
+    Geojson {
+        /// Only this level: district, street, community or grid.
+        #[arg(long)]
+        level: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// resident, grid_worker, operator, dispatcher, handler, leader or admin.
+        #[arg(long)]
+        role: String,
+        /// Area code whose subtree the role covers.
+        #[arg(long)]
+        scope: Option<String>,
+        /// Unit code the role acts for.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Read the password from standard input (required: passwords never go on a command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// Full name (personal data; stored encrypted).
+        #[arg(long)]
+        name: Option<String>,
+        /// Phone (personal data; stored encrypted).
+        #[arg(long)]
+        phone: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UnitCommand {
+    /// Create a unit.
+    Add {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// department, street_office, community_committee, organization or enterprise.
+        #[arg(long, default_value = "department")]
+        kind: String,
+        /// Area code the unit serves.
+        #[arg(long)]
+        area: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the whole chain; exits non-zero naming the first bad entry.
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Locate throughput and index build time at 1,000, 10,000 and 100,000 generated grids.
+    Locate {
+        /// Grid counts to measure, comma separated.
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
+        sizes: Vec<usize>,
+        /// Random points per run.
+        #[arg(long, default_value_t = 1_000_000)]
+        points: usize,
+        /// Markdown file to update.
+        #[arg(long, default_value = "docs/benchmarks.md")]
+        output: PathBuf,
+    },
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let flags = Overrides {
+        config_file: cli.global.config.clone(),
+        data_dir: cli.global.data_dir.clone(),
+        database_url: cli.global.database.clone(),
+        listen: match &cli.command {
+            Command::Serve { listen } | Command::Demo { listen } => listen.clone(),
+            _ => None,
+        },
+    };
+    let config = match Config::load(&flags) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    init_logs(&config, matches!(cli.command, Command::Serve { .. }));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match rt.block_on(execute(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn init_logs(config: &Config, serving: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GONGZHI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if serving { "info" } else { "warn" }));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let json = config.log_format.unwrap_or(if serving { LogFormat::Json } else { LogFormat::Text }) == LogFormat::Json;
+    if json {
+        builder.json().init();
+    } else {
+        builder.compact().init();
+    }
+}
+
+fn fail(e: &Error) -> ExitCode {
+    if let Error::Invalid { details: Some(d), .. } = e {
+        if let Some(problems) = d.get("problems").and_then(|p| p.as_array()) {
+            for p in problems {
+                let at = p.get("at").and_then(|v| v.as_str()).unwrap_or("");
+                let code = p.get("code").and_then(|v| v.as_str()).map(|c| format!(" [{c}]")).unwrap_or_default();
+                let what = p.get("problem").and_then(|v| v.as_str()).unwrap_or("");
+                eprintln!("{at}{code}: {what}");
+            }
+        }
+    }
+    eprintln!("error: {}", e.to_string().replace('\n', " "));
+    ExitCode::FAILURE
+}
+
+fn read_file(path: &PathBuf) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|e| Error::invalid("file", format!("cannot read {}: {e}", path.display())))
+}
+
+async fn execute(command: Command, config: Config) -> Result<(), Error> {
+    let cli_actor = Actor::system("cli");
+    match command {
+        Command::Serve { .. } => {
+            let (db, sealer) = crate::server::open(&config).await?;
+            let listener = crate::server::bind(&config.listen).await?;
+            let running = crate::server::start(config, db, sealer, listener).await?;
+            tracing::info!(url = %running.url(), "gongzhi is serving");
+            eprintln!("gongzhi is serving on {}", running.url());
+            running.wait().await;
+        }
+        Command::Demo { .. } => crate::demo::run(config).await?,
+        Command::Migrate => {
+            let db = gongzhi_core::db::Db::connect(&config.database_url()).await?;
+            let n = gongzhi_core::module::migrate(&db, &crate::server::modules()).await?;
+            println!("applied {n} migration(s)");
+        }
+        Command::Import(ImportCommand::Divisions { file }) => {
+            let text = read_file(&file)?;
+            let (db, _) = crate::server::open(&config).await?;
+            let r = areas::import_divisions(&db, &cli_actor, &text).await?;
+            println!("imported {}: {} created, {} updated", file.display(), r.created, r.updated);
+        }
+        Command::Import(ImportCommand::Geojson { file }) => {
+            let text = read_file(&file)?;
+            let (db, _) = crate::server::open(&config).await?;
+            let r = areas::import_geojson(&db, &cli_actor, &text).await?;
+            println!("imported {}: {} created, {} updated", file.display(), r.created, r.updated);
+        }
+        Command::Export(ExportCommand::Geojson { level, output }) => {
+            let level = match level.as_deref() {
+                None => None,
+                Some(l) => Some(areas::Level::parse(l).ok_or_else(|| Error::invalid("invalid_level", format!("unknown level {l:?}")))?),
+            };
+            let (db, _) = crate::server::open(&config).await?;
+            let doc = areas::export_geojson(&db, level).await?;
+            let text = serde_json::to_string(&doc).map_err(Error::internal)?;
+            match output {
+                Some(path) => std::fs::write(&path, text).map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))?,
+                None => println!("{text}"),
+            }
+        }
+        Command::User(UserCommand::Add { username, role, scope, unit, password_stdin: _, name, phone }) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .map_err(|e| Error::invalid("password", format!("cannot read the password from standard input: {e}")))?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let (db, sealer) = crate::server::open(&config).await?;
+            let user = NewUser {
+                username: username.clone(),
+                password,
+                assignments: vec![Assignment { role: Role::parse(&role)?, area: scope, unit }],
+                full_name: name,
+                phone,
+                email: None,
+            };
+            let id = identity::create_user(&db, &sealer, &cli_actor, &user).await?;
+            println!("created user {username} ({id})");
+        }
+        Command::Unit(UnitCommand::Add { code, name, kind, area }) => {
+            let (db, _) = crate::server::open(&config).await?;
+            identity::create_unit(&db, &cli_actor, &Unit { code: code.clone(), name, kind, area_code: area }).await?;
+            println!("created unit {code}");
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let db = gongzhi_core::db::Db::connect(&config.database_url()).await?;
+            match audit::verify(&db).await? {
+                Ok(n) => println!("audit chain intact: {n} entries"),
+                Err(b) => return Err(Error::Conflict(format!("audit chain broken at {b}"))),
+            }
+        }
+        Command::Bench(BenchCommand::Locate { sizes, points, output }) => {
+            crate::bench::locate(&sizes, points, &output)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,312 @@
+//! The demo jurisdiction: Beijing Dongcheng (东城区, 110101) with its real 17 streets and 169
+//! communities, generated street, community and grid polygons inside the real outline, the
+//! district's departments, and one user for every role. The same seed gives the same areas.
+
+use geo::{Area, BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Polygon};
+use gongzhi_core::areas::{self, geometry};
+use gongzhi_core::config::Config;
+use gongzhi_core::db::Db;
+use gongzhi_core::identity::{self, Actor, Assignment, NewUser, Role, Unit};
+use gongzhi_core::privacy::Sealer;
+use gongzhi_core::Result;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+const DIVISIONS: &str = include_str!("../data/dongcheng-divisions.csv");
+const OUTLINE: &str = include_str!("../data/dongcheng-district.geojson");
+const SEED: u64 = 110101;
+
+/// Rough real positions (lat, lng) of the street offices, so generated streets sit roughly
+/// where the real ones are (north to south: 和平里 … 永定门外).
+const STREET_ANCHORS: &[(&str, f64, f64)] = &[
+    ("110101001", 39.915, 116.405),
+    ("110101002", 39.928, 116.398),
+    ("110101003", 39.940, 116.405),
+    ("110101004", 39.950, 116.410),
+    ("110101005", 39.943, 116.420),
+    ("110101006", 39.930, 116.420),
+    ("110101007", 39.925, 116.430),
+    ("110101008", 39.908, 116.428),
+    ("110101009", 39.943, 116.433),
+    ("110101010", 39.962, 116.415),
+    ("110101011", 39.895, 116.400),
+    ("110101012", 39.897, 116.418),
+    ("110101013", 39.893, 116.432),
+    ("110101014", 39.880, 116.437),
+    ("110101015", 39.881, 116.420),
+    ("110101016", 39.876, 116.405),
+    ("110101017", 39.862, 116.405),
+];
+
+/// Handling departments of the district (code suffix, name).
+const DEPARTMENTS: &[(&str, &str)] = &[
+    ("cgw", "东城区城市管理委员会"),
+    ("cgzf", "东城区城市管理综合行政执法局"),
+    ("sz", "东城区市政设施管理中心"),
+    ("yllh", "东城区园林绿化局"),
+    ("hw", "东城区环境卫生服务中心"),
+    ("jt", "东城区交通委员会"),
+    ("zjw", "东城区住房和城市建设委员会"),
+    ("sw", "东城区水务局"),
+    ("gr", "东城区供热管理中心"),
+    ("scjg", "东城区市场监督管理局"),
+    ("sthj", "东城区生态环境局"),
+    ("mz", "东城区民政局"),
+    ("wjw", "东城区卫生健康委员会"),
+    ("fgj", "东城区房屋管理局"),
+    ("gaj", "北京市公安局东城分局"),
+];
+
+pub struct DemoUser {
+    pub username: &'static str,
+    pub password: &'static str,
+    pub role: Role,
+    pub area: Option<&'static str>,
+    pub unit: Option<&'static str>,
+    pub name: &'static str,
+    pub phone: &'static str,
+}
+
+/// One user for every role, with fixed demo passwords (printed at start).
+pub const DEMO_USERS: &[DemoUser] = &[
+    DemoUser { username: "admin", password: "admin-demo", role: Role::Admin, area: None, unit: None, name: "管理员", phone: "13800000001" },
+    DemoUser { username: "leader", password: "leader-demo", role: Role::Leader, area: Some("110101"), unit: None, name: "李建国", phone: "13800000002" },
+    DemoUser { username: "dispatcher", password: "dispatcher-demo", role: Role::Dispatcher, area: Some("110101"), unit: None, name: "王秀英", phone: "13800000003" },
+    DemoUser { username: "operator", password: "operator-demo", role: Role::Operator, area: Some("110101"), unit: None, name: "张丽", phone: "13800000004" },
+    DemoUser { username: "handler", password: "handler-demo", role: Role::Handler, area: None, unit: Some("110101-cgw"), name: "刘强", phone: "13800000005" },
+    DemoUser { username: "gridworker", password: "gridworker-demo", role: Role::GridWorker, area: Some("110101001001"), unit: None, name: "陈静", phone: "13800000006" },
+    DemoUser { username: "resident", password: "resident-demo", role: Role::Resident, area: None, unit: None, name: "赵小明", phone: "13800000007" },
+];
+
+struct Division {
+    code: String,
+    name: String,
+    level: String,
+    parent: String,
+}
+
+fn divisions() -> Vec<Division> {
+    DIVISIONS
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Division { code: f[0].into(), name: f[1].into(), level: f[2].into(), parent: f.get(3).unwrap_or(&"").to_string() }
+        })
+        .collect()
+}
+
+fn outline() -> MultiPolygon<f64> {
+    let doc: Value = serde_json::from_str(OUTLINE).expect("embedded outline is JSON");
+    geometry::parse(&doc["features"][0]["geometry"]).expect("embedded outline is a valid polygon")
+}
+
+/// A piece to carve: its weight (share of the area) and an optional anchor (lng, lat).
+struct Piece {
+    id: usize,
+    weight: f64,
+    anchor: Option<(f64, f64)>,
+}
+
+/// Splits `shape` into one part per piece with areas in proportion to the weights, by
+/// recursive cuts along slightly tilted lines across the longer side. Parts never overlap and
+/// together make the whole, so children always lie inside their parent.
+fn partition(shape: &MultiPolygon<f64>, mut pieces: Vec<Piece>, rng: &mut StdRng) -> Vec<(usize, MultiPolygon<f64>)> {
+    if pieces.len() == 1 {
+        return vec![(pieces[0].id, shape.clone())];
+    }
+    let rect = shape.bounding_rect().expect("non-empty shape");
+    let lat0 = rect.center().y.to_radians();
+    let wide = rect.width() * lat0.cos() > rect.height();
+    let tilt = rng.gen_range(-0.25..0.25);
+    let theta: f64 = if wide { tilt } else { std::f64::consts::FRAC_PI_2 + tilt };
+    let normal = (theta.cos(), theta.sin());
+    let project = |x: f64, y: f64| x * normal.0 + y * normal.1;
+    if pieces.iter().all(|p| p.anchor.is_some()) {
+        pieces.sort_by(|a, b| {
+            let (ax, ay) = a.anchor.unwrap();
+            let (bx, by) = b.anchor.unwrap();
+            project(ax, ay).total_cmp(&project(bx, by)).then(a.id.cmp(&b.id))
+        });
+    }
+    let right = pieces.split_off(pieces.len() / 2);
+    let left_weight: f64 = pieces.iter().map(|p| p.weight).sum();
+    let total = left_weight + right.iter().map(|p| p.weight).sum::<f64>();
+    let target = shape.unsigned_area() * left_weight / total;
+    let (mut lo, mut hi) = (f64::MAX, f64::MIN);
+    for p in shape.0.iter().flat_map(|p| p.exterior().coords()) {
+        let v = project(p.x, p.y);
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    for _ in 0..50 {
+        let mid = (lo + hi) / 2.0;
+        if shape.intersection(&half_plane(normal, mid, -1.0)).unsigned_area() < target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let cut = (lo + hi) / 2.0;
+    let a = shape.intersection(&half_plane(normal, cut, -1.0));
+    let b = shape.intersection(&half_plane(normal, cut, 1.0));
+    let mut out = partition(&a, pieces, rng);
+    out.extend(partition(&b, right, rng));
+    out
+}
+
+/// The side of the line `p·normal = offset` given by `side` (−1: below, +1: above), as a
+/// polygon far larger than any jurisdiction.
+fn half_plane(normal: (f64, f64), offset: f64, side: f64) -> Polygon<f64> {
+    const FAR: f64 = 50.0;
+    let c = Coord { x: normal.0 * offset, y: normal.1 * offset };
+    let d = Coord { x: -normal.1, y: normal.0 };
+    let n = Coord { x: normal.0 * side, y: normal.1 * side };
+    let ring = vec![
+        c + d * FAR,
+        c - d * FAR,
+        c - d * FAR + n * FAR,
+        c + d * FAR + n * FAR,
+        c + d * FAR,
+    ];
+    Polygon::new(LineString(ring), vec![])
+}
+
+/// The whole demo jurisdiction as a GeoJSON FeatureCollection: district, streets, communities
+/// and grids with polygons and attributes. Pure and deterministic.
+pub fn jurisdiction() -> Value {
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let divs = divisions();
+    let district = divs.iter().find(|d| d.level == "district").expect("a district");
+    let streets: Vec<&Division> = divs.iter().filter(|d| d.level == "street").collect();
+    let communities = |street: &str| -> Vec<&Division> { divs.iter().filter(|d| d.level == "community" && d.parent == street).collect() };
+    // About 600 grids: three or four per community (Dongcheng runs 589).
+    let grids_of: Vec<(String, usize)> = divs
+        .iter()
+        .filter(|d| d.level == "community")
+        .map(|d| (d.code.clone(), if rng.gen_bool(0.55) { 4 } else { 3 }))
+        .collect();
+    let grid_count = |community: &str| grids_of.iter().find(|(c, _)| c == community).map(|(_, n)| *n).unwrap_or(3);
+
+    let shape = outline();
+    let mut features = vec![feature(&district.code, &district.name, "district", None, &shape, json!({}))];
+    let street_pieces = streets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Piece {
+            id: i,
+            weight: communities(&s.code).iter().map(|c| grid_count(&c.code) as f64).sum::<f64>().max(1.0),
+            anchor: STREET_ANCHORS.iter().find(|(c, _, _)| *c == s.code).map(|(_, lat, lng)| (*lng, *lat)),
+        })
+        .collect();
+    for (si, street_shape) in partition(&shape, street_pieces, &mut rng) {
+        let street = streets[si];
+        features.push(feature(&street.code, &street.name, "street", Some(&district.code), &street_shape, json!({})));
+        let comms = communities(&street.code);
+        let pieces = comms.iter().enumerate().map(|(i, c)| Piece { id: i, weight: grid_count(&c.code) as f64, anchor: None }).collect();
+        for (ci, community_shape) in partition(&street_shape, pieces, &mut rng) {
+            let community = comms[ci];
+            features.push(feature(&community.code, &community.name, "community", Some(&street.code), &community_shape, json!({})));
+            let n = grid_count(&community.code);
+            let pieces = (0..n).map(|i| Piece { id: i, weight: 1.0, anchor: None }).collect();
+            for (gi, grid_shape) in partition(&community_shape, pieces, &mut rng) {
+                let households: i64 = rng.gen_range(300..=500);
+                let population = (households as f64 * rng.gen_range(2.2..2.8)).round() as i64;
+                let code = format!("{}{:03}", community.code, gi + 1);
+                let name = format!("{}第{}网格", community.name.trim_end_matches("社区"), gi + 1);
+                let grid_type = if rng.gen_bool(0.04) { "专属" } else { "基础" };
+                features.push(feature(
+                    &code,
+                    &name,
+                    "grid",
+                    Some(&community.code),
+                    &grid_shape,
+                    json!({"households": households, "population": population, "grid_type": grid_type}),
+                ));
+            }
+        }
+    }
+    json!({"type": "FeatureCollection", "features": features})
+}
+
+fn feature(code: &str, name: &str, level: &str, parent: Option<&str>, shape: &MultiPolygon<f64>, extra: Value) -> Value {
+    let mut props = json!({"code": code, "name": name, "level": level, "parent_code": parent});
+    if let Value::Object(m) = extra {
+        for (k, v) in m {
+            props[k] = v;
+        }
+    }
+    json!({"type": "Feature", "properties": props, "geometry": geometry::to_geojson(shape)})
+}
+
+/// Units: the district's departments, each street office and police station, each community
+/// committee.
+fn units() -> Vec<Unit> {
+    let mut out: Vec<Unit> = DEPARTMENTS
+        .iter()
+        .map(|(suffix, name)| Unit { code: format!("110101-{suffix}"), name: name.to_string(), kind: "department".into(), area_code: Some("110101".into()) })
+        .collect();
+    for d in divisions() {
+        match d.level.as_str() {
+            "street" => {
+                let short = d.name.trim_end_matches("街道");
+                out.push(Unit { code: format!("{}-jd", d.code), name: format!("{}街道办事处", short), kind: "street_office".into(), area_code: Some(d.code.clone()) });
+                out.push(Unit { code: format!("{}-pcs", d.code), name: format!("{}派出所", short), kind: "department".into(), area_code: Some(d.code.clone()) });
+            }
+            "community" => out.push(Unit { code: format!("{}-jwh", d.code), name: format!("{}居委会", d.name), kind: "community_committee".into(), area_code: Some(d.code.clone()) }),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Seeds an empty database with the demo jurisdiction, units and users.
+pub async fn seed(db: &Db, sealer: &Sealer) -> Result<()> {
+    let actor = Actor::system("demo-seed");
+    let doc = jurisdiction();
+    areas::import_geojson(db, &actor, &doc.to_string()).await?;
+    for u in units() {
+        identity::create_unit(db, &actor, &u).await?;
+    }
+    for u in DEMO_USERS {
+        identity::create_user(
+            db,
+            sealer,
+            &actor,
+            &NewUser {
+                username: u.username.into(),
+                password: u.password.into(),
+                assignments: vec![Assignment { role: u.role, area: u.area.map(String::from), unit: u.unit.map(String::from) }],
+                full_name: Some(u.name.into()),
+                phone: Some(u.phone.into()),
+                email: None,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// `gongzhi demo`: seed when empty, then serve and say how to sign in.
+pub async fn run(config: Config) -> Result<()> {
+    let (db, sealer) = crate::server::open(&config).await?;
+    if areas::count_areas(&db).await? == 0 {
+        eprintln!("seeding the Dongcheng demo into {} …", config.data_dir.display());
+        seed(&db, &sealer).await?;
+    }
+    let listener = crate::server::bind(&config.listen).await?;
+    let running = crate::server::start(config, db, sealer, listener).await?;
+    let url = running.url();
+    println!("gongzhi demo (东城区) is serving on {url}");
+    println!("  try: curl '{url}/api/v1/areas/locate?lat=39.915&lng=116.405'");
+    println!("  demo users (user name / password / role):");
+    for u in DEMO_USERS {
+        println!("    {:<11} {:<16} {}", u.username, u.password, u.role.as_str());
+    }
+    println!("  sign in: curl -X POST {url}/api/v1/auth/token -H 'content-type: application/json' -d '{{\"username\":\"admin\",\"password\":\"admin-demo\"}}'");
+    running.wait().await;
+    Ok(())
+}
+

@@ -1,0 +1,69 @@
+//! Wiring: which modules gongzhi serves, opening storage, and running the HTTP server.
+
+use std::net::SocketAddr;
+
+use gongzhi_core::config::Config;
+use gongzhi_core::db::Db;
+use gongzhi_core::http::{app, AppState};
+use gongzhi_core::module::{self, Areas, Module, Platform};
+use gongzhi_core::privacy::Sealer;
+use gongzhi_core::Result;
+use tokio::net::TcpListener;
+
+/// Every part of the product this binary serves, in migration order. New modules register here.
+pub fn modules() -> Vec<&'static dyn Module> {
+    vec![&Platform, &Areas]
+}
+
+/// Opens the configured database, applies pending migrations and loads the personal-data key.
+pub async fn open(config: &Config) -> Result<(Db, Sealer)> {
+    let db = Db::connect(&config.database_url()).await?;
+    module::migrate(&db, &modules()).await?;
+    let sealer = Sealer::load(config.secret_key.as_deref(), &config.data_dir)?;
+    Ok((db, sealer))
+}
+
+/// A server running in the background (tests and `demo` use it).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+/// Starts serving on `listener` with an opened database.
+pub async fn start(config: Config, db: Db, sealer: Sealer, listener: TcpListener) -> Result<Running> {
+    let state = AppState::new(db, config, sealer).await?;
+    state.spawn_locate_watcher();
+    let (router, _) = app(state.clone(), &modules());
+    let addr = listener.local_addr().map_err(gongzhi_core::Error::internal)?;
+    let task = tokio::spawn(async move {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, service)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+        {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok(Running { addr, state, task })
+}
+
+pub async fn bind(addr: &str) -> Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| gongzhi_core::Error::invalid("listen", format!("cannot listen on {addr}: {e}")))
+}
