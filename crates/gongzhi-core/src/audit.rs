@@ -135,7 +135,9 @@ pub async fn list(db: &Db, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
-    rows.iter().map(|r| row_to_entry(r).map(|(e, _)| e)).collect()
+    rows.iter()
+        .map(|r| row_to_entry(r).map(|(e, _)| e))
+        .collect()
 }
 
 /// Why the chain is broken, naming the first bad entry.
@@ -258,7 +260,9 @@ async fn list_entries(
     use crate::identity::{authorize, Action, Target};
     authorize(&actor, Action::AuditRead, &Target::global())?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(axum::Json(list(&state.db, q.after.unwrap_or(0), limit).await?))
+    Ok(axum::Json(
+        list(&state.db, q.after.unwrap_or(0), limit).await?,
+    ))
 }
 
 pub fn api() -> utoipa_axum::router::OpenApiRouter<crate::http::AppState> {

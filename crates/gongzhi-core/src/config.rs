@@ -267,6 +267,9 @@ mod tests {
     #[test]
     fn default_database_is_sqlite_in_data_dir() {
         let cfg = Config::default();
-        assert_eq!(cfg.database_url(), "sqlite://./gongzhi-data/gongzhi.db?mode=rwc");
+        assert_eq!(
+            cfg.database_url(),
+            "sqlite://./gongzhi-data/gongzhi.db?mode=rwc"
+        );
     }
 }

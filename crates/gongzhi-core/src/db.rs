@@ -2,7 +2,8 @@
 //! and the write transaction that must carry an audit entry before it may commit.
 //!
 //! Portable SQL here means: `$1…$n` placeholders in order of first use, TEXT / BIGINT / DOUBLE
-//! PRECISION columns only, times as Unix milliseconds, flags as 0/1. No triggers, no advisory
+//! PRECISION columns only, times as Unix milliseconds, flags as 0/1, floats bound as text and
+//! CAST (sqlx 0.8's Any driver mis-types a NULL f64 for PostgreSQL). No triggers, no advisory
 //! locks, random (UUID v4) keys where rows are created at a high rate.
 
 use std::sync::Arc;
@@ -115,10 +116,11 @@ impl Db {
             .await?;
         let mut applied = 0;
         for m in migrations {
-            let done: Option<AnyRow> = sqlx::query("SELECT id FROM schema_migrations WHERE id = $1")
-                .bind(m.id)
-                .fetch_optional(&self.pool)
-                .await?;
+            let done: Option<AnyRow> =
+                sqlx::query("SELECT id FROM schema_migrations WHERE id = $1")
+                    .bind(m.id)
+                    .fetch_optional(&self.pool)
+                    .await?;
             if done.is_some() {
                 continue;
             }
@@ -166,7 +168,9 @@ impl Db {
 }
 
 fn sqlite_path(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| path.to_string())
 }
@@ -202,7 +206,9 @@ impl WriteTx {
     pub async fn commit(self) -> Result<()> {
         if !self.audited {
             // A write without its audit entry is a programming error; refuse to make it durable.
-            return Err(Error::internal("refusing to commit a write without an audit entry"));
+            return Err(Error::internal(
+                "refusing to commit a write without an audit entry",
+            ));
         }
         self.tx.commit().await?;
         Ok(())

@@ -122,12 +122,7 @@ pub fn mask_name(name: &str) -> String {
         0 => String::new(),
         1 => "*".into(),
         2 => format!("{}*", chars[0]),
-        n => format!(
-            "{}{}{}",
-            chars[0],
-            "*".repeat(n - 2),
-            chars[n - 1]
-        ),
+        n => format!("{}{}{}", chars[0], "*".repeat(n - 2), chars[n - 1]),
     }
 }
 
@@ -214,7 +209,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join("secret.key")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.join("secret.key"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         std::fs::remove_dir_all(dir).unwrap();

@@ -23,8 +23,15 @@ pub fn generated_grids(n: usize, seed: u64) -> Vec<GridEntry> {
         for j in 0..=side {
             for i in 0..=side {
                 let border = i == 0 || j == 0 || i == side || j == side;
-                let (jx, jy) = if border { (0.0, 0.0) } else { (rng.gen_range(-0.25..0.25), rng.gen_range(-0.25..0.25)) };
-                nodes[j * (side + 1) + i] = Coord { x: ORIGIN.0 + (i as f64 + jx) * CELL, y: ORIGIN.1 + (j as f64 + jy) * CELL };
+                let (jx, jy) = if border {
+                    (0.0, 0.0)
+                } else {
+                    (rng.gen_range(-0.25..0.25), rng.gen_range(-0.25..0.25))
+                };
+                nodes[j * (side + 1) + i] = Coord {
+                    x: ORIGIN.0 + (i as f64 + jx) * CELL,
+                    y: ORIGIN.1 + (j as f64 + jy) * CELL,
+                };
             }
         }
         nodes
@@ -35,7 +42,10 @@ pub fn generated_grids(n: usize, seed: u64) -> Vec<GridEntry> {
         let m = (a + b) / 2.0;
         let d = b - a;
         let k = rng.gen_range(-0.12..0.12);
-        Coord { x: m.x - d.y * k, y: m.y + d.x * k }
+        Coord {
+            x: m.x - d.y * k,
+            y: m.y + d.x * k,
+        }
     };
     let mut h = vec![Coord { x: 0.0, y: 0.0 }; side * (side + 1)];
     let mut v = vec![Coord { x: 0.0, y: 0.0 }; (side + 1) * side];
@@ -67,10 +77,18 @@ pub fn generated_grids(n: usize, seed: u64) -> Vec<GridEntry> {
                 at(i, j),
             ];
             let code = format!("{:015}", 110_101_001_001_001u64 + out.len() as u64);
-            let r = |c: &str| AreaRef { code: c.to_string(), name: c.to_string() };
+            let r = |c: &str| AreaRef {
+                code: c.to_string(),
+                name: c.to_string(),
+            };
             out.push(GridEntry {
                 polygon: MultiPolygon(vec![Polygon::new(LineString(ring), vec![])]),
-                located: Located { grid: r(&code), community: r(&code[..12]), street: r(&code[..9]), district: r(&code[..6]) },
+                located: Located {
+                    grid: r(&code),
+                    community: r(&code[..12]),
+                    street: r(&code[..9]),
+                    district: r(&code[..6]),
+                },
             });
         }
     }
@@ -78,7 +96,12 @@ pub fn generated_grids(n: usize, seed: u64) -> Vec<GridEntry> {
 }
 
 fn clone_entries(g: &[GridEntry]) -> Vec<GridEntry> {
-    g.iter().map(|e| GridEntry { polygon: e.polygon.clone(), located: e.located.clone() }).collect()
+    g.iter()
+        .map(|e| GridEntry {
+            polygon: e.polygon.clone(),
+            located: e.located.clone(),
+        })
+        .collect()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -105,7 +128,12 @@ pub fn measure_locate(n: usize, points: usize) -> Result<LocateFigures> {
     // Points over the lattice plus a margin, so some fall outside every grid.
     let span = side * CELL;
     let pts: Vec<(f64, f64)> = (0..points)
-        .map(|_| (ORIGIN.1 - 0.05 * span + rng.gen::<f64>() * span * 1.1, ORIGIN.0 - 0.05 * span + rng.gen::<f64>() * span * 1.1))
+        .map(|_| {
+            (
+                ORIGIN.1 - 0.05 * span + rng.gen::<f64>() * span * 1.1,
+                ORIGIN.0 - 0.05 * span + rng.gen::<f64>() * span * 1.1,
+            )
+        })
         .collect();
     let mut builds = Vec::new();
     let mut index = LocateIndex::default();
@@ -115,7 +143,12 @@ pub fn measure_locate(n: usize, points: usize) -> Result<LocateFigures> {
         index = LocateIndex::build(entries);
         builds.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    let run = |slice: &[(f64, f64)]| -> usize { slice.iter().filter(|(lat, lng)| std::hint::black_box(index.locate(*lat, *lng)).is_some()).count() };
+    let run = |slice: &[(f64, f64)]| -> usize {
+        slice
+            .iter()
+            .filter(|(lat, lng)| std::hint::black_box(index.locate(*lat, *lng)).is_some())
+            .count()
+    };
     let mut single = Vec::new();
     let mut hits = 0;
     for _ in 0..RUNS {
@@ -138,10 +171,16 @@ pub fn measure_locate(n: usize, points: usize) -> Result<LocateFigures> {
     let checked = points.min(2_000);
     for (lat, lng) in &pts[..checked] {
         let p = Coord { x: *lng, y: *lat };
-        let inside: Vec<&str> = grids.iter().filter(|g| g.polygon.contains(&p) || g.polygon.intersects(&p)).map(|g| g.located.grid.code.as_str()).collect();
+        let inside: Vec<&str> = grids
+            .iter()
+            .filter(|g| g.polygon.contains(&p) || g.polygon.intersects(&p))
+            .map(|g| g.located.grid.code.as_str())
+            .collect();
         let got = index.locate(*lat, *lng).map(|l| l.grid.code.as_str());
         if got != inside.iter().min().copied() {
-            return Err(Error::internal(format!("locate disagrees with brute force at ({lat}, {lng}): {got:?} vs {inside:?}")));
+            return Err(Error::internal(format!(
+                "locate disagrees with brute force at ({lat}, {lng}): {got:?} vs {inside:?}"
+            )));
         }
     }
     Ok(LocateFigures {
@@ -157,12 +196,23 @@ pub fn measure_locate(n: usize, points: usize) -> Result<LocateFigures> {
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|s| s.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
         .map(|kb| format!("{:.0} GiB", kb / 1024.0 / 1024.0))
         .unwrap_or_default();
     format!("{cpu}, {cores} cores, {mem}")
@@ -181,7 +231,8 @@ pub fn write_section(path: &Path, name: &str, body: &str) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(Error::internal)?;
     }
-    std::fs::write(path, new).map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))
+    std::fs::write(path, new)
+        .map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))
 }
 
 /// `gongzhi bench locate`.

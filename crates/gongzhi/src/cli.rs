@@ -11,7 +11,11 @@ use gongzhi_core::identity::{Actor, Assignment, NewUser, Role, Unit};
 use gongzhi_core::{areas, audit, identity, Error};
 
 #[derive(Parser)]
-#[command(name = "gongzhi", version, about = "gongzhi (共治): grassroots co-governance platform")]
+#[command(
+    name = "gongzhi",
+    version,
+    about = "gongzhi (共治): grassroots co-governance platform"
+)]
 struct Cli {
     #[command(flatten)]
     global: Global,
@@ -182,10 +186,17 @@ pub fn run() -> ExitCode {
 }
 
 fn init_logs(config: &Config, serving: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("GONGZHI_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if serving { "info" } else { "warn" }));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let json = config.log_format.unwrap_or(if serving { LogFormat::Json } else { LogFormat::Text }) == LogFormat::Json;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GONGZHI_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(if serving { "info" } else { "warn" })
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let json = config.log_format.unwrap_or(if serving {
+        LogFormat::Json
+    } else {
+        LogFormat::Text
+    }) == LogFormat::Json;
     if json {
         builder.json().init();
     } else {
@@ -194,11 +205,18 @@ fn init_logs(config: &Config, serving: bool) {
 }
 
 fn fail(e: &Error) -> ExitCode {
-    if let Error::Invalid { details: Some(d), .. } = e {
+    if let Error::Invalid {
+        details: Some(d), ..
+    } = e
+    {
         if let Some(problems) = d.get("problems").and_then(|p| p.as_array()) {
             for p in problems {
                 let at = p.get("at").and_then(|v| v.as_str()).unwrap_or("");
-                let code = p.get("code").and_then(|v| v.as_str()).map(|c| format!(" [{c}]")).unwrap_or_default();
+                let code = p
+                    .get("code")
+                    .and_then(|v| v.as_str())
+                    .map(|c| format!(" [{c}]"))
+                    .unwrap_or_default();
                 let what = p.get("problem").and_then(|v| v.as_str()).unwrap_or("");
                 eprintln!("{at}{code}: {what}");
             }
@@ -209,7 +227,8 @@ fn fail(e: &Error) -> ExitCode {
 }
 
 fn read_file(path: &PathBuf) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|e| Error::invalid("file", format!("cannot read {}: {e}", path.display())))
+    std::fs::read_to_string(path)
+        .map_err(|e| Error::invalid("file", format!("cannot read {}: {e}", path.display())))
 }
 
 async fn execute(command: Command, config: Config) -> Result<(), Error> {
@@ -233,38 +252,69 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
             let text = read_file(&file)?;
             let (db, _) = crate::server::open(&config).await?;
             let r = areas::import_divisions(&db, &cli_actor, &text).await?;
-            println!("imported {}: {} created, {} updated", file.display(), r.created, r.updated);
+            println!(
+                "imported {}: {} created, {} updated",
+                file.display(),
+                r.created,
+                r.updated
+            );
         }
         Command::Import(ImportCommand::Geojson { file }) => {
             let text = read_file(&file)?;
             let (db, _) = crate::server::open(&config).await?;
             let r = areas::import_geojson(&db, &cli_actor, &text).await?;
-            println!("imported {}: {} created, {} updated", file.display(), r.created, r.updated);
+            println!(
+                "imported {}: {} created, {} updated",
+                file.display(),
+                r.created,
+                r.updated
+            );
         }
         Command::Export(ExportCommand::Geojson { level, output }) => {
             let level = match level.as_deref() {
                 None => None,
-                Some(l) => Some(areas::Level::parse(l).ok_or_else(|| Error::invalid("invalid_level", format!("unknown level {l:?}")))?),
+                Some(l) => Some(areas::Level::parse(l).ok_or_else(|| {
+                    Error::invalid("invalid_level", format!("unknown level {l:?}"))
+                })?),
             };
             let (db, _) = crate::server::open(&config).await?;
             let doc = areas::export_geojson(&db, level).await?;
             let text = serde_json::to_string(&doc).map_err(Error::internal)?;
             match output {
-                Some(path) => std::fs::write(&path, text).map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))?,
+                Some(path) => std::fs::write(&path, text).map_err(|e| {
+                    Error::internal(format!("cannot write {}: {e}", path.display()))
+                })?,
                 None => println!("{text}"),
             }
         }
-        Command::User(UserCommand::Add { username, role, scope, unit, password_stdin: _, name, phone }) => {
+        Command::User(UserCommand::Add {
+            username,
+            role,
+            scope,
+            unit,
+            password_stdin: _,
+            name,
+            phone,
+        }) => {
             let mut password = String::new();
             std::io::stdin()
                 .read_to_string(&mut password)
-                .map_err(|e| Error::invalid("password", format!("cannot read the password from standard input: {e}")))?;
+                .map_err(|e| {
+                    Error::invalid(
+                        "password",
+                        format!("cannot read the password from standard input: {e}"),
+                    )
+                })?;
             let password = password.trim_end_matches(['\r', '\n']).to_string();
             let (db, sealer) = crate::server::open(&config).await?;
             let user = NewUser {
                 username: username.clone(),
                 password,
-                assignments: vec![Assignment { role: Role::parse(&role)?, area: scope, unit }],
+                assignments: vec![Assignment {
+                    role: Role::parse(&role)?,
+                    area: scope,
+                    unit,
+                }],
                 full_name: name,
                 phone,
                 email: None,
@@ -272,9 +322,24 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
             let id = identity::create_user(&db, &sealer, &cli_actor, &user).await?;
             println!("created user {username} ({id})");
         }
-        Command::Unit(UnitCommand::Add { code, name, kind, area }) => {
+        Command::Unit(UnitCommand::Add {
+            code,
+            name,
+            kind,
+            area,
+        }) => {
             let (db, _) = crate::server::open(&config).await?;
-            identity::create_unit(&db, &cli_actor, &Unit { code: code.clone(), name, kind, area_code: area }).await?;
+            identity::create_unit(
+                &db,
+                &cli_actor,
+                &Unit {
+                    code: code.clone(),
+                    name,
+                    kind,
+                    area_code: area,
+                },
+            )
+            .await?;
             println!("created unit {code}");
         }
         Command::Audit(AuditCommand::Verify) => {
@@ -284,7 +349,11 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
                 Err(b) => return Err(Error::Conflict(format!("audit chain broken at {b}"))),
             }
         }
-        Command::Bench(BenchCommand::Locate { sizes, points, output }) => {
+        Command::Bench(BenchCommand::Locate {
+            sizes,
+            points,
+            output,
+        }) => {
             crate::bench::locate(&sizes, points, &output)?;
         }
     }

@@ -70,13 +70,69 @@ pub struct DemoUser {
 
 /// One user for every role, with fixed demo passwords (printed at start).
 pub const DEMO_USERS: &[DemoUser] = &[
-    DemoUser { username: "admin", password: "admin-demo", role: Role::Admin, area: None, unit: None, name: "管理员", phone: "13800000001" },
-    DemoUser { username: "leader", password: "leader-demo", role: Role::Leader, area: Some("110101"), unit: None, name: "李建国", phone: "13800000002" },
-    DemoUser { username: "dispatcher", password: "dispatcher-demo", role: Role::Dispatcher, area: Some("110101"), unit: None, name: "王秀英", phone: "13800000003" },
-    DemoUser { username: "operator", password: "operator-demo", role: Role::Operator, area: Some("110101"), unit: None, name: "张丽", phone: "13800000004" },
-    DemoUser { username: "handler", password: "handler-demo", role: Role::Handler, area: None, unit: Some("110101-cgw"), name: "刘强", phone: "13800000005" },
-    DemoUser { username: "gridworker", password: "gridworker-demo", role: Role::GridWorker, area: Some("110101001001"), unit: None, name: "陈静", phone: "13800000006" },
-    DemoUser { username: "resident", password: "resident-demo", role: Role::Resident, area: None, unit: None, name: "赵小明", phone: "13800000007" },
+    DemoUser {
+        username: "admin",
+        password: "admin-demo",
+        role: Role::Admin,
+        area: None,
+        unit: None,
+        name: "管理员",
+        phone: "13800000001",
+    },
+    DemoUser {
+        username: "leader",
+        password: "leader-demo",
+        role: Role::Leader,
+        area: Some("110101"),
+        unit: None,
+        name: "李建国",
+        phone: "13800000002",
+    },
+    DemoUser {
+        username: "dispatcher",
+        password: "dispatcher-demo",
+        role: Role::Dispatcher,
+        area: Some("110101"),
+        unit: None,
+        name: "王秀英",
+        phone: "13800000003",
+    },
+    DemoUser {
+        username: "operator",
+        password: "operator-demo",
+        role: Role::Operator,
+        area: Some("110101"),
+        unit: None,
+        name: "张丽",
+        phone: "13800000004",
+    },
+    DemoUser {
+        username: "handler",
+        password: "handler-demo",
+        role: Role::Handler,
+        area: None,
+        unit: Some("110101-cgw"),
+        name: "刘强",
+        phone: "13800000005",
+    },
+    DemoUser {
+        username: "gridworker",
+        password: "gridworker-demo",
+        role: Role::GridWorker,
+        area: Some("110101001001"),
+        unit: None,
+        name: "陈静",
+        phone: "13800000006",
+    },
+    DemoUser {
+        username: "resident",
+        password: "resident-demo",
+        role: Role::Resident,
+        area: None,
+        unit: None,
+        name: "赵小明",
+        phone: "13800000007",
+    },
 ];
 
 struct Division {
@@ -93,14 +149,40 @@ fn divisions() -> Vec<Division> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            Division { code: f[0].into(), name: f[1].into(), level: f[2].into(), parent: f.get(3).unwrap_or(&"").to_string() }
+            Division {
+                code: f[0].into(),
+                name: f[1].into(),
+                level: f[2].into(),
+                parent: f.get(3).unwrap_or(&"").to_string(),
+            }
         })
         .collect()
 }
 
+/// The real outline, repaired: the published coordinates are quantised, which leaves two tiny
+/// loops where the border doubles back on itself. Overlaying the ring with nothing resolves
+/// them; slivers under 0.1% of the district are dropped.
 fn outline() -> MultiPolygon<f64> {
     let doc: Value = serde_json::from_str(OUTLINE).expect("embedded outline is JSON");
-    geometry::parse(&doc["features"][0]["geometry"]).expect("embedded outline is a valid polygon")
+    let ring: Vec<Coord<f64>> = doc["features"][0]["geometry"]["coordinates"][0]
+        .as_array()
+        .expect("a ring")
+        .iter()
+        .map(|p| Coord {
+            x: p[0].as_f64().expect("lng"),
+            y: p[1].as_f64().expect("lat"),
+        })
+        .collect();
+    let raw = MultiPolygon(vec![Polygon::new(LineString(ring), vec![])]);
+    let repaired = raw.union(&MultiPolygon::<f64>(vec![]));
+    let total = repaired.unsigned_area();
+    MultiPolygon(
+        repaired
+            .0
+            .into_iter()
+            .filter(|p| p.unsigned_area() > total * 0.001)
+            .collect(),
+    )
 }
 
 /// A piece to carve: its weight (share of the area) and an optional anchor (lng, lat).
@@ -113,7 +195,11 @@ struct Piece {
 /// Splits `shape` into one part per piece with areas in proportion to the weights, by
 /// recursive cuts along slightly tilted lines across the longer side. Parts never overlap and
 /// together make the whole, so children always lie inside their parent.
-fn partition(shape: &MultiPolygon<f64>, mut pieces: Vec<Piece>, rng: &mut StdRng) -> Vec<(usize, MultiPolygon<f64>)> {
+fn partition(
+    shape: &MultiPolygon<f64>,
+    mut pieces: Vec<Piece>,
+    rng: &mut StdRng,
+) -> Vec<(usize, MultiPolygon<f64>)> {
     if pieces.len() == 1 {
         return vec![(pieces[0].id, shape.clone())];
     }
@@ -121,14 +207,20 @@ fn partition(shape: &MultiPolygon<f64>, mut pieces: Vec<Piece>, rng: &mut StdRng
     let lat0 = rect.center().y.to_radians();
     let wide = rect.width() * lat0.cos() > rect.height();
     let tilt = rng.gen_range(-0.25..0.25);
-    let theta: f64 = if wide { tilt } else { std::f64::consts::FRAC_PI_2 + tilt };
+    let theta: f64 = if wide {
+        tilt
+    } else {
+        std::f64::consts::FRAC_PI_2 + tilt
+    };
     let normal = (theta.cos(), theta.sin());
     let project = |x: f64, y: f64| x * normal.0 + y * normal.1;
     if pieces.iter().all(|p| p.anchor.is_some()) {
         pieces.sort_by(|a, b| {
             let (ax, ay) = a.anchor.unwrap();
             let (bx, by) = b.anchor.unwrap();
-            project(ax, ay).total_cmp(&project(bx, by)).then(a.id.cmp(&b.id))
+            project(ax, ay)
+                .total_cmp(&project(bx, by))
+                .then(a.id.cmp(&b.id))
         });
     }
     let right = pieces.split_off(pieces.len() / 2);
@@ -143,33 +235,49 @@ fn partition(shape: &MultiPolygon<f64>, mut pieces: Vec<Piece>, rng: &mut StdRng
     }
     for _ in 0..50 {
         let mid = (lo + hi) / 2.0;
-        if shape.intersection(&half_plane(normal, mid, -1.0)).unsigned_area() < target {
+        if shape
+            .intersection(&half_plane(normal, mid, -1.0, rect))
+            .unsigned_area()
+            < target
+        {
             lo = mid;
         } else {
             hi = mid;
         }
     }
     let cut = (lo + hi) / 2.0;
-    let a = shape.intersection(&half_plane(normal, cut, -1.0));
-    let b = shape.intersection(&half_plane(normal, cut, 1.0));
+    let a = shape.intersection(&half_plane(normal, cut, -1.0, rect));
+    let b = shape.intersection(&half_plane(normal, cut, 1.0, rect));
     let mut out = partition(&a, pieces, rng);
     out.extend(partition(&b, right, rng));
     out
 }
 
 /// The side of the line `p·normal = offset` given by `side` (−1: below, +1: above), as a
-/// polygon far larger than any jurisdiction.
-fn half_plane(normal: (f64, f64), offset: f64, side: f64) -> Polygon<f64> {
-    const FAR: f64 = 50.0;
-    let c = Coord { x: normal.0 * offset, y: normal.1 * offset };
-    let d = Coord { x: -normal.1, y: normal.0 };
-    let n = Coord { x: normal.0 * side, y: normal.1 * side };
+/// polygon that covers everything of `around` on that side.
+fn half_plane(normal: (f64, f64), offset: f64, side: f64, around: geo::Rect<f64>) -> Polygon<f64> {
+    let far = 2.0 * (around.width() + around.height());
+    let m = around.center();
+    // The point of the line nearest the shape's centre.
+    let shift = offset - (m.x * normal.0 + m.y * normal.1);
+    let c = Coord {
+        x: m.x + normal.0 * shift,
+        y: m.y + normal.1 * shift,
+    };
+    let d = Coord {
+        x: -normal.1,
+        y: normal.0,
+    };
+    let n = Coord {
+        x: normal.0 * side,
+        y: normal.1 * side,
+    };
     let ring = vec![
-        c + d * FAR,
-        c - d * FAR,
-        c - d * FAR + n * FAR,
-        c + d * FAR + n * FAR,
-        c + d * FAR,
+        c + d * far,
+        c - d * far,
+        c - d * far + n * far,
+        c + d * far + n * far,
+        c + d * far,
     ];
     Polygon::new(LineString(ring), vec![])
 }
@@ -179,44 +287,107 @@ fn half_plane(normal: (f64, f64), offset: f64, side: f64) -> Polygon<f64> {
 pub fn jurisdiction() -> Value {
     let mut rng = StdRng::seed_from_u64(SEED);
     let divs = divisions();
-    let district = divs.iter().find(|d| d.level == "district").expect("a district");
+    let district = divs
+        .iter()
+        .find(|d| d.level == "district")
+        .expect("a district");
     let streets: Vec<&Division> = divs.iter().filter(|d| d.level == "street").collect();
-    let communities = |street: &str| -> Vec<&Division> { divs.iter().filter(|d| d.level == "community" && d.parent == street).collect() };
+    let communities = |street: &str| -> Vec<&Division> {
+        divs.iter()
+            .filter(|d| d.level == "community" && d.parent == street)
+            .collect()
+    };
     // About 600 grids: three or four per community (Dongcheng runs 589).
     let grids_of: Vec<(String, usize)> = divs
         .iter()
         .filter(|d| d.level == "community")
         .map(|d| (d.code.clone(), if rng.gen_bool(0.55) { 4 } else { 3 }))
         .collect();
-    let grid_count = |community: &str| grids_of.iter().find(|(c, _)| c == community).map(|(_, n)| *n).unwrap_or(3);
+    let grid_count = |community: &str| {
+        grids_of
+            .iter()
+            .find(|(c, _)| c == community)
+            .map(|(_, n)| *n)
+            .unwrap_or(3)
+    };
 
     let shape = outline();
-    let mut features = vec![feature(&district.code, &district.name, "district", None, &shape, json!({}))];
+    let mut features = vec![feature(
+        &district.code,
+        &district.name,
+        "district",
+        None,
+        &shape,
+        json!({}),
+    )];
     let street_pieces = streets
         .iter()
         .enumerate()
         .map(|(i, s)| Piece {
             id: i,
-            weight: communities(&s.code).iter().map(|c| grid_count(&c.code) as f64).sum::<f64>().max(1.0),
-            anchor: STREET_ANCHORS.iter().find(|(c, _, _)| *c == s.code).map(|(_, lat, lng)| (*lng, *lat)),
+            weight: communities(&s.code)
+                .iter()
+                .map(|c| grid_count(&c.code) as f64)
+                .sum::<f64>()
+                .max(1.0),
+            anchor: STREET_ANCHORS
+                .iter()
+                .find(|(c, _, _)| *c == s.code)
+                .map(|(_, lat, lng)| (*lng, *lat)),
         })
         .collect();
     for (si, street_shape) in partition(&shape, street_pieces, &mut rng) {
         let street = streets[si];
-        features.push(feature(&street.code, &street.name, "street", Some(&district.code), &street_shape, json!({})));
+        features.push(feature(
+            &street.code,
+            &street.name,
+            "street",
+            Some(&district.code),
+            &street_shape,
+            json!({}),
+        ));
         let comms = communities(&street.code);
-        let pieces = comms.iter().enumerate().map(|(i, c)| Piece { id: i, weight: grid_count(&c.code) as f64, anchor: None }).collect();
+        let pieces = comms
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Piece {
+                id: i,
+                weight: grid_count(&c.code) as f64,
+                anchor: None,
+            })
+            .collect();
         for (ci, community_shape) in partition(&street_shape, pieces, &mut rng) {
             let community = comms[ci];
-            features.push(feature(&community.code, &community.name, "community", Some(&street.code), &community_shape, json!({})));
+            features.push(feature(
+                &community.code,
+                &community.name,
+                "community",
+                Some(&street.code),
+                &community_shape,
+                json!({}),
+            ));
             let n = grid_count(&community.code);
-            let pieces = (0..n).map(|i| Piece { id: i, weight: 1.0, anchor: None }).collect();
+            let pieces = (0..n)
+                .map(|i| Piece {
+                    id: i,
+                    weight: 1.0,
+                    anchor: None,
+                })
+                .collect();
             for (gi, grid_shape) in partition(&community_shape, pieces, &mut rng) {
                 let households: i64 = rng.gen_range(300..=500);
                 let population = (households as f64 * rng.gen_range(2.2..2.8)).round() as i64;
                 let code = format!("{}{:03}", community.code, gi + 1);
-                let name = format!("{}第{}网格", community.name.trim_end_matches("社区"), gi + 1);
-                let grid_type = if rng.gen_bool(0.04) { "专属" } else { "基础" };
+                let name = format!(
+                    "{}第{}网格",
+                    community.name.trim_end_matches("居委会"),
+                    gi + 1
+                );
+                let grid_type = if rng.gen_bool(0.04) {
+                    "专属"
+                } else {
+                    "基础"
+                };
                 features.push(feature(
                     &code,
                     &name,
@@ -231,7 +402,14 @@ pub fn jurisdiction() -> Value {
     json!({"type": "FeatureCollection", "features": features})
 }
 
-fn feature(code: &str, name: &str, level: &str, parent: Option<&str>, shape: &MultiPolygon<f64>, extra: Value) -> Value {
+fn feature(
+    code: &str,
+    name: &str,
+    level: &str,
+    parent: Option<&str>,
+    shape: &MultiPolygon<f64>,
+    extra: Value,
+) -> Value {
     let mut props = json!({"code": code, "name": name, "level": level, "parent_code": parent});
     if let Value::Object(m) = extra {
         for (k, v) in m {
@@ -246,16 +424,36 @@ fn feature(code: &str, name: &str, level: &str, parent: Option<&str>, shape: &Mu
 fn units() -> Vec<Unit> {
     let mut out: Vec<Unit> = DEPARTMENTS
         .iter()
-        .map(|(suffix, name)| Unit { code: format!("110101-{suffix}"), name: name.to_string(), kind: "department".into(), area_code: Some("110101".into()) })
+        .map(|(suffix, name)| Unit {
+            code: format!("110101-{suffix}"),
+            name: name.to_string(),
+            kind: "department".into(),
+            area_code: Some("110101".into()),
+        })
         .collect();
     for d in divisions() {
         match d.level.as_str() {
             "street" => {
                 let short = d.name.trim_end_matches("街道");
-                out.push(Unit { code: format!("{}-jd", d.code), name: format!("{}街道办事处", short), kind: "street_office".into(), area_code: Some(d.code.clone()) });
-                out.push(Unit { code: format!("{}-pcs", d.code), name: format!("{}派出所", short), kind: "department".into(), area_code: Some(d.code.clone()) });
+                out.push(Unit {
+                    code: format!("{}-jd", d.code),
+                    name: format!("{}街道办事处", short),
+                    kind: "street_office".into(),
+                    area_code: Some(d.code.clone()),
+                });
+                out.push(Unit {
+                    code: format!("{}-pcs", d.code),
+                    name: format!("{}派出所", short),
+                    kind: "department".into(),
+                    area_code: Some(d.code.clone()),
+                });
             }
-            "community" => out.push(Unit { code: format!("{}-jwh", d.code), name: format!("{}居委会", d.name), kind: "community_committee".into(), area_code: Some(d.code.clone()) }),
+            "community" => out.push(Unit {
+                code: format!("{}-jwh", d.code),
+                name: format!("{}居委会", d.name),
+                kind: "community_committee".into(),
+                area_code: Some(d.code.clone()),
+            }),
             _ => {}
         }
     }
@@ -278,7 +476,11 @@ pub async fn seed(db: &Db, sealer: &Sealer) -> Result<()> {
             &NewUser {
                 username: u.username.into(),
                 password: u.password.into(),
-                assignments: vec![Assignment { role: u.role, area: u.area.map(String::from), unit: u.unit.map(String::from) }],
+                assignments: vec![Assignment {
+                    role: u.role,
+                    area: u.area.map(String::from),
+                    unit: u.unit.map(String::from),
+                }],
                 full_name: Some(u.name.into()),
                 phone: Some(u.phone.into()),
                 email: None,
@@ -293,7 +495,10 @@ pub async fn seed(db: &Db, sealer: &Sealer) -> Result<()> {
 pub async fn run(config: Config) -> Result<()> {
     let (db, sealer) = crate::server::open(&config).await?;
     if areas::count_areas(&db).await? == 0 {
-        eprintln!("seeding the Dongcheng demo into {} …", config.data_dir.display());
+        eprintln!(
+            "seeding the Dongcheng demo into {} …",
+            config.data_dir.display()
+        );
         seed(&db, &sealer).await?;
     }
     let listener = crate::server::bind(&config.listen).await?;
@@ -303,10 +508,29 @@ pub async fn run(config: Config) -> Result<()> {
     println!("  try: curl '{url}/api/v1/areas/locate?lat=39.915&lng=116.405'");
     println!("  demo users (user name / password / role):");
     for u in DEMO_USERS {
-        println!("    {:<11} {:<16} {}", u.username, u.password, u.role.as_str());
+        println!(
+            "    {:<11} {:<16} {}",
+            u.username,
+            u.password,
+            u.role.as_str()
+        );
     }
     println!("  sign in: curl -X POST {url}/api/v1/auth/token -H 'content-type: application/json' -d '{{\"username\":\"admin\",\"password\":\"admin-demo\"}}'");
     running.wait().await;
     Ok(())
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::Validation;
+
+    #[test]
+    fn the_repaired_outline_is_valid() {
+        let o = outline();
+        assert!(o.is_valid(), "{:?}", o.validation_errors());
+        // Dongcheng covers about 41.8 km².
+        let km2 = geometry::area_m2(&o) / 1e6;
+        assert!((35.0..48.0).contains(&km2), "{km2}");
+    }
+}

@@ -43,11 +43,18 @@ impl Running {
 }
 
 /// Starts serving on `listener` with an opened database.
-pub async fn start(config: Config, db: Db, sealer: Sealer, listener: TcpListener) -> Result<Running> {
+pub async fn start(
+    config: Config,
+    db: Db,
+    sealer: Sealer,
+    listener: TcpListener,
+) -> Result<Running> {
     let state = AppState::new(db, config, sealer).await?;
     state.spawn_locate_watcher();
     let (router, _) = app(state.clone(), &modules());
-    let addr = listener.local_addr().map_err(gongzhi_core::Error::internal)?;
+    let addr = listener
+        .local_addr()
+        .map_err(gongzhi_core::Error::internal)?;
     let task = tokio::spawn(async move {
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(e) = axum::serve(listener, service)
@@ -63,7 +70,7 @@ pub async fn start(config: Config, db: Db, sealer: Sealer, listener: TcpListener
 }
 
 pub async fn bind(addr: &str) -> Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| gongzhi_core::Error::invalid("listen", format!("cannot listen on {addr}: {e}")))
+    TcpListener::bind(addr).await.map_err(|e| {
+        gongzhi_core::Error::invalid("listen", format!("cannot listen on {addr}: {e}"))
+    })
 }

@@ -52,13 +52,27 @@ async fn locate(
     if !state.locate_limiter.hit(&addr) {
         return Err(Error::RateLimited("too many locate requests; slow down".into()).into());
     }
-    if !q.lat.is_finite() || !q.lng.is_finite() || !(-90.0..=90.0).contains(&q.lat) || !(-180.0..=180.0).contains(&q.lng) {
-        return Err(Error::invalid("invalid_coordinates", "lat must be within ±90 and lng within ±180").into());
+    if !q.lat.is_finite()
+        || !q.lng.is_finite()
+        || !(-90.0..=90.0).contains(&q.lat)
+        || !(-180.0..=180.0).contains(&q.lng)
+    {
+        return Err(Error::invalid(
+            "invalid_coordinates",
+            "lat must be within ±90 and lng within ±180",
+        )
+        .into());
     }
     let (lat, lng) = match q.crs.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("wgs84") => (q.lat, q.lng),
         Some("gcj02") => gcj02_to_wgs84(q.lat, q.lng),
-        Some(other) => return Err(Error::invalid("invalid_crs", format!("crs {other:?} is not wgs84 or gcj02")).into()),
+        Some(other) => {
+            return Err(Error::invalid(
+                "invalid_crs",
+                format!("crs {other:?} is not wgs84 or gcj02"),
+            )
+            .into())
+        }
     };
     metrics::counter!("gongzhi_locate_total").increment(1);
     let index = state.locate.load();
@@ -74,7 +88,11 @@ async fn locate(
     params(("code" = String, Path, description = "6, 9, 12 or 15-digit area code")),
     security(("bearer" = [])),
     responses((status = 200, body = AreaWithParents), (status = 404, body = crate::http::ErrorBody)))]
-async fn get_area(State(state): State<AppState>, Authed(actor): Authed, Path(code): Path<String>) -> ApiResult<Json<AreaWithParents>> {
+async fn get_area(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(code): Path<String>,
+) -> ApiResult<Json<AreaWithParents>> {
     authorize(&actor, Action::AreaRead, &Target::area(&code))?;
     Ok(Json(super::get_area(&state.db, &code).await?))
 }
@@ -88,9 +106,17 @@ struct ListQuery {
 /// The children of an area (without polygons).
 #[utoipa::path(get, path = "/api/v1/areas", tag = "areas", params(ListQuery), security(("bearer" = [])),
     responses((status = 200, body = Vec<Area>), (status = 404, body = crate::http::ErrorBody)))]
-async fn list_areas(State(state): State<AppState>, Authed(actor): Authed, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<Vec<Area>>> {
+async fn list_areas(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Vec<Area>>> {
     let parent = q.parent.as_deref().filter(|p| !p.is_empty());
-    authorize(&actor, Action::AreaRead, &parent.map(Target::area).unwrap_or_default())?;
+    authorize(
+        &actor,
+        Action::AreaRead,
+        &parent.map(Target::area).unwrap_or_default(),
+    )?;
     if let Some(p) = parent {
         super::get_area(&state.db, p).await?;
     }
@@ -106,24 +132,36 @@ struct ExportQuery {
 /// What is stored, as a GeoJSON FeatureCollection.
 #[utoipa::path(get, path = "/api/v1/areas/export/geojson", tag = "areas", params(ExportQuery), security(("bearer" = [])),
     responses((status = 200, description = "GeoJSON FeatureCollection", body = Object)))]
-async fn export_geojson(State(state): State<AppState>, Authed(actor): Authed, ApiQuery(q): ApiQuery<ExportQuery>) -> ApiResult<Json<Value>> {
+async fn export_geojson(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> ApiResult<Json<Value>> {
     authorize(&actor, Action::AreaRead, &Target::global())?;
     let level = match q.level.as_deref() {
         None | Some("") => None,
-        Some(l) => Some(Level::parse(l).ok_or_else(|| Error::invalid("invalid_level", format!("unknown level {l:?}")))?),
+        Some(l) => Some(
+            Level::parse(l)
+                .ok_or_else(|| Error::invalid("invalid_level", format!("unknown level {l:?}")))?,
+        ),
     };
     Ok(Json(super::export_geojson(&state.db, level).await?))
 }
 
 fn utf8(body: &Bytes) -> Result<&str, ApiError> {
-    std::str::from_utf8(body).map_err(|_| Error::invalid("invalid_encoding", "the file must be UTF-8").into())
+    std::str::from_utf8(body)
+        .map_err(|_| Error::invalid("invalid_encoding", "the file must be UTF-8").into())
 }
 
 /// Imports a division CSV (`code,name,level,parent_code`); all or nothing.
 #[utoipa::path(post, path = "/api/v1/areas/import/divisions", tag = "areas", security(("bearer" = [])),
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportReport), (status = 400, description = "import_rejected: details.problems lists every problem", body = crate::http::ErrorBody)))]
-async fn import_divisions(State(state): State<AppState>, Authed(actor): Authed, body: Bytes) -> ApiResult<(StatusCode, Json<ImportReport>)> {
+async fn import_divisions(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<ImportReport>)> {
     let report = super::import_divisions(&state.db, &actor, utf8(&body)?).await?;
     state.refresh_locate().await?;
     Ok((StatusCode::OK, Json(report)))
@@ -133,7 +171,11 @@ async fn import_divisions(State(state): State<AppState>, Authed(actor): Authed, 
 #[utoipa::path(post, path = "/api/v1/areas/import/geojson", tag = "areas", security(("bearer" = [])),
     request_body(content = Object, content_type = "application/geo+json"),
     responses((status = 200, body = ImportReport), (status = 400, description = "import_rejected: details.problems lists every problem", body = crate::http::ErrorBody)))]
-async fn import_geojson(State(state): State<AppState>, Authed(actor): Authed, body: Bytes) -> ApiResult<(StatusCode, Json<ImportReport>)> {
+async fn import_geojson(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<ImportReport>)> {
     let report = super::import_geojson(&state.db, &actor, utf8(&body)?).await?;
     state.refresh_locate().await?;
     Ok((StatusCode::OK, Json(report)))

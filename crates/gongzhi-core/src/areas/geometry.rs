@@ -1,7 +1,9 @@
 //! Polygons as GeoJSON says them and as geo computes with them: strict parsing (closed rings,
 //! at least four positions, WGS84 ranges, no self-intersection) and tolerant comparisons.
 
-use geo::{Area, BooleanOps, ChamberlainDuquetteArea, Coord, LineString, MultiPolygon, Polygon, Validation};
+use geo::{
+    Area, BooleanOps, ChamberlainDuquetteArea, Coord, LineString, MultiPolygon, Polygon, Validation,
+};
 use serde_json::{json, Value};
 
 /// Share of a child's area allowed outside its parent, and of the smaller grid's area allowed
@@ -16,7 +18,9 @@ pub fn parse(geometry: &Value) -> Result<MultiPolygon<f64>, Vec<String>> {
     let polygons: Vec<&Value> = match (kind, coords) {
         ("Polygon", Some(c)) => vec![c],
         ("MultiPolygon", Some(Value::Array(ps))) => ps.iter().collect(),
-        ("Polygon" | "MultiPolygon", _) => return Err(vec!["geometry has no valid coordinates".into()]),
+        ("Polygon" | "MultiPolygon", _) => {
+            return Err(vec!["geometry has no valid coordinates".into()])
+        }
         (other, _) => {
             return Err(vec![format!(
                 "geometry must be a Polygon or MultiPolygon, not {:?}",
@@ -55,7 +59,11 @@ pub fn parse(geometry: &Value) -> Result<MultiPolygon<f64>, Vec<String>> {
         return Err(problems);
     }
     let mp = MultiPolygon(out);
-    let invalid: Vec<String> = mp.validation_errors().iter().map(|e| e.to_string()).collect();
+    let invalid: Vec<String> = mp
+        .validation_errors()
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
     if !invalid.is_empty() {
         return Err(invalid);
     }
@@ -66,7 +74,9 @@ pub fn parse(geometry: &Value) -> Result<MultiPolygon<f64>, Vec<String>> {
 }
 
 fn parse_ring(ring: &Value) -> Result<LineString<f64>, String> {
-    let positions = ring.as_array().ok_or("a ring must be an array of positions")?;
+    let positions = ring
+        .as_array()
+        .ok_or("a ring must be an array of positions")?;
     let mut coords = Vec::with_capacity(positions.len());
     for (i, p) in positions.iter().enumerate() {
         let xy = p.as_array().filter(|a| a.len() >= 2);
@@ -80,7 +90,10 @@ fn parse_ring(ring: &Value) -> Result<LineString<f64>, String> {
         coords.push(Coord { x, y });
     }
     if coords.len() < 4 {
-        return Err(format!("a ring needs at least 4 positions, this one has {}", coords.len()));
+        return Err(format!(
+            "a ring needs at least 4 positions, this one has {}",
+            coords.len()
+        ));
     }
     if coords.first() != coords.last() {
         return Err("the ring is not closed (its last position differs from its first)".into());

@@ -61,6 +61,7 @@ impl Problems {
 pub async fn import_divisions(db: &Db, actor: &Actor, csv_text: &str) -> Result<ImportReport> {
     let mut problems = Problems(Vec::new());
     let mut rows = Vec::new();
+    let mut seen = Vec::new();
     let text = csv_text.strip_prefix('\u{feff}').unwrap_or(csv_text);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -94,6 +95,7 @@ pub async fn import_divisions(db: &Db, actor: &Actor, csv_text: &str) -> Result<
                 continue;
             }
             let (code, name, level, parent) = (&rec[0], &rec[1], &rec[2], &rec[3]);
+            seen.push((code.to_string(), at.clone()));
             let Some(level) = Level::parse(level) else {
                 problems.add(
                     &at,
@@ -122,7 +124,7 @@ pub async fn import_divisions(db: &Db, actor: &Actor, csv_text: &str) -> Result<
             problems.add("line 2", None, "the file has no areas");
         }
     }
-    apply(db, actor, rows, problems, "areas.import_divisions").await
+    apply(db, actor, rows, &seen, problems, "areas.import_divisions").await
 }
 
 /// Imports a GeoJSON FeatureCollection whose features carry `code` and optionally `name`,
@@ -130,17 +132,22 @@ pub async fn import_divisions(db: &Db, actor: &Actor, csv_text: &str) -> Result<
 pub async fn import_geojson(db: &Db, actor: &Actor, text: &str) -> Result<ImportReport> {
     let mut problems = Problems(Vec::new());
     let mut rows = Vec::new();
+    let mut seen = Vec::new();
     let doc: Value = match serde_json::from_str(text.strip_prefix('\u{feff}').unwrap_or(text)) {
         Ok(v) => v,
         Err(e) => {
             problems.add("file", None, format!("malformed JSON: {e}"));
-            return apply(db, actor, rows, problems, "").await;
+            return apply(db, actor, rows, &seen, problems, "").await;
         }
     };
     let features = match (doc.get("type").and_then(Value::as_str), doc.get("features")) {
         (Some("FeatureCollection"), Some(Value::Array(f))) => f.as_slice(),
         _ => {
-            problems.add("file", None, "expected a GeoJSON FeatureCollection with a features array");
+            problems.add(
+                "file",
+                None,
+                "expected a GeoJSON FeatureCollection with a features array",
+            );
             &[]
         }
     };
@@ -158,12 +165,23 @@ pub async fn import_geojson(db: &Db, actor: &Actor, text: &str) -> Result<Import
                 continue;
             }
         };
-        let text_prop = |k: &str| props.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+        seen.push((code.clone(), at.clone()));
+        let text_prop = |k: &str| {
+            props
+                .get(k)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
         let level = match text_prop("level") {
             Some(l) => match Level::parse(l) {
                 Some(l) => Some(l),
                 None => {
-                    problems.add(&at, Some(&code), format!("level {l:?} is not one of district, street, community, grid"));
+                    problems.add(
+                        &at,
+                        Some(&code),
+                        format!("level {l:?} is not one of district, street, community, grid"),
+                    );
                     continue;
                 }
             },
@@ -174,7 +192,8 @@ pub async fn import_geojson(db: &Db, actor: &Actor, text: &str) -> Result<Import
             Some(Value::Number(n)) => Some(n.to_string()),
             _ => None,
         };
-        let Some(level) = check_identity(&mut problems, &at, &code, level, parent.as_deref()) else {
+        let Some(level) = check_identity(&mut problems, &at, &code, level, parent.as_deref())
+        else {
             continue;
         };
         let mut count = |k: &str| -> Option<i64> {
@@ -196,7 +215,11 @@ pub async fn import_geojson(db: &Db, actor: &Actor, text: &str) -> Result<Import
             Some("基础" | "basic") => Some("基础".to_string()),
             Some("专属" | "dedicated") => Some("专属".to_string()),
             Some(other) => {
-                problems.add(&at, Some(&code), format!("grid_type {other:?} is not 基础 (basic) or 专属 (dedicated)"));
+                problems.add(
+                    &at,
+                    Some(&code),
+                    format!("grid_type {other:?} is not 基础 (basic) or 专属 (dedicated)"),
+                );
                 None
             }
         };
@@ -223,7 +246,7 @@ pub async fn import_geojson(db: &Db, actor: &Actor, text: &str) -> Result<Import
             grid_type,
         });
     }
-    apply(db, actor, rows, problems, "areas.import_geojson").await
+    apply(db, actor, rows, &seen, problems, "areas.import_geojson").await
 }
 
 /// Checks a code against its stated level and parent; returns the level when usable.
@@ -237,7 +260,11 @@ fn check_identity(
     let level = match level.or_else(|| Level::of_code(code)) {
         Some(l) => l,
         None => {
-            problems.add(at, Some(code), format!("code {code:?} is not a 6, 9, 12 or 15-digit area code"));
+            problems.add(
+                at,
+                Some(code),
+                format!("code {code:?} is not a 6, 9, 12 or 15-digit area code"),
+            );
             return None;
         }
     };
@@ -258,8 +285,16 @@ fn check_identity(
         // A district may name the city or province above it (e.g. 110100); it must be a prefix.
         (None, Some(given)) => {
             let stem = given.trim_end_matches("00");
-            if !given.bytes().all(|b| b.is_ascii_digit()) || stem.is_empty() || !code.starts_with(stem) || given == code {
-                problems.add(at, Some(code), format!("mismatched parent: {given} is not above district {code}"));
+            if !given.bytes().all(|b| b.is_ascii_digit())
+                || stem.is_empty()
+                || !code.starts_with(stem)
+                || given == code
+            {
+                problems.add(
+                    at,
+                    Some(code),
+                    format!("mismatched parent: {given} is not above district {code}"),
+                );
                 return None;
             }
         }
@@ -270,7 +305,15 @@ fn check_identity(
 
 /// Validates the rows against each other and what is stored, then writes them in one
 /// transaction with one audit entry — or writes nothing and reports every problem.
-async fn apply(db: &Db, actor: &Actor, rows: Vec<Row>, mut problems: Problems, action: &str) -> Result<ImportReport> {
+/// `seen` lists every code the file states, valid or not, with its location.
+async fn apply(
+    db: &Db,
+    actor: &Actor,
+    rows: Vec<Row>,
+    seen: &[(String, String)],
+    mut problems: Problems,
+    action: &str,
+) -> Result<ImportReport> {
     // Permission: every row must lie within the actor's scope.
     for r in &rows {
         authorize(actor, Action::AreaManage, &Target::area(&r.code))?;
@@ -281,10 +324,12 @@ async fn apply(db: &Db, actor: &Actor, rows: Vec<Row>, mut problems: Problems, a
     let stored = load_all(db, &ALL_LEVELS).await?;
 
     let mut first_at: HashMap<&str, &str> = HashMap::new();
-    for r in &rows {
-        if let Some(prev) = first_at.insert(&r.code, &r.at) {
-            problems.add(&r.at, Some(&r.code), format!("duplicate code (also at {prev})"));
-            first_at.insert(&r.code, prev);
+    for (code, at) in seen {
+        match first_at.get(code.as_str()) {
+            Some(prev) => problems.add(at, Some(code), format!("duplicate code (also at {prev})")),
+            None => {
+                first_at.insert(code, at);
+            }
         }
     }
     for r in &rows {
@@ -293,7 +338,11 @@ async fn apply(db: &Db, actor: &Actor, rows: Vec<Row>, mut problems: Problems, a
         }
         if let Some(p) = parent_code_of(&r.code) {
             if !first_at.contains_key(p) && !stored.contains_key(p) {
-                problems.add(&r.at, Some(&r.code), format!("unknown parent {p}: it is neither in the file nor stored"));
+                problems.add(
+                    &r.at,
+                    Some(&r.code),
+                    format!("unknown parent {p}: it is neither in the file nor stored"),
+                );
             }
         }
         if r.grid_type.is_some() && r.level != Level::Grid {
@@ -322,7 +371,10 @@ async fn apply(db: &Db, actor: &Actor, rows: Vec<Row>, mut problems: Problems, a
         let n = problems.0.len();
         return Err(Error::invalid_with(
             "import_rejected",
-            format!("the import was rejected with {n} problem{}; nothing was changed", if n == 1 { "" } else { "s" }),
+            format!(
+                "the import was rejected with {n} problem{}; nothing was changed",
+                if n == 1 { "" } else { "s" }
+            ),
             json!({"problems": problems.0}),
         ));
     }
@@ -335,13 +387,28 @@ async fn apply(db: &Db, actor: &Actor, rows: Vec<Row>, mut problems: Problems, a
     let mut ordered: Vec<&Row> = rows.iter().collect();
     ordered.sort_by_key(|r| (r.level, r.code.clone()));
     for r in ordered {
-        let geometry = r.geometry.as_ref().map(|g| geometry::to_geojson(g).to_string());
-        let area_m2 = r.geometry.as_ref().map(|g| geometry::area_m2(g));
-        summary.push(json!([r.code, r.name, geometry, r.households, r.population, r.grid_type]));
+        let geometry = r
+            .geometry
+            .as_ref()
+            .map(|g| geometry::to_geojson(g).to_string());
+        // Floats go as text: sqlx 0.8's Any driver sends a NULL f64 as float4 to PostgreSQL, which
+        // then poisons the cached statement for non-NULL values.
+        let area_m2 = r
+            .geometry
+            .as_ref()
+            .map(|g| geometry::area_m2(g).to_string());
+        summary.push(json!([
+            r.code,
+            r.name,
+            geometry,
+            r.households,
+            r.population,
+            r.grid_type
+        ]));
         if stored.contains_key(&r.code) {
             sqlx::query(
                 "UPDATE areas SET name = COALESCE($1, name), geometry = COALESCE($2, geometry), \
-                 area_m2 = COALESCE($3, area_m2), households = COALESCE($4, households), \
+                 area_m2 = COALESCE(CAST($3 AS DOUBLE PRECISION), area_m2), households = COALESCE($4, households), \
                  population = COALESCE($5, population), grid_type = COALESCE($6, grid_type), updated_at = $7 \
                  WHERE code = $8",
             )
@@ -359,7 +426,7 @@ async fn apply(db: &Db, actor: &Actor, rows: Vec<Row>, mut problems: Problems, a
         } else {
             sqlx::query(
                 "INSERT INTO areas (code, name, level, parent_code, geometry, households, population, area_m2, grid_type, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS DOUBLE PRECISION), $9, $10)",
             )
             .bind(&r.code)
             .bind(r.name.as_deref().unwrap_or_default())
@@ -411,7 +478,11 @@ fn check_containment(
                 problems.add(
                     &r.at,
                     Some(&r.code),
-                    format!("lies outside its parent {} ({} of its area is outside)", parent_code_of(&r.code).unwrap_or_default(), pct(out)),
+                    format!(
+                        "lies outside its parent {} ({} of its area is outside)",
+                        parent_code_of(&r.code).unwrap_or_default(),
+                        pct(out)
+                    ),
                 );
             }
         }
@@ -419,7 +490,10 @@ fn check_containment(
     let mut children_of: HashMap<&str, Vec<&str>> = HashMap::new();
     for (code, a) in stored {
         if let Some(p) = &a.parent_code {
-            children_of.entry(p.as_str()).or_default().push(code.as_str());
+            children_of
+                .entry(p.as_str())
+                .or_default()
+                .push(code.as_str());
         }
     }
     for r in rows {
@@ -431,7 +505,14 @@ fn check_containment(
             if let Some(cg) = shapes.get(child) {
                 let out = geometry::outside_share(cg, g);
                 if out > geometry::TOLERANCE {
-                    problems.add(&r.at, Some(&r.code), format!("stored child {child} would lie outside this polygon ({} outside)", pct(out)));
+                    problems.add(
+                        &r.at,
+                        Some(&r.code),
+                        format!(
+                            "stored child {child} would lie outside this polygon ({} outside)",
+                            pct(out)
+                        ),
+                    );
                 }
             }
         }
@@ -464,26 +545,48 @@ fn check_grid_overlaps(
         .filter(|(c, _)| is_grid(c))
         .filter_map(|(c, g)| {
             let r = g.bounding_rect()?;
-            Some(Boxed { code: c, envelope: AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]) })
+            Some(Boxed {
+                code: c,
+                envelope: AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+            })
         })
         .collect();
     let tree = RTree::bulk_load(boxes);
     let mut seen: HashSet<(&str, &str)> = HashSet::new();
     for r in rows.iter().filter(|r| r.level == Level::Grid) {
-        let Some(g) = incoming.get(r.code.as_str()).and_then(|r| r.geometry.as_ref()) else { continue };
-        let Some(rect) = g.bounding_rect() else { continue };
+        let Some(g) = incoming
+            .get(r.code.as_str())
+            .and_then(|r| r.geometry.as_ref())
+        else {
+            continue;
+        };
+        let Some(rect) = g.bounding_rect() else {
+            continue;
+        };
         let env = AABB::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]);
         for other in tree.locate_in_envelope_intersecting(&env) {
             if other.code == r.code {
                 continue;
             }
-            let pair = if r.code.as_str() < other.code { (r.code.as_str(), other.code) } else { (other.code, r.code.as_str()) };
+            let pair = if r.code.as_str() < other.code {
+                (r.code.as_str(), other.code)
+            } else {
+                (other.code, r.code.as_str())
+            };
             if !seen.insert(pair) {
                 continue;
             }
             let share = geometry::overlap_share(g, &shapes[other.code]);
             if share > geometry::TOLERANCE {
-                problems.add(&r.at, Some(&r.code), format!("overlaps grid {} ({} of the smaller grid)", other.code, pct(share)));
+                problems.add(
+                    &r.at,
+                    Some(&r.code),
+                    format!(
+                        "overlaps grid {} ({} of the smaller grid)",
+                        other.code,
+                        pct(share)
+                    ),
+                );
             }
         }
     }

@@ -59,7 +59,10 @@ impl LocateIndex {
                 continue;
             };
             shapes.push(Shape {
-                envelope: AABB::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]),
+                envelope: AABB::from_corners(
+                    [rect.min().x, rect.min().y],
+                    [rect.max().x, rect.max().y],
+                ),
                 rank,
                 polygon: g.polygon,
             });
@@ -87,7 +90,10 @@ impl LocateIndex {
     pub fn locate(&self, lat: f64, lng: f64) -> Option<&Located> {
         let p = Coord { x: lng, y: lat };
         let mut best: Option<usize> = None;
-        for s in self.tree.locate_in_envelope_intersecting(&AABB::from_point([lng, lat])) {
+        for s in self
+            .tree
+            .locate_in_envelope_intersecting(&AABB::from_point([lng, lat]))
+        {
             if best.is_some_and(|b| b < s.rank) {
                 continue;
             }
@@ -152,7 +158,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn r(code: &str) -> AreaRef {
-        AreaRef { code: code.into(), name: code.into() }
+        AreaRef {
+            code: code.into(),
+            name: code.into(),
+        }
     }
 
     fn square(x: f64, y: f64, s: f64, code: &str) -> GridEntry {
@@ -161,7 +170,12 @@ mod tests {
                 LineString::from(vec![(x, y), (x + s, y), (x + s, y + s), (x, y + s), (x, y)]),
                 vec![],
             )]),
-            located: Located { grid: r(code), community: r("c"), street: r("s"), district: r("d") },
+            located: Located {
+                grid: r(code),
+                community: r("c"),
+                street: r("s"),
+                district: r("d"),
+            },
         }
     }
 

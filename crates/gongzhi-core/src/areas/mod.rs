@@ -36,7 +36,9 @@ CREATE INDEX areas_level ON areas (level)
 }];
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     District,
@@ -45,7 +47,12 @@ pub enum Level {
     Grid,
 }
 
-pub const ALL_LEVELS: [Level; 4] = [Level::District, Level::Street, Level::Community, Level::Grid];
+pub const ALL_LEVELS: [Level; 4] = [
+    Level::District,
+    Level::Street,
+    Level::Community,
+    Level::Grid,
+];
 
 impl Level {
     pub fn as_str(self) -> &'static str {
@@ -106,7 +113,10 @@ pub fn check_code(code: &str, level: Level) -> Result<(), String> {
         ));
     }
     if code[code.len() - 3..] == *"000" && level != Level::District {
-        return Err(format!("code {code}: the last three digits of a {} cannot be 000", level.as_str()));
+        return Err(format!(
+            "code {code}: the last three digits of a {} cannot be 000",
+            level.as_str()
+        ));
     }
     Ok(())
 }

@@ -43,7 +43,8 @@ pub struct AreaSummary {
     pub level: Level,
 }
 
-const COLUMNS: &str = "code, name, level, parent_code, households, population, area_m2, grid_type, geometry";
+const COLUMNS: &str =
+    "code, name, level, parent_code, households, population, area_m2, grid_type, geometry";
 
 fn row_to_area(r: &sqlx::any::AnyRow, with_geometry: bool) -> Result<Area> {
     let level: String = r.try_get("level")?;
@@ -78,10 +79,11 @@ pub async fn get_area(db: &Db, code: &str) -> Result<AreaWithParents> {
     let mut parents = Vec::new();
     let mut next = area.parent_code.clone();
     while let Some(p) = next {
-        let Some(r) = sqlx::query("SELECT code, name, level, parent_code FROM areas WHERE code = $1")
-            .bind(&p)
-            .fetch_optional(db.pool())
-            .await?
+        let Some(r) =
+            sqlx::query("SELECT code, name, level, parent_code FROM areas WHERE code = $1")
+                .bind(&p)
+                .fetch_optional(db.pool())
+                .await?
         else {
             break;
         };
@@ -100,15 +102,19 @@ pub async fn get_area(db: &Db, code: &str) -> Result<AreaWithParents> {
 pub async fn children(db: &Db, parent: Option<&str>) -> Result<Vec<Area>> {
     let rows = match parent {
         Some(p) => {
-            sqlx::query(&format!("SELECT {COLUMNS} FROM areas WHERE parent_code = $1 ORDER BY code"))
-                .bind(p)
-                .fetch_all(db.pool())
-                .await?
+            sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM areas WHERE parent_code = $1 ORDER BY code"
+            ))
+            .bind(p)
+            .fetch_all(db.pool())
+            .await?
         }
         None => {
-            sqlx::query(&format!("SELECT {COLUMNS} FROM areas WHERE parent_code IS NULL ORDER BY code"))
-                .fetch_all(db.pool())
-                .await?
+            sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM areas WHERE parent_code IS NULL ORDER BY code"
+            ))
+            .fetch_all(db.pool())
+            .await?
         }
     };
     rows.iter().map(|r| row_to_area(r, false)).collect()
@@ -125,10 +131,12 @@ pub async fn count_areas(db: &Db) -> Result<i64> {
 pub async fn export_geojson(db: &Db, level: Option<Level>) -> Result<Value> {
     let rows = match level {
         Some(l) => {
-            sqlx::query(&format!("SELECT {COLUMNS} FROM areas WHERE level = $1 ORDER BY code"))
-                .bind(l.as_str())
-                .fetch_all(db.pool())
-                .await?
+            sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM areas WHERE level = $1 ORDER BY code"
+            ))
+            .bind(l.as_str())
+            .fetch_all(db.pool())
+            .await?
         }
         None => {
             sqlx::query(&format!("SELECT {COLUMNS} FROM areas ORDER BY code"))
@@ -167,7 +175,10 @@ pub(crate) struct StoredArea {
     pub geometry: Option<geo::MultiPolygon<f64>>,
 }
 
-pub(crate) async fn load_all(db: &Db, with_geometry_of: &[Level]) -> Result<HashMap<String, StoredArea>> {
+pub(crate) async fn load_all(
+    db: &Db,
+    with_geometry_of: &[Level],
+) -> Result<HashMap<String, StoredArea>> {
     let rows = sqlx::query("SELECT code, name, level, parent_code, geometry FROM areas")
         .fetch_all(db.pool())
         .await?;
@@ -208,12 +219,19 @@ pub async fn build_locate_index(db: &Db) -> Result<LocateIndex> {
     for (code, a) in &all {
         let Some(polygon) = &a.geometry else { continue };
         let community = a.parent_code.as_ref();
-        let street = community.and_then(|c| all.get(c)).and_then(|c| c.parent_code.as_ref());
-        let district = street.and_then(|s| all.get(s)).and_then(|s| s.parent_code.as_ref());
+        let street = community
+            .and_then(|c| all.get(c))
+            .and_then(|c| c.parent_code.as_ref());
+        let district = street
+            .and_then(|s| all.get(s))
+            .and_then(|s| s.parent_code.as_ref());
         grids.push(GridEntry {
             polygon: polygon.clone(),
             located: Located {
-                grid: AreaRef { code: code.clone(), name: a.name.clone() },
+                grid: AreaRef {
+                    code: code.clone(),
+                    name: a.name.clone(),
+                },
                 community: name_of(community),
                 street: name_of(street),
                 district: name_of(district),

@@ -51,7 +51,10 @@ pub struct AppState {
 impl AppState {
     pub async fn new(db: Db, config: Config, sealer: Sealer) -> Result<AppState> {
         let state = AppState {
-            locate_limiter: Arc::new(Limiter::new(config.locate_per_second, Duration::from_secs(1))),
+            locate_limiter: Arc::new(Limiter::new(
+                config.locate_per_second,
+                Duration::from_secs(1),
+            )),
             login_limiter: Arc::new(Limiter::new(
                 config.login_failures,
                 Duration::from_secs(config.login_window_secs),
@@ -76,7 +79,11 @@ impl AppState {
         let started = Instant::now();
         let index = crate::areas::build_locate_index(&self.db).await?;
         metrics::gauge!("gongzhi_locate_grids").set(index.len() as f64);
-        tracing::info!(grids = index.len(), ms = started.elapsed().as_millis() as u64, "locate index built");
+        tracing::info!(
+            grids = index.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "locate index built"
+        );
         self.locate.store(Arc::new(index));
         self.locate_version.store(version, Ordering::Release);
         Ok(true)
@@ -140,7 +147,9 @@ impl From<Error> for ApiError {
             Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Error::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Error::OutsideJurisdiction => (StatusCode::NOT_FOUND, "outside_jurisdiction"),
-            Error::Storage(_) | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Error::Storage(_) | Error::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
         };
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %e, "internal error");
@@ -163,7 +172,8 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message, "details": self.details}});
+        let body =
+            json!({"error": {"code": self.code, "message": self.message, "details": self.details}});
         (self.status, Json(body)).into_response()
     }
 }
@@ -185,10 +195,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 fn json_rejection(r: JsonRejection) -> ApiError {
     let (status, code) = match &r {
-        JsonRejection::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+        JsonRejection::MissingJsonContentType(_) => {
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+        }
         JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
         JsonRejection::JsonDataError(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
-        _ if r.status() == StatusCode::PAYLOAD_TOO_LARGE => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        _ if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+        }
         _ => (StatusCode::BAD_REQUEST, "invalid_body"),
     };
     ApiError::new(status, code, r.body_text())
@@ -199,7 +213,10 @@ pub struct ApiQuery<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> std::result::Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> std::result::Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
             Err(r) => Err(query_rejection(r)),
@@ -216,7 +233,10 @@ pub struct Authed(pub Actor);
 
 impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> std::result::Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> std::result::Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -224,7 +244,11 @@ impl FromRequestParts<AppState> for Authed {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::from(Error::Unauthenticated("send Authorization: Bearer TOKEN".into())))?;
+            .ok_or_else(|| {
+                ApiError::from(Error::Unauthenticated(
+                    "send Authorization: Bearer TOKEN".into(),
+                ))
+            })?;
         Ok(Authed(actor_for_token(&state.db, token).await?))
     }
 }
@@ -241,7 +265,10 @@ pub struct ClientAddr(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> std::result::Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _: &S,
+    ) -> std::result::Result<Self, Self::Rejection> {
         Ok(ClientAddr(client_addr(&parts.extensions)))
     }
 }
@@ -295,8 +322,16 @@ async fn track_metrics(req: Request, next: Next) -> Response {
 
 async fn healthz(State(state): State<AppState>) -> Response {
     match sqlx::query("SELECT 1").execute(state.db.pool()).await {
-        Ok(_) => (StatusCode::OK, Json(json!({"status": "ok", "grids": state.locate.load().len()}))).into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "reason": e.to_string()}))).into_response(),
+        Ok(_) => (
+            StatusCode::OK,
+            Json(json!({"status": "ok", "grids": state.locate.load().len()})),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "reason": e.to_string()})),
+        )
+            .into_response(),
     }
 }
 

@@ -31,13 +31,26 @@ struct Credentials {
 /// per user name and per client address.
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", request_body = Credentials,
     responses((status = 200, body = IssuedToken), (status = 401, body = crate::http::ErrorBody), (status = 429, body = crate::http::ErrorBody)))]
-async fn token(State(state): State<AppState>, ClientAddr(addr): ClientAddr, ApiJson(c): ApiJson<Credentials>) -> ApiResult<Json<IssuedToken>> {
+async fn token(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(c): ApiJson<Credentials>,
+) -> ApiResult<Json<IssuedToken>> {
     let user_key = format!("user:{}", c.username);
     let addr_key = format!("addr:{addr}");
     if state.login_limiter.exhausted(&user_key) || state.login_limiter.exhausted(&addr_key) {
-        return Err(Error::RateLimited("too many failed sign-ins; wait a few minutes".into()).into());
+        return Err(
+            Error::RateLimited("too many failed sign-ins; wait a few minutes".into()).into(),
+        );
     }
-    match super::issue_token(&state.db, &c.username, &c.password, state.config.token_ttl_hours).await {
+    match super::issue_token(
+        &state.db,
+        &c.username,
+        &c.password,
+        state.config.token_ttl_hours,
+    )
+    .await
+    {
         Ok(t) => Ok(Json(t)),
         Err(e @ Error::Unauthenticated(_)) => {
             state.login_limiter.hit(&user_key);
@@ -51,13 +64,21 @@ async fn token(State(state): State<AppState>, ClientAddr(addr): ClientAddr, ApiJ
 /// The caller's own record, personal fields unmasked (it is their own data).
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])), responses((status = 200, body = UserView)))]
 async fn me(State(state): State<AppState>, Authed(actor): Authed) -> ApiResult<Json<UserView>> {
-    let id = actor.user_id.clone().ok_or_else(|| Error::not_found("user"))?;
-    Ok(Json(super::get_user(&state.db, &state.sealer, &actor, &id, true, None).await?))
+    let id = actor
+        .user_id
+        .clone()
+        .ok_or_else(|| Error::not_found("user"))?;
+    Ok(Json(
+        super::get_user(&state.db, &state.sealer, &actor, &id, true, None).await?,
+    ))
 }
 
 /// Every unit (departments, street offices, community committees, organizations).
 #[utoipa::path(get, path = "/api/v1/units", tag = "units", security(("bearer" = [])), responses((status = 200, body = Vec<Unit>)))]
-async fn list_units(State(state): State<AppState>, Authed(actor): Authed) -> ApiResult<Json<Vec<Unit>>> {
+async fn list_units(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> ApiResult<Json<Vec<Unit>>> {
     authorize(&actor, Action::UnitRead, &Target::global())?;
     Ok(Json(super::list_units(&state.db).await?))
 }
@@ -65,15 +86,24 @@ async fn list_units(State(state): State<AppState>, Authed(actor): Authed) -> Api
 /// Creates a unit.
 #[utoipa::path(post, path = "/api/v1/units", tag = "units", security(("bearer" = [])), request_body = Unit,
     responses((status = 201, body = Unit), (status = 400, body = crate::http::ErrorBody), (status = 409, body = crate::http::ErrorBody)))]
-async fn create_unit(State(state): State<AppState>, Authed(actor): Authed, ApiJson(u): ApiJson<Unit>) -> ApiResult<(StatusCode, Json<Unit>)> {
+async fn create_unit(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(u): ApiJson<Unit>,
+) -> ApiResult<(StatusCode, Json<Unit>)> {
     super::create_unit(&state.db, &actor, &u).await?;
     Ok((StatusCode::CREATED, Json(u)))
 }
 
 /// Users within the caller's scope, personal fields masked.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), responses((status = 200, body = Vec<UserView>)))]
-async fn list_users(State(state): State<AppState>, Authed(actor): Authed) -> ApiResult<Json<Vec<UserView>>> {
-    Ok(Json(super::list_users(&state.db, &state.sealer, &actor).await?))
+async fn list_users(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> ApiResult<Json<Vec<UserView>>> {
+    Ok(Json(
+        super::list_users(&state.db, &state.sealer, &actor).await?,
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -84,7 +114,11 @@ struct Created {
 /// Creates a user with roles and scopes.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = NewUser,
     responses((status = 201, body = Created), (status = 400, body = crate::http::ErrorBody), (status = 409, body = crate::http::ErrorBody)))]
-async fn create_user(State(state): State<AppState>, Authed(actor): Authed, ApiJson(u): ApiJson<NewUser>) -> ApiResult<(StatusCode, Json<Created>)> {
+async fn create_user(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(u): ApiJson<NewUser>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
     let id = super::create_user(&state.db, &state.sealer, &actor, &u).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
@@ -101,7 +135,22 @@ struct RevealQuery {
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = String, Path), RevealQuery),
     responses((status = 200, body = UserView), (status = 403, body = crate::http::ErrorBody), (status = 404, body = crate::http::ErrorBody)))]
-async fn get_user(State(state): State<AppState>, Authed(actor): Authed, Path(id): Path<String>, ApiQuery(q): ApiQuery<RevealQuery>) -> ApiResult<Json<UserView>> {
+async fn get_user(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<RevealQuery>,
+) -> ApiResult<Json<UserView>> {
     let reveal = q.reveal.unwrap_or(false);
-    Ok(Json(super::get_user(&state.db, &state.sealer, &actor, &id, reveal, q.reason.as_deref()).await?))
+    Ok(Json(
+        super::get_user(
+            &state.db,
+            &state.sealer,
+            &actor,
+            &id,
+            reveal,
+            q.reason.as_deref(),
+        )
+        .await?,
+    ))
 }

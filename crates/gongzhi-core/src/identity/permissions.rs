@@ -140,11 +140,18 @@ mod tests {
             (Role::Handler, &[Action::AreaRead, Action::UnitRead]),
             (
                 Role::Leader,
-                &[Action::AreaRead, Action::UnitRead, Action::UserRead, Action::PersonalReveal],
+                &[
+                    Action::AreaRead,
+                    Action::UnitRead,
+                    Action::UserRead,
+                    Action::PersonalReveal,
+                ],
             ),
             (Role::Admin, &ALL_ACTIONS),
         ];
-        table.iter().any(|(r, acts)| *r == role && acts.contains(&action))
+        table
+            .iter()
+            .any(|(r, acts)| *r == role && acts.contains(&action))
     }
 
     #[test]

@@ -69,7 +69,10 @@ pub async fn create_unit(db: &Db, actor: &Actor, unit: &Unit) -> Result<()> {
             .fetch_optional(tx.conn())
             .await?;
         if found.is_none() {
-            return Err(Error::invalid("unknown_area", format!("no area with code {area}")));
+            return Err(Error::invalid(
+                "unknown_area",
+                format!("no area with code {area}"),
+            ));
         }
     }
     let r = sqlx::query(
@@ -154,8 +157,7 @@ fn hash_password(password: &str) -> Result<String> {
 
 fn validate_new_user(u: &NewUser) -> Result<()> {
     let name_ok = (3..=32).contains(&u.username.len())
-        && u
-            .username
+        && u.username
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
     if !name_ok {
@@ -174,7 +176,11 @@ fn validate_new_user(u: &NewUser) -> Result<()> {
         return Err(Error::invalid("no_role", "a user needs at least one role"));
     }
     if let Some(p) = &u.phone {
-        if !p.chars().all(|c| c.is_ascii_digit() || c == '-' || c == '+') || p.len() < 5 {
+        if !p
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == '+')
+            || p.len() < 5
+        {
             return Err(Error::invalid("invalid_phone", "a phone number is digits"));
         }
     }
@@ -210,7 +216,11 @@ pub async fn create_user(db: &Db, sealer: &Sealer, actor: &Actor, u: &NewUser) -
         .await
         .map_err(Error::internal)??;
     let id = uuid::Uuid::new_v4().to_string();
-    let seal = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(|s| sealer.seal(s));
+    let seal = |v: &Option<String>| {
+        v.as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| sealer.seal(s))
+    };
     let mut tx = db.begin_write().await?;
     for a in &u.assignments {
         if let Some(area) = &a.area {
@@ -220,7 +230,10 @@ pub async fn create_user(db: &Db, sealer: &Sealer, actor: &Actor, u: &NewUser) -
                 .await?
                 .is_none()
             {
-                return Err(Error::invalid("unknown_area", format!("no area with code {area}")));
+                return Err(Error::invalid(
+                    "unknown_area",
+                    format!("no area with code {area}"),
+                ));
             }
         }
         if let Some(unit) = &a.unit {
@@ -230,7 +243,10 @@ pub async fn create_user(db: &Db, sealer: &Sealer, actor: &Actor, u: &NewUser) -
                 .await?
                 .is_none()
             {
-                return Err(Error::invalid("unknown_unit", format!("no unit with code {unit}")));
+                return Err(Error::invalid(
+                    "unknown_unit",
+                    format!("no unit with code {unit}"),
+                ));
             }
         }
     }
@@ -326,7 +342,12 @@ async fn fetch_user(db: &Db, id: &str) -> Result<StoredUser> {
     })
 }
 
-fn view(sealer: &Sealer, u: StoredUser, assignments: Vec<Assignment>, reveal: bool) -> Result<UserView> {
+fn view(
+    sealer: &Sealer,
+    u: StoredUser,
+    assignments: Vec<Assignment>,
+    reveal: bool,
+) -> Result<UserView> {
     let open = |v: &Option<String>, mask: fn(&str) -> String| -> Result<Option<String>> {
         v.as_deref()
             .map(|s| sealer.open(s).map(|p| if reveal { p } else { mask(&p) }))
@@ -395,7 +416,12 @@ pub async fn list_users(db: &Db, sealer: &Sealer, actor: &Actor) -> Result<Vec<U
         let id: String = r.try_get(0)?;
         let assignments = load_assignments(db, &id).await?;
         if authorize(actor, Action::UserRead, &user_target(&assignments)).is_ok() {
-            out.push(view(sealer, fetch_user(db, &id).await?, assignments, false)?);
+            out.push(view(
+                sealer,
+                fetch_user(db, &id).await?,
+                assignments,
+                false,
+            )?);
         }
     }
     Ok(out)
@@ -415,7 +441,12 @@ fn token_hash(token: &str) -> String {
 
 /// Checks a user name and password and issues a token. Any failure is the same error, so a
 /// caller cannot learn which part was wrong; unknown users cost as much time as known ones.
-pub async fn issue_token(db: &Db, username: &str, password: &str, ttl_hours: i64) -> Result<IssuedToken> {
+pub async fn issue_token(
+    db: &Db,
+    username: &str,
+    password: &str,
+    ttl_hours: i64,
+) -> Result<IssuedToken> {
     let bad = || Error::Unauthenticated("wrong user name or password".into());
     let row = sqlx::query("SELECT id, password_hash, disabled FROM users WHERE username = $1")
         .bind(username)
@@ -432,7 +463,11 @@ pub async fn issue_token(db: &Db, username: &str, password: &str, ttl_hours: i64
     let password = password.to_string();
     let ok = tokio::task::spawn_blocking(move || {
         PasswordHash::new(&stored_hash)
-            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await

@@ -1,0 +1,180 @@
+use serde_json::json;
+
+use crate::both;
+use crate::helpers::*;
+
+async fn audit_verify(app: &TestApp) -> (bool, String) {
+    let out = app.cli(&["audit", "verify"], None);
+    (
+        out.status.success(),
+        format!("{}{}", text(&out.stdout), text(&out.stderr)),
+    )
+}
+
+async fn seeded(backend: Backend) -> TestApp {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    app.post_text(
+        "/api/v1/areas/import/divisions",
+        Some(&admin),
+        "text/csv",
+        OTHER_DIVISIONS,
+    )
+    .await;
+    for i in 0..5 {
+        let (status, _) = app
+            .post(
+                "/api/v1/units",
+                Some(&admin),
+                &json!({"code": format!("unit-{i}"), "name": "单位", "kind": "department"}),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    app
+}
+
+async fn every_write_is_in_the_chain(backend: Backend) {
+    let app = seeded(backend).await;
+    let admin = app.admin().await;
+    let (status, log) = app.get("/api/v1/audit?limit=1000", Some(&admin)).await;
+    assert_eq!(status, 200);
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    // user.create (the test admin), two sign-ins, the import, five units.
+    assert_eq!(actions.iter().filter(|a| **a == "user.create").count(), 1);
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| **a == "areas.import_divisions")
+            .count(),
+        1
+    );
+    assert_eq!(actions.iter().filter(|a| **a == "unit.create").count(), 5);
+    assert!(
+        actions
+            .iter()
+            .filter(|a| **a == "auth.token_issued")
+            .count()
+            >= 2
+    );
+    for pair in log.as_array().unwrap().windows(2) {
+        assert_eq!(pair[1]["prev_hash"], pair[0]["hash"]);
+        assert_eq!(
+            pair[1]["seq"].as_i64().unwrap(),
+            pair[0]["seq"].as_i64().unwrap() + 1
+        );
+    }
+    let (ok, out) = audit_verify(&app).await;
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!("{} entries", log.as_array().unwrap().len())),
+        "{out}"
+    );
+}
+both!(every_write_is_in_the_chain);
+
+async fn tampering_is_detected(backend: Backend) {
+    // Altered content.
+    let app = seeded(backend).await;
+    sqlx::query("UPDATE audit_log SET entity = 'unit:forged' WHERE seq = 4")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let (ok, out) = audit_verify(&app).await;
+    assert!(!ok);
+    assert!(
+        out.contains("audit entry 4") && out.contains("altered"),
+        "{out}"
+    );
+
+    // A row deleted in the middle.
+    let app = seeded(backend).await;
+    sqlx::query("DELETE FROM audit_log WHERE seq = 3")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let (ok, out) = audit_verify(&app).await;
+    assert!(!ok);
+    assert!(
+        out.contains("audit entry 3") && out.contains("missing"),
+        "{out}"
+    );
+
+    // The newest row deleted.
+    let app = seeded(backend).await;
+    sqlx::query("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let (ok, out) = audit_verify(&app).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains("deleted at the end"), "{out}");
+
+    // Two rows swapped (reordered history).
+    let app = seeded(backend).await;
+    sqlx::query("UPDATE audit_log SET seq = -1 WHERE seq = 5")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET seq = 5 WHERE seq = 6")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET seq = 6 WHERE seq = -1")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let (ok, out) = audit_verify(&app).await;
+    assert!(!ok);
+    assert!(out.contains("audit entry 5"), "{out}");
+}
+both!(tampering_is_detected);
+
+async fn a_write_without_an_audit_entry_cannot_commit(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut tx = app.db.begin_write().await.unwrap();
+    sqlx::query(
+        "INSERT INTO units (code, name, kind, created_at) VALUES ('sneaky', 'x', 'department', 0)",
+    )
+    .execute(tx.conn())
+    .await
+    .unwrap();
+    let err = tx.commit().await.unwrap_err();
+    assert!(err.to_string().contains("audit"), "{err}");
+    assert_eq!(app.count("units").await, 0);
+}
+both!(a_write_without_an_audit_entry_cannot_commit);
+
+async fn concurrent_writers_keep_one_chain(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let client = app.client.clone();
+        let url = format!("{}/api/v1/units", app.url);
+        let token = admin.clone();
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"code": format!("c-{i}"), "name": "并发", "kind": "organization"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 201);
+    }
+    let n = app.count("audit_log").await;
+    let verified = gongzhi_core::audit::verify(&app.db).await.unwrap();
+    assert_eq!(verified, Ok(n));
+}
+both!(concurrent_writers_keep_one_chain);

@@ -1,0 +1,132 @@
+use std::process::Command;
+
+use crate::helpers::*;
+
+fn gongzhi(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gongzhi"));
+    cmd.current_dir(dir).args(args);
+    for k in [
+        "GONGZHI_DATA_DIR",
+        "GONGZHI_DATABASE_URL",
+        "GONGZHI_CONFIG",
+        "GONGZHI_LISTEN",
+    ] {
+        cmd.env_remove(k);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn help_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["demo", "--help"],
+        vec!["migrate", "--help"],
+        vec!["import", "divisions", "--help"],
+        vec!["import", "geojson", "--help"],
+        vec!["export", "geojson", "--help"],
+        vec!["user", "add", "--help"],
+        vec!["unit", "add", "--help"],
+        vec!["audit", "verify", "--help"],
+        vec!["bench", "locate", "--help"],
+    ] {
+        let out = gongzhi(dir.path(), &args, &[]);
+        assert!(out.status.success(), "{args:?}");
+        assert!(text(&out.stdout).contains("Usage"), "{args:?}");
+    }
+}
+
+#[test]
+fn configuration_file_then_environment_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("gongzhi.toml"),
+        "data_dir = \"from-file\"\n",
+    )
+    .unwrap();
+    let out = gongzhi(dir.path(), &["migrate"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir.path().join("from-file/gongzhi.db").exists());
+    let out = gongzhi(
+        dir.path(),
+        &["migrate"],
+        &[("GONGZHI_DATA_DIR", "from-env")],
+    );
+    assert!(out.status.success());
+    assert!(dir.path().join("from-env/gongzhi.db").exists());
+    let out = gongzhi(
+        dir.path(),
+        &["migrate", "--data-dir", "from-flag"],
+        &[("GONGZHI_DATA_DIR", "from-env")],
+    );
+    assert!(out.status.success());
+    assert!(dir.path().join("from-flag/gongzhi.db").exists());
+    // Migrations already applied are not applied again.
+    let out = gongzhi(dir.path(), &["migrate", "--data-dir", "from-flag"], &[]);
+    assert!(
+        text(&out.stdout).contains("applied 0"),
+        "{}",
+        text(&out.stdout)
+    );
+    // A broken configuration is a one-line error, not a panic.
+    std::fs::write(dir.path().join("gongzhi.toml"), "data_dir = 5\n").unwrap();
+    let out = gongzhi(dir.path(), &["migrate"], &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).starts_with("error:"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_rejected_import_names_every_line_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("bad.csv");
+    std::fs::write(
+        &csv,
+        "code,name,level,parent_code\n110102,西城区,district,\n1101020011,坏,street,110102\n",
+    )
+    .unwrap();
+    let out = gongzhi(
+        dir.path(),
+        &[
+            "import",
+            "divisions",
+            csv.to_str().unwrap(),
+            "--data-dir",
+            "d",
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("line 3"), "{err}");
+    assert!(err.contains("nothing was changed"), "{err}");
+    let out = gongzhi(dir.path(), &["export", "geojson", "--data-dir", "d"], &[]);
+    assert!(
+        text(&out.stdout).contains("\"features\":[]"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = gongzhi(
+        dir.path(),
+        &["import", "divisions", "missing.csv", "--data-dir", "d"],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("cannot read"));
+}
+
+#[test]
+fn an_unsupported_database_url_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gongzhi(dir.path(), &["migrate", "--database", "mysql://x"], &[]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("unsupported database URL"));
+}

@@ -1,0 +1,84 @@
+use geo::InteriorPoint;
+use gongzhi_core::areas::geometry;
+use serde_json::Value;
+
+use crate::both;
+use crate::helpers::*;
+
+#[test]
+fn the_demo_jurisdiction_is_dongcheng_and_always_the_same() {
+    let a = gongzhi::demo::jurisdiction();
+    assert_eq!(a, gongzhi::demo::jurisdiction(), "same seed, same areas");
+    let features = a["features"].as_array().unwrap();
+    let level = |l: &str| {
+        features
+            .iter()
+            .filter(|f| f["properties"]["level"] == l)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(level("district").len(), 1);
+    assert_eq!(level("street").len(), 17);
+    assert_eq!(level("community").len(), 169);
+    let grids = level("grid");
+    assert!((550..=650).contains(&grids.len()), "{} grids", grids.len());
+    for g in &grids {
+        let p = &g["properties"];
+        let code = p["code"].as_str().unwrap();
+        assert_eq!(code.len(), 15);
+        assert!(code.starts_with(p["parent_code"].as_str().unwrap()));
+        let h = p["households"].as_i64().unwrap();
+        assert!((300..=500).contains(&h), "{code}: {h}");
+    }
+    let names: Vec<&str> = level("street")
+        .iter()
+        .map(|s| s["properties"]["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"东华门街道") && names.contains(&"永定门外街道"));
+}
+
+async fn the_demo_seeds_and_locates_every_grid(backend: Backend) {
+    let app = TestApp::spawn_bare(backend).await;
+    gongzhi::demo::seed(&app.db, &app.sealer)
+        .await
+        .expect("the generated jurisdiction passes import validation");
+    app.running.state.refresh_locate().await.unwrap();
+    let doc = gongzhi::demo::jurisdiction();
+    for f in doc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["level"] == "grid")
+        .step_by(7)
+    {
+        let shape = geometry::parse(&f["geometry"]).unwrap();
+        let p = shape.interior_point().unwrap();
+        let (status, body) = app
+            .get(
+                &format!("/api/v1/areas/locate?lat={}&lng={}", p.y(), p.x()),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(body["grid"]["code"], f["properties"]["code"]);
+        assert_eq!(body["district"]["name"], "东城区");
+    }
+    // Every role can sign in with the printed password.
+    for u in gongzhi::demo::DEMO_USERS {
+        let token = app.token(u.username, u.password).await;
+        let (_, me) = app.get("/api/v1/me", Some(&token)).await;
+        assert_eq!(me["assignments"][0]["role"], u.role.as_str());
+    }
+    let admin = app.token("admin", "admin-demo").await;
+    let (_, units) = app.get("/api/v1/units", Some(&admin)).await;
+    let units: Vec<Value> = units.as_array().unwrap().clone();
+    for name in [
+        "东城区城市管理委员会",
+        "东城区园林绿化局",
+        "东城区水务局",
+        "东城区供热管理中心",
+        "东华门派出所",
+    ] {
+        assert!(units.iter().any(|u| u["name"] == name), "{name}");
+    }
+}
+both!(the_demo_seeds_and_locates_every_grid);

@@ -1,0 +1,430 @@
+use serde_json::json;
+use sqlx::Row;
+
+use crate::both;
+use crate::helpers::*;
+
+async fn tokens_and_one_error_for_wrong_credentials(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (status, body) = app
+        .post(
+            "/api/v1/auth/token",
+            None,
+            &json!({"username": "admin", "password": ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["token"].as_str().unwrap().len(), 64);
+    assert!(
+        body["expires_at"].as_str().unwrap().ends_with("+08:00"),
+        "{body}"
+    );
+    let (s1, wrong_password) = app
+        .post(
+            "/api/v1/auth/token",
+            None,
+            &json!({"username": "admin", "password": "nope-nope"}),
+        )
+        .await;
+    let (s2, unknown_user) = app
+        .post(
+            "/api/v1/auth/token",
+            None,
+            &json!({"username": "nobody", "password": "nope-nope"}),
+        )
+        .await;
+    assert_eq!((s1, s2), (401, 401));
+    assert_eq!(
+        wrong_password, unknown_user,
+        "the error must not say which part was wrong"
+    );
+    let (status, me) = app
+        .get("/api/v1/me", Some(body["token"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(me["username"], "admin");
+    assert_eq!(
+        me["full_name"], "管理员",
+        "your own data is shown to you unmasked"
+    );
+    let (status, err) = app.get("/api/v1/me", Some("0000")).await;
+    assert_eq!(status, 401);
+    assert_eq!(err["error"]["code"], "unauthenticated");
+    let (status, _) = app.get("/api/v1/me", None).await;
+    assert_eq!(status, 401);
+}
+both!(tokens_and_one_error_for_wrong_credentials);
+
+#[tokio::test]
+async fn repeated_sign_in_failures_are_rate_limited() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.login_failures = 3).await;
+    for _ in 0..3 {
+        let (status, _) = app
+            .post(
+                "/api/v1/auth/token",
+                None,
+                &json!({"username": "admin", "password": "wrong-one"}),
+            )
+            .await;
+        assert_eq!(status, 401);
+    }
+    let (status, body) = app
+        .post(
+            "/api/v1/auth/token",
+            None,
+            &json!({"username": "admin", "password": ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limited");
+}
+
+/// Roles × scopes × actions through the real API: each role is tried on each guarded endpoint.
+async fn permission_matrix_through_the_api(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let (status, _) = app
+        .post_text(
+            "/api/v1/areas/import/divisions",
+            Some(&admin),
+            "text/csv",
+            OTHER_DIVISIONS,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = app.post("/api/v1/units", Some(&admin), &json!({"code": "110102-cgw", "name": "西城区城管委", "kind": "department", "area_code": "110102"})).await;
+    assert_eq!(status, 201);
+    let roles = [
+        ("resident", None, None),
+        ("grid_worker", Some("110102001001"), None),
+        ("operator", Some("110102"), None),
+        ("dispatcher", Some("110102"), None),
+        ("handler", None, Some("110102-cgw")),
+        ("leader", Some("110102001"), None),
+        ("admin", None, None),
+    ];
+    let street_csv = "code,name,level,parent_code\n110102001003,新社区,community,110102001\n";
+    let other_street_csv =
+        "code,name,level,parent_code\n110102002003,别的社区,community,110102002\n";
+    for (role, area, unit) in roles {
+        let token = app.user_with(&format!("u_{role}"), role, area, unit).await;
+        let get = |p: &'static str| {
+            let t = token.clone();
+            let app = &app;
+            async move { app.get(p, Some(&t)).await.0 }
+        };
+        let expect = |allowed: bool| if allowed { 200 } else { 403 };
+        assert_eq!(get("/api/v1/areas/110102").await, 200, "{role} reads areas");
+        assert_eq!(
+            get("/api/v1/units").await,
+            expect(role != "resident"),
+            "{role} lists units"
+        );
+        assert_eq!(
+            get("/api/v1/users").await,
+            expect(matches!(role, "leader" | "admin")),
+            "{role} lists users"
+        );
+        assert_eq!(
+            get("/api/v1/audit").await,
+            expect(role == "admin"),
+            "{role} reads the audit log"
+        );
+        let (status, _) = app
+            .post_text(
+                "/api/v1/areas/import/divisions",
+                Some(&token),
+                "text/csv",
+                street_csv,
+            )
+            .await;
+        assert_eq!(
+            status,
+            if role == "admin" { 200 } else { 403 },
+            "{role} imports areas"
+        );
+        let (status, _) = app
+            .post(
+                "/api/v1/units",
+                Some(&token),
+                &json!({"code": format!("u-{role}"), "name": "单位", "kind": "organization"}),
+            )
+            .await;
+        assert_eq!(
+            status,
+            if role == "admin" { 201 } else { 403 },
+            "{role} creates units"
+        );
+        let _ = other_street_csv;
+    }
+
+    // Scope: an administrator of one street imports there, not in the next street.
+    let street_admin = app
+        .user_with("street_admin", "admin", Some("110102001"), None)
+        .await;
+    let (status, _) = app
+        .post_text(
+            "/api/v1/areas/import/divisions",
+            Some(&street_admin),
+            "text/csv",
+            "code,name,level,parent_code\n110102001004,又一个社区,community,110102001\n",
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = app
+        .post_text(
+            "/api/v1/areas/import/divisions",
+            Some(&street_admin),
+            "text/csv",
+            other_street_csv,
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("scope"));
+
+    // A street leader sees the users of their street only.
+    let leader = app.token("u_leader", "u_leader-password").await;
+    let (_, users) = app.get("/api/v1/users", Some(&leader)).await;
+    let names: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"u_grid_worker") && names.contains(&"street_admin"),
+        "{names:?}"
+    );
+    assert!(
+        !names.contains(&"u_operator") && !names.contains(&"admin"),
+        "{names:?}"
+    );
+}
+both!(permission_matrix_through_the_api);
+
+async fn personal_data_is_encrypted_masked_and_reveals_are_audited(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let (status, created) = app
+        .post(
+            "/api/v1/users",
+            Some(&admin),
+            &json!({"username": "wang", "password": "wang-password", "full_name": "王小明", "phone": "13812345678",
+                    "email": "wang@example.org", "assignments": [{"role": "handler"}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap();
+
+    // At rest: ciphertext, never the plain text.
+    let row = sqlx::query("SELECT full_name, phone, email FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    for col in ["full_name", "phone", "email"] {
+        let v: String = row.try_get(col).unwrap();
+        assert!(v.starts_with("v1:"), "{col} = {v}");
+        assert!(
+            !v.contains("王小明") && !v.contains("13812345678") && !v.contains("wang@"),
+            "{col} = {v}"
+        );
+    }
+
+    // Masked by default.
+    let (_, users) = app.get("/api/v1/users", Some(&admin)).await;
+    let wang = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "wang")
+        .unwrap();
+    assert_eq!(wang["full_name"], "王*明");
+    assert_eq!(wang["phone"], "138****5678");
+    assert_eq!(wang["email"], "w***@example.org");
+    assert_eq!(wang["revealed"], false);
+
+    // A reveal by an administrator is allowed and audited with its reason.
+    let before = app.count("audit_log").await;
+    let (status, shown) = app
+        .get(
+            &format!("/api/v1/users/{id}?reveal=true&reason=callback"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(shown["phone"], "13812345678");
+    assert_eq!(shown["full_name"], "王小明");
+    assert_eq!(app.count("audit_log").await, before + 1);
+    let (_, log) = app
+        .get(&format!("/api/v1/audit?after={before}"), Some(&admin))
+        .await;
+    assert_eq!(log[0]["action"], "personal.reveal");
+    assert_eq!(log[0]["entity"], format!("user:{id}"));
+    assert_eq!(log[0]["reason"], "callback");
+    assert_eq!(log[0]["actor"], "user:admin");
+
+    // Others may not reveal; they cannot even read the user.
+    let dispatcher = app.user_with("disp", "dispatcher", None, None).await;
+    let (status, _) = app
+        .get(
+            &format!("/api/v1/users/{id}?reveal=true"),
+            Some(&dispatcher),
+        )
+        .await;
+    assert_eq!(status, 403);
+    // The user sees their own data.
+    let wang_token = app.token("wang", "wang-password").await;
+    let (_, me) = app.get("/api/v1/me", Some(&wang_token)).await;
+    assert_eq!(me["phone"], "13812345678");
+}
+both!(personal_data_is_encrypted_masked_and_reveals_are_audited);
+
+async fn bad_users_are_refused_and_races_have_one_winner(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let users_before = app.count("users").await;
+    for (body, code) in [
+        (
+            json!({"username": "x", "password": "long-enough", "assignments": [{"role": "admin"}]}),
+            "invalid_username",
+        ),
+        (
+            json!({"username": "okname", "password": "short", "assignments": [{"role": "admin"}]}),
+            "weak_password",
+        ),
+        (
+            json!({"username": "okname", "password": "long-enough", "assignments": []}),
+            "no_role",
+        ),
+        (
+            json!({"username": "okname", "password": "long-enough", "assignments": [{"role": "king"}]}),
+            "invalid_body",
+        ),
+        (
+            json!({"username": "okname", "password": "long-enough", "assignments": [{"role": "admin", "area": "999999"}]}),
+            "unknown_area",
+        ),
+        (
+            json!({"username": "okname", "password": "long-enough", "assignments": [{"role": "handler", "unit": "nope"}]}),
+            "unknown_unit",
+        ),
+    ] {
+        let (status, resp) = app.post("/api/v1/users", Some(&admin), &body).await;
+        assert_eq!(status, 400, "{body} → {resp}");
+        assert_eq!(resp["error"]["code"], code, "{resp}");
+    }
+    assert_eq!(app.count("users").await, users_before);
+
+    // Eight simultaneous creations of one user name: one wins, the others get a conflict.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let client = app.client.clone();
+        let url = format!("{}/api/v1/users", app.url);
+        let token = admin.clone();
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"username": "same", "password": "long-enough", "assignments": [{"role": "resident"}]}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409, 409, 409]);
+    assert_eq!(app.count("users").await, users_before + 1);
+    let chain = gongzhi_core::audit::verify(&app.db).await.unwrap();
+    assert!(chain.is_ok(), "{chain:?}");
+}
+both!(bad_users_are_refused_and_races_have_one_winner);
+
+async fn cli_creates_users_who_can_sign_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let out = app.cli(
+        &[
+            "unit",
+            "add",
+            "--code",
+            "110102-sw",
+            "--name",
+            "水务局",
+            "--kind",
+            "department",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = app.cli(
+        &[
+            "user",
+            "add",
+            "--username",
+            "handler1",
+            "--role",
+            "handler",
+            "--unit",
+            "110102-sw",
+            "--password-stdin",
+        ],
+        Some("secret-pass-1\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = app.token("handler1", "secret-pass-1").await;
+    let (_, me) = app.get("/api/v1/me", Some(&token)).await;
+    assert_eq!(me["assignments"][0]["role"], "handler");
+    assert_eq!(me["assignments"][0]["unit"], "110102-sw");
+    let (_, units) = app.get("/api/v1/units", Some(&token)).await;
+    assert!(units
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["code"] == "110102-sw" && u["name"] == "水务局"));
+
+    let out = app.cli(
+        &[
+            "user",
+            "add",
+            "--username",
+            "h22",
+            "--role",
+            "emperor",
+            "--password-stdin",
+        ],
+        Some("secret-pass-1"),
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("unknown role"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = app.cli(
+        &[
+            "user",
+            "add",
+            "--username",
+            "h22",
+            "--role",
+            "handler",
+            "--unit",
+            "ghost",
+            "--password-stdin",
+        ],
+        Some("secret-pass-1"),
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no unit"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+both!(cli_creates_users_who_can_sign_in);
