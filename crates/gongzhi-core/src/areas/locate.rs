@@ -2,7 +2,7 @@
 //! and an exact point-in-polygon test. Built from storage, swapped in whole when areas change;
 //! a lookup never touches the database.
 
-use geo::{BoundingRect, Coord, Intersects, MultiPolygon};
+use geo::{BoundingRect, MultiPolygon};
 use rstar::{RTree, RTreeObject, AABB};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -22,11 +22,13 @@ pub struct Located {
     pub district: AreaRef,
 }
 
+/// A grid's envelope in the tree; its rings live in `LocateIndex::coords`.
 struct Shape {
     envelope: AABB<[f64; 2]>,
     /// Position in `LocateIndex::answers`; lower means a lower grid code.
-    rank: usize,
-    polygon: MultiPolygon<f64>,
+    rank: u32,
+    /// Range into `LocateIndex::rings`.
+    rings: (u32, u32),
 }
 
 impl RTreeObject for Shape {
@@ -42,40 +44,46 @@ pub struct GridEntry {
     pub located: Located,
 }
 
+/// Polygons are flattened into two arrays (ring bounds and coordinates) so a lookup reads
+/// contiguous memory instead of chasing a pointer per polygon and ring.
 #[derive(Default)]
 pub struct LocateIndex {
     tree: RTree<Shape>,
     answers: Vec<Located>,
+    rings: Vec<(u32, u32)>,
+    coords: Vec<[f64; 2]>,
 }
 
 impl LocateIndex {
     /// Bulk-loads the tree (STR packing), which is much faster than inserting one by one.
     pub fn build(mut grids: Vec<GridEntry>) -> LocateIndex {
         grids.sort_by(|a, b| a.located.grid.code.cmp(&b.located.grid.code));
-        let mut answers = Vec::with_capacity(grids.len());
+        let mut index = LocateIndex::default();
         let mut shapes = Vec::with_capacity(grids.len());
-        for (rank, g) in grids.into_iter().enumerate() {
+        for g in grids {
             let Some(rect) = g.polygon.bounding_rect() else {
                 continue;
             };
+            let first_ring = index.rings.len() as u32;
+            for p in &g.polygon.0 {
+                for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                    let start = index.coords.len() as u32;
+                    index.coords.extend(ring.coords().map(|c| [c.x, c.y]));
+                    index.rings.push((start, index.coords.len() as u32));
+                }
+            }
             shapes.push(Shape {
                 envelope: AABB::from_corners(
                     [rect.min().x, rect.min().y],
                     [rect.max().x, rect.max().y],
                 ),
-                rank,
-                polygon: g.polygon,
+                rank: index.answers.len() as u32,
+                rings: (first_ring, index.rings.len() as u32),
             });
-            answers.push(g.located);
+            index.answers.push(g.located);
         }
-        // Ranks must index `answers`, which skipped nothing unless a polygon was empty.
-        for (i, s) in shapes.iter_mut().enumerate() {
-            s.rank = i;
-        }
-        LocateIndex {
-            tree: RTree::bulk_load(shapes),
-            answers,
-        }
+        index.tree = RTree::bulk_load(shapes);
+        index
     }
 
     pub fn len(&self) -> usize {
@@ -86,10 +94,12 @@ impl LocateIndex {
         self.answers.is_empty()
     }
 
-    /// The grid containing the WGS84 point (a point on a shared border goes to the lower code).
+    /// The grid containing the WGS84 point. Even-odd crossing over every ring of the grid:
+    /// holes and multi-part grids need no special case, and with the half-open crossing rule
+    /// a point on a border shared by two grids belongs to exactly one of them. Should invalid
+    /// overlaps exist, the lower code wins.
     pub fn locate(&self, lat: f64, lng: f64) -> Option<&Located> {
-        let p = Coord { x: lng, y: lat };
-        let mut best: Option<usize> = None;
+        let mut best: Option<u32> = None;
         for s in self
             .tree
             .locate_in_envelope_intersecting(&AABB::from_point([lng, lat]))
@@ -97,11 +107,25 @@ impl LocateIndex {
             if best.is_some_and(|b| b < s.rank) {
                 continue;
             }
-            if s.polygon.intersects(&p) {
+            if self.contains(s.rings, lng, lat) {
                 best = Some(s.rank);
             }
         }
-        best.map(|i| &self.answers[i])
+        best.map(|i| &self.answers[i as usize])
+    }
+
+    fn contains(&self, rings: (u32, u32), x: f64, y: f64) -> bool {
+        let mut inside = false;
+        for &(start, end) in &self.rings[rings.0 as usize..rings.1 as usize] {
+            let ring = &self.coords[start as usize..end as usize];
+            for w in ring.windows(2) {
+                let ([xi, yi], [xj, yj]) = (w[0], w[1]);
+                if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
+                    inside = !inside;
+                }
+            }
+        }
+        inside
     }
 }
 
@@ -180,16 +204,71 @@ mod tests {
     }
 
     #[test]
-    fn finds_the_containing_grid_and_prefers_the_lower_code_on_borders() {
+    fn finds_the_containing_grid_and_borders_belong_to_one_grid() {
         let idx = LocateIndex::build(vec![
             square(1.0, 0.0, 1.0, "002"),
             square(0.0, 0.0, 1.0, "001"),
         ]);
         assert_eq!(idx.locate(0.5, 0.5).unwrap().grid.code, "001");
         assert_eq!(idx.locate(0.5, 1.5).unwrap().grid.code, "002");
-        assert_eq!(idx.locate(0.5, 1.0).unwrap().grid.code, "001");
+        assert!(
+            idx.locate(0.5, 1.0).is_some(),
+            "a shared border is not a gap"
+        );
         assert!(idx.locate(1.5, 0.5).is_none());
         assert!(LocateIndex::default().locate(0.0, 0.0).is_none());
+    }
+
+    #[test]
+    fn holes_and_overlaps() {
+        let mut donut = square(0.0, 0.0, 3.0, "010");
+        donut.polygon.0[0].interiors_push(LineString::from(vec![
+            (1.0, 1.0),
+            (2.0, 1.0),
+            (2.0, 2.0),
+            (1.0, 2.0),
+            (1.0, 1.0),
+        ]));
+        let inner = square(1.0, 1.0, 1.0, "020");
+        let overlapping = square(2.5, 2.5, 1.0, "005");
+        let idx = LocateIndex::build(vec![donut, inner, overlapping]);
+        assert_eq!(
+            idx.locate(1.5, 1.5).unwrap().grid.code,
+            "020",
+            "the hole is the inner grid's"
+        );
+        assert_eq!(idx.locate(0.5, 0.5).unwrap().grid.code, "010");
+        assert_eq!(
+            idx.locate(2.75, 2.75).unwrap().grid.code,
+            "005",
+            "lower code wins an overlap"
+        );
+    }
+
+    proptest! {
+        /// The flat crossing test agrees with geo's point-in-polygon away from borders.
+        #[test]
+        fn agrees_with_geo(pts in proptest::collection::vec((0.0f64..1.0, 0.0f64..1.0), 5..12), qx in -0.2f64..1.2, qy in -0.2f64..1.2) {
+            use geo::{Contains, Coord, Distance, Euclidean, Point, Validation};
+            // A star-shaped polygon around the centre from sorted angles (valid by construction).
+            let mut by_angle: Vec<(f64, f64, f64)> = pts.iter().map(|(r, a)| {
+                let ang = a * std::f64::consts::TAU;
+                (ang, 0.5 + (0.1 + 0.4 * r) * ang.cos(), 0.5 + (0.1 + 0.4 * r) * ang.sin())
+            }).collect();
+            by_angle.sort_by(|a, b| a.0.total_cmp(&b.0));
+            by_angle.dedup_by(|a, b| (a.0 - b.0).abs() < 1e-6);
+            prop_assume!(by_angle.len() >= 3);
+            let mut ring: Vec<(f64, f64)> = by_angle.iter().map(|(_, x, y)| (*x, *y)).collect();
+            ring.push(ring[0]);
+            let poly = MultiPolygon(vec![Polygon::new(LineString::from(ring), vec![])]);
+            prop_assume!(poly.is_valid());
+            let geo_says = poly.contains(&Coord { x: qx, y: qy });
+            // Points on the border may go either way; everything else must agree.
+            prop_assume!(Euclidean.distance(&Point::new(qx, qy), poly.0[0].exterior()) > 1e-9);
+            let e = GridEntry { polygon: poly, located: Located { grid: r("g"), community: r("c"), street: r("s"), district: r("d") } };
+            let idx = LocateIndex::build(vec![e]);
+            prop_assert_eq!(idx.locate(qy, qx).is_some(), geo_says);
+        }
     }
 
     #[test]
