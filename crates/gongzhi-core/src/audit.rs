@@ -258,7 +258,7 @@ async fn list_entries(
     crate::http::ApiQuery(q): crate::http::ApiQuery<ListQuery>,
 ) -> crate::http::ApiResult<axum::Json<Vec<AuditEntry>>> {
     use crate::identity::{authorize, Action, Target};
-    authorize(&actor, Action::AuditRead, &Target::global())?;
+    authorize(&actor, Action::AUDIT_READ, &Target::global())?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     Ok(axum::Json(
         list(&state.db, q.after.unwrap_or(0), limit).await?,

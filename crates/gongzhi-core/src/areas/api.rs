@@ -93,7 +93,7 @@ async fn get_area(
     Authed(actor): Authed,
     Path(code): Path<String>,
 ) -> ApiResult<Json<AreaWithParents>> {
-    authorize(&actor, Action::AreaRead, &Target::area(&code))?;
+    authorize(&actor, Action::AREA_READ, &Target::area(&code))?;
     Ok(Json(super::get_area(&state.db, &code).await?))
 }
 
@@ -114,7 +114,7 @@ async fn list_areas(
     let parent = q.parent.as_deref().filter(|p| !p.is_empty());
     authorize(
         &actor,
-        Action::AreaRead,
+        Action::AREA_READ,
         &parent.map(Target::area).unwrap_or_default(),
     )?;
     if let Some(p) = parent {
@@ -137,7 +137,7 @@ async fn export_geojson(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> ApiResult<Json<Value>> {
-    authorize(&actor, Action::AreaRead, &Target::global())?;
+    authorize(&actor, Action::AREA_READ, &Target::global())?;
     let level = match q.level.as_deref() {
         None | Some("") => None,
         Some(l) => Some(

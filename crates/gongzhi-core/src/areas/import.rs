@@ -316,10 +316,10 @@ async fn apply(
 ) -> Result<ImportReport> {
     // Permission: every row must lie within the actor's scope.
     for r in &rows {
-        authorize(actor, Action::AreaManage, &Target::area(&r.code))?;
+        authorize(actor, Action::AREA_MANAGE, &Target::area(&r.code))?;
     }
     if rows.is_empty() && problems.0.is_empty() {
-        authorize(actor, Action::AreaManage, &Target::global())?;
+        authorize(actor, Action::AREA_MANAGE, &Target::global())?;
     }
     let stored = load_all(db, &ALL_LEVELS).await?;
 

@@ -79,7 +79,7 @@ async fn list_units(
     State(state): State<AppState>,
     Authed(actor): Authed,
 ) -> ApiResult<Json<Vec<Unit>>> {
-    authorize(&actor, Action::UnitRead, &Target::global())?;
+    authorize(&actor, Action::UNIT_READ, &Target::global())?;
     Ok(Json(super::list_units(&state.db).await?))
 }
 

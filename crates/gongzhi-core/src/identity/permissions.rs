@@ -1,54 +1,83 @@
 //! The permission check: a role grants actions, and an assignment's scope limits where.
 
-use serde::Serialize;
-
 use super::{Actor, Assignment, Role};
 use crate::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Read area details and children (geography is not secret, but the API is for members).
-    AreaRead,
-    /// Import, change or export areas.
-    AreaManage,
-    UnitRead,
-    UnitManage,
-    UserRead,
-    UserManage,
-    /// See personal fields of someone else unmasked.
-    PersonalReveal,
-    AuditRead,
+/// Something a user may do. Each module declares its actions as data — the roles that may do
+/// it — so the one check below serves every module (like a Decidim component's permissions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Action {
+    pub name: &'static str,
+    pub roles: &'static [Role],
+    /// Directory reads (geography, the list of units) are not limited by scope.
+    pub unscoped: bool,
+}
+
+impl Action {
+    pub const fn new(name: &'static str, roles: &'static [Role]) -> Action {
+        Action {
+            name,
+            roles,
+            unscoped: false,
+        }
+    }
+    pub const fn unscoped(name: &'static str, roles: &'static [Role]) -> Action {
+        Action {
+            name,
+            roles,
+            unscoped: true,
+        }
+    }
+
+    /// Read area details and children.
+    pub const AREA_READ: Action = Action::unscoped(
+        "area_read",
+        &[
+            Role::Resident,
+            Role::GridWorker,
+            Role::Operator,
+            Role::Dispatcher,
+            Role::Handler,
+            Role::Leader,
+            Role::Admin,
+        ],
+    );
+    /// Import or change areas.
+    pub const AREA_MANAGE: Action = Action::new("area_manage", &[Role::Admin]);
+    pub const UNIT_READ: Action = Action::unscoped(
+        "unit_read",
+        &[
+            Role::GridWorker,
+            Role::Operator,
+            Role::Dispatcher,
+            Role::Handler,
+            Role::Leader,
+            Role::Admin,
+        ],
+    );
+    pub const UNIT_MANAGE: Action = Action::new("unit_manage", &[Role::Admin]);
+    pub const USER_READ: Action = Action::new("user_read", &[Role::Leader, Role::Admin]);
+    pub const USER_MANAGE: Action = Action::new("user_manage", &[Role::Admin]);
+    /// See someone else's personal fields unmasked.
+    pub const PERSONAL_REVEAL: Action =
+        Action::new("personal_reveal", &[Role::Leader, Role::Admin]);
+    pub const AUDIT_READ: Action = Action::new("audit_read", &[Role::Admin]);
 }
 
 pub const ALL_ACTIONS: [Action; 8] = [
-    Action::AreaRead,
-    Action::AreaManage,
-    Action::UnitRead,
-    Action::UnitManage,
-    Action::UserRead,
-    Action::UserManage,
-    Action::PersonalReveal,
-    Action::AuditRead,
+    Action::AREA_READ,
+    Action::AREA_MANAGE,
+    Action::UNIT_READ,
+    Action::UNIT_MANAGE,
+    Action::USER_READ,
+    Action::USER_MANAGE,
+    Action::PERSONAL_REVEAL,
+    Action::AUDIT_READ,
 ];
 
-/// What each role may do, wherever its scope reaches.
+/// Does the role grant the action (wherever its scope reaches)?
 pub(crate) fn grants(role: Role, action: Action) -> bool {
-    use Action::*;
-    match role {
-        Role::Admin => true,
-        Role::Leader => matches!(action, AreaRead | UnitRead | UserRead | PersonalReveal),
-        Role::Dispatcher | Role::Operator | Role::Handler | Role::GridWorker => {
-            matches!(action, AreaRead | UnitRead)
-        }
-        Role::Resident => matches!(action, AreaRead),
-    }
-}
-
-/// Directory reads: every member may read all of it (geography and the list of units are not
-/// secret), so a scope does not limit them.
-fn unscoped(action: Action) -> bool {
-    matches!(action, Action::AreaRead | Action::UnitRead)
+    action.roles.contains(&role)
 }
 
 /// Where an action applies: an area (by code) and/or a unit. A target with neither is global.
@@ -98,15 +127,12 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<()> {
     if actor
         .assignments
         .iter()
-        .any(|a| grants(a.role, action) && (unscoped(action) || covers(a, target)))
+        .any(|a| grants(a.role, action) && (action.unscoped || covers(a, target)))
     {
         return Ok(());
     }
     let any_role = actor.assignments.iter().any(|a| grants(a.role, action));
-    let action_name = serde_json::to_value(action)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default();
+    let action_name = action.name;
     Err(Error::Forbidden(if actor.assignments.is_empty() {
         format!("{action_name} needs a signed-in user with a role")
     } else if any_role {
@@ -132,26 +158,33 @@ mod tests {
 
     /// The expected matrix, written out independently of `grants`.
     fn expected(role: Role, action: Action) -> bool {
-        let table: &[(Role, &[Action])] = &[
-            (Role::Resident, &[Action::AreaRead]),
-            (Role::GridWorker, &[Action::AreaRead, Action::UnitRead]),
-            (Role::Operator, &[Action::AreaRead, Action::UnitRead]),
-            (Role::Dispatcher, &[Action::AreaRead, Action::UnitRead]),
-            (Role::Handler, &[Action::AreaRead, Action::UnitRead]),
+        let table: &[(Role, &[&str])] = &[
+            (Role::Resident, &["area_read"]),
+            (Role::GridWorker, &["area_read", "unit_read"]),
+            (Role::Operator, &["area_read", "unit_read"]),
+            (Role::Dispatcher, &["area_read", "unit_read"]),
+            (Role::Handler, &["area_read", "unit_read"]),
             (
                 Role::Leader,
+                &["area_read", "unit_read", "user_read", "personal_reveal"],
+            ),
+            (
+                Role::Admin,
                 &[
-                    Action::AreaRead,
-                    Action::UnitRead,
-                    Action::UserRead,
-                    Action::PersonalReveal,
+                    "area_read",
+                    "area_manage",
+                    "unit_read",
+                    "unit_manage",
+                    "user_read",
+                    "user_manage",
+                    "personal_reveal",
+                    "audit_read",
                 ],
             ),
-            (Role::Admin, &ALL_ACTIONS),
         ];
         table
             .iter()
-            .any(|(r, acts)| *r == role && acts.contains(&action))
+            .any(|(r, acts)| *r == role && acts.contains(&action.name))
     }
 
     #[test]
@@ -193,7 +226,7 @@ mod tests {
                             None => true,
                             Some(u) => t.unit.as_deref() == Some(u),
                         };
-                        let directory = matches!(action, Action::AreaRead | Action::UnitRead);
+                        let directory = matches!(action.name, "area_read" | "unit_read");
                         let want = expected(role, action) && (directory || (in_area && in_unit));
                         let got = authorize(&actor(a.clone()), action, t).is_ok();
                         assert_eq!(got, want, "{role:?} {a:?} {action:?} {t:?}");
@@ -220,12 +253,12 @@ mod tests {
             area: Some("110101002".into()),
             unit: None,
         });
-        assert!(authorize(&a, Action::AreaManage, &Target::area("110101001001")).is_err());
+        assert!(authorize(&a, Action::AREA_MANAGE, &Target::area("110101001001")).is_err());
         a.assignments.push(Assignment {
             role: Role::Admin,
             area: Some("110101001".into()),
             unit: None,
         });
-        assert!(authorize(&a, Action::AreaManage, &Target::area("110101001001")).is_ok());
+        assert!(authorize(&a, Action::AREA_MANAGE, &Target::area("110101001001")).is_ok());
     }
 }

@@ -46,7 +46,7 @@ pub async fn create_unit(db: &Db, actor: &Actor, unit: &Unit) -> Result<()> {
         Some(a) => Target::area(a),
         None => Target::global(),
     };
-    authorize(actor, Action::UnitManage, &target)?;
+    authorize(actor, Action::UNIT_MANAGE, &target)?;
     if !valid_code(&unit.code) {
         return Err(Error::invalid(
             "invalid_unit_code",
@@ -204,7 +204,7 @@ pub async fn create_user(db: &Db, sealer: &Sealer, actor: &Actor, u: &NewUser) -
     for a in &u.assignments {
         authorize(
             actor,
-            Action::UserManage,
+            Action::USER_MANAGE,
             &Target {
                 area: a.area.clone(),
                 unit: a.unit.clone(),
@@ -380,10 +380,10 @@ pub async fn get_user(
     let assignments = load_assignments(db, id).await?;
     let target = user_target(&assignments);
     if !is_self {
-        authorize(actor, Action::UserRead, &target)?;
+        authorize(actor, Action::USER_READ, &target)?;
     }
     if reveal && !is_self {
-        authorize(actor, Action::PersonalReveal, &target)?;
+        authorize(actor, Action::PERSONAL_REVEAL, &target)?;
         let mut tx = db.begin_write().await?;
         audit::append(
             &mut tx,
@@ -407,7 +407,7 @@ pub async fn list_users(db: &Db, sealer: &Sealer, actor: &Actor) -> Result<Vec<U
     if !actor
         .assignments
         .iter()
-        .any(|a| super::permissions::grants(a.role, Action::UserRead))
+        .any(|a| super::permissions::grants(a.role, Action::USER_READ))
     {
         return Err(Error::Forbidden("your roles do not allow user_read".into()));
     }
@@ -415,7 +415,7 @@ pub async fn list_users(db: &Db, sealer: &Sealer, actor: &Actor) -> Result<Vec<U
     for r in rows {
         let id: String = r.try_get(0)?;
         let assignments = load_assignments(db, &id).await?;
-        if authorize(actor, Action::UserRead, &user_target(&assignments)).is_ok() {
+        if authorize(actor, Action::USER_READ, &user_target(&assignments)).is_ok() {
             out.push(view(
                 sealer,
                 fetch_user(db, &id).await?,
