@@ -1,5 +1,136 @@
 //! Cases (诉求/案件): one door for every request — hotline, web, patrol, Open311, API, import —
 //! and the closed loop from intake to callback on working-time deadlines (DESIGN.md §3.3).
 
+mod api;
 pub mod calendar;
+pub mod catalog;
+pub mod store;
 pub mod workflow;
+
+use gongzhi_core::db::{Db, Migration};
+use gongzhi_core::http::AppState;
+use gongzhi_core::module::{Module, SeedFuture};
+use utoipa_axum::router::OpenApiRouter;
+
+pub struct Cases;
+
+impl Module for Cases {
+    fn name(&self) -> &'static str {
+        "cases"
+    }
+    fn migrations(&self) -> &'static [Migration] {
+        MIGRATIONS
+    }
+    fn api(&self) -> OpenApiRouter<AppState> {
+        api::api()
+    }
+    fn seed<'a>(&'a self, db: &'a Db) -> SeedFuture<'a> {
+        Box::pin(catalog::seed_if_empty(db))
+    }
+}
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    id: "cases-0001",
+    sql: r#"
+CREATE TABLE categories (
+    code TEXT PRIMARY KEY,
+    parent_code TEXT,
+    name TEXT NOT NULL,
+    class TEXT NOT NULL,
+    filing_condition TEXT NOT NULL,
+    closing_condition TEXT NOT NULL,
+    respond_amount BIGINT NOT NULL,
+    respond_unit TEXT NOT NULL,
+    handle_amount BIGINT NOT NULL,
+    handle_unit TEXT NOT NULL,
+    close_amount BIGINT NOT NULL,
+    close_unit TEXT NOT NULL,
+    urgency TEXT NOT NULL,
+    default_unit TEXT,
+    public BIGINT NOT NULL
+);
+CREATE TABLE routing_rules (
+    id TEXT PRIMARY KEY,
+    category_code TEXT,
+    area_code TEXT,
+    unit_code TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE calendar_days (
+    calendar TEXT NOT NULL,
+    day TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    note TEXT NOT NULL,
+    PRIMARY KEY (calendar, day)
+);
+CREATE TABLE cases (
+    id TEXT PRIMARY KEY,
+    number TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    category_code TEXT NOT NULL,
+    description TEXT NOT NULL,
+    lat DOUBLE PRECISION,
+    lng DOUBLE PRECISION,
+    address TEXT,
+    channel TEXT NOT NULL,
+    reporter_name TEXT,
+    reporter_phone TEXT,
+    anonymous BIGINT NOT NULL,
+    grid_code TEXT,
+    community_code TEXT,
+    street_code TEXT,
+    district_code TEXT,
+    unit_code TEXT,
+    lead_unit TEXT,
+    status TEXT NOT NULL,
+    held_from TEXT,
+    version BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    dispatched_at BIGINT,
+    signed_at BIGINT,
+    contacted_at BIGINT,
+    reported_back_at BIGINT,
+    verified_at BIGINT,
+    closed_at BIGINT,
+    callback_at BIGINT,
+    callback_contacted BIGINT,
+    callback_resolved BIGINT,
+    callback_satisfaction TEXT,
+    respond_deadline BIGINT,
+    handle_deadline BIGINT,
+    close_deadline BIGINT,
+    extension_until BIGINT,
+    rework_count BIGINT NOT NULL,
+    supervised BIGINT NOT NULL,
+    primary_id TEXT,
+    idempotency_key TEXT UNIQUE,
+    created_by TEXT
+);
+CREATE INDEX cases_grid ON cases (grid_code);
+CREATE INDEX cases_unit ON cases (unit_code);
+CREATE INDEX cases_status ON cases (status);
+CREATE INDEX cases_created ON cases (created_at);
+CREATE INDEX cases_category_created ON cases (category_code, created_at);
+CREATE INDEX cases_callback ON cases (callback_at);
+CREATE INDEX cases_dispatched ON cases (dispatched_at);
+CREATE TABLE case_events (
+    id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    step TEXT NOT NULL,
+    note TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX case_events_case ON case_events (case_id, at);
+CREATE TABLE case_summons (
+    id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    unit_code TEXT NOT NULL,
+    deadline BIGINT NOT NULL,
+    reported_at BIGINT,
+    UNIQUE (case_id, unit_code)
+)
+"#,
+}];

@@ -14,7 +14,15 @@ pub trait Module: Send + Sync {
     }
     /// Routes under `/api/v1`, documented for `/api/openapi.json`.
     fn api(&self) -> OpenApiRouter<AppState>;
+    /// Reference data every deployment starts with (e.g. the category catalog); runs after
+    /// migrations and must do nothing when the data is already there.
+    fn seed<'a>(&'a self, _db: &'a crate::db::Db) -> SeedFuture<'a> {
+        Box::pin(async { Ok(()) })
+    }
 }
+
+pub type SeedFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = crate::Result<()>> + Send + 'a>>;
 
 /// The platform itself: audit chain, users, units, roles, tokens.
 pub struct Platform;
@@ -46,8 +54,12 @@ impl Module for Areas {
     }
 }
 
-/// Applies every module's migrations in module order.
+/// Applies every module's migrations in module order, then their seeds.
 pub async fn migrate(db: &crate::db::Db, modules: &[&dyn Module]) -> crate::Result<usize> {
     let all: Vec<&Migration> = modules.iter().flat_map(|m| m.migrations().iter()).collect();
-    db.migrate(&all).await
+    let applied = db.migrate(&all).await?;
+    for m in modules {
+        m.seed(db).await?;
+    }
+    Ok(applied)
 }

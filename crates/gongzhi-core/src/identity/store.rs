@@ -15,7 +15,8 @@ use crate::db::{opt_text, Db};
 use crate::privacy::{mask_email, mask_name, mask_phone, Sealer};
 use crate::{Error, Result};
 
-pub const UNIT_KINDS: [&str; 5] = [
+pub const UNIT_KINDS: [&str; 6] = [
+    "command_center",
     "department",
     "street_office",
     "community_committee",
@@ -28,7 +29,7 @@ pub struct Unit {
     /// e.g. `110101-cgw` (区城管委) or `110101001-jd` (a street office).
     pub code: String,
     pub name: String,
-    /// department, street_office, community_committee, organization or enterprise.
+    /// command_center, department, street_office, community_committee, organization or enterprise.
     pub kind: String,
     /// The area the unit serves, when it has one.
     pub area_code: Option<String>,

@@ -6,6 +6,7 @@ mod helpers;
 mod api;
 mod areas;
 mod audit;
+mod cases;
 mod cli;
 mod demo;
 mod identity;

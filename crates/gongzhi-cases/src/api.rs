@@ -1,0 +1,254 @@
+//! Cases over HTTP: the catalog, routing rules, intake, the actions of the loop, reads.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::Row;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::catalog::{self, Category, CategoryNode, CATALOG_MANAGE};
+use crate::store::{self, ActionInput, CaseFilter, CasePage, CaseView, NewCase};
+use crate::workflow::Step;
+use gongzhi_core::db::opt_text;
+use gongzhi_core::http::{ApiError, ApiJson, ApiQuery, ApiResult, AppState, Authed};
+use gongzhi_core::identity::{authorize, Target};
+use gongzhi_core::{audit, Error};
+
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_categories))
+        .routes(routes!(save_category))
+        .routes(routes!(list_rules, add_rule))
+        .routes(routes!(create_case, list_cases))
+        .routes(routes!(get_case))
+        .routes(routes!(act))
+}
+
+#[derive(Deserialize, IntoParams)]
+struct CategoryQuery {
+    /// Only what residents and Open311 clients may pick.
+    public: Option<bool>,
+}
+
+/// The category tree with each category's code and time limits.
+#[utoipa::path(get, path = "/api/v1/categories", tag = "cases", params(CategoryQuery), responses((status = 200, body = Vec<CategoryNode>)))]
+async fn list_categories(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<CategoryQuery>,
+) -> ApiResult<Json<Vec<CategoryNode>>> {
+    Ok(Json(catalog::tree(
+        catalog::list(&state.db).await?,
+        q.public.unwrap_or(false),
+    )))
+}
+
+/// Creates or replaces a category (administrators).
+#[utoipa::path(put, path = "/api/v1/categories/{code}", tag = "cases", security(("bearer" = [])),
+    params(("code" = String, Path)), request_body = Category,
+    responses((status = 200, body = Category), (status = 201, body = Category), (status = 400, body = gongzhi_core::http::ErrorBody)))]
+async fn save_category(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(code): Path<String>,
+    ApiJson(c): ApiJson<Category>,
+) -> ApiResult<(StatusCode, Json<Category>)> {
+    if c.code != code {
+        return Err(
+            Error::invalid("code_mismatch", "the code in the path and the body differ").into(),
+        );
+    }
+    let created = catalog::save(&state.db, &actor, &c).await?;
+    Ok((
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(c),
+    ))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+struct RoutingRule {
+    #[serde(default)]
+    id: Option<String>,
+    /// A category code (its sub-categories too); none for every category.
+    category: Option<String>,
+    /// An area code (its subtree); none for everywhere.
+    area: Option<String>,
+    unit: String,
+}
+
+/// Routing rules: category × area → unit; the most specific rule wins.
+#[utoipa::path(get, path = "/api/v1/routing-rules", tag = "cases", security(("bearer" = [])), responses((status = 200, body = Vec<RoutingRule>)))]
+async fn list_rules(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> ApiResult<Json<Vec<RoutingRule>>> {
+    authorize(&actor, CATALOG_MANAGE, &Target::global())?;
+    let rows = sqlx::query("SELECT id, category_code, area_code, unit_code FROM routing_rules ORDER BY area_code, category_code")
+        .fetch_all(state.db.pool())
+        .await
+        .map_err(Error::from)?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(RoutingRule {
+            id: Some(r.try_get("id").map_err(Error::from)?),
+            category: opt_text(&r, "category_code")?,
+            area: opt_text(&r, "area_code")?,
+            unit: r.try_get("unit_code").map_err(Error::from)?,
+        });
+    }
+    Ok(Json(out))
+}
+
+/// Adds a routing rule (administrators).
+#[utoipa::path(post, path = "/api/v1/routing-rules", tag = "cases", security(("bearer" = [])), request_body = RoutingRule,
+    responses((status = 201, body = RoutingRule), (status = 400, body = gongzhi_core::http::ErrorBody)))]
+async fn add_rule(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(mut rule): ApiJson<RoutingRule>,
+) -> ApiResult<(StatusCode, Json<RoutingRule>)> {
+    authorize(&actor, CATALOG_MANAGE, &Target::global())?;
+    let mut tx = state.db.begin_write().await?;
+    for (table, value, what) in [
+        ("units", Some(&rule.unit), "unit"),
+        ("categories", rule.category.as_ref(), "category"),
+        ("areas", rule.area.as_ref(), "area"),
+    ] {
+        if let Some(v) = value {
+            let found = sqlx::query(&format!("SELECT code FROM {table} WHERE code = $1"))
+                .bind(v)
+                .fetch_optional(tx.conn())
+                .await
+                .map_err(Error::from)?;
+            if found.is_none() {
+                return Err(Error::invalid("unknown_reference", format!("no {what} {v}")).into());
+            }
+        }
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query("INSERT INTO routing_rules (id, category_code, area_code, unit_code, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&id)
+        .bind(&rule.category)
+        .bind(&rule.area)
+        .bind(&rule.unit)
+        .bind(gongzhi_core::time::now_ms())
+        .execute(tx.conn())
+        .await
+        .map_err(Error::from)?;
+    rule.id = Some(id.clone());
+    audit::append(
+        &mut tx,
+        &actor,
+        "routing_rule.create",
+        &format!("routing_rule:{id}"),
+        &json!(rule),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(rule)))
+}
+
+/// Takes a request through the one door: locate, route, deadlines, likely duplicates.
+/// Send `Idempotency-Key` to make retries safe (a replay answers 200 with the same case).
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", security(("bearer" = [])), request_body = NewCase,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    responses((status = 201, body = CaseView), (status = 200, description = "replayed", body = CaseView),
+              (status = 400, body = gongzhi_core::http::ErrorBody), (status = 404, description = "outside_jurisdiction", body = gongzhi_core::http::ErrorBody)))]
+async fn create_case(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<NewCase>,
+) -> ApiResult<(StatusCode, Json<CaseView>)> {
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+    let index = state.locate.load();
+    let (view, created) =
+        store::create(&state.db, &state.sealer, &index, &actor, &input, key).await?;
+    Ok((
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(view),
+    ))
+}
+
+/// Cases within the caller's scope, filtered and paginated.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", security(("bearer" = [])), params(CaseFilter), responses((status = 200, body = CasePage)))]
+async fn list_cases(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(f): ApiQuery<CaseFilter>,
+) -> ApiResult<Json<CasePage>> {
+    Ok(Json(
+        store::list(&state.db, &state.sealer, &actor, &f).await?,
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+struct RevealQuery {
+    /// Show the reporter unmasked (operators, dispatchers, handlers; audited).
+    reveal: Option<bool>,
+}
+
+/// One case with its timeline (every step, who, when, note) and summons.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", security(("bearer" = [])),
+    params(("id" = String, Path, description = "case id or number"), RevealQuery),
+    responses((status = 200, body = CaseView), (status = 404, body = gongzhi_core::http::ErrorBody)))]
+async fn get_case(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<RevealQuery>,
+) -> ApiResult<Json<CaseView>> {
+    Ok(Json(
+        store::get(
+            &state.db,
+            &state.sealer,
+            &actor,
+            &id,
+            q.reveal.unwrap_or(false),
+        )
+        .await?,
+    ))
+}
+
+/// One step of the loop: accept, file, cancel, dispatch, sign, contact, report_back, verify,
+/// close, call_back, return, extend, approve_extension, hold, resume, supervise, remind, reopen,
+/// summon, report_in, merge. Wrong state or a lost race → 409; wrong role or scope → 403.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/actions/{action}", tag = "cases", security(("bearer" = [])),
+    params(("id" = String, Path), ("action" = String, Path)), request_body = ActionInput,
+    responses((status = 200, body = CaseView), (status = 403, body = gongzhi_core::http::ErrorBody), (status = 409, body = gongzhi_core::http::ErrorBody)))]
+async fn act(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult<Json<CaseView>> {
+    let step = Step::parse(&action).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_action",
+            format!("unknown action {action:?}"),
+        )
+    })?;
+    let input: ActionInput = if body.iter().all(u8::is_ascii_whitespace) {
+        ActionInput::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?
+    };
+    Ok(Json(
+        store::act(&state.db, &state.sealer, &actor, &id, step, &input).await?,
+    ))
+}

@@ -1,0 +1,1336 @@
+//! Cases in storage: intake (locate, route, deadlines, audit in one transaction), the actions
+//! of the loop with optimistic concurrency, the timeline, reads and lists within scope.
+
+use chrono::{DateTime, FixedOffset, TimeZone};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use crate::calendar::{shanghai, DayKind, WorkCalendar};
+use crate::catalog::{self, Category};
+use crate::workflow::{self, Facts, Over, Status, Step};
+use gongzhi_core::areas::locate::{gcj02_to_wgs84, LocateIndex};
+use gongzhi_core::db::{opt_text, Db, WriteTx};
+use gongzhi_core::identity::{authorize, Action, Actor, ActorKind, Role, Target};
+use gongzhi_core::privacy::{mask_name, mask_phone, Sealer};
+use gongzhi_core::time::{format_ms, now_ms};
+use gongzhi_core::{audit, Error, Result};
+
+pub const CASE_CREATE: Action = Action::unscoped(
+    "case_create",
+    &[
+        Role::Resident,
+        Role::GridWorker,
+        Role::Operator,
+        Role::Dispatcher,
+        Role::Admin,
+    ],
+);
+pub const CASE_READ: Action = Action::new(
+    "case_read",
+    &[
+        Role::GridWorker,
+        Role::Operator,
+        Role::Dispatcher,
+        Role::Handler,
+        Role::Leader,
+        Role::Admin,
+    ],
+);
+/// See a reporter's name and phone unmasked (to call them back); audited.
+pub const REPORTER_REVEAL: Action = Action::new(
+    "reporter_reveal",
+    &[Role::Operator, Role::Dispatcher, Role::Handler, Role::Admin],
+);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// 咨询
+    Inquiry,
+    /// 求助
+    Help,
+    /// 投诉
+    Complaint,
+    /// 举报
+    Report,
+    /// 建议
+    Suggestion,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Hotline,
+    Web,
+    Patrol,
+    Open311,
+    Api,
+    Import,
+}
+
+fn enum_str<T: Serialize>(v: T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+fn enum_parse<T: for<'de> Deserialize<'de>>(s: &str) -> Result<T> {
+    serde_json::from_value(Value::String(s.to_string()))
+        .map_err(|_| Error::internal(format!("bad stored value {s}")))
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct Location {
+    pub lat: f64,
+    pub lng: f64,
+    /// `wgs84` (default) or `gcj02`.
+    pub crs: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Reporter {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewCase {
+    pub kind: Kind,
+    /// Category code as `GET /api/v1/categories` lists it.
+    pub category: String,
+    pub description: String,
+    pub location: Option<Location>,
+    pub address: Option<String>,
+    pub channel: Channel,
+    /// Name and phone (personal data), or nothing for an anonymous report.
+    pub reporter: Option<Reporter>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AreaName {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Deadlines {
+    pub respond: Option<String>,
+    pub handle: Option<String>,
+    pub close: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TimelineEvent {
+    pub at: String,
+    pub actor: String,
+    pub step: String,
+    pub note: Option<String>,
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SummonTask {
+    pub unit: String,
+    pub deadline: String,
+    pub reported_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CaseView {
+    pub id: String,
+    /// Human case number, e.g. `20261122000017`.
+    pub number: String,
+    pub kind: Kind,
+    pub category: String,
+    pub category_name: String,
+    pub description: String,
+    pub status: Status,
+    pub channel: Channel,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub address: Option<String>,
+    pub grid: Option<AreaName>,
+    pub community: Option<AreaName>,
+    pub street: Option<AreaName>,
+    /// The unit handling the case now.
+    pub unit: Option<String>,
+    /// The first unit that received the case (首接负责).
+    pub lead_unit: Option<String>,
+    pub anonymous: bool,
+    /// Masked unless revealed.
+    pub reporter: Option<Reporter>,
+    pub deadlines: Deadlines,
+    pub overdue: bool,
+    pub rework_count: i64,
+    pub supervised: bool,
+    pub extension_requested_until: Option<String>,
+    pub merged_into: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: i64,
+    /// Open cases nearby in the same category (on intake only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub possible_duplicates: Vec<DuplicateRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<TimelineEvent>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub summons: Vec<SummonTask>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DuplicateRef {
+    pub id: String,
+    pub number: String,
+    pub distance_m: f64,
+}
+
+/// The working calendar deadlines are computed on (named `default`).
+pub async fn load_calendar(db: &Db) -> Result<WorkCalendar> {
+    let mut cal = WorkCalendar::default();
+    let rows = sqlx::query("SELECT day, kind FROM calendar_days WHERE calendar = 'default'")
+        .fetch_all(db.pool())
+        .await?;
+    for r in rows {
+        let day: String = r.try_get(0)?;
+        let kind: String = r.try_get(1)?;
+        if let Ok(d) = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d") {
+            cal.overrides.insert(
+                d,
+                if kind == "holiday" {
+                    DayKind::Holiday
+                } else {
+                    DayKind::Workday
+                },
+            );
+        }
+    }
+    Ok(cal)
+}
+
+fn at_ms(ms: i64) -> DateTime<FixedOffset> {
+    shanghai()
+        .timestamp_millis_opt(ms)
+        .single()
+        .expect("valid time")
+}
+
+pub fn haversine_m(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
+    let r = 6_371_000.0;
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = p2 - p1;
+    let dl = (lng2 - lng1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * r * a.sqrt().asin()
+}
+
+/// How near and how recent an open case must be to count as a likely duplicate.
+pub const DUPLICATE_RADIUS_M: f64 = 100.0;
+pub const DUPLICATE_WINDOW_MS: i64 = 72 * 3_600_000;
+
+/// Routing: the most specific rule (area first, then category), then the category's default
+/// unit (or its parent's), then the street office, then the district's command centre (兜底).
+pub async fn route(
+    tx: &mut WriteTx,
+    category: &Category,
+    grid: Option<&str>,
+) -> Result<Option<String>> {
+    let rules = sqlx::query("SELECT category_code, area_code, unit_code FROM routing_rules")
+        .fetch_all(tx.conn())
+        .await?;
+    let mut best: Option<((usize, usize), String)> = None;
+    for r in &rules {
+        let cat = opt_text(r, "category_code")?;
+        let area = opt_text(r, "area_code")?;
+        let cat_ok = cat.as_deref().is_none_or(|c| category.code.starts_with(c));
+        let area_ok = area
+            .as_deref()
+            .is_none_or(|a| grid.is_some_and(|g| g.starts_with(a)));
+        if cat_ok && area_ok {
+            let score = (area.map_or(0, |a| a.len()), cat.map_or(0, |c| c.len()));
+            if best.as_ref().is_none_or(|(s, _)| score > *s) {
+                best = Some((score, r.try_get("unit_code")?));
+            }
+        }
+    }
+    if let Some((_, unit)) = best {
+        return Ok(Some(unit));
+    }
+    if let Some(u) = &category.default_unit {
+        return Ok(Some(u.clone()));
+    }
+    if let Some(p) = &category.parent_code {
+        let parent = sqlx::query("SELECT default_unit FROM categories WHERE code = $1")
+            .bind(p)
+            .fetch_optional(tx.conn())
+            .await?;
+        if let Some(u) = parent
+            .map(|r| opt_text(&r, "default_unit"))
+            .transpose()?
+            .flatten()
+        {
+            return Ok(Some(u));
+        }
+    }
+    if let Some(g) = grid {
+        for (area, kind) in [(&g[..9], "street_office"), (&g[..6], "command_center")] {
+            let unit = sqlx::query(
+                "SELECT code FROM units WHERE area_code = $1 AND kind = $2 ORDER BY code LIMIT 1",
+            )
+            .bind(area)
+            .bind(kind)
+            .fetch_optional(tx.conn())
+            .await?;
+            if let Some(u) = unit {
+                return Ok(Some(u.try_get(0)?));
+            }
+        }
+    }
+    Ok(None)
+}
+
+async fn next_number(tx: &mut WriteTx, at: i64) -> Result<String> {
+    let day = at_ms(at).format("%Y%m%d").to_string();
+    let key = format!("case_number:{day}");
+    tx.bump_version(&key).await?;
+    let n: i64 = sqlx::query("SELECT value FROM meta_versions WHERE key = $1")
+        .bind(&key)
+        .fetch_one(tx.conn())
+        .await?
+        .try_get(0)?;
+    Ok(format!("{day}{n:06}"))
+}
+
+fn float_text(v: Option<f64>) -> Option<String> {
+    v.map(|f| f.to_string())
+}
+
+async fn add_event(
+    tx: &mut WriteTx,
+    case_id: &str,
+    at: i64,
+    actor: &Actor,
+    step: &str,
+    note: Option<&str>,
+    data: &Value,
+) -> Result<()> {
+    sqlx::query("INSERT INTO case_events (id, case_id, at, actor, step, note, data) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(case_id)
+        .bind(at)
+        .bind(actor.label())
+        .bind(step)
+        .bind(note)
+        .bind(data.to_string())
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Creates a case through the one door: validate, locate, route, compute provisional deadlines,
+/// find likely duplicates, store with its first timeline event and its audit entry.
+pub async fn create(
+    db: &Db,
+    sealer: &Sealer,
+    index: &LocateIndex,
+    actor: &Actor,
+    input: &NewCase,
+    idempotency_key: Option<&str>,
+) -> Result<(CaseView, bool)> {
+    authorize(actor, CASE_CREATE, &Target::global())?;
+    if let Some(key) = idempotency_key {
+        if key.is_empty() || key.len() > 200 {
+            return Err(Error::invalid(
+                "invalid_idempotency_key",
+                "Idempotency-Key is 1–200 characters",
+            ));
+        }
+        if let Some(id) = find_by_key(db, actor, key).await? {
+            return Ok((get(db, sealer, actor, &id, false).await?, false));
+        }
+    }
+    let description = input.description.trim();
+    if description.is_empty() || description.chars().count() > 4000 {
+        return Err(Error::invalid(
+            "invalid_description",
+            "the description is 1–4000 characters",
+        ));
+    }
+    let category = catalog::get(db, &input.category).await.map_err(|_| {
+        Error::invalid(
+            "unknown_category",
+            format!("no category {}", input.category),
+        )
+    })?;
+    if actor.has_role(Role::Resident)
+        && !category.public
+        && actor.assignments.iter().all(|a| a.role == Role::Resident)
+    {
+        return Err(Error::invalid(
+            "unknown_category",
+            format!("category {} is not offered to the public", category.code),
+        ));
+    }
+    let address = input
+        .address
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty());
+    let (lat, lng) = match &input.location {
+        Some(l) => {
+            if !l.lat.is_finite()
+                || !l.lng.is_finite()
+                || !(-90.0..=90.0).contains(&l.lat)
+                || !(-180.0..=180.0).contains(&l.lng)
+            {
+                return Err(Error::invalid(
+                    "invalid_coordinates",
+                    "lat must be within ±90 and lng within ±180",
+                ));
+            }
+            match l.crs.as_deref() {
+                None | Some("wgs84") => (Some(l.lat), Some(l.lng)),
+                Some("gcj02") => {
+                    let (a, b) = gcj02_to_wgs84(l.lat, l.lng);
+                    (Some(a), Some(b))
+                }
+                Some(other) => {
+                    return Err(Error::invalid(
+                        "invalid_crs",
+                        format!("crs {other:?} is not wgs84 or gcj02"),
+                    ))
+                }
+            }
+        }
+        None if address.is_some() => (None, None),
+        None => {
+            return Err(Error::invalid(
+                "missing_location",
+                "give a location {lat, lng} or an address",
+            ))
+        }
+    };
+    let located = match (lat, lng) {
+        (Some(a), Some(b)) => Some(
+            index
+                .locate(a, b)
+                .cloned()
+                .ok_or(Error::OutsideJurisdiction)?,
+        ),
+        _ => None,
+    };
+    let reporter = input.reporter.as_ref().filter(|r| {
+        r.name.as_deref().is_some_and(|n| !n.trim().is_empty())
+            || r.phone.as_deref().is_some_and(|p| !p.trim().is_empty())
+    });
+    if let Some(p) = reporter.and_then(|r| r.phone.as_deref()) {
+        if !p
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == '+')
+            || p.len() < 5
+            || p.len() > 20
+        {
+            return Err(Error::invalid(
+                "invalid_phone",
+                "a phone number is 5–20 digits",
+            ));
+        }
+    }
+    let now = now_ms();
+    let calendar = load_calendar(db).await?;
+    let start = at_ms(now);
+    let deadline = |l| calendar.deadline(start, l).timestamp_millis();
+    let id = uuid::Uuid::new_v4().to_string();
+    let grid = located.as_ref().map(|l| l.grid.code.clone());
+
+    let mut tx = db.begin_write().await?;
+    let unit = route(&mut tx, &category, grid.as_deref()).await?;
+    let number = next_number(&mut tx, now).await?;
+    let seal = |v: Option<&str>| {
+        v.map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| sealer.seal(s))
+    };
+    let created_by = actor.user_id.clone();
+    let r = sqlx::query(
+        "INSERT INTO cases (id, number, kind, category_code, description, lat, lng, address, channel, \
+         reporter_name, reporter_phone, anonymous, grid_code, community_code, street_code, district_code, \
+         unit_code, lead_unit, status, version, created_at, updated_at, respond_deadline, handle_deadline, close_deadline, \
+         rework_count, supervised, idempotency_key, created_by) \
+         VALUES ($1, $2, $3, $4, $5, CAST($6 AS DOUBLE PRECISION), CAST($7 AS DOUBLE PRECISION), $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+         $17, $18, 'reported', 1, $19, $20, $21, $22, $23, 0, 0, $24, $25)",
+    )
+    .bind(&id)
+    .bind(&number)
+    .bind(enum_str(input.kind))
+    .bind(&category.code)
+    .bind(description)
+    .bind(float_text(lat))
+    .bind(float_text(lng))
+    .bind(address)
+    .bind(enum_str(input.channel))
+    .bind(seal(reporter.and_then(|r| r.name.as_deref())))
+    .bind(seal(reporter.and_then(|r| r.phone.as_deref())))
+    .bind(i64::from(reporter.is_none()))
+    .bind(&grid)
+    .bind(located.as_ref().map(|l| l.community.code.clone()))
+    .bind(located.as_ref().map(|l| l.street.code.clone()))
+    .bind(located.as_ref().map(|l| l.district.code.clone()))
+    .bind(&unit)
+    .bind(&unit)
+    .bind(now)
+    .bind(now)
+    .bind(deadline(category.respond_limit))
+    .bind(deadline(category.handle_limit))
+    .bind(deadline(category.close_limit))
+    .bind(idempotency_key.map(|k| format!("{}:{k}", actor.label())))
+    .bind(&created_by)
+    .execute(tx.conn())
+    .await;
+    if let Err(e) = r {
+        let e = Error::from(e);
+        if e.is_unique_violation() && idempotency_key.is_some() {
+            drop(tx);
+            let id = find_by_key(db, actor, idempotency_key.unwrap_or_default())
+                .await?
+                .ok_or(e)?;
+            return Ok((get(db, sealer, actor, &id, false).await?, false));
+        }
+        return Err(e);
+    }
+    add_event(
+        &mut tx,
+        &id,
+        now,
+        actor,
+        "create",
+        None,
+        &json!({"channel": input.channel, "unit": unit}),
+    )
+    .await?;
+    audit::append(
+        &mut tx,
+        actor,
+        "case.create",
+        &format!("case:{id}"),
+        &json!({"number": number, "category": category.code, "grid": grid, "unit": unit, "channel": input.channel}),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+
+    let mut view = fetch(db, sealer, &id, false).await?;
+    if let (Some(a), Some(b)) = (lat, lng) {
+        view.possible_duplicates = duplicates(db, &id, &category.code, a, b, now).await?;
+    }
+    Ok((view, true))
+}
+
+async fn find_by_key(db: &Db, actor: &Actor, key: &str) -> Result<Option<String>> {
+    Ok(
+        sqlx::query("SELECT id FROM cases WHERE idempotency_key = $1")
+            .bind(format!("{}:{key}", actor.label()))
+            .fetch_optional(db.pool())
+            .await?
+            .map(|r| r.try_get::<String, _>(0))
+            .transpose()?,
+    )
+}
+
+async fn duplicates(
+    db: &Db,
+    id: &str,
+    category: &str,
+    lat: f64,
+    lng: f64,
+    now: i64,
+) -> Result<Vec<DuplicateRef>> {
+    let d_lat = DUPLICATE_RADIUS_M / 111_000.0;
+    let d_lng = d_lat / lat.to_radians().cos().max(0.01);
+    let rows = sqlx::query(
+        "SELECT id, number, lat, lng, status FROM cases WHERE category_code = $1 AND id <> $2 AND created_at >= $3 \
+         AND lat BETWEEN CAST($4 AS DOUBLE PRECISION) AND CAST($5 AS DOUBLE PRECISION) \
+         AND lng BETWEEN CAST($6 AS DOUBLE PRECISION) AND CAST($7 AS DOUBLE PRECISION) ORDER BY created_at",
+    )
+    .bind(category)
+    .bind(id)
+    .bind(now - DUPLICATE_WINDOW_MS)
+    .bind((lat - d_lat).to_string())
+    .bind((lat + d_lat).to_string())
+    .bind((lng - d_lng).to_string())
+    .bind((lng + d_lng).to_string())
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let status: String = r.try_get("status")?;
+        if !Status::parse(&status).is_some_and(Status::is_open) {
+            continue;
+        }
+        let (a, b): (f64, f64) = (r.try_get("lat")?, r.try_get("lng")?);
+        let d = haversine_m(lat, lng, a, b);
+        if d <= DUPLICATE_RADIUS_M {
+            out.push(DuplicateRef {
+                id: r.try_get("id")?,
+                number: r.try_get("number")?,
+                distance_m: (d * 10.0).round() / 10.0,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The target a case counts under for permissions: its grid (or street, district) and unit.
+fn case_target(r: &AnyRow, unit_override: Option<&str>) -> Result<Target> {
+    let area = opt_text(r, "grid_code")?;
+    Ok(Target {
+        area,
+        unit: match unit_override {
+            Some(u) => Some(u.to_string()),
+            None => opt_text(r, "unit_code")?,
+        },
+    })
+}
+
+/// May the actor read this case? Staff within scope, handlers of its unit or a summoned unit,
+/// and the resident who reported it.
+async fn may_read(db: &Db, actor: &Actor, r: &AnyRow) -> Result<()> {
+    let id: String = r.try_get("id")?;
+    if actor.user_id.is_some() && opt_text(r, "created_by")? == actor.user_id {
+        return Ok(());
+    }
+    if authorize(actor, CASE_READ, &case_target(r, None)?).is_ok() {
+        return Ok(());
+    }
+    let summoned = sqlx::query("SELECT unit_code FROM case_summons WHERE case_id = $1")
+        .bind(&id)
+        .fetch_all(db.pool())
+        .await?;
+    for s in summoned {
+        let unit: String = s.try_get(0)?;
+        if authorize(actor, CASE_READ, &case_target(r, Some(&unit))?).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(Error::not_found("case"))
+}
+
+async fn fetch_row(db: &Db, id: &str) -> Result<AnyRow> {
+    sqlx::query("SELECT * FROM cases WHERE id = $1 OR number = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| Error::not_found("case"))
+}
+
+async fn area_name(db: &Db, code: Option<String>) -> Result<Option<AreaName>> {
+    let Some(code) = code else { return Ok(None) };
+    let name = sqlx::query("SELECT name FROM areas WHERE code = $1")
+        .bind(&code)
+        .fetch_optional(db.pool())
+        .await?
+        .map(|r| r.try_get::<String, _>(0))
+        .transpose()?
+        .unwrap_or_default();
+    Ok(Some(AreaName { code, name }))
+}
+
+async fn view_of(db: &Db, sealer: &Sealer, r: &AnyRow, reveal: bool) -> Result<CaseView> {
+    let now = now_ms();
+    let status = Status::parse(&r.try_get::<String, _>("status")?)
+        .ok_or_else(|| Error::internal("bad status"))?;
+    let ms = |c: &str| -> Result<Option<i64>> { Ok(r.try_get::<Option<i64>, _>(c)?) };
+    let open = |c: &str, mask: fn(&str) -> String| -> Result<Option<String>> {
+        opt_text(r, c)?
+            .map(|s| sealer.open(&s).map(|p| if reveal { p } else { mask(&p) }))
+            .transpose()
+    };
+    let handle = ms("handle_deadline")?;
+    let close = ms("close_deadline")?;
+    let overdue = status.is_open()
+        && ((ms("reported_back_at")?.is_none() && handle.is_some_and(|d| d < now))
+            || (ms("closed_at")?.is_none() && close.is_some_and(|d| d < now)));
+    let category: String = r.try_get("category_code")?;
+    let category_name = catalog::get(db, &category)
+        .await
+        .map(|c| c.name)
+        .unwrap_or_default();
+    let name = open("reporter_name", mask_name)?;
+    let phone = open("reporter_phone", mask_phone)?;
+    let anonymous = r.try_get::<i64, _>("anonymous")? != 0;
+    Ok(CaseView {
+        id: r.try_get("id")?,
+        number: r.try_get("number")?,
+        kind: enum_parse(&r.try_get::<String, _>("kind")?)?,
+        category,
+        category_name,
+        description: r.try_get("description")?,
+        status,
+        channel: enum_parse(&r.try_get::<String, _>("channel")?)?,
+        lat: r.try_get("lat")?,
+        lng: r.try_get("lng")?,
+        address: opt_text(r, "address")?,
+        grid: area_name(db, opt_text(r, "grid_code")?).await?,
+        community: area_name(db, opt_text(r, "community_code")?).await?,
+        street: area_name(db, opt_text(r, "street_code")?).await?,
+        unit: opt_text(r, "unit_code")?,
+        lead_unit: opt_text(r, "lead_unit")?,
+        anonymous,
+        reporter: (!anonymous).then_some(Reporter { name, phone }),
+        deadlines: Deadlines {
+            respond: ms("respond_deadline")?.map(format_ms),
+            handle: handle.map(format_ms),
+            close: close.map(format_ms),
+        },
+        overdue,
+        rework_count: r.try_get("rework_count")?,
+        supervised: r.try_get::<i64, _>("supervised")? != 0,
+        extension_requested_until: ms("extension_until")?.map(format_ms),
+        merged_into: opt_text(r, "primary_id")?,
+        created_at: format_ms(r.try_get("created_at")?),
+        updated_at: format_ms(r.try_get("updated_at")?),
+        version: r.try_get("version")?,
+        possible_duplicates: vec![],
+        timeline: vec![],
+        summons: vec![],
+    })
+}
+
+async fn fetch(db: &Db, sealer: &Sealer, id: &str, reveal: bool) -> Result<CaseView> {
+    let r = fetch_row(db, id).await?;
+    view_of(db, sealer, &r, reveal).await
+}
+
+/// One case with its timeline and summons. `reveal` shows the reporter unmasked (audited).
+pub async fn get(
+    db: &Db,
+    sealer: &Sealer,
+    actor: &Actor,
+    id: &str,
+    reveal: bool,
+) -> Result<CaseView> {
+    let r = fetch_row(db, id).await?;
+    may_read(db, actor, &r).await?;
+    let case_id: String = r.try_get("id")?;
+    if reveal {
+        // Reporters see their own details; staff who took a call do not count as the reporter.
+        let staff = actor
+            .assignments
+            .iter()
+            .any(|a| REPORTER_REVEAL.roles.contains(&a.role));
+        let mine =
+            !staff && actor.user_id.is_some() && opt_text(&r, "created_by")? == actor.user_id;
+        if !mine {
+            authorize(actor, REPORTER_REVEAL, &case_target(&r, None)?)?;
+            let mut tx = db.begin_write().await?;
+            audit::append(
+                &mut tx,
+                actor,
+                "personal.reveal",
+                &format!("case:{case_id}"),
+                &json!({"fields": ["reporter"]}),
+                None,
+            )
+            .await?;
+            tx.commit().await?;
+        }
+    }
+    full_view(db, sealer, &r, reveal).await
+}
+
+/// The view with timeline and summons, for a caller already allowed to see it.
+async fn full_view(db: &Db, sealer: &Sealer, r: &AnyRow, reveal: bool) -> Result<CaseView> {
+    let case_id: String = r.try_get("id")?;
+    let mut view = view_of(db, sealer, r, reveal).await?;
+    let events = sqlx::query(
+        "SELECT at, actor, step, note, data FROM case_events WHERE case_id = $1 ORDER BY at, id",
+    )
+    .bind(&case_id)
+    .fetch_all(db.pool())
+    .await?;
+    for e in events {
+        view.timeline.push(TimelineEvent {
+            at: format_ms(e.try_get("at")?),
+            actor: e.try_get("actor")?,
+            step: e.try_get("step")?,
+            note: opt_text(&e, "note")?,
+            data: serde_json::from_str(&e.try_get::<String, _>("data")?).unwrap_or(Value::Null),
+        });
+    }
+    let summons = sqlx::query("SELECT unit_code, deadline, reported_at FROM case_summons WHERE case_id = $1 ORDER BY unit_code")
+        .bind(&case_id)
+        .fetch_all(db.pool())
+        .await?;
+    for s in summons {
+        view.summons.push(SummonTask {
+            unit: s.try_get("unit_code")?,
+            deadline: format_ms(s.try_get("deadline")?),
+            reported_at: s.try_get::<Option<i64>, _>("reported_at")?.map(format_ms),
+        });
+    }
+    Ok(view)
+}
+
+/// What an action carries; each action reads the fields it needs.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct ActionInput {
+    pub note: Option<String>,
+    pub reason: Option<String>,
+    /// dispatch: the unit (default: the routed one); report_in: the summoned unit.
+    pub unit: Option<String>,
+    /// summon: the units called (吹哨报到).
+    #[serde(default)]
+    pub units: Vec<String>,
+    pub report_within_minutes: Option<u32>,
+    /// verify
+    pub passed: Option<bool>,
+    /// call_back
+    pub contacted: Option<bool>,
+    pub resolved: Option<bool>,
+    /// call_back: satisfied, basically_satisfied or dissatisfied.
+    pub satisfaction: Option<String>,
+    /// extend: RFC 3339.
+    pub until: Option<String>,
+    /// merge: the primary case (id or number).
+    pub into: Option<String>,
+}
+
+fn need<'a>(v: &'a Option<String>, what: &str, step: Step) -> Result<&'a str> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Error::invalid("missing_field", format!("{} needs {what}", step.as_str())))
+}
+
+async fn unit_exists(tx: &mut WriteTx, unit: &str) -> Result<()> {
+    if sqlx::query("SELECT code FROM units WHERE code = $1")
+        .bind(unit)
+        .fetch_optional(tx.conn())
+        .await?
+        .is_none()
+    {
+        return Err(Error::invalid("unknown_unit", format!("no unit {unit}")));
+    }
+    Ok(())
+}
+
+/// Takes one step of the loop. Refused with 403 for the wrong role or scope, 409 for the wrong
+/// state, and 409 when another action changed the case first.
+pub async fn act(
+    db: &Db,
+    sealer: &Sealer,
+    actor: &Actor,
+    id: &str,
+    step: Step,
+    input: &ActionInput,
+) -> Result<CaseView> {
+    let mut tx = db.begin_write().await?;
+    let r = sqlx::query("SELECT * FROM cases WHERE id = $1 OR number = $1")
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or_else(|| Error::not_found("case"))?;
+    let case_id: String = r.try_get("id")?;
+    let version: i64 = r.try_get("version")?;
+    let from = Status::parse(&r.try_get::<String, _>("status")?)
+        .ok_or_else(|| Error::internal("bad status"))?;
+    let (permission, over) = step.permission();
+    let unit_for_check = if step == Step::ReportIn {
+        Some(need(&input.unit, "the summoned unit", step)?)
+    } else {
+        None
+    };
+    let target = match over {
+        Over::Area => Target {
+            area: opt_text(&r, "grid_code")?,
+            unit: None,
+        },
+        Over::Unit => case_target(&r, unit_for_check)?,
+    };
+    authorize(actor, permission, &target)?;
+    let facts = Facts {
+        contacted: r.try_get::<Option<i64>, _>("contacted_at")?.is_some(),
+        extension_pending: r.try_get::<Option<i64>, _>("extension_until")?.is_some(),
+        callback_unsatisfied: r.try_get::<Option<i64>, _>("callback_resolved")? == Some(0)
+            || opt_text(&r, "callback_satisfaction")?.as_deref() == Some("dissatisfied"),
+        held_from: opt_text(&r, "held_from")?.and_then(|s| Status::parse(&s)),
+    };
+    let outcome = workflow::next(from, step, facts, input.passed).map_err(Error::Conflict)?;
+    let now = now_ms();
+    let note = input
+        .note
+        .as_deref()
+        .or(input.reason.as_deref())
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    // Column changes as (column, value) pairs; values are i64 or text.
+    let mut sets: Vec<(&str, SetValue)> =
+        vec![("status", SetValue::Text(Some(outcome.to.as_str().into())))];
+    let mut data = json!({});
+    match step {
+        Step::Cancel | Step::Return | Step::Hold | Step::Reopen => {
+            need(&input.reason, "a reason", step)?;
+        }
+        _ => {}
+    }
+    match step {
+        Step::Dispatch => {
+            let unit = match input.unit.as_deref().filter(|u| !u.is_empty()) {
+                Some(u) => u.to_string(),
+                None => opt_text(&r, "unit_code")?.ok_or_else(|| {
+                    Error::invalid("missing_field", "dispatch needs a unit: no route was found")
+                })?,
+            };
+            unit_exists(&mut tx, &unit).await?;
+            let category = catalog::get(db, &r.try_get::<String, _>("category_code")?).await?;
+            let cal = load_calendar(db).await?;
+            let start = at_ms(now);
+            sets.push(("unit_code", SetValue::Text(Some(unit.clone()))));
+            if opt_text(&r, "lead_unit")?.is_none() {
+                sets.push(("lead_unit", SetValue::Text(Some(unit.clone()))));
+            }
+            sets.push(("dispatched_at", SetValue::Int(Some(now))));
+            sets.push((
+                "respond_deadline",
+                SetValue::Int(Some(
+                    cal.deadline(start, category.respond_limit)
+                        .timestamp_millis(),
+                )),
+            ));
+            sets.push((
+                "handle_deadline",
+                SetValue::Int(Some(
+                    cal.deadline(start, category.handle_limit)
+                        .timestamp_millis(),
+                )),
+            ));
+            sets.push((
+                "close_deadline",
+                SetValue::Int(Some(
+                    cal.deadline(start, category.close_limit).timestamp_millis(),
+                )),
+            ));
+            data = json!({"unit": unit});
+        }
+        Step::Sign => sets.push(("signed_at", SetValue::Int(Some(now)))),
+        Step::Contact => sets.push(("contacted_at", SetValue::Int(Some(now)))),
+        Step::ReportBack => {
+            need(&input.note, "a note on what was done", step)?;
+            sets.push(("reported_back_at", SetValue::Int(Some(now))));
+        }
+        Step::Verify => {
+            data = json!({"passed": input.passed});
+            if input.passed == Some(true) {
+                sets.push(("verified_at", SetValue::Int(Some(now))));
+            } else {
+                sets.push((
+                    "rework_count",
+                    SetValue::Int(Some(r.try_get::<i64, _>("rework_count")? + 1)),
+                ));
+                sets.push(("reported_back_at", SetValue::Int(None)));
+            }
+        }
+        Step::Close => sets.push(("closed_at", SetValue::Int(Some(now)))),
+        Step::CallBack => {
+            let contacted = input
+                .contacted
+                .ok_or_else(|| Error::invalid("missing_field", "call_back needs contacted"))?;
+            let satisfaction = match input.satisfaction.as_deref() {
+                Some(s @ ("satisfied" | "basically_satisfied" | "dissatisfied")) => {
+                    Some(s.to_string())
+                }
+                None if !contacted => None,
+                _ => {
+                    return Err(Error::invalid(
+                        "invalid_satisfaction",
+                        "satisfaction is satisfied, basically_satisfied or dissatisfied",
+                    ))
+                }
+            };
+            if contacted && input.resolved.is_none() {
+                return Err(Error::invalid(
+                    "missing_field",
+                    "call_back needs resolved when the reporter was reached",
+                ));
+            }
+            sets.push(("callback_at", SetValue::Int(Some(now))));
+            sets.push((
+                "callback_contacted",
+                SetValue::Int(Some(i64::from(contacted))),
+            ));
+            sets.push((
+                "callback_resolved",
+                SetValue::Int(input.resolved.map(i64::from)),
+            ));
+            sets.push((
+                "callback_satisfaction",
+                SetValue::Text(satisfaction.clone()),
+            ));
+            data = json!({"contacted": contacted, "resolved": input.resolved, "satisfaction": satisfaction});
+        }
+        Step::Return => {
+            sets.push(("unit_code", SetValue::Text(None)));
+            sets.push(("signed_at", SetValue::Int(None)));
+        }
+        Step::Extend => {
+            let until = need(&input.until, "until (RFC 3339)", step)?;
+            let until = gongzhi_core::time::parse_rfc3339(until)
+                .ok_or_else(|| Error::invalid("invalid_time", "until must be RFC 3339"))?;
+            let handle = r
+                .try_get::<Option<i64>, _>("handle_deadline")?
+                .unwrap_or(now);
+            if until <= handle.max(now) {
+                return Err(Error::invalid(
+                    "invalid_time",
+                    "an extension must end after the current deadline",
+                ));
+            }
+            need(&input.reason, "a reason", step)?;
+            sets.push(("extension_until", SetValue::Int(Some(until))));
+            data = json!({"until": format_ms(until)});
+        }
+        Step::ApproveExtension => {
+            let until: i64 = r
+                .try_get::<Option<i64>, _>("extension_until")?
+                .ok_or_else(|| Error::internal("no extension"))?;
+            let old_handle = r
+                .try_get::<Option<i64>, _>("handle_deadline")?
+                .unwrap_or(until);
+            let old_close = r
+                .try_get::<Option<i64>, _>("close_deadline")?
+                .unwrap_or(until);
+            sets.push(("handle_deadline", SetValue::Int(Some(until))));
+            sets.push((
+                "close_deadline",
+                SetValue::Int(Some(old_close + (until - old_handle).max(0))),
+            ));
+            sets.push(("extension_until", SetValue::Int(None)));
+            data = json!({"handle_deadline": format_ms(until)});
+        }
+        Step::Hold => sets.push(("held_from", SetValue::Text(Some(from.as_str().into())))),
+        Step::Resume => sets.push(("held_from", SetValue::Text(None))),
+        Step::Supervise => sets.push(("supervised", SetValue::Int(Some(1)))),
+        Step::Reopen => {
+            sets.push(("callback_at", SetValue::Int(None)));
+            sets.push(("callback_contacted", SetValue::Int(None)));
+            sets.push(("callback_resolved", SetValue::Int(None)));
+            sets.push(("callback_satisfaction", SetValue::Text(None)));
+            sets.push(("closed_at", SetValue::Int(None)));
+            sets.push(("verified_at", SetValue::Int(None)));
+            sets.push(("reported_back_at", SetValue::Int(None)));
+            sets.push(("signed_at", SetValue::Int(None)));
+            sets.push((
+                "rework_count",
+                SetValue::Int(Some(r.try_get::<i64, _>("rework_count")? + 1)),
+            ));
+        }
+        Step::Summon => {
+            if input.units.is_empty() {
+                return Err(Error::invalid("missing_field", "summon needs units"));
+            }
+            let minutes = input.report_within_minutes.unwrap_or(30).clamp(1, 24 * 60);
+            for u in &input.units {
+                unit_exists(&mut tx, u).await?;
+                let inserted = sqlx::query("INSERT INTO case_summons (id, case_id, unit_code, deadline, reported_at) VALUES ($1, $2, $3, $4, NULL)")
+                    .bind(uuid::Uuid::new_v4().to_string())
+                    .bind(&case_id)
+                    .bind(u)
+                    .bind(now + i64::from(minutes) * 60_000)
+                    .execute(tx.conn())
+                    .await;
+                if let Err(e) = inserted {
+                    let e = Error::from(e);
+                    return Err(if e.is_unique_violation() {
+                        Error::Conflict(format!("{u} is already summoned to this case"))
+                    } else {
+                        e
+                    });
+                }
+            }
+            data = json!({"units": input.units, "report_within_minutes": minutes});
+        }
+        Step::ReportIn => {
+            let unit = need(&input.unit, "the summoned unit", step)?;
+            let updated = sqlx::query("UPDATE case_summons SET reported_at = $1 WHERE case_id = $2 AND unit_code = $3 AND reported_at IS NULL")
+                .bind(now)
+                .bind(&case_id)
+                .bind(unit)
+                .execute(tx.conn())
+                .await?;
+            if updated.rows_affected() == 0 {
+                return Err(Error::Conflict(format!(
+                    "{unit} has no open summons on this case"
+                )));
+            }
+            data = json!({"unit": unit});
+        }
+        Step::Merge => {
+            let into = need(&input.into, "into (the primary case)", step)?;
+            let primary = fetch_row(db, into).await?;
+            let primary_id: String = primary.try_get("id")?;
+            let primary_status = Status::parse(&primary.try_get::<String, _>("status")?)
+                .unwrap_or(Status::Cancelled);
+            if primary_id == case_id || !primary_status.is_open() {
+                return Err(Error::Conflict(
+                    "a case merges into another open case".into(),
+                ));
+            }
+            sets.push(("primary_id", SetValue::Text(Some(primary_id.clone()))));
+            data = json!({"into": primary_id});
+        }
+        Step::Accept | Step::File | Step::Cancel | Step::Remind => {}
+    }
+    sets.push(("updated_at", SetValue::Int(Some(now))));
+    sets.push(("version", SetValue::Int(Some(version + 1))));
+    let assignments: Vec<String> = sets
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| format!("{c} = ${}", i + 1))
+        .collect();
+    let sql = format!(
+        "UPDATE cases SET {} WHERE id = ${} AND version = ${}",
+        assignments.join(", "),
+        sets.len() + 1,
+        sets.len() + 2
+    );
+    let values: Vec<SetValue> = sets.into_iter().map(|(_, v)| v).collect();
+    let done = bind_all(&sql, &values)
+        .bind(&case_id)
+        .bind(version)
+        .execute(tx.conn())
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::Conflict(
+            "the case was changed by someone else first; reload and try again".into(),
+        ));
+    }
+    if step == Step::Merge {
+        // The duplicate's reporter hears about the primary's progress through the primary.
+        let primary_id = data["into"].as_str().unwrap_or_default().to_string();
+        add_event(
+            &mut tx,
+            &primary_id,
+            now,
+            actor,
+            "merged_in",
+            None,
+            &json!({"case": case_id}),
+        )
+        .await?;
+    }
+    add_event(&mut tx, &case_id, now, actor, step.as_str(), note, &data).await?;
+    audit::append(
+        &mut tx,
+        actor,
+        &format!("case.{}", step.as_str()),
+        &format!("case:{case_id}"),
+        &json!({"from": from, "to": outcome.to, "data": data}),
+        note,
+    )
+    .await?;
+    tx.commit().await?;
+    // The actor may no longer read the case (a unit that returned it): answer with it anyway.
+    full_view(db, sealer, &fetch_row(db, &case_id).await?, false).await
+}
+
+enum SetValue {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+fn bind_all<'q>(
+    sql: &'q str,
+    args: &'q [SetValue],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut q = sqlx::query(sql);
+    for v in args {
+        q = match v {
+            SetValue::Int(i) => q.bind(*i),
+            SetValue::Text(t) => q.bind(t.clone()),
+        };
+    }
+    q
+}
+
+/// Filters for `GET /api/v1/cases`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct CaseFilter {
+    pub status: Option<String>,
+    /// Area code: cases in its subtree.
+    pub area: Option<String>,
+    pub unit: Option<String>,
+    /// Category code: the category and its sub-categories.
+    pub category: Option<String>,
+    pub kind: Option<String>,
+    pub channel: Option<String>,
+    /// Created from (RFC 3339 or YYYY-MM-DD).
+    pub from: Option<String>,
+    /// Created before (RFC 3339 or YYYY-MM-DD).
+    pub to: Option<String>,
+    pub overdue: Option<bool>,
+    pub page: Option<u32>,
+    pub page_size: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CasePage {
+    pub items: Vec<CaseView>,
+    pub page: u32,
+    pub page_size: u32,
+    pub total: i64,
+}
+
+fn parse_day_or_time(s: &str) -> Option<i64> {
+    gongzhi_core::time::parse_rfc3339(s).or_else(|| {
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| {
+                shanghai()
+                    .from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+                    .single()
+            })
+            .map(|t| t.timestamp_millis())
+    })
+}
+
+/// Cases the actor may see, filtered and paginated, newest first.
+pub async fn list(db: &Db, sealer: &Sealer, actor: &Actor, f: &CaseFilter) -> Result<CasePage> {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<SetValue> = Vec::new();
+    let arg = |v: SetValue, args: &mut Vec<SetValue>| {
+        args.push(v);
+        format!("${}", args.len())
+    };
+    // Scope: the union of what each assignment reaches.
+    let mut scope: Vec<String> = Vec::new();
+    let mut global = false;
+    for a in &actor.assignments {
+        if !CASE_READ.roles.contains(&a.role) {
+            continue;
+        }
+        match (&a.area, &a.unit) {
+            (None, None) => global = true,
+            (Some(area), None) => scope.push(format!(
+                "grid_code LIKE {}",
+                arg(SetValue::Text(Some(format!("{area}%"))), &mut args)
+            )),
+            (None, Some(unit)) => {
+                let p = arg(SetValue::Text(Some(unit.clone())), &mut args);
+                scope.push(format!("(unit_code = {p} OR id IN (SELECT case_id FROM case_summons WHERE unit_code = {p}))"));
+            }
+            (Some(area), Some(unit)) => {
+                let a1 = arg(SetValue::Text(Some(format!("{area}%"))), &mut args);
+                let u1 = arg(SetValue::Text(Some(unit.clone())), &mut args);
+                scope.push(format!("(grid_code LIKE {a1} AND unit_code = {u1})"));
+            }
+        }
+    }
+    if let (Some(uid), ActorKind::User) = (&actor.user_id, &actor.kind) {
+        scope.push(format!(
+            "created_by = {}",
+            arg(SetValue::Text(Some(uid.clone())), &mut args)
+        ));
+    }
+    if matches!(actor.kind, ActorKind::System) {
+        global = true;
+    }
+    if !global {
+        if scope.is_empty() {
+            return Err(Error::Forbidden("your roles do not allow case_read".into()));
+        }
+        clauses.push(format!("({})", scope.join(" OR ")));
+    }
+    if let Some(s) = f.status.as_deref().filter(|s| !s.is_empty()) {
+        if Status::parse(s).is_none() {
+            return Err(Error::invalid(
+                "invalid_status",
+                format!("unknown status {s:?}"),
+            ));
+        }
+        clauses.push(format!(
+            "status = {}",
+            arg(SetValue::Text(Some(s.into())), &mut args)
+        ));
+    }
+    if let Some(a) = f.area.as_deref().filter(|s| !s.is_empty()) {
+        clauses.push(format!(
+            "grid_code LIKE {}",
+            arg(SetValue::Text(Some(format!("{a}%"))), &mut args)
+        ));
+    }
+    if let Some(u) = f.unit.as_deref().filter(|s| !s.is_empty()) {
+        clauses.push(format!(
+            "unit_code = {}",
+            arg(SetValue::Text(Some(u.into())), &mut args)
+        ));
+    }
+    if let Some(c) = f.category.as_deref().filter(|s| !s.is_empty()) {
+        clauses.push(format!(
+            "category_code LIKE {}",
+            arg(SetValue::Text(Some(format!("{c}%"))), &mut args)
+        ));
+    }
+    if let Some(k) = f.kind.as_deref().filter(|s| !s.is_empty()) {
+        clauses.push(format!(
+            "kind = {}",
+            arg(SetValue::Text(Some(k.into())), &mut args)
+        ));
+    }
+    if let Some(c) = f.channel.as_deref().filter(|s| !s.is_empty()) {
+        clauses.push(format!(
+            "channel = {}",
+            arg(SetValue::Text(Some(c.into())), &mut args)
+        ));
+    }
+    for (v, op) in [(&f.from, ">="), (&f.to, "<")] {
+        if let Some(s) = v.as_deref().filter(|s| !s.is_empty()) {
+            let t = parse_day_or_time(s).ok_or_else(|| {
+                Error::invalid(
+                    "invalid_time",
+                    format!("{s:?} is not RFC 3339 or YYYY-MM-DD"),
+                )
+            })?;
+            clauses.push(format!(
+                "created_at {op} {}",
+                arg(SetValue::Int(Some(t)), &mut args)
+            ));
+        }
+    }
+    if f.overdue == Some(true) {
+        let now = arg(SetValue::Int(Some(now_ms())), &mut args);
+        clauses.push(format!(
+            "status NOT IN ('closed', 'called_back', 'cancelled', 'merged') AND ((reported_back_at IS NULL AND handle_deadline < {now}) OR (closed_at IS NULL AND close_deadline < {now}))"
+        ));
+    }
+    let page = f.page.unwrap_or(1).max(1);
+    let page_size = f.page_size.unwrap_or(20).clamp(1, 200);
+    let where_sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let count_sql = format!("SELECT COUNT(*) FROM cases {where_sql}");
+    let total: i64 = bind_all(&count_sql, &args)
+        .fetch_one(db.pool())
+        .await?
+        .try_get(0)?;
+    let page_sql = format!(
+        "SELECT * FROM cases {where_sql} ORDER BY created_at DESC, id LIMIT {page_size} OFFSET {}",
+        (page - 1) * page_size
+    );
+    let rows = bind_all(&page_sql, &args).fetch_all(db.pool()).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        items.push(view_of(db, sealer, r, false).await?);
+    }
+    Ok(CasePage {
+        items,
+        page,
+        page_size,
+        total,
+    })
+}
