@@ -27,6 +27,98 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(create_case, list_cases))
         .routes(routes!(get_case))
         .routes(routes!(act))
+        .routes(routes!(case_stats))
+        .routes(routes!(get_settings, put_settings))
+}
+
+#[derive(Deserialize, IntoParams)]
+struct StatsQuery {
+    /// `YYYY-MM`, on the configured monthly cycle.
+    period: String,
+    level: crate::stats::StatsLevel,
+    /// json (default), csv (UTF-8 with BOM) or xlsx.
+    format: Option<String>,
+}
+
+/// The monthly ranking: three rates over valid callbacks and GB/T handling and closure rates
+/// over dispatched cases, one row per street, community, grid or unit.
+#[utoipa::path(get, path = "/api/v1/stats/cases", tag = "stats", security(("bearer" = [])), params(StatsQuery),
+    responses((status = 200, body = Vec<crate::stats::StatsRow>), (status = 400, body = gongzhi_core::http::ErrorBody)))]
+async fn case_stats(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let rows = crate::stats::compute(&state.db, &actor, &q.period, q.level).await?;
+    let name = format!("case-stats-{}", q.period);
+    Ok(match q.format.as_deref().unwrap_or("json") {
+        "json" => Json(rows).into_response(),
+        "csv" => (
+            [
+                ("content-type", "text/csv; charset=utf-8".to_string()),
+                (
+                    "content-disposition",
+                    format!("attachment; filename=\"{name}.csv\""),
+                ),
+            ],
+            crate::stats::to_csv(&rows),
+        )
+            .into_response(),
+        "xlsx" => (
+            [
+                (
+                    "content-type",
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
+                (
+                    "content-disposition",
+                    format!("attachment; filename=\"{name}.xlsx\""),
+                ),
+            ],
+            crate::stats::to_xlsx(&rows)?,
+        )
+            .into_response(),
+        other => {
+            return Err(Error::invalid(
+                "invalid_format",
+                format!("format {other:?} is not json, csv or xlsx"),
+            )
+            .into())
+        }
+    })
+}
+
+/// The measure settings: weights of the three rates, the 基本满意 factor, the cycle start day.
+#[utoipa::path(get, path = "/api/v1/stats/settings", tag = "stats", security(("bearer" = [])), responses((status = 200, body = crate::stats::MeasureSettings)))]
+async fn get_settings(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+) -> ApiResult<Json<crate::stats::MeasureSettings>> {
+    authorize(&actor, crate::stats::STATS_READ, &Target::global()).or_else(|e| {
+        if actor
+            .assignments
+            .iter()
+            .any(|a| crate::stats::STATS_READ.roles.contains(&a.role))
+        {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })?;
+    Ok(Json(crate::stats::load_settings(&state.db).await?))
+}
+
+/// Changes the measure settings (administrators).
+#[utoipa::path(put, path = "/api/v1/stats/settings", tag = "stats", security(("bearer" = [])), request_body = crate::stats::MeasureSettings,
+    responses((status = 200, body = crate::stats::MeasureSettings), (status = 400, body = gongzhi_core::http::ErrorBody)))]
+async fn put_settings(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(s): ApiJson<crate::stats::MeasureSettings>,
+) -> ApiResult<Json<crate::stats::MeasureSettings>> {
+    crate::stats::save_settings(&state.db, &actor, &s).await?;
+    Ok(Json(s))
 }
 
 #[derive(Deserialize, IntoParams)]

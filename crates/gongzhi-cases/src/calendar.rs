@@ -387,3 +387,57 @@ mod tests {
         }
     }
 }
+
+/// Stores a calendar's per-date overrides (a date already stored is replaced), all or nothing.
+pub async fn import(
+    db: &gongzhi_core::db::Db,
+    actor: &gongzhi_core::identity::Actor,
+    name: &str,
+    days: &[CalendarDay],
+) -> gongzhi_core::Result<usize> {
+    use gongzhi_core::identity::{authorize, Target};
+    authorize(actor, crate::catalog::CATALOG_MANAGE, &Target::global())?;
+    if name.is_empty()
+        || name.len() > 40
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(gongzhi_core::Error::invalid(
+            "invalid_calendar_name",
+            "a calendar name is 1–40 letters, digits, '-' or '_'",
+        ));
+    }
+    let mut tx = db.begin_write().await?;
+    for d in days {
+        let day = d.date.format("%Y-%m-%d").to_string();
+        sqlx::query("DELETE FROM calendar_days WHERE calendar = $1 AND day = $2")
+            .bind(name)
+            .bind(&day)
+            .execute(tx.conn())
+            .await?;
+        sqlx::query(
+            "INSERT INTO calendar_days (calendar, day, kind, note) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(name)
+        .bind(&day)
+        .bind(match d.kind {
+            DayKind::Holiday => "holiday",
+            DayKind::Workday => "workday",
+        })
+        .bind(&d.note)
+        .execute(tx.conn())
+        .await?;
+    }
+    gongzhi_core::audit::append(
+        &mut tx,
+        actor,
+        "calendar.import",
+        &format!("calendar:{name}"),
+        &serde_json::json!(days),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(days.len())
+}

@@ -4,6 +4,8 @@
 mod api;
 pub mod calendar;
 pub mod catalog;
+pub mod history;
+pub mod stats;
 pub mod store;
 pub mod workflow;
 
@@ -131,6 +133,7 @@ CREATE TABLE case_summons (
     deadline BIGINT NOT NULL,
     reported_at BIGINT,
     UNIQUE (case_id, unit_code)
-)
+);
+CREATE TABLE case_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)
 "#,
 }];

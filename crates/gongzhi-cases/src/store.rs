@@ -936,6 +936,8 @@ pub async fn act(
         }
         Step::Close => sets.push(("closed_at", SetValue::Int(Some(now)))),
         Step::CallBack => {
+            // `contacted`: the reporter confirms the unit contacted them (响应); every answer
+            // of a reached reporter is a valid callback for the three rates.
             let contacted = input
                 .contacted
                 .ok_or_else(|| Error::invalid("missing_field", "call_back needs contacted"))?;
@@ -943,20 +945,14 @@ pub async fn act(
                 Some(s @ ("satisfied" | "basically_satisfied" | "dissatisfied")) => {
                     Some(s.to_string())
                 }
-                None if !contacted => None,
-                _ => {
+                None => None,
+                Some(_) => {
                     return Err(Error::invalid(
                         "invalid_satisfaction",
                         "satisfaction is satisfied, basically_satisfied or dissatisfied",
                     ))
                 }
             };
-            if contacted && input.resolved.is_none() {
-                return Err(Error::invalid(
-                    "missing_field",
-                    "call_back needs resolved when the reporter was reached",
-                ));
-            }
             sets.push(("callback_at", SetValue::Int(Some(now))));
             sets.push((
                 "callback_contacted",

@@ -78,6 +78,15 @@ enum ImportCommand {
     Divisions { file: PathBuf },
     /// A GeoJSON FeatureCollection of areas (properties: code, name, level, parent_code, households, population).
     Geojson { file: PathBuf },
+    /// A working calendar's per-date overrides: header date,kind,note (kind: holiday or workday).
+    Calendar {
+        /// Calendar name; deadlines use the calendar named `default`.
+        #[arg(long, default_value = "default")]
+        name: String,
+        file: PathBuf,
+    },
+    /// Past cases (header number,kind,category,description,lat,lng,channel,created_at,…,rework_count).
+    Cases { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -269,6 +278,47 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
                 r.created,
                 r.updated
             );
+        }
+        Command::Import(ImportCommand::Calendar { name, file }) => {
+            let text = read_file(&file)?;
+            let days = gongzhi_cases::calendar::parse_calendar_csv(&text).map_err(|problems| {
+                let list: Vec<_> = problems
+                    .iter()
+                    .map(|(at, p)| serde_json::json!({"at": at, "problem": p}))
+                    .collect();
+                Error::invalid_with(
+                    "import_rejected",
+                    format!(
+                        "the import was rejected with {} problem(s); nothing was changed",
+                        list.len()
+                    ),
+                    serde_json::json!({"problems": list}),
+                )
+            })?;
+            let (db, _) = crate::server::open(&config).await?;
+            let n = gongzhi_cases::calendar::import(&db, &cli_actor, &name, &days).await?;
+            println!("imported {n} calendar day(s) into {name}");
+        }
+        Command::Import(ImportCommand::Cases { file }) => {
+            let text = read_file(&file)?;
+            let cases = gongzhi_cases::history::parse(&text).map_err(|problems| {
+                let list: Vec<_> = problems
+                    .iter()
+                    .map(|p| serde_json::json!({"at": "", "problem": p}))
+                    .collect();
+                Error::invalid_with(
+                    "import_rejected",
+                    format!(
+                        "the import was rejected with {} problem(s); nothing was changed",
+                        list.len()
+                    ),
+                    serde_json::json!({"problems": list}),
+                )
+            })?;
+            let (db, _) = crate::server::open(&config).await?;
+            let index = areas::build_locate_index(&db).await?;
+            let n = gongzhi_cases::history::import(&db, &index, &cli_actor, &cases).await?;
+            println!("imported {n} case(s) from {}", file.display());
         }
         Command::Export(ExportCommand::Geojson { level, output }) => {
             let level = match level.as_deref() {

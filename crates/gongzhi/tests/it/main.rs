@@ -10,3 +10,4 @@ mod cases;
 mod cli;
 mod demo;
 mod identity;
+mod stats;

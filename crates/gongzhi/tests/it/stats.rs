@@ -1,0 +1,476 @@
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+use crate::areas::other_district_geojson;
+use crate::both;
+use crate::helpers::*;
+
+const UNITS: [&str; 3] = ["110102-sw", "110102-cg", "110102001-jd"];
+
+struct Past {
+    grid: String,
+    unit: Option<String>,
+    dispatched: Option<String>,
+    handled: Option<String>,
+    closed: Option<String>,
+    callback: Option<String>,
+    contacted: Option<bool>,
+    resolved: Option<bool>,
+    satisfaction: Option<&'static str>,
+    rework: i64,
+    line: String,
+}
+
+/// A history file over the 西城 lattice: cases in September–November 2026 with a mix of outcomes.
+fn history(n: usize, seed: u64) -> Vec<Past> {
+    let (_, grids) = other_district_geojson(1);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut out = Vec::new();
+    for i in 0..n {
+        let (code, ring) = &grids[rng.gen_range(0..grids.len())];
+        let (x, y) = ring[..4]
+            .iter()
+            .fold((0.0, 0.0), |a, p| (a.0 + p.0 / 4.0, a.1 + p.1 / 4.0));
+        let day = rng.gen_range(1..=85);
+        let created = chrono::DateTime::parse_from_rfc3339("2026-09-01T08:00:00+08:00").unwrap()
+            + chrono::Duration::hours(day * 24 + rng.gen_range(0..10));
+        let t = |h: i64| (created + chrono::Duration::hours(h)).to_rfc3339();
+        let dispatched = rng.gen_bool(0.95);
+        let handled = dispatched && rng.gen_bool(0.85);
+        let closed = handled && rng.gen_bool(0.9);
+        let called = closed && rng.gen_bool(0.9);
+        let contacted = called.then(|| rng.gen_bool(0.9));
+        let resolved = called.then(|| rng.gen_bool(0.75));
+        let satisfaction = if called {
+            Some(["satisfied", "basically_satisfied", "dissatisfied"][rng.gen_range(0..3)])
+        } else {
+            None
+        };
+        let handle_h = rng.gen_range(1..120);
+        let unit = dispatched.then(|| UNITS[rng.gen_range(0..3)].to_string());
+        let p = Past {
+            grid: code.clone(),
+            unit: unit.clone(),
+            dispatched: dispatched.then(|| t(1)),
+            handled: handled.then(|| t(1 + handle_h)),
+            closed: closed.then(|| t(2 + handle_h + rng.gen_range(0..48))),
+            callback: called.then(|| t(200)),
+            contacted,
+            resolved,
+            satisfaction,
+            rework: if handled && rng.gen_bool(0.15) { 1 } else { 0 },
+            line: String::new(),
+        };
+        let o = |v: &Option<String>| v.clone().unwrap_or_default();
+        let b = |v: Option<bool>| v.map(|x| x.to_string()).unwrap_or_default();
+        let line = format!(
+            "H{i:05},complaint,E0102,历史案件{i},{y},{x},hotline,{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            created.to_rfc3339(),
+            o(&p.dispatched),
+            o(&unit),
+            o(&p.dispatched),
+            o(&p.dispatched),
+            o(&p.handled),
+            o(&p.handled),
+            o(&p.closed),
+            o(&p.callback),
+            b(contacted),
+            b(resolved),
+            satisfaction.unwrap_or(""),
+            p.rework
+        );
+        out.push(Past { line, ..p });
+    }
+    out
+}
+
+fn csv(cases: &[Past]) -> String {
+    let mut s = String::from("number,kind,category,description,lat,lng,channel,created_at,dispatched_at,unit,signed_at,contacted_at,handled_at,verified_at,closed_at,callback_at,callback_contacted,callback_resolved,callback_satisfaction,rework_count\n");
+    for c in cases {
+        s.push_str(&c.line);
+        s.push('\n');
+    }
+    s
+}
+
+async fn setup(backend: Backend) -> (TestApp, String) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    app.post_text(
+        "/api/v1/areas/import/divisions",
+        Some(&admin),
+        "text/csv",
+        OTHER_DIVISIONS,
+    )
+    .await;
+    let (s, _) = app
+        .post_text(
+            "/api/v1/areas/import/geojson",
+            Some(&admin),
+            "application/geo+json",
+            &other_district_geojson(1).0.to_string(),
+        )
+        .await;
+    assert_eq!(s, 200);
+    for u in UNITS {
+        let (s, b) = app
+            .post(
+                "/api/v1/units",
+                Some(&admin),
+                &json!({"code": u, "name": u, "kind": "department"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+    }
+    (app, admin)
+}
+
+fn in_period(t: &Option<String>, start: &str, end: &str) -> bool {
+    let Some(t) = t else { return false };
+    let t = chrono::DateTime::parse_from_rfc3339(t).unwrap();
+    let s = chrono::DateTime::parse_from_rfc3339(start).unwrap();
+    let e = chrono::DateTime::parse_from_rfc3339(end).unwrap();
+    s <= t && t < e
+}
+
+/// The expected three rates per key, computed here from the file alone.
+fn expected(
+    cases: &[Past],
+    key: impl Fn(&Past) -> Option<String>,
+    start: &str,
+    end: &str,
+) -> BTreeMap<String, (i64, f64, f64, f64, f64)> {
+    let mut acc: BTreeMap<String, (i64, i64, i64, i64, i64)> = BTreeMap::new();
+    for c in cases
+        .iter()
+        .filter(|c| in_period(&c.callback, start, end) && c.contacted.is_some())
+    {
+        let Some(k) = key(c) else { continue };
+        let e = acc.entry(k).or_default();
+        e.0 += 1;
+        e.1 += i64::from(c.contacted == Some(true));
+        e.2 += i64::from(c.resolved == Some(true));
+        e.3 += i64::from(c.satisfaction == Some("satisfied"));
+        e.4 += i64::from(c.satisfaction == Some("basically_satisfied"));
+    }
+    acc.into_iter()
+        .map(|(k, (v, c, r, s, b))| {
+            let v_f = v as f64;
+            let (resp, res, sat) = (
+                c as f64 / v_f,
+                r as f64 / v_f,
+                (s as f64 + 0.9 * b as f64) / v_f,
+            );
+            (
+                k,
+                (
+                    v,
+                    resp,
+                    res,
+                    sat,
+                    100.0 * (0.1 * resp + 0.5 * res + 0.4 * sat),
+                ),
+            )
+        })
+        .collect()
+}
+
+async fn history_rates_match_an_independent_computation(backend: Backend) {
+    let (app, admin) = setup(backend).await;
+    let cases = history(400, 5);
+    let file = app.dir.path().join("history.csv");
+    std::fs::write(&file, csv(&cases)).unwrap();
+    let out = app.cli(&["import", "cases", file.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(app.count("cases").await, 400);
+
+    type Key = Box<dyn Fn(&Past) -> Option<String>>;
+    let levels: [(&str, Key); 3] = [
+        ("street", Box::new(|c: &Past| Some(c.grid[..9].to_string()))),
+        ("grid", Box::new(|c: &Past| Some(c.grid.clone()))),
+        ("unit", Box::new(|c: &Past| c.unit.clone())),
+    ];
+    for (level, key) in levels {
+        let want = expected(
+            &cases,
+            key,
+            "2026-10-01T00:00:00+08:00",
+            "2026-11-01T00:00:00+08:00",
+        );
+        assert!(
+            want.len() >= 3,
+            "{level}: the file has callbacks in October"
+        );
+        let (s, rows) = app
+            .get(
+                &format!("/api/v1/stats/cases?period=2026-10&level={level}"),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(s, 200, "{rows}");
+        let rows = rows.as_array().unwrap();
+        let with_callbacks: Vec<&Value> = rows
+            .iter()
+            .filter(|r| r["valid_callbacks"].as_i64().unwrap() > 0)
+            .collect();
+        assert_eq!(with_callbacks.len(), want.len(), "{level}");
+        for r in &with_callbacks {
+            let (v, resp, res, sat, score) = want[r["code"].as_str().unwrap()];
+            assert_eq!(r["valid_callbacks"].as_i64().unwrap(), v);
+            for (field, value) in [
+                ("response_rate", resp),
+                ("resolution_rate", res),
+                ("satisfaction_rate", sat),
+                ("score", score),
+            ] {
+                assert!(
+                    (r[field].as_f64().unwrap() - value).abs() < 1e-9,
+                    "{level} {} {field}: {} vs {value}",
+                    r["code"],
+                    r[field]
+                );
+            }
+        }
+        // Ranked by score, then volume, then code.
+        for w in rows.windows(2) {
+            let (a, b) = (
+                w[0]["score"].as_f64().unwrap_or(-1.0),
+                w[1]["score"].as_f64().unwrap_or(-1.0),
+            );
+            assert!(a >= b, "{level}: ranking");
+            assert_eq!(
+                w[0]["rank"].as_i64().unwrap() + 1,
+                w[1]["rank"].as_i64().unwrap()
+            );
+        }
+    }
+
+    // GB/T rates over cases dispatched in the period, by street.
+    let (_, rows) = app
+        .get(
+            "/api/v1/stats/cases?period=2026-10&level=street",
+            Some(&admin),
+        )
+        .await;
+    for r in rows.as_array().unwrap() {
+        let code = r["code"].as_str().unwrap();
+        let dispatched: Vec<&Past> = cases
+            .iter()
+            .filter(|c| {
+                &c.grid[..9] == code
+                    && in_period(
+                        &c.dispatched,
+                        "2026-10-01T00:00:00+08:00",
+                        "2026-11-01T00:00:00+08:00",
+                    )
+            })
+            .collect();
+        let handled = dispatched.iter().filter(|c| c.handled.is_some()).count();
+        let closed = dispatched.iter().filter(|c| c.closed.is_some()).count();
+        let reworked = dispatched
+            .iter()
+            .filter(|c| c.handled.is_some() && c.rework > 0)
+            .count();
+        assert_eq!(r["dispatched"].as_i64().unwrap() as usize, dispatched.len());
+        assert_eq!(r["reported_back"].as_i64().unwrap() as usize, handled);
+        assert_eq!(r["closed"].as_i64().unwrap() as usize, closed);
+        assert!(
+            (r["handling_rate"].as_f64().unwrap() - handled as f64 / dispatched.len() as f64).abs()
+                < 1e-12
+        );
+        assert!(
+            (r["closure_rate"].as_f64().unwrap() - closed as f64 / dispatched.len() as f64).abs()
+                < 1e-12
+        );
+        assert!(
+            (r["rework_rate"].as_f64().unwrap() - reworked as f64 / handled as f64).abs() < 1e-12
+        );
+        assert!(
+            r["on_time_handling_rate"].as_f64().unwrap() <= r["handling_rate"].as_f64().unwrap()
+        );
+    }
+
+    // Beijing's cycle: period 2026-10 runs from 19 September to 19 October.
+    let mut settings = app.get("/api/v1/stats/settings", Some(&admin)).await.1;
+    settings["cycle_start_day"] = json!(19);
+    let (s, _) = app
+        .client
+        .put(format!("{}/api/v1/stats/settings", app.url))
+        .bearer_auth(&admin)
+        .json(&settings)
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), ()))
+        .unwrap();
+    assert_eq!(s, 200);
+    let want = expected(
+        &cases,
+        |c| Some(c.grid[..9].to_string()),
+        "2026-09-19T00:00:00+08:00",
+        "2026-10-19T00:00:00+08:00",
+    );
+    let (_, rows) = app
+        .get(
+            "/api/v1/stats/cases?period=2026-10&level=street",
+            Some(&admin),
+        )
+        .await;
+    for r in rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["valid_callbacks"].as_i64().unwrap() > 0)
+    {
+        let (v, _, _, _, score) = want[r["code"].as_str().unwrap()];
+        assert_eq!(r["valid_callbacks"].as_i64().unwrap(), v);
+        assert!((r["score"].as_f64().unwrap() - score).abs() < 1e-9);
+    }
+
+    // Exports: CSV with a BOM, XLSX as a zip.
+    let resp = app
+        .client
+        .get(format!(
+            "{}/api/v1/stats/cases?period=2026-10&level=grid&format=csv",
+            app.url
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    let bytes = resp.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], &[0xEF, 0xBB, 0xBF]);
+    assert!(String::from_utf8_lossy(&bytes).contains("满意率 satisfaction_rate"));
+    let resp = app
+        .client
+        .get(format!(
+            "{}/api/v1/stats/cases?period=2026-10&level=unit&format=xlsx",
+            app.url
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(&resp.bytes().await.unwrap()[..2], b"PK");
+    let (s, _) = app
+        .get(
+            "/api/v1/stats/cases?period=2026-13&level=grid",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(s, 400);
+    let (s, _) = app
+        .get(
+            "/api/v1/stats/cases?period=2026-10&level=planet",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(s, 400);
+    let handler = app
+        .user_with("h_sw", "handler", None, Some("110102-sw"))
+        .await;
+    let (s, _) = app
+        .get(
+            "/api/v1/stats/cases?period=2026-10&level=grid",
+            Some(&handler),
+        )
+        .await;
+    assert_eq!(s, 403);
+}
+both!(history_rates_match_an_independent_computation);
+
+async fn bad_history_and_calendar_files_change_nothing(backend: Backend) {
+    let (app, _) = setup(backend).await;
+    let mut cases = history(3, 9);
+    cases[1].line = cases[1].line.replace("E0102", "Z999");
+    cases[2].line = cases[2].line.replacen(",hotline,", ",pigeon,", 1);
+    let file = app.dir.path().join("bad.csv");
+    std::fs::write(&file, csv(&cases)).unwrap();
+    let out = app.cli(&["import", "cases", file.to_str().unwrap()], None);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("line 4: channel"), "{err}");
+    assert_eq!(app.count("cases").await, 0);
+    // With the channel fixed, the unknown category is still reported with its line.
+    cases[2].line = cases[2].line.replacen(",pigeon,", ",hotline,", 1);
+    std::fs::write(&file, csv(&cases)).unwrap();
+    let out = app.cli(&["import", "cases", file.to_str().unwrap()], None);
+    assert!(
+        text(&out.stderr).contains("line 3: category"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(app.count("cases").await, 0);
+
+    let cal = app.dir.path().join("cal.csv");
+    std::fs::write(
+        &cal,
+        "date,kind,note\n2026-10-01,holiday,国庆\n2026-10-02,vacation,x\n",
+    )
+    .unwrap();
+    let out = app.cli(
+        &[
+            "import",
+            "calendar",
+            "--name",
+            "default",
+            cal.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("line 3"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(app.count("calendar_days").await, 0);
+}
+both!(bad_history_and_calendar_files_change_nothing);
+
+async fn deadlines_follow_the_imported_calendar(backend: Backend) {
+    let (app, admin) = setup(backend).await;
+    let cal = app.dir.path().join("cal.csv");
+    let mut days = String::from("date,kind,note\n");
+    for d in 1..=7 {
+        days.push_str(&format!("2026-10-{d:02},holiday,国庆节\n"));
+    }
+    days.push_str("2026-10-10,workday,调休\n");
+    std::fs::write(&cal, days).unwrap();
+    let out = app.cli(
+        &[
+            "import",
+            "calendar",
+            "--name",
+            "default",
+            cal.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // C0101 (上水井盖): handle within 1 work day, close within 2 work days.
+    let (_, grids) = other_district_geojson(1);
+    let (x, y) = grids[0].1[..4]
+        .iter()
+        .fold((0.0, 0.0), |a, p| (a.0 + p.0 / 4.0, a.1 + p.1 / 4.0));
+    let line = format!("N1,report,C0101,井盖,{y},{x},hotline,2026-09-30T16:00:00+08:00,2026-09-30T16:30:00+08:00,110102-sw,,,,,,,,,,0");
+    let file = app.dir.path().join("one.csv");
+    std::fs::write(
+        &file,
+        format!("{}\n{line}\n", gongzhi_cases::history::HEADER.join(",")),
+    )
+    .unwrap();
+    let out = app.cli(&["import", "cases", file.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (_, case) = app.get("/api/v1/cases/N1", Some(&admin)).await;
+    // 16:30–17:30 on the 30th, then the holidays, then 6 hours on Thursday 8 October.
+    assert_eq!(case["deadlines"]["handle"], "2026-10-08T16:30:00+08:00");
+    // Two work days: the 8th, then Friday the 9th.
+    assert_eq!(case["deadlines"]["close"], "2026-10-09T16:30:00+08:00");
+    assert_eq!(case["status"], "dispatched");
+    assert_eq!(case["overdue"], true);
+    let (_, overdue) = app.get("/api/v1/cases?overdue=true", Some(&admin)).await;
+    assert_eq!(overdue["total"], 1);
+}
+both!(deadlines_follow_the_imported_calendar);
