@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sqlx::Row;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -17,7 +16,7 @@ use crate::workflow::Step;
 use gongzhi_core::db::opt_text;
 use gongzhi_core::http::{ApiError, ApiJson, ApiQuery, ApiResult, AppState, Authed};
 use gongzhi_core::identity::{authorize, Target};
-use gongzhi_core::{audit, Error};
+use gongzhi_core::Error;
 
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -205,48 +204,23 @@ async fn list_rules(
 async fn add_rule(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiJson(mut rule): ApiJson<RoutingRule>,
+    ApiJson(rule): ApiJson<RoutingRule>,
 ) -> ApiResult<(StatusCode, Json<RoutingRule>)> {
-    authorize(&actor, CATALOG_MANAGE, &Target::global())?;
-    let mut tx = state.db.begin_write().await?;
-    for (table, value, what) in [
-        ("units", Some(&rule.unit), "unit"),
-        ("categories", rule.category.as_ref(), "category"),
-        ("areas", rule.area.as_ref(), "area"),
-    ] {
-        if let Some(v) = value {
-            let found = sqlx::query(&format!("SELECT code FROM {table} WHERE code = $1"))
-                .bind(v)
-                .fetch_optional(tx.conn())
-                .await
-                .map_err(Error::from)?;
-            if found.is_none() {
-                return Err(Error::invalid("unknown_reference", format!("no {what} {v}")).into());
-            }
-        }
-    }
-    let id = uuid::Uuid::new_v4().to_string();
-    sqlx::query("INSERT INTO routing_rules (id, category_code, area_code, unit_code, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&id)
-        .bind(&rule.category)
-        .bind(&rule.area)
-        .bind(&rule.unit)
-        .bind(gongzhi_core::time::now_ms())
-        .execute(tx.conn())
-        .await
-        .map_err(Error::from)?;
-    rule.id = Some(id.clone());
-    audit::append(
-        &mut tx,
+    let id = store::add_rule(
+        &state.db,
         &actor,
-        "routing_rule.create",
-        &format!("routing_rule:{id}"),
-        &json!(rule),
-        None,
+        rule.category.as_deref(),
+        rule.area.as_deref(),
+        &rule.unit,
     )
     .await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(rule)))
+    Ok((
+        StatusCode::CREATED,
+        Json(RoutingRule {
+            id: Some(id),
+            ..rule
+        }),
+    ))
 }
 
 /// Takes a request through the one door: locate, route, deadlines, likely duplicates.

@@ -293,6 +293,56 @@ pub async fn route(
     Ok(None)
 }
 
+/// Adds a routing rule: category (and its sub-categories) × area (and its subtree) → unit.
+pub async fn add_rule(
+    db: &Db,
+    actor: &Actor,
+    category: Option<&str>,
+    area: Option<&str>,
+    unit: &str,
+) -> Result<String> {
+    authorize(actor, catalog::CATALOG_MANAGE, &Target::global())?;
+    let mut tx = db.begin_write().await?;
+    for (table, value, what) in [
+        ("units", Some(unit), "unit"),
+        ("categories", category, "category"),
+        ("areas", area, "area"),
+    ] {
+        if let Some(v) = value {
+            let found = sqlx::query(&format!("SELECT code FROM {table} WHERE code = $1"))
+                .bind(v)
+                .fetch_optional(tx.conn())
+                .await?;
+            if found.is_none() {
+                return Err(Error::invalid(
+                    "unknown_reference",
+                    format!("no {what} {v}"),
+                ));
+            }
+        }
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query("INSERT INTO routing_rules (id, category_code, area_code, unit_code, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&id)
+        .bind(category)
+        .bind(area)
+        .bind(unit)
+        .bind(now_ms())
+        .execute(tx.conn())
+        .await?;
+    audit::append(
+        &mut tx,
+        actor,
+        "routing_rule.create",
+        &format!("routing_rule:{id}"),
+        &json!({"category": category, "area": area, "unit": unit}),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
 async fn next_number(tx: &mut WriteTx, at: i64) -> Result<String> {
     let day = at_ms(at).format("%Y%m%d").to_string();
     let key = format!("case_number:{day}");

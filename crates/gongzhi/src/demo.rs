@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 const DIVISIONS: &str = include_str!("../data/dongcheng-divisions.csv");
 const OUTLINE: &str = include_str!("../data/dongcheng-district.geojson");
 const SEED: u64 = 110101;
+const CALENDAR: &str = include_str!("../data/calendar-2026.csv");
 
 /// Rough real positions (lat, lng) of the street offices, so generated streets sit roughly
 /// where the real ones are (north to south: 和平里 … 永定门外).
@@ -41,6 +42,7 @@ const STREET_ANCHORS: &[(&str, f64, f64)] = &[
 
 /// Handling departments of the district (code suffix, name).
 const DEPARTMENTS: &[(&str, &str)] = &[
+    ("zhzx", "东城区城市服务管理指挥中心"),
     ("cgw", "东城区城市管理委员会"),
     ("cgzf", "东城区城市管理综合行政执法局"),
     ("sz", "东城区市政设施管理中心"),
@@ -460,14 +462,216 @@ fn units() -> Vec<Unit> {
     out
 }
 
-/// Seeds an empty database with the demo jurisdiction, units and users.
+/// Who handles what in Dongcheng: category (and its sub-categories) → department. What is not
+/// listed falls to the street office (兜底).
+const ROUTES: &[(&str, &str)] = &[
+    ("C01", "sz"),
+    ("C0101", "sw"),
+    ("C0102", "sw"),
+    ("C0103", "sw"),
+    ("C02", "jt"),
+    ("C03", "hw"),
+    ("C0303", "cgw"),
+    ("C04", "yllh"),
+    ("C05", "zjw"),
+    ("C06", "sz"),
+    ("E01", "hw"),
+    ("E0101", "cgzf"),
+    ("E0106", "sthj"),
+    ("E02", "cgzf"),
+    ("E03", "zjw"),
+    ("E0303", "cgzf"),
+    ("E04", "sw"),
+    ("E0403", "cgw"),
+    ("E0406", "hw"),
+    ("E05", "cgzf"),
+    ("E0503", "jt"),
+    ("E0601", "sthj"),
+    ("R01", "gr"),
+    ("R02", "fgj"),
+    ("R03", "scjg"),
+    ("R04", "jt"),
+    ("R05", "zjw"),
+    ("R07", "mz"),
+    ("R09", "wjw"),
+];
+
+/// The unit the demo's routing would pick for a category in a street (for generated history).
+fn unit_for(category: &str, street: &str) -> String {
+    ROUTES
+        .iter()
+        .filter(|(c, _)| category.starts_with(c))
+        .max_by_key(|(c, _)| c.len())
+        .map(|(_, u)| format!("110101-{u}"))
+        .unwrap_or_else(|| format!("{street}-jd"))
+}
+
+/// Months of generated history up to `now`: channels, categories, units, callbacks with a
+/// plausible mix of outcomes, some overdue, some reworked. Deterministic for a given `now`.
+pub fn history(
+    now: chrono::DateTime<chrono::FixedOffset>,
+    days: i64,
+    per_day: usize,
+) -> Vec<gongzhi_cases::history::PastCase> {
+    use geo::{BoundingRect, Contains};
+    use gongzhi_cases::store::{Channel, Kind};
+    let mut rng = StdRng::seed_from_u64(SEED + 1);
+    let doc = jurisdiction();
+    let grids: Vec<(String, MultiPolygon<f64>)> = doc["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter(|f| f["properties"]["level"] == "grid")
+        .map(|f| {
+            (
+                f["properties"]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                geometry::parse(&f["geometry"]).expect("valid"),
+            )
+        })
+        .collect();
+    let categories: Vec<&str> = vec![
+        "C0101", "C0102", "C0105", "C0203", "C0205", "C0301", "C0302", "C0402", "E0101", "E0102",
+        "E0103", "E0104", "E0201", "E0301", "E0302", "E0404", "E0405", "E0501", "E0502", "E0503",
+        "E0504", "E0601", "E0602", "R0101", "R0201", "R0202", "R0301", "R0401", "R0601", "R0701",
+    ];
+    let channels = [
+        (Channel::Hotline, 55),
+        (Channel::Patrol, 25),
+        (Channel::Web, 12),
+        (Channel::Open311, 3),
+        (Channel::Api, 5),
+    ];
+    let pick_channel = |r: u32| {
+        let mut acc = 0;
+        channels
+            .iter()
+            .find(|(_, w)| {
+                acc += w;
+                r < acc
+            })
+            .map(|(c, _)| *c)
+            .unwrap_or(Channel::Hotline)
+    };
+    let mut out = Vec::new();
+    let start = now - chrono::Duration::days(days);
+    for day in 0..days {
+        for i in 0..per_day {
+            let created = start
+                + chrono::Duration::days(day)
+                + chrono::Duration::minutes(rng.gen_range(7 * 60..22 * 60));
+            if created >= now {
+                continue;
+            }
+            let (grid, shape) = &grids[rng.gen_range(0..grids.len())];
+            let rect = shape.bounding_rect().expect("bounded");
+            let (lat, lng) = loop {
+                let x = rng.gen_range(rect.min().x..rect.max().x);
+                let y = rng.gen_range(rect.min().y..rect.max().y);
+                if shape.contains(&Coord { x, y }) {
+                    break (y, x);
+                }
+            };
+            let category = categories[rng.gen_range(0..categories.len())];
+            let channel = pick_channel(rng.gen_range(0..100));
+            let kind = if category.starts_with('R') {
+                [Kind::Complaint, Kind::Help, Kind::Inquiry, Kind::Suggestion][rng.gen_range(0..4)]
+            } else {
+                Kind::Report
+            };
+            let h = |hours: f64| created + chrono::Duration::minutes((hours * 60.0) as i64);
+            let ms =
+                |t: chrono::DateTime<chrono::FixedOffset>| (t < now).then(|| t.timestamp_millis());
+            let dispatched = rng.gen_bool(0.97).then(|| h(rng.gen_range(0.1..2.0)));
+            let slow = rng.gen_bool(0.12);
+            let handled = dispatched.filter(|_| rng.gen_bool(0.93)).map(|_| {
+                h(if slow {
+                    rng.gen_range(60.0..200.0)
+                } else {
+                    rng.gen_range(3.0..40.0)
+                })
+            });
+            let reworked = handled.is_some() && rng.gen_bool(0.07);
+            let verified = handled.map(|t| t + chrono::Duration::hours(rng.gen_range(1..8)));
+            let closed = verified.map(|t| t + chrono::Duration::hours(rng.gen_range(1..6)));
+            let callback = closed
+                .filter(|_| rng.gen_bool(0.9))
+                .map(|t| t + chrono::Duration::hours(rng.gen_range(12..72)));
+            let satisfaction = match rng.gen_range(0..100) {
+                0..=69 => "satisfied",
+                70..=87 => "basically_satisfied",
+                _ => "dissatisfied",
+            };
+            let callback_ms = callback.and_then(ms);
+            let street = &grid[..9];
+            out.push(gongzhi_cases::history::PastCase {
+                number: format!(
+                    "DC{}{:04}",
+                    (start + chrono::Duration::days(day)).format("%Y%m%d"),
+                    i
+                ),
+                kind,
+                category: category.into(),
+                description: format!("{}（演示数据）", category),
+                lat,
+                lng,
+                channel,
+                created_at: created.timestamp_millis(),
+                dispatched_at: dispatched.and_then(ms),
+                unit: dispatched.and_then(ms).map(|_| unit_for(category, street)),
+                signed_at: dispatched
+                    .and_then(|t| ms(t + chrono::Duration::minutes(rng.gen_range(5..90)))),
+                contacted_at: dispatched
+                    .and_then(|t| ms(t + chrono::Duration::minutes(rng.gen_range(20..240))))
+                    .filter(|_| rng.gen_bool(0.95)),
+                handled_at: handled.and_then(ms),
+                verified_at: verified.and_then(ms),
+                closed_at: closed.and_then(ms),
+                callback_at: callback_ms,
+                callback_contacted: callback_ms.map(|_| rng.gen_bool(0.93)),
+                callback_resolved: callback_ms.map(|_| {
+                    rng.gen_bool(if satisfaction == "dissatisfied" {
+                        0.3
+                    } else {
+                        0.9
+                    })
+                }),
+                callback_satisfaction: callback_ms.map(|_| satisfaction.to_string()),
+                rework_count: i64::from(reworked && handled.and_then(ms).is_some()),
+            });
+        }
+    }
+    out
+}
+
+/// Seeds an empty database with the demo jurisdiction, units, routing, calendar, users and
+/// 120 days of history (about 60 cases a day).
 pub async fn seed(db: &Db, sealer: &Sealer) -> Result<()> {
+    seed_with_history(db, sealer, 120, 60).await
+}
+
+pub async fn seed_with_history(db: &Db, sealer: &Sealer, days: i64, per_day: usize) -> Result<()> {
     let actor = Actor::system("demo-seed");
     let doc = jurisdiction();
     areas::import_geojson(db, &actor, &doc.to_string()).await?;
     for u in units() {
         identity::create_unit(db, &actor, &u).await?;
     }
+    for (category, suffix) in ROUTES {
+        gongzhi_cases::store::add_rule(
+            db,
+            &actor,
+            Some(category),
+            Some("110101"),
+            &format!("110101-{suffix}"),
+        )
+        .await?;
+    }
+    let holidays = gongzhi_cases::calendar::parse_calendar_csv(CALENDAR)
+        .map_err(|e| gongzhi_core::Error::internal(format!("demo calendar: {e:?}")))?;
+    gongzhi_cases::calendar::import(db, &actor, "default", &holidays).await?;
     for u in DEMO_USERS {
         identity::create_user(
             db,
@@ -488,6 +692,9 @@ pub async fn seed(db: &Db, sealer: &Sealer) -> Result<()> {
         )
         .await?;
     }
+    let index = areas::build_locate_index(db).await?;
+    let now = chrono::Utc::now().with_timezone(&gongzhi_core::time::shanghai());
+    gongzhi_cases::history::import(db, &index, &actor, &history(now, days, per_day)).await?;
     Ok(())
 }
 

@@ -38,7 +38,7 @@ fn the_demo_jurisdiction_is_dongcheng_and_always_the_same() {
 
 async fn the_demo_seeds_and_locates_every_grid(backend: Backend) {
     let app = TestApp::spawn_bare(backend).await;
-    gongzhi::demo::seed(&app.db, &app.sealer)
+    gongzhi::demo::seed_with_history(&app.db, &app.sealer, 20, 15)
         .await
         .expect("the generated jurisdiction passes import validation");
     app.running.state.refresh_locate().await.unwrap();
@@ -69,6 +69,22 @@ async fn the_demo_seeds_and_locates_every_grid(backend: Backend) {
         assert_eq!(me["assignments"][0]["role"], u.role.as_str());
     }
     let admin = app.token("admin", "admin-demo").await;
+    // The history makes the rankings mean something: every street has callbacks this month or last.
+    let (_, page) = app.get("/api/v1/cases?page_size=1", Some(&admin)).await;
+    assert!(page["total"].as_i64().unwrap() > 200, "{page}");
+    let (_, overdue) = app
+        .get("/api/v1/cases?overdue=true&page_size=1", Some(&admin))
+        .await;
+    assert!(overdue["total"].as_i64().unwrap() > 0);
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let (s, rows) = app
+        .get(
+            &format!("/api/v1/stats/cases?period={month}&level=street"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(!rows.as_array().unwrap().is_empty());
     let (_, units) = app.get("/api/v1/units", Some(&admin)).await;
     let units: Vec<Value> = units.as_array().unwrap().clone();
     for name in [
