@@ -166,6 +166,21 @@ enum BenchCommand {
         #[arg(long, default_value = "docs/benchmarks.md")]
         output: PathBuf,
     },
+    /// Case intake through the service layer on SQLite (and PostgreSQL with --postgres).
+    Intake {
+        /// Cases per run.
+        #[arg(long, default_value_t = 5_000)]
+        cases: usize,
+        /// Concurrent callers in the second run.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// An administrative PostgreSQL URL; a scratch database is created and dropped.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Markdown file to update.
+        #[arg(long, default_value = "docs/benchmarks.md")]
+        output: PathBuf,
+    },
 }
 
 pub fn run() -> ExitCode {
@@ -405,6 +420,9 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
             output,
         }) => {
             crate::bench::locate(&sizes, points, &output)?;
+        }
+        Command::Bench(BenchCommand::Intake { cases, concurrency, postgres, output }) => {
+            crate::bench::intake(cases, concurrency, postgres.as_deref(), &output).await?;
         }
     }
     Ok(())
