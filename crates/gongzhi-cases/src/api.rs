@@ -28,6 +28,26 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(act))
         .routes(routes!(case_stats))
         .routes(routes!(get_settings, put_settings))
+        .routes(routes!(my_notifications))
+}
+
+#[derive(Deserialize, IntoParams)]
+struct InboxQuery {
+    /// At most this many, newest first (default 50).
+    limit: Option<i64>,
+}
+
+/// The caller's inbox: their own notices, their units', and as a leader their scopes'.
+#[utoipa::path(get, path = "/api/v1/me/notifications", tag = "auth", security(("bearer" = [])), params(InboxQuery),
+    responses((status = 200, body = Vec<crate::notify::Notification>)))]
+async fn my_notifications(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(q): ApiQuery<InboxQuery>,
+) -> ApiResult<Json<Vec<crate::notify::Notification>>> {
+    Ok(Json(
+        crate::notify::for_actor(&state.db, &actor, q.limit.unwrap_or(50)).await?,
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]

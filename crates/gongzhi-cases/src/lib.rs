@@ -5,6 +5,8 @@ mod api;
 pub mod calendar;
 pub mod catalog;
 pub mod history;
+pub mod jobs;
+pub mod notify;
 pub mod stats;
 pub mod store;
 pub mod workflow;
@@ -29,9 +31,42 @@ impl Module for Cases {
     fn seed<'a>(&'a self, db: &'a Db) -> SeedFuture<'a> {
         Box::pin(catalog::seed_if_empty(db))
     }
+    fn background(&self, state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+        vec![jobs::spawn_runner(state.clone())]
+    }
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
+pub const MIGRATIONS: &[Migration] = &[CASES_0001, CASES_0002];
+
+const CASES_0002: Migration = Migration {
+    id: "cases-0002-jobs-notifications",
+    sql: r#"
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    case_id TEXT,
+    due_at BIGINT NOT NULL,
+    payload TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    done_at BIGINT,
+    outcome TEXT
+);
+CREATE INDEX jobs_due ON jobs (done_at, due_at);
+CREATE TABLE notifications (
+    id TEXT PRIMARY KEY,
+    recipient TEXT NOT NULL,
+    case_id TEXT,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    read_at BIGINT
+);
+CREATE INDEX notifications_recipient ON notifications (recipient, created_at)
+"#,
+};
+
+const CASES_0001: Migration = Migration {
     id: "cases-0001",
     sql: r#"
 CREATE TABLE categories (
@@ -136,4 +171,4 @@ CREATE TABLE case_summons (
 );
 CREATE TABLE case_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)
 "#,
-}];
+};

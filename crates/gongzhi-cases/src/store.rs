@@ -936,34 +936,12 @@ pub async fn act(
                 })?,
             };
             unit_exists(&mut tx, &unit).await?;
-            let category = catalog::get(db, &r.try_get::<String, _>("category_code")?).await?;
-            let cal = load_calendar(db).await?;
-            let start = at_ms(now);
             sets.push(("unit_code", SetValue::Text(Some(unit.clone()))));
             if opt_text(&r, "lead_unit")?.is_none() {
                 sets.push(("lead_unit", SetValue::Text(Some(unit.clone()))));
             }
             sets.push(("dispatched_at", SetValue::Int(Some(now))));
-            sets.push((
-                "respond_deadline",
-                SetValue::Int(Some(
-                    cal.deadline(start, category.respond_limit)
-                        .timestamp_millis(),
-                )),
-            ));
-            sets.push((
-                "handle_deadline",
-                SetValue::Int(Some(
-                    cal.deadline(start, category.handle_limit)
-                        .timestamp_millis(),
-                )),
-            ));
-            sets.push((
-                "close_deadline",
-                SetValue::Int(Some(
-                    cal.deadline(start, category.close_limit).timestamp_millis(),
-                )),
-            ));
+            sets.extend(fresh_deadlines(db, &r.try_get::<String, _>("category_code")?, now).await?);
             data = json!({"unit": unit});
         }
         Step::Sign => sets.push(("signed_at", SetValue::Int(Some(now)))),
@@ -1154,6 +1132,7 @@ pub async fn act(
             "the case was changed by someone else first; reload and try again".into(),
         ));
     }
+    follow_up(db, &mut tx, &case_id, step, now).await?;
     if step == Step::Merge {
         // The duplicate's reporter hears about the primary's progress through the primary.
         let primary_id = data["into"].as_str().unwrap_or_default().to_string();
@@ -1181,6 +1160,196 @@ pub async fn act(
     tx.commit().await?;
     // The actor may no longer read the case (a unit that returned it): answer with it anyway.
     full_view(db, sealer, &fetch_row(db, &case_id).await?, false).await
+}
+
+/// Deadlines from `now` on the working calendar for a category.
+async fn fresh_deadlines(
+    db: &Db,
+    category: &str,
+    now: i64,
+) -> Result<Vec<(&'static str, SetValue)>> {
+    let category = catalog::get(db, category).await?;
+    let cal = load_calendar(db).await?;
+    let start = at_ms(now);
+    Ok(vec![
+        (
+            "respond_deadline",
+            SetValue::Int(Some(
+                cal.deadline(start, category.respond_limit)
+                    .timestamp_millis(),
+            )),
+        ),
+        (
+            "handle_deadline",
+            SetValue::Int(Some(
+                cal.deadline(start, category.handle_limit)
+                    .timestamp_millis(),
+            )),
+        ),
+        (
+            "close_deadline",
+            SetValue::Int(Some(
+                cal.deadline(start, category.close_limit).timestamp_millis(),
+            )),
+        ),
+    ])
+}
+
+/// What follows a step: inbox notices, SMS to the reporter, reminders and escalations.
+async fn follow_up(db: &Db, tx: &mut WriteTx, case_id: &str, step: Step, now: i64) -> Result<()> {
+    let r = sqlx::query("SELECT * FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_one(tx.conn())
+        .await?;
+    let number: String = r.try_get("number")?;
+    let unit = opt_text(&r, "unit_code")?;
+    let street = opt_text(&r, "street_code")?;
+    let handle = r.try_get::<Option<i64>, _>("handle_deadline")?;
+    let tell_reporter = |text: String| {
+        let channel: String = r.try_get("channel").unwrap_or_default();
+        let reporter_user = opt_text(&r, "created_by")
+            .ok()
+            .flatten()
+            .filter(|_| matches!(channel.as_str(), "web" | "patrol"));
+        let has_phone = opt_text(&r, "reporter_phone").ok().flatten().is_some();
+        (text, reporter_user, has_phone)
+    };
+    let notices = match step {
+        Step::Dispatch | Step::Reopen => {
+            if let (Some(unit), Some(deadline)) = (&unit, handle) {
+                let what = if step == Step::Dispatch {
+                    "新派遣案件"
+                } else {
+                    "案件重新办理"
+                };
+                crate::notify::post(
+                    tx,
+                    now,
+                    &format!("unit:{unit}"),
+                    Some(case_id),
+                    "dispatch",
+                    &format!("{what} {number}"),
+                    &format!("处置时限 {}", format_ms(deadline)),
+                )
+                .await?;
+                let cal = load_calendar(db).await?;
+                let street_after = cal
+                    .deadline(
+                        at_ms(deadline),
+                        crate::calendar::TimeLimit {
+                            amount: 1,
+                            unit: crate::calendar::LimitUnit::WorkDays,
+                        },
+                    )
+                    .timestamp_millis();
+                crate::jobs::schedule_deadline(
+                    tx,
+                    case_id,
+                    unit,
+                    street.as_deref(),
+                    now,
+                    deadline,
+                    street_after,
+                )
+                .await?;
+            }
+            (step == Step::Dispatch)
+                .then(|| tell_reporter(format!("您的诉求（编号 {number}）已派遣至承办单位办理。")))
+        }
+        Step::ApproveExtension => {
+            if let (Some(unit), Some(deadline)) = (&unit, handle) {
+                let cal = load_calendar(db).await?;
+                let street_after = cal
+                    .deadline(
+                        at_ms(deadline),
+                        crate::calendar::TimeLimit {
+                            amount: 1,
+                            unit: crate::calendar::LimitUnit::WorkDays,
+                        },
+                    )
+                    .timestamp_millis();
+                crate::jobs::schedule_deadline(
+                    tx,
+                    case_id,
+                    unit,
+                    street.as_deref(),
+                    now,
+                    deadline,
+                    street_after,
+                )
+                .await?;
+                crate::notify::post(
+                    tx,
+                    now,
+                    &format!("unit:{unit}"),
+                    Some(case_id),
+                    "extension",
+                    &format!("案件 {number} 延期已批准"),
+                    &format!("新的处置时限 {}", format_ms(deadline)),
+                )
+                .await?;
+            }
+            None
+        }
+        Step::Summon => {
+            let rows = sqlx::query("SELECT unit_code, deadline FROM case_summons WHERE case_id = $1 AND reported_at IS NULL").bind(case_id).fetch_all(tx.conn()).await?;
+            for s in rows {
+                let u: String = s.try_get(0)?;
+                let d: i64 = s.try_get(1)?;
+                let existing = sqlx::query("SELECT id FROM jobs WHERE case_id = $1 AND kind = 'summon_overdue' AND payload = $2")
+                    .bind(case_id)
+                    .bind(json!({"unit": u}).to_string())
+                    .fetch_optional(tx.conn())
+                    .await?;
+                if existing.is_none() {
+                    crate::jobs::schedule(
+                        tx,
+                        "summon_overdue",
+                        Some(case_id),
+                        d,
+                        &json!({"unit": u}),
+                    )
+                    .await?;
+                    crate::notify::post(
+                        tx,
+                        now,
+                        &format!("unit:{u}"),
+                        Some(case_id),
+                        "summons",
+                        &format!("吹哨报到：案件 {number}"),
+                        &format!("请于 {} 前报到。", format_ms(d)),
+                    )
+                    .await?;
+                }
+            }
+            None
+        }
+        Step::Close => Some(tell_reporter(format!(
+            "您的诉求（编号 {number}）已办结，稍后将有工作人员回访。"
+        ))),
+        Step::CallBack => Some(tell_reporter(format!(
+            "感谢您对诉求（编号 {number}）办理情况的评价。"
+        ))),
+        _ => None,
+    };
+    if let Some((text, user, has_phone)) = notices {
+        if let Some(user) = user {
+            crate::notify::post(
+                tx,
+                now,
+                &format!("user:{user}"),
+                Some(case_id),
+                "progress",
+                &format!("诉求 {number} 办理进展"),
+                &text,
+            )
+            .await?;
+        }
+        if has_phone {
+            crate::notify::queue_sms(tx, now, case_id, &text).await?;
+        }
+    }
+    Ok(())
 }
 
 enum SetValue {

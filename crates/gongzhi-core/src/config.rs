@@ -26,6 +26,10 @@ pub struct Config {
     pub log_format: Option<LogFormat>,
     /// How often a server checks whether another process changed the areas (seconds).
     pub areas_poll_secs: u64,
+    /// How often the job runner looks for due reminders, escalations and deliveries (ms).
+    pub jobs_poll_ms: u64,
+    /// Where SMS notifications are POSTed as JSON (an SMS gateway's webhook), if anywhere.
+    pub notify_webhook_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -48,6 +52,8 @@ impl Default for Config {
             login_window_secs: 300,
             log_format: None,
             areas_poll_secs: 5,
+            jobs_poll_ms: 1000,
+            notify_webhook_url: None,
         }
     }
 }
@@ -66,6 +72,13 @@ struct FileConfig {
     limits: FileLimits,
     #[serde(default)]
     log: FileLog,
+    #[serde(default)]
+    notify: FileNotify,
+}
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileNotify {
+    webhook_url: Option<String>,
 }
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -85,6 +98,7 @@ struct FileLimits {
     login_failures: Option<u32>,
     login_window_secs: Option<u64>,
     areas_poll_secs: Option<u64>,
+    jobs_poll_ms: Option<u64>,
 }
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -156,6 +170,12 @@ impl Config {
         if let Some(v) = f.limits.areas_poll_secs {
             self.areas_poll_secs = v;
         }
+        if let Some(v) = f.limits.jobs_poll_ms {
+            self.jobs_poll_ms = v;
+        }
+        if let Some(v) = f.notify.webhook_url {
+            self.notify_webhook_url = Some(v);
+        }
         if let Some(v) = f.log.format {
             self.log_format = Some(v);
         }
@@ -187,6 +207,9 @@ impl Config {
         }
         if let Some(v) = env("GONGZHI_LOGIN_FAILURES") {
             self.login_failures = num("GONGZHI_LOGIN_FAILURES", v)?;
+        }
+        if let Some(v) = env("GONGZHI_NOTIFY_WEBHOOK_URL") {
+            self.notify_webhook_url = Some(v);
         }
         if let Some(v) = env("GONGZHI_LOG_FORMAT") {
             self.log_format = match v.as_str() {

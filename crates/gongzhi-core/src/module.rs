@@ -19,6 +19,10 @@ pub trait Module: Send + Sync {
     fn seed<'a>(&'a self, _db: &'a crate::db::Db) -> SeedFuture<'a> {
         Box::pin(async { Ok(()) })
     }
+    /// Background work for the life of a server (e.g. the job runner).
+    fn background(&self, _state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+        vec![]
+    }
 }
 
 pub type SeedFuture<'a> =

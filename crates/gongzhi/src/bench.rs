@@ -283,7 +283,12 @@ pub struct IntakeFigures {
 
 /// Case intake through the service layer (validate, locate, route, deadlines, number, timeline,
 /// audit, durable commit) on a fresh demo jurisdiction.
-pub async fn measure_intake(database_url: &str, data_dir: &Path, cases: usize, concurrency: usize) -> Result<IntakeFigures> {
+pub async fn measure_intake(
+    database_url: &str,
+    data_dir: &Path,
+    cases: usize,
+    concurrency: usize,
+) -> Result<IntakeFigures> {
     use gongzhi_cases::store::{create, Channel, Kind, Location, NewCase, Reporter};
     use gongzhi_core::identity::{Actor, Assignment, Role};
     let config = gongzhi_core::config::Config {
@@ -307,13 +312,22 @@ pub async fn measure_intake(database_url: &str, data_dir: &Path, cases: usize, c
             kind: Kind::Report,
             category: categories[i % categories.len()].into(),
             description: format!("压测案件 {i}"),
-            location: Some(Location { lat: rng.gen_range(39.88..39.95), lng: rng.gen_range(116.39..116.43), crs: None }),
+            location: Some(Location {
+                lat: rng.gen_range(39.88..39.95),
+                lng: rng.gen_range(116.39..116.43),
+                crs: None,
+            }),
             address: None,
             channel: Channel::Hotline,
-            reporter: Some(Reporter { name: Some("王五".into()), phone: Some("13800001234".into()) }),
+            reporter: Some(Reporter {
+                name: Some("王五".into()),
+                phone: Some("13800001234".into()),
+            }),
         })
         .collect();
-    let outside = |r: &Result<(gongzhi_cases::store::CaseView, bool)>| matches!(r, Err(Error::OutsideJurisdiction));
+    let outside = |r: &Result<(gongzhi_cases::store::CaseView, bool)>| {
+        matches!(r, Err(Error::OutsideJurisdiction))
+    };
     // Sequential: one request after another.
     let t = Instant::now();
     let mut done = 0;
@@ -327,10 +341,14 @@ pub async fn measure_intake(database_url: &str, data_dir: &Path, cases: usize, c
     let sequential = done as f64 / t.elapsed().as_secs_f64();
     // Concurrent: `concurrency` callers at once, as a busy hotline would be.
     let t = Instant::now();
-    let chunks: Vec<Vec<NewCase>> = inputs[cases..].chunks(cases.div_ceil(concurrency)).map(|c| c.to_vec()).collect();
+    let chunks: Vec<Vec<NewCase>> = inputs[cases..]
+        .chunks(cases.div_ceil(concurrency))
+        .map(|c| c.to_vec())
+        .collect();
     let mut tasks = Vec::new();
     for chunk in chunks {
-        let (db, sealer, index, operator) = (db.clone(), sealer.clone(), index.clone(), operator.clone());
+        let (db, sealer, index, operator) =
+            (db.clone(), sealer.clone(), index.clone(), operator.clone());
         tasks.push(tokio::spawn(async move {
             let mut n = 0usize;
             for input in &chunk {
@@ -349,7 +367,11 @@ pub async fn measure_intake(database_url: &str, data_dir: &Path, cases: usize, c
     }
     let concurrent = total as f64 / t.elapsed().as_secs_f64();
     Ok(IntakeFigures {
-        backend: if database_url.starts_with("postgres") { "PostgreSQL".into() } else { "SQLite".into() },
+        backend: if database_url.starts_with("postgres") {
+            "PostgreSQL".into()
+        } else {
+            "SQLite".into()
+        },
         cases,
         sequential_per_sec: sequential,
         concurrent_per_sec: concurrent,
@@ -359,7 +381,12 @@ pub async fn measure_intake(database_url: &str, data_dir: &Path, cases: usize, c
 
 /// `gongzhi bench intake`: SQLite in a temporary directory, and PostgreSQL when a URL is given
 /// (a fresh database is created and dropped).
-pub async fn intake(cases: usize, concurrency: usize, postgres: Option<&str>, output: &Path) -> Result<()> {
+pub async fn intake(
+    cases: usize,
+    concurrency: usize,
+    postgres: Option<&str>,
+    output: &Path,
+) -> Result<()> {
     let dir = std::env::temp_dir().join(format!("gongzhi-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut rows = Vec::new();
@@ -369,17 +396,30 @@ pub async fn intake(cases: usize, concurrency: usize, postgres: Option<&str>, ou
     if let Some(admin_url) = postgres {
         let admin = gongzhi_core::db::Db::connect(admin_url).await?;
         let name = format!("gongzhi_bench_{}", std::process::id());
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(admin.pool()).await?;
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await?;
-        let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or_default();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(admin.pool())
+            .await?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(admin.pool())
+            .await?;
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or_default();
         eprintln!("intake: PostgreSQL, {cases} cases …");
         let r = measure_intake(&format!("{base}/{name}"), &dir, cases, concurrency).await;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await.ok();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(admin.pool())
+            .await
+            .ok();
         rows.push(r?);
     }
     let _ = std::fs::remove_dir_all(&dir);
     for r in &rows {
-        eprintln!("  {}: {:.0}/s one at a time, {:.0}/s with {} callers", r.backend, r.sequential_per_sec, r.concurrent_per_sec, r.concurrency);
+        eprintln!(
+            "  {}: {:.0}/s one at a time, {:.0}/s with {} callers",
+            r.backend, r.sequential_per_sec, r.concurrent_per_sec, r.concurrency
+        );
     }
     let body = format!(
         "## Case intake through the service layer\n\n\

@@ -421,7 +421,12 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
         }) => {
             crate::bench::locate(&sizes, points, &output)?;
         }
-        Command::Bench(BenchCommand::Intake { cases, concurrency, postgres, output }) => {
+        Command::Bench(BenchCommand::Intake {
+            cases,
+            concurrency,
+            postgres,
+            output,
+        }) => {
             crate::bench::intake(cases, concurrency, postgres.as_deref(), &output).await?;
         }
     }

@@ -28,6 +28,7 @@ pub struct Running {
     pub addr: SocketAddr,
     pub state: AppState,
     task: tokio::task::JoinHandle<()>,
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -37,8 +38,12 @@ impl Running {
     pub async fn wait(self) {
         let _ = self.task.await;
     }
+    /// Stops serving and the background work (as a killed process would).
     pub fn stop(&self) {
         self.task.abort();
+        for b in &self.background {
+            b.abort();
+        }
     }
 }
 
@@ -49,8 +54,29 @@ pub async fn start(
     sealer: Sealer,
     listener: TcpListener,
 ) -> Result<Running> {
-    let state = AppState::new(db, config, sealer).await?;
-    state.spawn_locate_watcher();
+    start_with_clock(
+        config,
+        db,
+        sealer,
+        listener,
+        std::sync::Arc::new(gongzhi_core::time::SystemClock),
+    )
+    .await
+}
+
+/// As [`start`], with the clock that scheduled work runs on (tests move it).
+pub async fn start_with_clock(
+    config: Config,
+    db: Db,
+    sealer: Sealer,
+    listener: TcpListener,
+    clock: std::sync::Arc<dyn gongzhi_core::time::Clock>,
+) -> Result<Running> {
+    let state = AppState::with_clock(db, config, sealer, clock).await?;
+    let mut background = vec![state.spawn_locate_watcher()];
+    for m in modules() {
+        background.extend(m.background(&state));
+    }
     let (router, _) = app(state.clone(), &modules());
     let addr = listener
         .local_addr()
@@ -66,7 +92,12 @@ pub async fn start(
             tracing::error!(error = %e, "server stopped");
         }
     });
-    Ok(Running { addr, state, task })
+    Ok(Running {
+        addr,
+        state,
+        task,
+        background,
+    })
 }
 
 pub async fn bind(addr: &str) -> Result<TcpListener> {

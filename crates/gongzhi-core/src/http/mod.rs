@@ -46,11 +46,23 @@ pub struct AppState {
     locate_version: Arc<AtomicI64>,
     pub locate_limiter: Arc<Limiter>,
     pub login_limiter: Arc<Limiter>,
+    /// What scheduled work (reminders, escalations) compares its due times with.
+    pub clock: Arc<dyn crate::time::Clock>,
 }
 
 impl AppState {
     pub async fn new(db: Db, config: Config, sealer: Sealer) -> Result<AppState> {
+        Self::with_clock(db, config, sealer, Arc::new(crate::time::SystemClock)).await
+    }
+
+    pub async fn with_clock(
+        db: Db,
+        config: Config,
+        sealer: Sealer,
+        clock: Arc<dyn crate::time::Clock>,
+    ) -> Result<AppState> {
         let state = AppState {
+            clock,
             locate_limiter: Arc::new(Limiter::new(
                 config.locate_per_second,
                 Duration::from_secs(1),
@@ -90,7 +102,7 @@ impl AppState {
     }
 
     /// Keeps the locate index in step with storage until the process ends.
-    pub fn spawn_locate_watcher(&self) {
+    pub fn spawn_locate_watcher(&self) -> tokio::task::JoinHandle<()> {
         let state = self.clone();
         let every = Duration::from_secs(self.config.areas_poll_secs.max(1));
         tokio::spawn(async move {
@@ -100,7 +112,7 @@ impl AppState {
                     tracing::warn!(error = %e, "locate index refresh failed");
                 }
             }
-        });
+        })
     }
 }
 

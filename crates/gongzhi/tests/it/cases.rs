@@ -5,24 +5,28 @@ use crate::both;
 use crate::helpers::*;
 
 /// A point inside grid 110102001001001 (bottom-left cell; interior nodes move by ≤ 0.3 cell).
-const IN_STREET_1: (f64, f64) = (39.9020, 116.3020);
+pub const IN_STREET_1: (f64, f64) = (39.9020, 116.3020);
 /// A point inside street 110102002 (right half of the lattice).
 const IN_STREET_2: (f64, f64) = (39.9020, 116.3520);
 
-struct Desk {
-    app: TestApp,
-    admin: String,
-    operator: String,
-    dispatcher: String,
-    water: String,
-    urban: String,
-    grid_worker: String,
-    resident: String,
-    other_dispatcher: String,
+pub struct Desk {
+    pub app: TestApp,
+    pub admin: String,
+    pub operator: String,
+    pub dispatcher: String,
+    pub water: String,
+    pub urban: String,
+    pub grid_worker: String,
+    pub resident: String,
+    pub other_dispatcher: String,
 }
 
 async fn desk(backend: Backend) -> Desk {
-    let app = TestApp::spawn(backend).await;
+    desk_on(TestApp::spawn(backend).await).await
+}
+
+/// The 西城 test district with its units, routing rules and one user per desk.
+pub async fn desk_on(app: TestApp) -> Desk {
     let admin = app.admin().await;
     let (s, _) = app
         .post_text(
@@ -105,16 +109,16 @@ async fn desk(backend: Backend) -> Desk {
     }
 }
 
-fn new_case(category: &str, at: (f64, f64)) -> Value {
+pub fn new_case(category: &str, at: (f64, f64)) -> Value {
     json!({"kind": "report", "category": category, "description": "井盖破损，有人险些踩空", "location": {"lat": at.0, "lng": at.1},
            "channel": "hotline", "reporter": {"name": "张小明", "phone": "13812345678"}})
 }
 
 impl Desk {
-    async fn create(&self, token: &str, body: &Value) -> (u16, Value) {
+    pub async fn create(&self, token: &str, body: &Value) -> (u16, Value) {
         self.app.post("/api/v1/cases", Some(token), body).await
     }
-    async fn act(&self, token: &str, id: &str, action: &str, body: Value) -> (u16, Value) {
+    pub async fn act(&self, token: &str, id: &str, action: &str, body: Value) -> (u16, Value) {
         self.app
             .post(
                 &format!("/api/v1/cases/{id}/actions/{action}"),
@@ -123,7 +127,7 @@ impl Desk {
             )
             .await
     }
-    async fn ok(&self, token: &str, id: &str, action: &str, body: Value) -> Value {
+    pub async fn ok(&self, token: &str, id: &str, action: &str, body: Value) -> Value {
         let (s, b) = self.act(token, id, action, body).await;
         assert_eq!(s, 200, "{action}: {b}");
         b

@@ -79,6 +79,7 @@ pub struct TestApp {
     pub sealer: Sealer,
     pub dir: tempfile::TempDir,
     pub running: Running,
+    pub clock: Option<std::sync::Arc<gongzhi_core::time::ManualClock>>,
 }
 
 impl TestApp {
@@ -89,6 +90,41 @@ impl TestApp {
     /// Starts the real server on a fresh database with one global admin (`admin`).
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
         Self::start(backend, tweak, true).await
+    }
+
+    /// A server whose scheduler runs on `clock` (jobs polled every 50 ms).
+    pub async fn spawn_with_clock(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Config),
+        clock: std::sync::Arc<gongzhi_core::time::ManualClock>,
+    ) -> TestApp {
+        let mut app = Self::start(
+            backend,
+            |c| {
+                c.jobs_poll_ms = 50;
+                tweak(c)
+            },
+            true,
+        )
+        .await;
+        app.running.stop();
+        app.clock = Some(clock.clone());
+        app.running = app.serve_again(clock).await;
+        app.url = app.running.url();
+        app
+    }
+
+    /// Another server process on the same database and data dir (a restart), on `clock`.
+    pub async fn serve_again(
+        &self,
+        clock: std::sync::Arc<gongzhi_core::time::ManualClock>,
+    ) -> Running {
+        let config = self.running.state.config.as_ref().clone();
+        let (db, sealer) = server::open(&config).await.unwrap();
+        let listener = server::bind("127.0.0.1:0").await.unwrap();
+        server::start_with_clock(config, db, sealer, listener, clock)
+            .await
+            .unwrap()
     }
 
     /// A server on an empty database: no users at all.
@@ -142,6 +178,7 @@ impl TestApp {
             sealer,
             dir,
             running,
+            clock: None,
         }
     }
 

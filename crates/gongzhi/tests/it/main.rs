@@ -10,4 +10,5 @@ mod cases;
 mod cli;
 mod demo;
 mod identity;
+mod jobs;
 mod stats;
