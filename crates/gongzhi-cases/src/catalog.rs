@@ -259,6 +259,7 @@ pub async fn save(db: &Db, actor: &Actor, c: &Category) -> Result<bool> {
         .await?
         .is_some();
     write(&mut tx, c, !exists).await?;
+    tx.bump_version("catalog").await?;
     audit::append(
         &mut tx,
         actor,

@@ -5,6 +5,7 @@ mod api;
 pub mod calendar;
 pub mod catalog;
 pub mod history;
+mod intake;
 pub mod jobs;
 pub mod notify;
 pub mod stats;

@@ -9,9 +9,9 @@ use sqlx::Row;
 use utoipa::ToSchema;
 
 use crate::calendar::{shanghai, DayKind, WorkCalendar};
-use crate::catalog::{self, Category};
+use crate::catalog;
 use crate::workflow::{self, Facts, Over, Status, Step};
-use gongzhi_core::areas::locate::{gcj02_to_wgs84, LocateIndex};
+use gongzhi_core::areas::locate::LocateIndex;
 use gongzhi_core::db::{opt_text, Db, WriteTx};
 use gongzhi_core::identity::{authorize, Action, Actor, ActorKind, Role, Target};
 use gongzhi_core::privacy::{mask_name, mask_phone, Sealer};
@@ -71,7 +71,7 @@ pub enum Channel {
     Import,
 }
 
-fn enum_str<T: Serialize>(v: T) -> String {
+pub(crate) fn enum_str<T: Serialize>(v: T) -> String {
     serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(String::from))
@@ -232,67 +232,6 @@ pub fn haversine_m(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
 pub const DUPLICATE_RADIUS_M: f64 = 100.0;
 pub const DUPLICATE_WINDOW_MS: i64 = 72 * 3_600_000;
 
-/// Routing: the most specific rule (area first, then category), then the category's default
-/// unit (or its parent's), then the street office, then the district's command centre (兜底).
-pub async fn route(
-    tx: &mut WriteTx,
-    category: &Category,
-    grid: Option<&str>,
-) -> Result<Option<String>> {
-    let rules = sqlx::query("SELECT category_code, area_code, unit_code FROM routing_rules")
-        .fetch_all(tx.conn())
-        .await?;
-    let mut best: Option<((usize, usize), String)> = None;
-    for r in &rules {
-        let cat = opt_text(r, "category_code")?;
-        let area = opt_text(r, "area_code")?;
-        let cat_ok = cat.as_deref().is_none_or(|c| category.code.starts_with(c));
-        let area_ok = area
-            .as_deref()
-            .is_none_or(|a| grid.is_some_and(|g| g.starts_with(a)));
-        if cat_ok && area_ok {
-            let score = (area.map_or(0, |a| a.len()), cat.map_or(0, |c| c.len()));
-            if best.as_ref().is_none_or(|(s, _)| score > *s) {
-                best = Some((score, r.try_get("unit_code")?));
-            }
-        }
-    }
-    if let Some((_, unit)) = best {
-        return Ok(Some(unit));
-    }
-    if let Some(u) = &category.default_unit {
-        return Ok(Some(u.clone()));
-    }
-    if let Some(p) = &category.parent_code {
-        let parent = sqlx::query("SELECT default_unit FROM categories WHERE code = $1")
-            .bind(p)
-            .fetch_optional(tx.conn())
-            .await?;
-        if let Some(u) = parent
-            .map(|r| opt_text(&r, "default_unit"))
-            .transpose()?
-            .flatten()
-        {
-            return Ok(Some(u));
-        }
-    }
-    if let Some(g) = grid {
-        for (area, kind) in [(&g[..9], "street_office"), (&g[..6], "command_center")] {
-            let unit = sqlx::query(
-                "SELECT code FROM units WHERE area_code = $1 AND kind = $2 ORDER BY code LIMIT 1",
-            )
-            .bind(area)
-            .bind(kind)
-            .fetch_optional(tx.conn())
-            .await?;
-            if let Some(u) = unit {
-                return Ok(Some(u.try_get(0)?));
-            }
-        }
-    }
-    Ok(None)
-}
-
 /// Adds a routing rule: category (and its sub-categories) × area (and its subtree) → unit.
 pub async fn add_rule(
     db: &Db,
@@ -343,22 +282,6 @@ pub async fn add_rule(
     Ok(id)
 }
 
-async fn next_number(tx: &mut WriteTx, at: i64) -> Result<String> {
-    let day = at_ms(at).format("%Y%m%d").to_string();
-    let key = format!("case_number:{day}");
-    tx.bump_version(&key).await?;
-    let n: i64 = sqlx::query("SELECT value FROM meta_versions WHERE key = $1")
-        .bind(&key)
-        .fetch_one(tx.conn())
-        .await?
-        .try_get(0)?;
-    Ok(format!("{day}{n:06}"))
-}
-
-fn float_text(v: Option<f64>) -> Option<String> {
-    v.map(|f| f.to_string())
-}
-
 async fn add_event(
     tx: &mut WriteTx,
     case_id: &str,
@@ -381,8 +304,7 @@ async fn add_event(
     Ok(())
 }
 
-/// Creates a case through the one door: validate, locate, route, compute provisional deadlines,
-/// find likely duplicates, store with its first timeline event and its audit entry.
+/// Creates a case through the one door (see [`crate::intake`]).
 pub async fn create(
     db: &Db,
     sealer: &Sealer,
@@ -391,196 +313,10 @@ pub async fn create(
     input: &NewCase,
     idempotency_key: Option<&str>,
 ) -> Result<(CaseView, bool)> {
-    authorize(actor, CASE_CREATE, &Target::global())?;
-    if let Some(key) = idempotency_key {
-        if key.is_empty() || key.len() > 200 {
-            return Err(Error::invalid(
-                "invalid_idempotency_key",
-                "Idempotency-Key is 1–200 characters",
-            ));
-        }
-        if let Some(id) = find_by_key(db, actor, key).await? {
-            return Ok((get(db, sealer, actor, &id, false).await?, false));
-        }
-    }
-    let description = input.description.trim();
-    if description.is_empty() || description.chars().count() > 4000 {
-        return Err(Error::invalid(
-            "invalid_description",
-            "the description is 1–4000 characters",
-        ));
-    }
-    let category = catalog::get(db, &input.category).await.map_err(|_| {
-        Error::invalid(
-            "unknown_category",
-            format!("no category {}", input.category),
-        )
-    })?;
-    if actor.has_role(Role::Resident)
-        && !category.public
-        && actor.assignments.iter().all(|a| a.role == Role::Resident)
-    {
-        return Err(Error::invalid(
-            "unknown_category",
-            format!("category {} is not offered to the public", category.code),
-        ));
-    }
-    let address = input
-        .address
-        .as_deref()
-        .map(str::trim)
-        .filter(|a| !a.is_empty());
-    let (lat, lng) = match &input.location {
-        Some(l) => {
-            if !l.lat.is_finite()
-                || !l.lng.is_finite()
-                || !(-90.0..=90.0).contains(&l.lat)
-                || !(-180.0..=180.0).contains(&l.lng)
-            {
-                return Err(Error::invalid(
-                    "invalid_coordinates",
-                    "lat must be within ±90 and lng within ±180",
-                ));
-            }
-            match l.crs.as_deref() {
-                None | Some("wgs84") => (Some(l.lat), Some(l.lng)),
-                Some("gcj02") => {
-                    let (a, b) = gcj02_to_wgs84(l.lat, l.lng);
-                    (Some(a), Some(b))
-                }
-                Some(other) => {
-                    return Err(Error::invalid(
-                        "invalid_crs",
-                        format!("crs {other:?} is not wgs84 or gcj02"),
-                    ))
-                }
-            }
-        }
-        None if address.is_some() => (None, None),
-        None => {
-            return Err(Error::invalid(
-                "missing_location",
-                "give a location {lat, lng} or an address",
-            ))
-        }
-    };
-    let located = match (lat, lng) {
-        (Some(a), Some(b)) => Some(
-            index
-                .locate(a, b)
-                .cloned()
-                .ok_or(Error::OutsideJurisdiction)?,
-        ),
-        _ => None,
-    };
-    let reporter = input.reporter.as_ref().filter(|r| {
-        r.name.as_deref().is_some_and(|n| !n.trim().is_empty())
-            || r.phone.as_deref().is_some_and(|p| !p.trim().is_empty())
-    });
-    if let Some(p) = reporter.and_then(|r| r.phone.as_deref()) {
-        if !p
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '-' || c == '+')
-            || p.len() < 5
-            || p.len() > 20
-        {
-            return Err(Error::invalid(
-                "invalid_phone",
-                "a phone number is 5–20 digits",
-            ));
-        }
-    }
-    let now = now_ms();
-    let calendar = load_calendar(db).await?;
-    let start = at_ms(now);
-    let deadline = |l| calendar.deadline(start, l).timestamp_millis();
-    let id = uuid::Uuid::new_v4().to_string();
-    let grid = located.as_ref().map(|l| l.grid.code.clone());
-
-    let mut tx = db.begin_write().await?;
-    let unit = route(&mut tx, &category, grid.as_deref()).await?;
-    let number = next_number(&mut tx, now).await?;
-    let seal = |v: Option<&str>| {
-        v.map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| sealer.seal(s))
-    };
-    let created_by = actor.user_id.clone();
-    let r = sqlx::query(
-        "INSERT INTO cases (id, number, kind, category_code, description, lat, lng, address, channel, \
-         reporter_name, reporter_phone, anonymous, grid_code, community_code, street_code, district_code, \
-         unit_code, lead_unit, status, version, created_at, updated_at, respond_deadline, handle_deadline, close_deadline, \
-         rework_count, supervised, idempotency_key, created_by) \
-         VALUES ($1, $2, $3, $4, $5, CAST($6 AS DOUBLE PRECISION), CAST($7 AS DOUBLE PRECISION), $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-         $17, $18, 'reported', 1, $19, $20, $21, $22, $23, 0, 0, $24, $25)",
-    )
-    .bind(&id)
-    .bind(&number)
-    .bind(enum_str(input.kind))
-    .bind(&category.code)
-    .bind(description)
-    .bind(float_text(lat))
-    .bind(float_text(lng))
-    .bind(address)
-    .bind(enum_str(input.channel))
-    .bind(seal(reporter.and_then(|r| r.name.as_deref())))
-    .bind(seal(reporter.and_then(|r| r.phone.as_deref())))
-    .bind(i64::from(reporter.is_none()))
-    .bind(&grid)
-    .bind(located.as_ref().map(|l| l.community.code.clone()))
-    .bind(located.as_ref().map(|l| l.street.code.clone()))
-    .bind(located.as_ref().map(|l| l.district.code.clone()))
-    .bind(&unit)
-    .bind(&unit)
-    .bind(now)
-    .bind(now)
-    .bind(deadline(category.respond_limit))
-    .bind(deadline(category.handle_limit))
-    .bind(deadline(category.close_limit))
-    .bind(idempotency_key.map(|k| format!("{}:{k}", actor.label())))
-    .bind(&created_by)
-    .execute(tx.conn())
-    .await;
-    if let Err(e) = r {
-        let e = Error::from(e);
-        if e.is_unique_violation() && idempotency_key.is_some() {
-            drop(tx);
-            let id = find_by_key(db, actor, idempotency_key.unwrap_or_default())
-                .await?
-                .ok_or(e)?;
-            return Ok((get(db, sealer, actor, &id, false).await?, false));
-        }
-        return Err(e);
-    }
-    add_event(
-        &mut tx,
-        &id,
-        now,
-        actor,
-        "create",
-        None,
-        &json!({"channel": input.channel, "unit": unit}),
-    )
-    .await?;
-    audit::append(
-        &mut tx,
-        actor,
-        "case.create",
-        &format!("case:{id}"),
-        &json!({"number": number, "category": category.code, "grid": grid, "unit": unit, "channel": input.channel}),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-
-    let mut view = fetch(db, sealer, &id, false).await?;
-    if let (Some(a), Some(b)) = (lat, lng) {
-        view.possible_duplicates = duplicates(db, &id, &category.code, a, b, now).await?;
-    }
-    Ok((view, true))
+    crate::intake::create(db, sealer, index, actor, input, idempotency_key).await
 }
 
-async fn find_by_key(db: &Db, actor: &Actor, key: &str) -> Result<Option<String>> {
+pub(crate) async fn find_by_key(db: &Db, actor: &Actor, key: &str) -> Result<Option<String>> {
     Ok(
         sqlx::query("SELECT id FROM cases WHERE idempotency_key = $1")
             .bind(format!("{}:{key}", actor.label()))
@@ -591,7 +327,7 @@ async fn find_by_key(db: &Db, actor: &Actor, key: &str) -> Result<Option<String>
     )
 }
 
-async fn duplicates(
+pub(crate) async fn duplicates(
     db: &Db,
     id: &str,
     category: &str,
@@ -748,11 +484,6 @@ async fn view_of(db: &Db, sealer: &Sealer, r: &AnyRow, reveal: bool) -> Result<C
         timeline: vec![],
         summons: vec![],
     })
-}
-
-async fn fetch(db: &Db, sealer: &Sealer, id: &str, reveal: bool) -> Result<CaseView> {
-    let r = fetch_row(db, id).await?;
-    view_of(db, sealer, &r, reveal).await
 }
 
 /// One case with its timeline and summons. `reveal` shows the reporter unmasked (audited).

@@ -107,6 +107,93 @@ pub async fn append(
     Ok(seq)
 }
 
+/// One entry for [`append_many`].
+pub struct NewEntry {
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub change: Value,
+    pub reason: Option<String>,
+}
+
+/// Appends several entries in order with one head update and one insert: the chain is the same
+/// as appending them one by one, at a fraction of the round trips (group commit).
+pub async fn append_many(tx: &mut WriteTx, entries: &[NewEntry]) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let n = entries.len() as i64;
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(n)
+        .fetch_one(tx.conn())
+        .await?;
+    let last: i64 = head.try_get(0)?;
+    let mut prev: String = head.try_get(1)?;
+    let at = crate::time::now_ms();
+    let mut rows = Vec::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        let seq = last - n + 1 + i as i64;
+        let digest = digest_of(&e.change);
+        let hash = entry_hash(
+            &prev,
+            seq,
+            at,
+            &e.actor,
+            &e.action,
+            &e.entity,
+            &digest,
+            e.reason.as_deref(),
+        );
+        rows.push((seq, digest, prev.clone(), hash.clone()));
+        prev = hash;
+    }
+    // At most 100 rows (900 parameters) per statement keeps every backend's limits far away.
+    for (chunk_i, chunk) in entries.chunks(100).enumerate() {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * 9;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8,
+                    b + 9
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_log (seq, at, actor, action, entity, digest, reason, prev_hash, hash) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (i, e) in chunk.iter().enumerate() {
+            let (seq, digest, prev_hash, hash) = &rows[chunk_i * 100 + i];
+            q = q
+                .bind(*seq)
+                .bind(at)
+                .bind(&e.actor)
+                .bind(&e.action)
+                .bind(&e.entity)
+                .bind(digest)
+                .bind(&e.reason)
+                .bind(prev_hash)
+                .bind(hash);
+        }
+        q.execute(tx.conn()).await?;
+    }
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&prev)
+        .execute(tx.conn())
+        .await?;
+    tx.audited = true;
+    Ok(())
+}
+
 fn row_to_entry(r: &sqlx::any::AnyRow) -> Result<(AuditEntry, i64)> {
     let at: i64 = r.try_get("at")?;
     Ok((

@@ -31,6 +31,8 @@ pub struct Migration {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// Per-database singletons of the modules (caches, write batchers), created on first use.
+    extensions: Arc<std::sync::Mutex<axum::http::Extensions>>,
     /// SQLite has one writer at a time; queueing writers here avoids busy-waiting on the file.
     writer: Option<Arc<Mutex<()>>>,
 }
@@ -77,6 +79,7 @@ impl Db {
         Ok(Db {
             pool,
             backend,
+            extensions: Arc::default(),
             writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
         })
     }
@@ -87,6 +90,17 @@ impl Db {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The one `T` of this database (a module's cache or batcher), made by `init` on first use.
+    pub fn extension<T: Send + Sync + 'static>(&self, init: impl FnOnce() -> T) -> Arc<T> {
+        let mut ext = self.extensions.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = ext.get::<Arc<T>>() {
+            return v.clone();
+        }
+        let v = Arc::new(init());
+        ext.insert(v.clone());
+        v
     }
 
     /// Starts a write. The transaction refuses to commit unless an audit entry was appended.
@@ -189,18 +203,22 @@ impl WriteTx {
     }
 
     /// Moves `key`'s version counter (see [`Db::version`]).
-    pub async fn bump_version(&mut self, key: &str) -> Result<()> {
-        let updated = sqlx::query("UPDATE meta_versions SET value = value + 1 WHERE key = $1")
-            .bind(key)
-            .execute(&mut *self.tx)
-            .await?;
-        if sqlx::any::AnyQueryResult::rows_affected(&updated) == 0 {
-            sqlx::query("INSERT INTO meta_versions (key, value) VALUES ($1, 1)")
-                .bind(key)
-                .execute(&mut *self.tx)
-                .await?;
-        }
-        Ok(())
+    pub async fn bump_version(&mut self, key: &str) -> Result<i64> {
+        self.bump_counter(key, 1).await
+    }
+
+    /// Moves a counter by `by` and returns its new value; an upsert, so racing first uses of a
+    /// key cannot collide.
+    pub async fn bump_counter(&mut self, key: &str, by: i64) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO meta_versions (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = meta_versions.value + $2 RETURNING value",
+        )
+        .bind(key)
+        .bind(by)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(row.try_get::<i64, _>(0)?)
     }
 
     pub async fn commit(self) -> Result<()> {

@@ -94,6 +94,7 @@ pub async fn create_unit(db: &Db, actor: &Actor, unit: &Unit) -> Result<()> {
             e
         });
     }
+    tx.bump_version("units").await?;
     audit::append(
         &mut tx,
         actor,
