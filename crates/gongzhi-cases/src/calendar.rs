@@ -439,5 +439,6 @@ pub async fn import(
     )
     .await?;
     tx.commit().await?;
+    crate::intake::forget_reference(db).await;
     Ok(days.len())
 }

@@ -274,6 +274,7 @@ pub async fn save(db: &Db, actor: &Actor, c: &Category) -> Result<bool> {
     )
     .await?;
     tx.commit().await?;
+    crate::intake::forget_reference(db).await;
     Ok(!exists)
 }
 

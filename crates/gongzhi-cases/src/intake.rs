@@ -37,10 +37,24 @@ struct Reference {
 }
 
 #[derive(Default)]
-struct ReferenceCache(tokio::sync::Mutex<Option<std::sync::Arc<Reference>>>);
+struct ReferenceCache(tokio::sync::Mutex<Option<(std::time::Instant, std::sync::Arc<Reference>)>>);
+
+/// How long cached reference data is trusted before its version is checked again; changes made
+/// by this process clear the cache at once ([`forget_reference`]), other processes' within this.
+const RECHECK: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Drops the cached reference data (after a change to the catalog, rules, calendar or units).
+pub async fn forget_reference(db: &Db) {
+    *db.extension(ReferenceCache::default).0.lock().await = None;
+}
 
 async fn reference(db: &Db) -> Result<std::sync::Arc<Reference>> {
     let cache = db.extension(ReferenceCache::default);
+    if let Some((checked, r)) = cache.0.lock().await.as_ref() {
+        if checked.elapsed() < RECHECK {
+            return Ok(r.clone());
+        }
+    }
     let rows =
         sqlx::query("SELECT key, value FROM meta_versions WHERE key IN ('catalog', 'units')")
             .fetch_all(db.pool())
@@ -56,7 +70,8 @@ async fn reference(db: &Db) -> Result<std::sync::Arc<Reference>> {
         }
     }
     let mut slot = cache.0.lock().await;
-    if let Some(r) = slot.as_ref().filter(|r| r.versions == versions) {
+    if let Some((checked, r)) = slot.as_mut().filter(|(_, r)| r.versions == versions) {
+        *checked = std::time::Instant::now();
         return Ok(r.clone());
     }
     let categories = catalog::list(db)
@@ -97,7 +112,7 @@ async fn reference(db: &Db) -> Result<std::sync::Arc<Reference>> {
         fallbacks,
         calendar: load_calendar(db).await?,
     });
-    *slot = Some(fresh.clone());
+    *slot = Some((std::time::Instant::now(), fresh.clone()));
     Ok(fresh)
 }
 
@@ -395,6 +410,7 @@ fn text_f64(v: Option<f64>) -> Option<String> {
 
 /// One transaction for a batch: numbers, cases, first timeline events, audit entries.
 async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {
+    let started = std::time::Instant::now();
     let mut tx = db.begin_write().await?;
     // Case numbers: one counter per day, moved once per batch.
     let mut numbers = Vec::with_capacity(items.len());
@@ -506,7 +522,9 @@ async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {
         })
         .collect();
     audit::append_many(&mut tx, &entries).await?;
+    let written = started.elapsed();
     tx.commit().await?;
+    tracing::debug!(cases = items.len(), write_us = written.as_micros() as u64, total_us = started.elapsed().as_micros() as u64, "intake batch");
     Ok(numbers)
 }
 

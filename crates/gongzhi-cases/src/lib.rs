@@ -5,7 +5,7 @@ mod api;
 pub mod calendar;
 pub mod catalog;
 pub mod history;
-mod intake;
+pub mod intake;
 pub mod jobs;
 pub mod notify;
 pub mod stats;
@@ -37,7 +37,14 @@ impl Module for Cases {
     }
 }
 
-pub const MIGRATIONS: &[Migration] = &[CASES_0001, CASES_0002];
+pub const MIGRATIONS: &[Migration] = &[CASES_0001, CASES_0002, CASES_0003];
+
+/// Likely duplicates are looked up by category and a narrow band of latitude: the band holds far
+/// fewer rows than a week of the category does.
+const CASES_0003: Migration = Migration {
+    id: "cases-0003-duplicate-band",
+    sql: "CREATE INDEX cases_category_lat ON cases (category_code, lat)",
+};
 
 const CASES_0002: Migration = Migration {
     id: "cases-0002-jobs-notifications",

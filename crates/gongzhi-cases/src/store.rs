@@ -279,6 +279,7 @@ pub async fn add_rule(
     )
     .await?;
     tx.commit().await?;
+    crate::intake::forget_reference(db).await;
     Ok(id)
 }
 
@@ -337,10 +338,12 @@ pub(crate) async fn duplicates(
 ) -> Result<Vec<DuplicateRef>> {
     let d_lat = DUPLICATE_RADIUS_M / 111_000.0;
     let d_lng = d_lat / lat.to_radians().cos().max(0.01);
+    // No ORDER BY: it would steer the planner to the (category, created_at) index, which holds a
+    // whole week of the category; the (category, lat) band is far narrower. Numbers sort by time.
     let rows = sqlx::query(
         "SELECT id, number, lat, lng, status FROM cases WHERE category_code = $1 AND id <> $2 AND created_at >= $3 \
          AND lat BETWEEN CAST($4 AS DOUBLE PRECISION) AND CAST($5 AS DOUBLE PRECISION) \
-         AND lng BETWEEN CAST($6 AS DOUBLE PRECISION) AND CAST($7 AS DOUBLE PRECISION) ORDER BY created_at",
+         AND lng BETWEEN CAST($6 AS DOUBLE PRECISION) AND CAST($7 AS DOUBLE PRECISION)",
     )
     .bind(category)
     .bind(id)
@@ -367,6 +370,7 @@ pub(crate) async fn duplicates(
             });
         }
     }
+    out.sort_by(|a, b| a.number.cmp(&b.number));
     Ok(out)
 }
 

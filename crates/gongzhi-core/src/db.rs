@@ -30,6 +30,7 @@ pub struct Migration {
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
+    write_pool: AnyPool,
     backend: Backend,
     /// Per-database singletons of the modules (caches, write batchers), created on first use.
     extensions: Arc<std::sync::Mutex<axum::http::Extensions>>,
@@ -61,23 +62,29 @@ impl Db {
                 }
             }
         }
-        let options = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL for concurrent readers; FULL so an acknowledged commit survives a crash.
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = FULL").await?;
-                    }
-                    Ok(())
+        let options = |size: u32| {
+            AnyPoolOptions::new()
+                .max_connections(size)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            // WAL for concurrent readers; FULL so an acknowledged commit survives a crash.
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = FULL").await?;
+                        }
+                        Ok(())
+                    })
                 })
-            });
-        let pool = options.connect(url).await?;
+        };
+        let pool = options(if backend == Backend::Sqlite { 4 } else { 16 }).connect(url).await?;
+        // Writes get their own connections so they never queue behind a crowd of reads;
+        // SQLite has one writer at a time anyway.
+        let write_pool = options(if backend == Backend::Sqlite { 1 } else { 4 }).connect(url).await?;
         Ok(Db {
             pool,
+            write_pool,
             backend,
             extensions: Arc::default(),
             writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
@@ -111,8 +118,8 @@ impl Db {
         };
         let tx = match self.backend {
             // IMMEDIATE takes the write lock up front, so a read-then-write never fails late.
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => self.write_pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.write_pool.begin().await?,
         };
         Ok(WriteTx {
             tx,
