@@ -180,6 +180,7 @@ struct Prepared {
     actor_label: String,
     input_kind: crate::store::Kind,
     input_channel: crate::store::Channel,
+    photos: Vec<String>,
 }
 
 async fn prepare(
@@ -197,6 +198,7 @@ async fn prepare(
             "the description is 1–4000 characters",
         ));
     }
+    gongzhi_core::attachments::check_ids(&input.photos)?;
     let reference = reference(db).await?;
     let category = reference
         .categories
@@ -338,6 +340,7 @@ async fn prepare(
         actor_label: actor.label(),
         input_kind: input.kind,
         input_channel: input.channel,
+        photos: input.photos.clone(),
     })
 }
 
@@ -506,9 +509,16 @@ async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {
                 .bind(&p.id)
                 .bind(p.now)
                 .bind(&p.actor_label)
-                .bind(json!({"channel": p.channel, "unit": p.unit}).to_string());
+                .bind(
+                    json!({"channel": p.channel, "unit": p.unit, "photos": p.photos}).to_string(),
+                );
         }
         q.execute(tx.conn()).await?;
+    }
+    for p in items.iter().filter(|p| !p.photos.is_empty()) {
+        let owner = format!("case:{}", p.id);
+        gongzhi_core::attachments::link(&mut tx, &p.actor_label, &p.photos, &owner, "create")
+            .await?;
     }
     let entries: Vec<NewEntry> = items
         .iter()
@@ -524,7 +534,12 @@ async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {
     audit::append_many(&mut tx, &entries).await?;
     let written = started.elapsed();
     tx.commit().await?;
-    tracing::debug!(cases = items.len(), write_us = written.as_micros() as u64, total_us = started.elapsed().as_micros() as u64, "intake batch");
+    tracing::debug!(
+        cases = items.len(),
+        write_us = written.as_micros() as u64,
+        total_us = started.elapsed().as_micros() as u64,
+        "intake batch"
+    );
     Ok(numbers)
 }
 
@@ -573,6 +588,7 @@ fn view(p: &Prepared, number: String) -> CaseView {
         possible_duplicates: vec![],
         timeline: vec![],
         summons: vec![],
+        photos: vec![],
     }
 }
 
@@ -604,6 +620,9 @@ pub async fn create(
     match submit(db, p).await {
         Ok(number) => {
             v.number = number;
+            if !input.photos.is_empty() {
+                v.photos = gongzhi_core::attachments::of(db, &format!("case:{}", v.id)).await?;
+            }
             if let (Some(a), Some(b)) = (v.lat, v.lng) {
                 v.possible_duplicates = duplicates(db, &v.id, &v.category, a, b, now).await?;
             }

@@ -108,6 +108,9 @@ pub struct NewCase {
     pub channel: Channel,
     /// Name and phone (personal data), or nothing for an anonymous report.
     pub reporter: Option<Reporter>,
+    /// Ids of photos uploaded first to `POST /api/v1/attachments` (at most 9).
+    #[serde(default)]
+    pub photos: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -180,6 +183,8 @@ pub struct CaseView {
     pub timeline: Vec<TimelineEvent>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub summons: Vec<SummonTask>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<gongzhi_core::attachments::AttachmentRef>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -487,6 +492,7 @@ async fn view_of(db: &Db, sealer: &Sealer, r: &AnyRow, reveal: bool) -> Result<C
         possible_duplicates: vec![],
         timeline: vec![],
         summons: vec![],
+        photos: vec![],
     })
 }
 
@@ -557,6 +563,7 @@ async fn full_view(db: &Db, sealer: &Sealer, r: &AnyRow, reveal: bool) -> Result
             reported_at: s.try_get::<Option<i64>, _>("reported_at")?.map(format_ms),
         });
     }
+    view.photos = gongzhi_core::attachments::of(db, &format!("case:{case_id}")).await?;
     Ok(view)
 }
 
@@ -582,6 +589,9 @@ pub struct ActionInput {
     pub until: Option<String>,
     /// merge: the primary case (id or number).
     pub into: Option<String>,
+    /// Ids of uploaded photos to attach at this step (report_back, verify, …).
+    #[serde(default)]
+    pub photos: Vec<String>,
 }
 
 fn need<'a>(v: &'a Option<String>, what: &str, step: Step) -> Result<&'a str> {
@@ -881,6 +891,17 @@ pub async fn act(
             &json!({"case": case_id}),
         )
         .await?;
+    }
+    if !input.photos.is_empty() {
+        gongzhi_core::attachments::link(
+            &mut tx,
+            &actor.label(),
+            &input.photos,
+            &format!("case:{case_id}"),
+            step.as_str(),
+        )
+        .await?;
+        data["photos"] = json!(input.photos);
     }
     add_event(&mut tx, &case_id, now, actor, step.as_str(), note, &data).await?;
     audit::append(

@@ -78,10 +78,14 @@ impl Db {
                     })
                 })
         };
-        let pool = options(if backend == Backend::Sqlite { 4 } else { 16 }).connect(url).await?;
+        let pool = options(if backend == Backend::Sqlite { 4 } else { 16 })
+            .connect(url)
+            .await?;
         // Writes get their own connections so they never queue behind a crowd of reads;
         // SQLite has one writer at a time anyway.
-        let write_pool = options(if backend == Backend::Sqlite { 1 } else { 4 }).connect(url).await?;
+        let write_pool = options(if backend == Backend::Sqlite { 1 } else { 4 })
+            .connect(url)
+            .await?;
         Ok(Db {
             pool,
             write_pool,
@@ -240,9 +244,10 @@ impl WriteTx {
     }
 }
 
-pub const CORE_MIGRATIONS: &[Migration] = &[Migration {
-    id: "core-0001-platform",
-    sql: r#"
+pub const CORE_MIGRATIONS: &[Migration] = &[
+    Migration {
+        id: "core-0001-platform",
+        sql: r#"
 CREATE TABLE meta_versions (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
 CREATE TABLE audit_log (
     seq BIGINT PRIMARY KEY,
@@ -289,7 +294,27 @@ CREATE TABLE api_tokens (
     expires_at BIGINT NOT NULL
 )
 "#,
-}];
+    },
+    // Photos live in the database so that a record and its photos commit together and a backup
+    // of the database is a backup of everything. BYTEA is a blob on both backends.
+    Migration {
+        id: "core-0002-attachments",
+        sql: r#"
+CREATE TABLE attachments (
+    id TEXT PRIMARY KEY,
+    content_type TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    sha256 TEXT NOT NULL,
+    data BYTEA NOT NULL,
+    uploaded_by TEXT NOT NULL,
+    owner TEXT,
+    step TEXT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX attachments_owner ON attachments (owner)
+"#,
+    },
+];
 
 /// Reads an optional text column as `Option<String>`.
 pub fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>> {

@@ -3,6 +3,7 @@
 //! in-memory locate index, and the HTTP plumbing that modules register their routes with.
 
 pub mod areas;
+pub mod attachments;
 pub mod audit;
 pub mod config;
 pub mod db;

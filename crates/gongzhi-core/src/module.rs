@@ -39,7 +39,9 @@ impl Module for Platform {
         crate::db::CORE_MIGRATIONS
     }
     fn api(&self) -> OpenApiRouter<AppState> {
-        crate::identity::api().merge(crate::audit::api())
+        crate::identity::api()
+            .merge(crate::audit::api())
+            .merge(crate::attachments::api())
     }
 }
 

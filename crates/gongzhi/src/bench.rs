@@ -323,6 +323,7 @@ pub async fn measure_intake(
                 name: Some("王五".into()),
                 phone: Some("13800001234".into()),
             }),
+            photos: vec![],
         })
         .collect();
     let outside = |r: &Result<(gongzhi_cases::store::CaseView, bool)>| {

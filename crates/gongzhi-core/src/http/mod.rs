@@ -152,7 +152,14 @@ impl ApiError {
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         let (status, code) = match &e {
-            Error::Invalid { code, .. } => (StatusCode::BAD_REQUEST, *code),
+            Error::Invalid { code, .. } => (
+                match *code {
+                    "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
+                    "unsupported_media_type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    _ => StatusCode::BAD_REQUEST,
+                },
+                *code,
+            ),
             Error::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
             Error::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),

@@ -765,3 +765,109 @@ async fn the_catalog_is_seeded_with_the_standard_classes() {
     let has_internal = public.to_string().contains("C0502");
     assert!(!has_internal);
 }
+
+async fn photos_checked_at_the_door_and_attached_once(backend: Backend) {
+    let d = desk(backend).await;
+    let app = &d.app;
+    let up = "/api/v1/attachments";
+    // Bad uploads: refused with the reason, nothing stored.
+    let (s, b) = app
+        .post_bytes(up, Some(&d.operator), "text/plain", b"hello".to_vec())
+        .await;
+    assert_eq!(s, 415, "{b}");
+    let (s, b) = app
+        .post_bytes(up, Some(&d.operator), "image/jpeg", PNG.to_vec())
+        .await;
+    assert_eq!(s, 415, "declared JPEG, content PNG: {b}");
+    let (s, b) = app
+        .post_bytes(up, Some(&d.operator), "image/png", vec![])
+        .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (400, Some("empty_upload"))
+    );
+    let mut huge = PNG.to_vec();
+    huge.resize(11 * 1024 * 1024, 0);
+    let (s, _) = app
+        .post_bytes(up, Some(&d.operator), "image/png", huge)
+        .await;
+    assert_eq!(s, 413);
+    let (s, _) = app.post_bytes(up, None, "image/png", PNG.to_vec()).await;
+    assert_eq!(s, 401);
+    assert_eq!(app.count("attachments").await, 0);
+
+    // A raw upload and a multipart one.
+    let (s, raw) = app
+        .post_bytes(up, Some(&d.operator), "image/png", PNG.to_vec())
+        .await;
+    assert_eq!(s, 201, "{raw}");
+    assert_eq!(raw["content_type"], "image/png");
+    assert_eq!(raw["size"], PNG.len());
+    let part = reqwest::multipart::Part::bytes(PNG.to_vec())
+        .file_name("井盖.png")
+        .mime_str("image/png")
+        .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("note", "x")
+        .part("file", part);
+    let (s, multi) = app.post_multipart(up, Some(&d.water), form).await;
+    assert_eq!(s, 201, "{multi}");
+    assert_eq!(multi["sha256"], raw["sha256"], "same bytes, same digest");
+    let raw_id = raw["id"].as_str().unwrap().to_string();
+
+    // Only its uploader sees an unattached upload.
+    let (s, _, _) = app
+        .get_bytes(&format!("{up}/{raw_id}"), Some(&d.water))
+        .await;
+    assert_eq!(s, 404);
+
+    // Someone else's upload cannot be attached; the case is not created.
+    let cases = app.count("cases").await;
+    let mut body = new_case("C0101", IN_STREET_1);
+    body["photos"] = json!([multi["id"]]);
+    let (s, b) = d.create(&d.operator, &body).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (400, Some("unknown_attachment")),
+        "{b}"
+    );
+    assert_eq!(app.count("cases").await, cases);
+
+    body["photos"] = json!([raw_id]);
+    let (s, case) = d.create(&d.operator, &body).await;
+    assert_eq!(s, 201, "{case}");
+    assert_eq!(case["photos"][0]["id"], raw["id"]);
+    assert_eq!(case["photos"][0]["step"], "create");
+    let (s, b) = d.create(&d.operator, &body).await;
+    assert_eq!(s, 400, "a photo is attached once: {b}");
+
+    // Staff see attached photos, byte for byte.
+    let (s, ct, bytes) = app
+        .get_bytes(&format!("{up}/{raw_id}"), Some(&d.water))
+        .await;
+    assert_eq!((s, ct.as_str()), (200, "image/png"));
+    assert_eq!(bytes, PNG);
+
+    // The unit reports back with its own photo.
+    let id = case["id"].as_str().unwrap().to_string();
+    d.ok(&d.operator, &id, "accept", json!({})).await;
+    d.ok(&d.operator, &id, "file", json!({})).await;
+    d.ok(&d.dispatcher, &id, "dispatch", json!({})).await;
+    d.ok(&d.water, &id, "sign", json!({})).await;
+    let done = d
+        .ok(
+            &d.water,
+            &id,
+            "report_back",
+            json!({"note": "已更换", "photos": [multi["id"]]}),
+        )
+        .await;
+    let steps: Vec<&str> = done["photos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["create", "report_back"]);
+}
+both!(photos_checked_at_the_door_and_attached_once);
