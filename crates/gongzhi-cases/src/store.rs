@@ -646,7 +646,13 @@ pub async fn act(
         },
         Over::Unit => case_target(&r, unit_for_check)?,
     };
-    authorize(actor, permission, &target)?;
+    // The reporter answers the callback on their own case (the resident portal's 评价).
+    let own_callback = step == Step::CallBack
+        && actor.user_id.is_some()
+        && opt_text(&r, "created_by")? == actor.user_id;
+    if !own_callback {
+        authorize(actor, permission, &target)?;
+    }
     let facts = Facts {
         contacted: r.try_get::<Option<i64>, _>("contacted_at")?.is_some(),
         extension_pending: r.try_get::<Option<i64>, _>("extension_until")?.is_some(),

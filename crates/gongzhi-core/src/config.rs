@@ -30,6 +30,13 @@ pub struct Config {
     pub jobs_poll_ms: u64,
     /// Where SMS notifications are POSTed as JSON (an SMS gateway's webhook), if anywhere.
     pub notify_webhook_url: Option<String>,
+    /// A basemap tile URL template (`https://…/{z}/{x}/{y}.png`) drawn under the grids; without
+    /// one the maps show the grids alone and need no tile server.
+    pub basemap_url: Option<String>,
+    /// Mark session cookies `Secure` (set when served over HTTPS, directly or behind a proxy).
+    pub secure_cookies: bool,
+    /// How long a web session lasts without signing in again (hours).
+    pub session_hours: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -54,6 +61,9 @@ impl Default for Config {
             areas_poll_secs: 5,
             jobs_poll_ms: 1000,
             notify_webhook_url: None,
+            basemap_url: None,
+            secure_cookies: false,
+            session_hours: 12,
         }
     }
 }
@@ -74,11 +84,20 @@ struct FileConfig {
     log: FileLog,
     #[serde(default)]
     notify: FileNotify,
+    #[serde(default)]
+    web: FileWeb,
 }
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileNotify {
     webhook_url: Option<String>,
+}
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileWeb {
+    basemap_url: Option<String>,
+    secure_cookies: Option<bool>,
+    session_hours: Option<i64>,
 }
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -176,6 +195,15 @@ impl Config {
         if let Some(v) = f.notify.webhook_url {
             self.notify_webhook_url = Some(v);
         }
+        if let Some(v) = f.web.basemap_url {
+            self.basemap_url = Some(v);
+        }
+        if let Some(v) = f.web.secure_cookies {
+            self.secure_cookies = v;
+        }
+        if let Some(v) = f.web.session_hours {
+            self.session_hours = v;
+        }
         if let Some(v) = f.log.format {
             self.log_format = Some(v);
         }
@@ -210,6 +238,12 @@ impl Config {
         }
         if let Some(v) = env("GONGZHI_NOTIFY_WEBHOOK_URL") {
             self.notify_webhook_url = Some(v);
+        }
+        if let Some(v) = env("GONGZHI_BASEMAP_URL") {
+            self.basemap_url = Some(v);
+        }
+        if let Some(v) = env("GONGZHI_SECURE_COOKIES") {
+            self.secure_cookies = matches!(v.as_str(), "1" | "true" | "yes");
         }
         if let Some(v) = env("GONGZHI_LOG_FORMAT") {
             self.log_format = match v.as_str() {

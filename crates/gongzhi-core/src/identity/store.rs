@@ -542,6 +542,29 @@ pub async fn actor_for_token(db: &Db, token: &str) -> Result<Actor> {
     })
 }
 
+/// Ends a token's life now (sign-out); audited. Unknown tokens change nothing.
+pub async fn revoke_token(db: &Db, actor: &Actor, token: &str) -> Result<()> {
+    let mut tx = db.begin_write().await?;
+    let done = sqlx::query("DELETE FROM api_tokens WHERE token_hash = $1")
+        .bind(token_hash(token))
+        .execute(tx.conn())
+        .await?;
+    if done.rows_affected() == 0 {
+        return Ok(());
+    }
+    let entity = format!("user:{}", actor.user_id.as_deref().unwrap_or("-"));
+    audit::append(
+        &mut tx,
+        actor,
+        "auth.token_revoked",
+        &entity,
+        &json!({}),
+        None,
+    )
+    .await?;
+    tx.commit().await
+}
+
 pub async fn user_id_by_name(db: &Db, username: &str) -> Result<Option<String>> {
     Ok(sqlx::query("SELECT id FROM users WHERE username = $1")
         .bind(username)

@@ -1,0 +1,306 @@
+//! Administration: areas (imports, on the map), categories and time limits, routing rules, units,
+//! users and roles, and the audit log. Every change goes through the same service functions as
+//! the API, so it is validated, all or nothing, and audited.
+
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{html, Markup};
+use serde::Deserialize;
+use sqlx::Row;
+use utoipa_axum::router::OpenApiRouter;
+
+use gongzhi_cases::catalog;
+use gongzhi_core::http::AppState;
+use gongzhi_core::identity::{self, Assignment, NewUser, Role, Unit};
+use gongzhi_core::{audit, Error};
+
+use crate::report::read_multipart;
+use crate::session::Session;
+use crate::{enc, error_box, notice, page};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .route("/admin", get(admin))
+        .route("/admin/{what}", post(change))
+}
+
+#[derive(Deserialize, Default)]
+struct AdminQuery {
+    done: Option<String>,
+    error: Option<String>,
+}
+
+const TABS: [(&str, &str, &str); 6] = [
+    ("areas", "区域网格", "Areas"),
+    ("categories", "类别时限", "Categories"),
+    ("rules", "派遣规则", "Routing rules"),
+    ("units", "单位", "Units"),
+    ("users", "用户角色", "Users"),
+    ("audit", "审计日志", "Audit log"),
+];
+
+async fn admin(State(state): State<AppState>, s: Session, Query(q): Query<AdminQuery>) -> Response {
+    let lang = s.lang;
+    if !s.has(Role::Admin) {
+        return (
+            StatusCode::FORBIDDEN,
+            page(Some(&s), lang, lang.t("管理", "Administration"), html! {
+                div.error role="alert" { (lang.t("仅管理员可用。", "For administrators only.")) }
+            }),
+        )
+            .into_response();
+    }
+    let csrf = s.csrf();
+    let db = &state.db;
+    let area_counts = sqlx::query("SELECT level, COUNT(*) FROM areas GROUP BY level")
+        .fetch_all(db.pool())
+        .await
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|r| {
+                    Some((
+                        r.try_get::<String, _>(0).ok()?,
+                        r.try_get::<i64, _>(1).ok()?,
+                    ))
+                })
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let categories = catalog::list(db).await.unwrap_or_default();
+    let rules = sqlx::query("SELECT category_code, area_code, unit_code FROM routing_rules ORDER BY category_code, area_code")
+        .fetch_all(db.pool())
+        .await
+        .unwrap_or_default();
+    let units = identity::list_units(db).await.unwrap_or_default();
+    let users = identity::list_users(db, &state.sealer, &s.actor)
+        .await
+        .unwrap_or_default();
+    let head: i64 = sqlx::query("SELECT seq FROM audit_head WHERE id = 1")
+        .fetch_one(db.pool())
+        .await
+        .and_then(|r| r.try_get(0))
+        .unwrap_or(0);
+    let entries = audit::list(db, (head - 50).max(0), 50)
+        .await
+        .unwrap_or_default();
+    let body = html! {
+        @if let Some(d) = &q.done { (notice(&format!("{} {}", lang.t("已保存：", "Saved:"), d))) }
+        @if let Some(e) = &q.error { div.error role="alert" { (e) } }
+        nav.tabs { @for (id, zh, en) in TABS { a href={"#" (id)} { (lang.t(zh, en)) } } }
+
+        section.card #areas {
+            h2 { (lang.t("区域与网格", "Areas and grids")) }
+            p { @for (level, n) in &area_counts { (lang.word(level)) " " strong { (n) } " · " } }
+            div #admin-map .map.small data-grids="/dashboard/grids.json" {}
+            div.grid2 {
+                form method="post" action="/admin/divisions" enctype="multipart/form-data" {
+                    input type="hidden" name="_csrf" value=(csrf);
+                    label for="divisions-file" { (lang.t("导入区划 CSV（code,name,level,parent_code）", "Import divisions CSV (code,name,level,parent_code)")) }
+                    input #divisions-file name="file" type="file" accept=".csv,text/csv" required;
+                    button type="submit" { (lang.t("导入", "Import")) }
+                }
+                form method="post" action="/admin/geojson" enctype="multipart/form-data" {
+                    input type="hidden" name="_csrf" value=(csrf);
+                    label for="geojson-file" { (lang.t("导入网格 GeoJSON", "Import grid GeoJSON")) }
+                    input #geojson-file name="file" type="file" accept=".geojson,.json" required;
+                    button type="submit" { (lang.t("导入", "Import")) }
+                }
+            }
+        }
+        section.card #categories {
+            h2 { (lang.t("类别与时限", "Categories and time limits")) }
+            div.table-wrap { table {
+                thead { tr { th { (lang.t("代码", "Code")) } th { (lang.t("名称", "Name")) } th { (lang.t("响应", "Respond")) }
+                    th { (lang.t("处置", "Handle")) } th { (lang.t("结案", "Close")) } th { (lang.t("紧急程度", "Urgency")) }
+                    th { (lang.t("默认单位", "Default unit")) } th { (lang.t("对公众开放", "Public")) } } }
+                tbody { @for c in &categories { tr {
+                    td { (c.code) } td { @if c.parent_code.is_some() { "　" } (c.name) }
+                    td { (limit(&c.respond_limit)) } td { (limit(&c.handle_limit)) } td { (limit(&c.close_limit)) }
+                    td { (c.urgency) } td { (c.default_unit.as_deref().unwrap_or("—")) }
+                    td { @if c.public { "✓" } }
+                } } }
+            } }
+            form.inline-form method="post" action="/admin/limits" enctype="multipart/form-data" {
+                input type="hidden" name="_csrf" value=(csrf);
+                label for="limit-code" { (lang.t("类别代码", "Category code")) }
+                input #limit-code name="code" required size="8";
+                label for="limit-handle" { (lang.t("处置时限", "Handle limit")) }
+                input #limit-handle name="handle_amount" type="number" min="1" required;
+                select name="handle_unit" aria-label=(lang.t("单位", "Unit")) {
+                    @for u in ["work_hours", "work_days", "hours", "days"] { option value=(u) { (u) } }
+                }
+                button type="submit" { (lang.t("修改", "Change")) }
+            }
+        }
+        section.card #rules {
+            h2 { (lang.t("派遣规则（类别 × 区域 → 单位，最具体者优先）", "Routing rules (category × area → unit, most specific wins)")) }
+            div.table-wrap { table {
+                thead { tr { th { (lang.t("类别", "Category")) } th { (lang.t("区域", "Area")) } th { (lang.t("单位", "Unit")) } } }
+                tbody { @for r in &rules { tr {
+                    td { (r.try_get::<Option<String>, _>(0).ok().flatten().unwrap_or_else(|| "*".into())) }
+                    td { (r.try_get::<Option<String>, _>(1).ok().flatten().unwrap_or_else(|| "*".into())) }
+                    td { (r.try_get::<String, _>(2).unwrap_or_default()) }
+                } } }
+            } }
+            form.inline-form method="post" action="/admin/rules" enctype="multipart/form-data" {
+                input type="hidden" name="_csrf" value=(csrf);
+                label for="rule-category" { (lang.t("类别", "Category")) } input #rule-category name="category" size="8";
+                label for="rule-area" { (lang.t("区域代码", "Area code")) } input #rule-area name="area" size="12";
+                label for="rule-unit" { (lang.t("单位", "Unit")) }
+                select #rule-unit name="unit" { @for u in &units { option value=(u.code) { (u.name) } } }
+                button type="submit" { (lang.t("添加", "Add")) }
+            }
+        }
+        section.card #units {
+            h2 { (lang.t("单位", "Units")) }
+            div.table-wrap { table {
+                thead { tr { th { (lang.t("代码", "Code")) } th { (lang.t("名称", "Name")) } th { (lang.t("类型", "Kind")) } th { (lang.t("区域", "Area")) } } }
+                tbody { @for u in &units { tr { td { (u.code) } td { (u.name) } td { (u.kind) } td { (u.area_code.as_deref().unwrap_or("—")) } } } }
+            } }
+            form.inline-form method="post" action="/admin/units" enctype="multipart/form-data" {
+                input type="hidden" name="_csrf" value=(csrf);
+                label for="unit-code" { (lang.t("代码", "Code")) } input #unit-code name="code" required size="14";
+                label for="unit-name" { (lang.t("名称", "Name")) } input #unit-name name="name" required;
+                label for="unit-kind" { (lang.t("类型", "Kind")) }
+                select #unit-kind name="kind" { @for k in identity::UNIT_KINDS { option value=(k) { (k) } } }
+                label for="unit-area" { (lang.t("区域代码", "Area code")) } input #unit-area name="area_code" size="12";
+                button type="submit" { (lang.t("添加", "Add")) }
+            }
+        }
+        section.card #users {
+            h2 { (lang.t("用户与角色", "Users and roles")) }
+            div.table-wrap { table {
+                thead { tr { th { (lang.t("用户名", "User name")) } th { (lang.t("姓名", "Name")) } th { (lang.t("角色", "Roles")) } } }
+                tbody { @for u in &users { tr {
+                    td { (u.username) } td { (u.full_name.as_deref().unwrap_or("")) }
+                    td { @for a in &u.assignments { span.badge { (lang.role(a.role)) @if let Some(x) = &a.area { " " (x) } @if let Some(x) = &a.unit { " " (x) } } " " } }
+                } } }
+            } }
+            form.inline-form method="post" action="/admin/users" enctype="multipart/form-data" {
+                input type="hidden" name="_csrf" value=(csrf);
+                label for="user-name" { (lang.t("用户名", "User name")) } input #user-name name="username" required size="12";
+                label for="user-password" { (lang.t("初始密码", "Password")) } input #user-password name="password" type="password" required minlength="8";
+                label for="user-role" { (lang.t("角色", "Role")) }
+                select #user-role name="role" { @for r in identity::ALL_ROLES { option value=(r.as_str()) { (lang.role(r)) } } }
+                label for="user-area" { (lang.t("区域", "Area")) } input #user-area name="area" size="12";
+                label for="user-unit" { (lang.t("单位", "Unit")) } input #user-unit name="unit" size="12";
+                button type="submit" { (lang.t("添加", "Add")) }
+            }
+        }
+        section.card #audit {
+            h2 { (lang.t("审计日志（最近 50 条）", "Audit log (latest 50)")) }
+            div.table-wrap { table.audit {
+                thead { tr { th { "#" } th { (lang.t("时间", "At")) } th { (lang.t("操作人", "Actor")) } th { (lang.t("操作", "Action")) } th { (lang.t("对象", "Entity")) } th { (lang.t("哈希", "Hash")) } } }
+                tbody { @for e in entries.iter().rev() { tr {
+                    td { (e.seq) } td { (e.at.get(..19).unwrap_or(&e.at)) } td { (e.actor) } td { (e.action) } td { (e.entity) } td.hash { (e.hash.get(..12).unwrap_or("")) }
+                } } }
+            } }
+        }
+        (crate::dashboard::map_scripts(&state))
+    };
+    page(Some(&s), lang, lang.t("管理", "Administration"), body).into_response()
+}
+
+fn limit(l: &gongzhi_cases::calendar::TimeLimit) -> String {
+    serde_json::to_value(l)
+        .ok()
+        .map(|v| format!("{} {}", v["amount"], v["unit"].as_str().unwrap_or("")))
+        .unwrap_or_default()
+}
+
+async fn change(
+    State(state): State<AppState>,
+    s: Session,
+    Path(what): Path<String>,
+    m: Multipart,
+) -> Response {
+    let form = match read_multipart(m).await {
+        Ok(f) => f,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    if let Err(r) = s.check(form.get("_csrf")) {
+        return r;
+    }
+    let db = &state.db;
+    let actor = &s.actor;
+    let file_text = || -> Result<String, Error> {
+        let (_, bytes) = form
+            .files
+            .first()
+            .ok_or_else(|| Error::invalid("empty_upload", "choose a file"))?;
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| Error::invalid("invalid_encoding", "the file is not UTF-8"))
+    };
+    let result: Result<String, Error> = async {
+        match what.as_str() {
+            "divisions" | "geojson" => {
+                let text = file_text()?;
+                let report = if what == "divisions" {
+                    gongzhi_core::areas::import_divisions(db, actor, &text).await?
+                } else {
+                    gongzhi_core::areas::import_geojson(db, actor, &text).await?
+                };
+                let _ = state.refresh_locate().await;
+                Ok(format!("{what}: +{} ~{}", report.created, report.updated))
+            }
+            "rules" => {
+                let unit = form.get("unit");
+                gongzhi_cases::store::add_rule(db, actor, form.opt("category").as_deref(), form.opt("area").as_deref(), unit).await?;
+                gongzhi_cases::intake::forget_reference(db).await;
+                Ok(format!("rule → {unit}"))
+            }
+            "units" => {
+                let u = Unit {
+                    code: form.get("code").into(),
+                    name: form.get("name").into(),
+                    kind: form.get("kind").into(),
+                    area_code: form.opt("area_code"),
+                };
+                identity::create_unit(db, actor, &u).await?;
+                gongzhi_cases::intake::forget_reference(db).await;
+                Ok(u.code)
+            }
+            "users" => {
+                let role = Role::parse(form.get("role"))?;
+                let u = NewUser {
+                    username: form.get("username").into(),
+                    password: form.get("password").into(),
+                    assignments: vec![Assignment { role, area: form.opt("area"), unit: form.opt("unit") }],
+                    full_name: None,
+                    phone: None,
+                    email: None,
+                };
+                identity::create_user(db, &state.sealer, actor, &u).await?;
+                Ok(u.username)
+            }
+            "limits" => {
+                let mut c = catalog::get(db, form.get("code")).await?;
+                let v = serde_json::json!({"amount": form.get("handle_amount").parse::<i64>().map_err(|_| Error::invalid("invalid_limit", "the limit is a whole number"))?, "unit": form.get("handle_unit")});
+                c.handle_limit = serde_json::from_value(v).map_err(|e| Error::invalid("invalid_limit", e.to_string()))?;
+                catalog::save(db, actor, &c).await?;
+                Ok(c.code)
+            }
+            _ => Err(Error::not_found("admin form")),
+        }
+    }
+    .await;
+    match result {
+        Ok(done) => Redirect::to(&format!("/admin?done={}", enc(&done))).into_response(),
+        Err(e) => {
+            let lang = s.lang;
+            let status = match e {
+                Error::Forbidden(_) => StatusCode::FORBIDDEN,
+                Error::NotFound { .. } => StatusCode::NOT_FOUND,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let body: Markup = html! { (error_box(lang, &e)) p { a href="/admin" { (lang.t("返回管理", "Back to administration")) } } };
+            (
+                status,
+                page(Some(&s), lang, lang.t("管理", "Administration"), body),
+            )
+                .into_response()
+        }
+    }
+}

@@ -1,0 +1,546 @@
+//! Case lists for each desk (dispatch queue, a unit's inbox, a grid worker's tasks, a resident's
+//! own requests) and the case page: timeline, deadlines counting down, map, photos, and the
+//! steps this user may take now. Refusals come from the same rules as the API.
+
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{html, Markup};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+
+use gongzhi_cases::store::{self, ActionInput, CaseFilter, CaseView};
+use gongzhi_cases::workflow::{self, Facts, Status, Step, ALL_STEPS};
+use gongzhi_core::http::AppState;
+use gongzhi_core::identity::Role;
+use gongzhi_core::Error;
+
+use crate::i18n::Lang;
+use crate::report::{read_multipart, upload_photos};
+use crate::session::Session;
+use crate::{enc, error_box, json_script, notice, page};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .route("/cases", get(all_cases))
+        .route("/queue", get(queue))
+        .route("/inbox", get(inbox))
+        .route("/tasks", get(tasks))
+        .route("/my", get(mine))
+        .route("/cases/{id}", get(case_page))
+        .route("/cases/{id}/act/{step}", post(act))
+        .route("/cases/{id}/photos/{photo}", get(photo))
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    status: Option<String>,
+    area: Option<String>,
+    overdue: Option<String>,
+    page: Option<u32>,
+}
+
+/// A desk's list: its tabs (statuses), the chosen one, a page of cases.
+async fn desk(
+    state: &AppState,
+    s: &Session,
+    path: &str,
+    title: &str,
+    tabs: &[&str],
+    q: ListQuery,
+) -> Response {
+    let lang = s.lang;
+    let status = q
+        .status
+        .clone()
+        .filter(|t| t.is_empty() || Status::parse(t).is_some())
+        .unwrap_or_else(|| tabs.first().map(|t| t.to_string()).unwrap_or_default());
+    let filter = CaseFilter {
+        status: Some(status.clone()).filter(|s| !s.is_empty()),
+        area: q.area.clone().filter(|a| !a.is_empty()),
+        overdue: q.overdue.as_deref().map(|o| o == "1"),
+        page: q.page,
+        page_size: Some(PAGE),
+        ..Default::default()
+    };
+    let listed = store::list(&state.db, &state.sealer, &s.actor, &filter).await;
+    let body = html! {
+        nav.tabs aria-label=(lang.t("状态", "Status")) {
+            @for t in tabs {
+                a href={(path) "?status=" (t)} aria-current=[(status == *t).then_some("page")] {
+                    @if t.is_empty() { (lang.t("全部", "All")) } @else { (lang.word(t)) }
+                }
+            }
+            a href={(path) "?status=" (status) "&overdue=1"} aria-current=[(q.overdue.as_deref() == Some("1")).then_some("page")] { (lang.t("已超期", "Overdue")) }
+        }
+        @match &listed {
+            Err(e) => (error_box(lang, e)),
+            Ok(p) => {
+                (case_table(lang, &p.items))
+                (pager(lang, path, &status, p.page, p.page_size, p.total))
+            }
+        }
+    };
+    page(Some(s), lang, title, body).into_response()
+}
+
+const PAGE: u32 = 20;
+
+pub fn case_table(lang: Lang, items: &[CaseView]) -> Markup {
+    html! {
+        @if items.is_empty() {
+            p.empty { (lang.t("没有案件。", "No cases.")) }
+        } @else {
+            div.table-wrap {
+                table.cases {
+                    thead { tr {
+                        th { (lang.t("编号", "Number")) }
+                        th { (lang.t("类别", "Category")) }
+                        th { (lang.t("描述", "Description")) }
+                        th { (lang.t("位置", "Where")) }
+                        th { (lang.t("状态", "Status")) }
+                        th { (lang.t("处置单位", "Unit")) }
+                        th { (lang.t("处置时限", "Handle by")) }
+                    } }
+                    tbody {
+                        @for c in items {
+                            tr.overdue[c.overdue] {
+                                td { a href={"/cases/" (c.id)} { (c.number) } }
+                                td { (c.category_name) }
+                                td.desc { (truncate(&c.description, 40)) }
+                                td { (c.community.as_ref().map(|a| a.name.as_str()).or(c.address.as_deref()).unwrap_or("—")) }
+                                td { span class={"status s-" (c.status.as_str())} { (lang.word(c.status.as_str())) } }
+                                td { (c.unit.as_deref().unwrap_or("—")) }
+                                td { @if let Some(d) = &c.deadlines.handle { time.countdown datetime=(d) { (short_time(d)) } } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn pager(lang: Lang, path: &str, status: &str, page: u32, size: u32, total: i64) -> Markup {
+    let pages = ((total as f64) / f64::from(size.max(1))).ceil().max(1.0) as u32;
+    html! {
+        nav.pager aria-label=(lang.t("分页", "Pages")) {
+            @if page > 1 { a rel="prev" href={(path) "?status=" (status) "&page=" (page - 1)} { (lang.t("上一页", "Previous")) } }
+            span { (page) " / " (pages) " · " (total) (lang.t(" 件", " cases")) }
+            @if page < pages { a rel="next" href={(path) "?status=" (status) "&page=" (page + 1)} { (lang.t("下一页", "Next")) } }
+        }
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() > n {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+fn short_time(rfc3339: &str) -> String {
+    // 2026-11-23T14:05:00+08:00 → 11-23 14:05
+    rfc3339
+        .get(5..16)
+        .map(|t| t.replace('T', " "))
+        .unwrap_or_default()
+}
+
+async fn all_cases(State(st): State<AppState>, s: Session, Query(q): Query<ListQuery>) -> Response {
+    let tabs = [
+        "",
+        "reported",
+        "filed",
+        "dispatched",
+        "signed",
+        "reported_back",
+        "verified",
+        "closed",
+        "called_back",
+    ];
+    let t = s.lang.t("案件", "Cases");
+    desk(&st, &s, "/cases", t, &tabs, q).await
+}
+
+async fn queue(State(st): State<AppState>, s: Session, Query(q): Query<ListQuery>) -> Response {
+    let tabs = ["reported", "accepted", "filed", "verified", "closed"];
+    let t = s.lang.t("待派遣", "Dispatch queue");
+    desk(&st, &s, "/queue", t, &tabs, q).await
+}
+
+async fn inbox(State(st): State<AppState>, s: Session, Query(q): Query<ListQuery>) -> Response {
+    let tabs = ["dispatched", "signed", "reported_back"];
+    let t = s.lang.t("待办", "Inbox");
+    desk(&st, &s, "/inbox", t, &tabs, q).await
+}
+
+async fn tasks(State(st): State<AppState>, s: Session, Query(q): Query<ListQuery>) -> Response {
+    let tabs = ["reported_back", "reported", ""];
+    let t = s.lang.t("我的任务：核查", "My tasks: verify");
+    desk(&st, &s, "/tasks", t, &tabs, q).await
+}
+
+async fn mine(State(st): State<AppState>, s: Session, Query(q): Query<ListQuery>) -> Response {
+    let t = s.lang.t("我的诉求", "My requests");
+    desk(&st, &s, "/my", t, &["", "closed"], q).await
+}
+
+#[derive(Deserialize, Default)]
+struct CaseQuery {
+    created: Option<String>,
+    done: Option<String>,
+}
+
+/// What the case is like now, for choosing which steps to offer; the server checks again.
+fn facts_of(c: &CaseView) -> Facts {
+    let last = |step: &str| c.timeline.iter().rev().find(|e| e.step == step);
+    let dispatched = last("dispatch").map(|e| e.at.clone()).unwrap_or_default();
+    Facts {
+        contacted: last("contact").is_some_and(|e| e.at >= dispatched),
+        extension_pending: c.extension_requested_until.is_some(),
+        callback_unsatisfied: last("call_back").is_some_and(|e| {
+            e.data["resolved"] == json!(false) || e.data["satisfaction"] == json!("dissatisfied")
+        }),
+        held_from: last("hold")
+            .and_then(|e| e.data["from"].as_str())
+            .and_then(Status::parse),
+    }
+}
+
+/// The steps `s` may offer on `c`: allowed from its state and within one of the user's roles.
+fn offered(s: &Session, c: &CaseView) -> Vec<Step> {
+    let facts = facts_of(c);
+    let mine = c
+        .timeline
+        .first()
+        .is_some_and(|e| e.actor == s.actor.label());
+    ALL_STEPS
+        .into_iter()
+        .filter(|step| {
+            let roles = step.permission().0.roles;
+            let role_ok = s.actor.assignments.iter().any(|a| roles.contains(&a.role))
+                || (*step == Step::CallBack && mine);
+            role_ok
+                && workflow::next(c.status, *step, facts, Some(true)).is_ok()
+                // Reporters answer callbacks; they do not verify or merge.
+                && !(s.resident_only() && *step != Step::CallBack)
+        })
+        .collect()
+}
+
+async fn case_page(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<String>,
+    Query(q): Query<CaseQuery>,
+) -> Response {
+    let lang = s.lang;
+    let c = match store::get(&state.db, &state.sealer, &s.actor, &id, false).await {
+        Ok(c) => c,
+        Err(e) => {
+            let code = match e {
+                Error::NotFound { .. } => StatusCode::NOT_FOUND,
+                Error::Forbidden(_) => StatusCode::FORBIDDEN,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            return (
+                code,
+                page(Some(&s), lang, lang.t("案件", "Case"), error_box(lang, &e)),
+            )
+                .into_response();
+        }
+    };
+    let units = gongzhi_core::identity::list_units(&state.db)
+        .await
+        .unwrap_or_default();
+    let unit_name = |code: &Option<String>| {
+        code.as_ref()
+            .map(|u| {
+                units
+                    .iter()
+                    .find(|x| &x.code == u)
+                    .map(|x| x.name.clone())
+                    .unwrap_or(u.clone())
+            })
+            .unwrap_or_else(|| "—".into())
+    };
+    let steps = offered(&s, &c);
+    let title = format!("{} {}", lang.t("案件", "Case"), c.number);
+    let body = html! {
+        @if q.created.is_some() {
+            (notice(&format!("{}{}", lang.t("已提交，案件编号：", "Submitted. Case number: "), c.number)))
+        }
+        @if let Some(d) = &q.done { (notice(&format!("{}：{}", lang.t("已办理", "Done"), lang.word(d)))) }
+        div.case-head {
+            span class={"status big s-" (c.status.as_str())} #case-status { (lang.word(c.status.as_str())) }
+            @if c.overdue { span.badge.overdue { (lang.t("已超期", "Overdue")) } }
+            @if c.supervised { span.badge { (lang.t("督办", "Supervised")) } }
+        }
+        div.grid2 {
+            section.card {
+                dl.facts {
+                    dt { (lang.t("类别", "Category")) } dd { (c.category_name) " (" (c.category) ")" }
+                    dt { (lang.t("诉求类型", "Kind")) } dd { (lang.word(&enum_text(&c.kind))) }
+                    dt { (lang.t("渠道", "Channel")) } dd { (lang.word(&enum_text(&c.channel))) }
+                    dt { (lang.t("描述", "Description")) } dd.desc { (c.description) }
+                    dt { (lang.t("位置", "Where")) } dd {
+                        @for a in [&c.street, &c.community, &c.grid].into_iter().flatten() { (a.name) " " }
+                        @if let Some(a) = &c.address { br; (a) }
+                    }
+                    dt { (lang.t("处置单位", "Unit")) } dd #case-unit { (unit_name(&c.unit)) }
+                    dt { (lang.t("首接单位", "Lead unit")) } dd { (unit_name(&c.lead_unit)) }
+                    dt { (lang.t("诉求人", "Reporter")) } dd {
+                        @if c.anonymous { (lang.t("匿名", "Anonymous")) }
+                        @else if let Some(r) = &c.reporter { (r.name.as_deref().unwrap_or("")) " " (r.phone.as_deref().unwrap_or("")) }
+                    }
+                    dt { (lang.t("响应时限", "Respond by")) } dd { (deadline(&c.deadlines.respond)) }
+                    dt { (lang.t("处置时限", "Handle by")) } dd { (deadline(&c.deadlines.handle)) }
+                    dt { (lang.t("结案时限", "Close by")) } dd { (deadline(&c.deadlines.close)) }
+                    @if let Some(u) = &c.extension_requested_until { dt { (lang.t("申请延期至", "Extension asked until")) } dd { (short_time(u)) } }
+                    @if let Some(m) = &c.merged_into { dt { (lang.t("并入", "Merged into")) } dd { a href={"/cases/" (m)} { (m) } } }
+                }
+                @if !c.summons.is_empty() {
+                    h3 { (lang.t("吹哨报到", "Summoned units")) }
+                    ul { @for t in &c.summons { li { (unit_name(&Some(t.unit.clone()))) " · " (short_time(&t.deadline)) " · "
+                        @if t.reported_at.is_some() { (lang.t("已报到", "reported in")) } @else { (lang.t("未报到", "not yet")) } } } }
+                }
+            }
+            section {
+                @if let (Some(lat), Some(lng)) = (c.lat, c.lng) {
+                    div #case-map .map.small data-point={(lat) "," (lng)} {}
+                }
+                @if !c.photos.is_empty() {
+                    div.photos {
+                        @for p in &c.photos {
+                            figure {
+                                a href={"/cases/" (c.id) "/photos/" (p.id)} { img src={"/cases/" (c.id) "/photos/" (p.id)} alt=(lang.t("案件照片", "Case photo")) loading="lazy"; }
+                                figcaption { (lang.word(p.step.as_deref().unwrap_or(""))) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if !steps.is_empty() {
+            section.card.actions aria-label=(lang.t("办理", "Actions")) {
+                h2 { (lang.t("办理", "Actions")) }
+                @for step in &steps { (step_form(&s, &c, *step, &units)) }
+            }
+        }
+        section.card {
+            h2 { (lang.t("办理过程", "Timeline")) }
+            ol.timeline {
+                @for e in &c.timeline {
+                    li {
+                        time { (short_time(&e.at)) } " "
+                        strong { (lang.word(&e.step)) } " · " span.actor { (e.actor) }
+                        @if let Some(n) = &e.note { div.note { (n) } }
+                    }
+                }
+            }
+        }
+        (crate::dashboard::map_scripts(&state))
+    };
+    page(Some(&s), lang, &title, body).into_response()
+}
+
+fn enum_text<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+fn deadline(d: &Option<String>) -> Markup {
+    html! { @if let Some(d) = d { time.countdown datetime=(d) { (short_time(d)) } } @else { "—" } }
+}
+
+/// The form of one step, with the fields that step needs.
+fn step_form(
+    s: &Session,
+    c: &CaseView,
+    step: Step,
+    units: &[gongzhi_core::identity::Unit],
+) -> Markup {
+    let lang = s.lang;
+    let name = step.as_str();
+    let field = |n: &str| format!("{name}-{n}");
+    html! {
+        details.step data-step=(name) {
+            summary { (lang.word(name)) }
+            form method="post" action={"/cases/" (c.id) "/act/" (name)} enctype="multipart/form-data" {
+                input type="hidden" name="_csrf" value=(s.csrf());
+                @match step {
+                    Step::Dispatch => {
+                        label for=(field("unit")) { (lang.t("派往单位", "Send to unit")) }
+                        select id=(field("unit")) name="unit" {
+                            @for u in units { option value=(u.code) selected[c.unit.as_deref() == Some(u.code.as_str())] { (u.name) } }
+                        }
+                    }
+                    Step::Summon => {
+                        label for=(field("units")) { (lang.t("吹哨单位（可多选）", "Units to summon (several)")) }
+                        select id=(field("units")) name="units" multiple size="5" {
+                            @for u in units { option value=(u.code) { (u.name) } }
+                        }
+                        label for=(field("minutes")) { (lang.t("报到时限（分钟）", "Report within (minutes)")) }
+                        input id=(field("minutes")) name="report_within_minutes" type="number" min="5" value="30";
+                    }
+                    Step::ReportIn => {
+                        label for=(field("unit")) { (lang.t("报到单位", "Unit reporting in")) }
+                        select id=(field("unit")) name="unit" {
+                            @for t in &c.summons { option value=(t.unit) { (t.unit) } }
+                        }
+                    }
+                    Step::Verify => {
+                        fieldset { legend { (lang.t("核查结果", "Result")) }
+                            label.choice { input type="radio" name="passed" value="true" checked; (lang.t("通过", "Passed")) }
+                            label.choice { input type="radio" name="passed" value="false"; (lang.t("未通过（返工）", "Failed (rework)")) }
+                        }
+                    }
+                    Step::CallBack => {
+                        fieldset { legend { (lang.t("是否联系到", "Reached the reporter")) }
+                            label.choice { input type="radio" name="contacted" value="true" checked; (lang.t("是", "Yes")) }
+                            label.choice { input type="radio" name="contacted" value="false"; (lang.t("否", "No")) }
+                        }
+                        fieldset { legend { (lang.t("问题是否解决", "Resolved")) }
+                            label.choice { input type="radio" name="resolved" value="true" checked; (lang.t("已解决", "Resolved")) }
+                            label.choice { input type="radio" name="resolved" value="false"; (lang.t("未解决", "Not resolved")) }
+                        }
+                        fieldset { legend { (lang.t("满意度", "Satisfaction")) }
+                            @for v in ["satisfied", "basically_satisfied", "dissatisfied"] {
+                                label.choice { input type="radio" name="satisfaction" value=(v) checked[v == "satisfied"]; (lang.word(v)) }
+                            }
+                        }
+                    }
+                    Step::Extend => {
+                        label for=(field("until")) { (lang.t("延期至", "Until")) }
+                        input id=(field("until")) name="until" type="datetime-local" required;
+                    }
+                    Step::Merge => {
+                        label for=(field("into")) { (lang.t("并入案件（编号）", "Into case (number)")) }
+                        input id=(field("into")) name="into" required;
+                    }
+                    _ => {}
+                }
+                @let needs_reason = matches!(step, Step::Cancel | Step::Return | Step::Hold | Step::Reopen | Step::Extend);
+                @let needs_note = matches!(step, Step::ReportBack);
+                label for=(field("note")) {
+                    @if needs_reason { (lang.t("理由", "Reason")) } @else { (lang.t("说明", "Note")) }
+                }
+                textarea id=(field("note")) name=(if needs_reason { "reason" } else { "note" }) rows="2" required[needs_reason || needs_note] {}
+                @if matches!(step, Step::ReportBack | Step::Verify | Step::Contact) {
+                    label for=(field("photos")) { (lang.t("照片", "Photos")) }
+                    input id=(field("photos")) name="photos" type="file" accept="image/*" capture="environment" multiple;
+                }
+                button type="submit" { (lang.word(name)) }
+            }
+        }
+    }
+}
+
+async fn act(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, step)): Path<(String, String)>,
+    m: Multipart,
+) -> Response {
+    let lang = s.lang;
+    let form = match read_multipart(m).await {
+        Ok(f) => f,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    if let Err(r) = s.check(form.get("_csrf")) {
+        return r;
+    }
+    let Some(step) = Step::parse(&step) else {
+        return (
+            StatusCode::NOT_FOUND,
+            lang.t("没有这个操作。", "No such action."),
+        )
+            .into_response();
+    };
+    let result = async {
+        let bool_of = |k: &str| match form.get(k) {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        };
+        let until = form.opt("until").map(|u| {
+            // datetime-local has no zone: it is Beijing time.
+            if u.len() == 16 {
+                format!("{u}:00+08:00")
+            } else {
+                u
+            }
+        });
+        let mut input = ActionInput {
+            note: form.opt("note"),
+            reason: form.opt("reason"),
+            unit: form.opt("unit"),
+            units: form.all("units"),
+            report_within_minutes: form.get("report_within_minutes").parse().ok(),
+            passed: bool_of("passed"),
+            contacted: bool_of("contacted"),
+            resolved: bool_of("resolved"),
+            satisfaction: form.opt("satisfaction"),
+            until,
+            into: form.opt("into"),
+            photos: vec![],
+        };
+        input.photos = upload_photos(&state, &s, &form).await?;
+        store::act(&state.db, &state.sealer, &s.actor, &id, step, &input).await
+    }
+    .await;
+    match result {
+        Ok(c) => {
+            Redirect::to(&format!("/cases/{}?done={}", c.id, enc(step.as_str()))).into_response()
+        }
+        Err(e) => {
+            let code = match e {
+                Error::Forbidden(_) => StatusCode::FORBIDDEN,
+                Error::Conflict(_) => StatusCode::CONFLICT,
+                Error::NotFound { .. } => StatusCode::NOT_FOUND,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let body = html! {
+                (error_box(lang, &e))
+                p { a href={"/cases/" (id)} { (lang.t("返回案件", "Back to the case")) } }
+            };
+            (
+                code,
+                page(Some(&s), lang, lang.word(step.as_str()).as_str(), body),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A case's photo, for whoever may see the case (residents see the photos of their own cases).
+async fn photo(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, photo)): Path<(String, String)>,
+) -> Response {
+    let Ok(c) = store::get(&state.db, &state.sealer, &s.actor, &id, false).await else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match gongzhi_core::attachments::read(&state.db, &photo).await {
+        Ok((ct, Some(owner), _, bytes)) if owner == format!("case:{}", c.id) => {
+            gongzhi_core::attachments::respond(ct, bytes)
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Roles that see the staff side of a case list.
+pub fn staff(s: &Session) -> bool {
+    s.actor.assignments.iter().any(|a| a.role != Role::Resident)
+}
+
+pub fn _json_unused() -> Markup {
+    json_script("x", &json!(null))
+}

@@ -1,0 +1,134 @@
+//! The pages speak Chinese first and English second: every text is written as a (zh, en) pair
+//! where it is used, and the product's words (statuses, steps, kinds, roles) have one table here.
+
+use gongzhi_core::identity::Role;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn t(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+    /// The label of a product word (status, step, kind, channel, role, unit kind), or the word.
+    pub fn word(self, w: &str) -> String {
+        WORDS
+            .iter()
+            .find(|(k, _, _)| *k == w)
+            .map(|(_, zh, en)| self.t(zh, en).to_string())
+            .unwrap_or_else(|| w.to_string())
+    }
+    pub fn role(self, r: Role) -> String {
+        self.word(r.as_str())
+    }
+}
+
+const WORDS: &[(&str, &str, &str)] = &[
+    // statuses
+    ("reported", "待受理", "Reported"),
+    ("accepted", "已受理", "Accepted"),
+    ("filed", "已立案", "Filed"),
+    ("dispatched", "已派遣", "Dispatched"),
+    ("signed", "处置中", "Being handled"),
+    ("reported_back", "待核查", "Reported back"),
+    ("verified", "待结案", "Verified"),
+    ("closed", "已结案", "Closed"),
+    ("called_back", "已回访", "Called back"),
+    ("on_hold", "挂账", "On hold"),
+    ("cancelled", "已作废", "Cancelled"),
+    ("merged", "已合并", "Merged"),
+    // steps
+    ("create", "上报", "Reported"),
+    ("accept", "受理", "Accept"),
+    ("file", "立案", "File"),
+    ("cancel", "作废", "Cancel"),
+    ("dispatch", "派遣", "Dispatch"),
+    ("sign", "签收", "Sign"),
+    ("contact", "联系诉求人", "Contact reporter"),
+    ("report_back", "处置反馈", "Report back"),
+    ("verify", "核查", "Verify"),
+    ("close", "结案", "Close"),
+    ("call_back", "回访评价", "Call back"),
+    ("return", "退回", "Return"),
+    ("extend", "申请延期", "Ask for extension"),
+    ("approve_extension", "批准延期", "Approve extension"),
+    ("hold", "挂账", "Hold"),
+    ("resume", "恢复办理", "Resume"),
+    ("supervise", "督办", "Supervise"),
+    ("remind", "催办", "Remind"),
+    ("reopen", "重办", "Reopen"),
+    ("summon", "吹哨报到", "Summon units"),
+    ("report_in", "报到", "Report in"),
+    ("merge", "合并", "Merge"),
+    ("merged_in", "并入案件", "Case merged in"),
+    ("escalate", "升级", "Escalated"),
+    // kinds
+    ("inquiry", "咨询", "Inquiry"),
+    ("help", "求助", "Help"),
+    ("complaint", "投诉", "Complaint"),
+    ("report", "举报", "Report"),
+    ("suggestion", "建议", "Suggestion"),
+    // channels
+    ("hotline", "热线", "Hotline"),
+    ("web", "网上", "Web"),
+    ("patrol", "巡查", "Patrol"),
+    ("open311", "Open311", "Open311"),
+    ("api", "接口", "API"),
+    ("import", "导入", "Import"),
+    // roles
+    ("resident", "居民", "Resident"),
+    ("grid_worker", "网格员", "Grid worker"),
+    ("operator", "话务员", "Hotline operator"),
+    ("dispatcher", "派遣员", "Dispatcher"),
+    ("handler", "处置单位", "Handling unit"),
+    ("leader", "领导", "Leader"),
+    ("admin", "管理员", "Administrator"),
+    // satisfaction
+    ("satisfied", "满意", "Satisfied"),
+    ("basically_satisfied", "基本满意", "Basically satisfied"),
+    ("dissatisfied", "不满意", "Dissatisfied"),
+    // levels
+    ("district", "区", "District"),
+    ("street", "街道", "Street"),
+    ("community", "社区", "Community"),
+    ("grid", "网格", "Grid"),
+    ("unit", "单位", "Unit"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_and_step_has_both_labels() {
+        for s in gongzhi_cases::workflow::ALL_STATUSES {
+            assert!(
+                WORDS.iter().any(|(k, _, _)| *k == s.as_str()),
+                "{}",
+                s.as_str()
+            );
+        }
+        for s in gongzhi_cases::workflow::ALL_STEPS {
+            assert!(
+                WORDS.iter().any(|(k, _, _)| *k == s.as_str()),
+                "{}",
+                s.as_str()
+            );
+        }
+        for (k, zh, en) in WORDS {
+            assert!(!zh.is_empty() && !en.is_empty(), "{k}");
+        }
+    }
+}
