@@ -12,3 +12,4 @@ mod demo;
 mod identity;
 mod jobs;
 mod stats;
+mod web;
