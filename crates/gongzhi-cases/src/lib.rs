@@ -37,7 +37,13 @@ impl Module for Cases {
     }
 }
 
-pub const MIGRATIONS: &[Migration] = &[CASES_0001, CASES_0002, CASES_0003];
+pub const MIGRATIONS: &[Migration] = &[CASES_0001, CASES_0002, CASES_0003, CASES_0004_WEB];
+
+/// A resident's own cases ("my requests") are found by who created them.
+const CASES_0004_WEB: Migration = Migration {
+    id: "cases-0004-created-by",
+    sql: "CREATE INDEX cases_created_by ON cases (created_by, created_at)",
+};
 
 /// Likely duplicates are looked up by category and a narrow band of latitude: the band holds far
 /// fewer rows than a week of the category does.

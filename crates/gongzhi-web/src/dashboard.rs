@@ -205,18 +205,21 @@ async fn trend(state: &AppState, scope: &[String]) -> gongzhi_core::Result<Value
         })
         .collect();
     for (col, slot) in [("created_at", 1), ("closed_at", 2)] {
-        let sql = format!("SELECT {col} FROM cases WHERE {col} >= $1{clause}");
+        // Counted per day by the database: a month can hold hundreds of thousands of cases.
+        let sql = format!(
+            "SELECT ({col} - $1) / {day} AS d, COUNT(*) FROM cases WHERE {col} >= $1{clause} GROUP BY ({col} - $1) / {day}"
+        );
         let mut q = sqlx::query(&sql).bind(start);
         for a in &args {
             q = q.bind(a.clone());
         }
         for r in q.fetch_all(state.db.pool()).await? {
-            let t: i64 = r.try_get(0)?;
-            let i = (((t - start) / day) as usize).min(29);
+            let i = (r.try_get::<i64, _>(0)?.max(0) as usize).min(29);
+            let n: i64 = r.try_get(1)?;
             if slot == 1 {
-                days[i].1 += 1
+                days[i].1 += n
             } else {
-                days[i].2 += 1
+                days[i].2 += n
             }
         }
     }
@@ -252,10 +255,7 @@ async fn grids(State(state): State<AppState>, s: Session) -> Response {
     } else {
         Ok(Default::default())
     };
-    let (Ok(mut fc), Ok(counts)) = (
-        gongzhi_core::areas::export_geojson(&state.db, Some(Level::Grid)).await,
-        counts,
-    ) else {
+    let (Ok(mut fc), Ok(counts)) = (grid_shapes(&state.db).await, counts) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     // Names of streets and communities, for the drill-down labels.
@@ -282,6 +282,24 @@ async fn grids(State(state): State<AppState>, s: Session) -> Response {
     }
     fc["names"] = Value::Object(names);
     ([(header::CACHE_CONTROL, "private, max-age=30")], Json(fc)).into_response()
+}
+
+/// The grids' GeoJSON changes only with an import: kept per areas version.
+#[derive(Default)]
+struct GridShapes(tokio::sync::Mutex<Option<(i64, Value)>>);
+
+async fn grid_shapes(db: &gongzhi_core::db::Db) -> gongzhi_core::Result<Value> {
+    let version = db.version("areas").await?;
+    let cache = db.extension(GridShapes::default);
+    let mut slot = cache.0.lock().await;
+    if let Some((v, fc)) = slot.as_ref() {
+        if *v == version {
+            return Ok(fc.clone());
+        }
+    }
+    let fc = gongzhi_core::areas::export_geojson(db, Some(Level::Grid)).await?;
+    *slot = Some((version, fc.clone()));
+    Ok(fc)
 }
 
 async fn grid_counts(

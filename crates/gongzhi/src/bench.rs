@@ -436,3 +436,247 @@ pub async fn intake(
     );
     write_section(output, "intake", &body)
 }
+
+/// Server time of each main page (loopback round trip, one request at a time) with `cases`
+/// stored: the demo seed, then its cases copied until there are enough.
+pub struct PageFigures {
+    pub backend: &'static str,
+    pub cases: i64,
+    pub inflate_secs: f64,
+    /// (page, p50 ms, p95 ms)
+    pub pages: Vec<(String, f64, f64)>,
+}
+
+/// Copies the stored cases (new ids and numbers, no idempotency keys) until there are `target`.
+async fn inflate_cases(db: &gongzhi_core::db::Db, target: i64) -> Result<i64> {
+    use sqlx::{Column, Row};
+    let row = sqlx::query("SELECT * FROM cases LIMIT 1")
+        .fetch_one(db.pool())
+        .await?;
+    let cols: Vec<String> = row.columns().iter().map(|c| c.name().to_string()).collect();
+    let mut round = 0;
+    loop {
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM cases")
+            .fetch_one(db.pool())
+            .await?
+            .try_get(0)?;
+        if n >= target {
+            return Ok(n);
+        }
+        round += 1;
+        let exprs: Vec<String> = cols
+            .iter()
+            .map(|c| match c.as_str() {
+                "id" => format!("id || '-{round}'"),
+                "number" => format!("number || '{round}'"),
+                "idempotency_key" => "NULL".into(),
+                other => other.to_string(),
+            })
+            .collect();
+        // Bulk copy for the benchmark's data only: not an audited write path of the product.
+        sqlx::query(&format!(
+            "INSERT INTO cases ({}) SELECT {} FROM cases ORDER BY id LIMIT {}",
+            cols.join(", "),
+            exprs.join(", "),
+            target - n
+        ))
+        .execute(db.pool())
+        .await?;
+    }
+}
+
+async fn sign_in(client: &reqwest::Client, base: &str, user: &str) -> Result<String> {
+    let err = |e: reqwest::Error| Error::internal(e);
+    let resp = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .map_err(err)?;
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .to_string();
+    let page = resp.text().await.map_err(err)?;
+    let csrf = page
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or("")
+        .to_string();
+    let resp = client
+        .post(format!("{base}/login"))
+        .header("cookie", cookie)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", user),
+            ("password", &format!("{user}-demo")),
+            ("next", ""),
+        ])
+        .send()
+        .await
+        .map_err(err)?;
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("gz_session="))
+        .and_then(|v| v.split(';').next())
+        .map(String::from)
+        .ok_or_else(|| Error::internal(format!("{user} could not sign in")))
+}
+
+pub async fn measure_pages(
+    db_url: &str,
+    dir: &Path,
+    cases: i64,
+    requests: usize,
+) -> Result<PageFigures> {
+    use sqlx::Row;
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(Error::internal)?;
+    let mut config = gongzhi_core::config::Config::default();
+    config.data_dir = dir.to_path_buf();
+    config.database_url = db_url.to_string();
+    let (db, sealer) = crate::server::open(&config).await?;
+    crate::demo::seed(&db, &sealer).await?;
+    let started = std::time::Instant::now();
+    let stored = inflate_cases(&db, cases).await?;
+    sqlx::query("ANALYZE").execute(db.pool()).await?;
+    let inflate_secs = started.elapsed().as_secs_f64();
+    let case_id: String = sqlx::query("SELECT id FROM cases ORDER BY created_at DESC, id LIMIT 1")
+        .fetch_one(db.pool())
+        .await?
+        .try_get(0)?;
+    let listener = crate::server::bind("127.0.0.1:0").await?;
+    let running = crate::server::start(config, db.clone(), sealer, listener).await?;
+    let base = running.url();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(Error::internal)?;
+    let pages: Vec<(&str, String)> = vec![
+        ("resident", "/my".into()),
+        ("resident", "/report".into()),
+        ("gridworker", "/tasks".into()),
+        ("dispatcher", "/queue".into()),
+        ("dispatcher", "/cases".into()),
+        ("dispatcher", "/cases?status=&page=50".into()),
+        ("dispatcher", format!("/cases/{case_id}")),
+        ("handler", "/inbox".into()),
+        ("leader", "/dashboard".into()),
+        ("leader", "/dashboard/grids.json".into()),
+        ("admin", "/admin".into()),
+    ];
+    let mut out = Vec::new();
+    for (user, path) in pages {
+        let cookie = sign_in(&client, &base, user).await?;
+        let mut times = Vec::with_capacity(requests);
+        for i in 0..requests + 3 {
+            let t = std::time::Instant::now();
+            let resp = client
+                .get(format!("{base}{path}"))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .map_err(Error::internal)?;
+            let status = resp.status();
+            let _ = resp.bytes().await;
+            if !status.is_success() {
+                return Err(Error::internal(format!("{path} as {user}: {status}")));
+            }
+            // The first few warm caches (prepared statements, the catalog).
+            if i >= 3 {
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        times.sort_by(|a, b| a.total_cmp(b));
+        let p =
+            |q: f64| times[((q * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1];
+        eprintln!(
+            "  {path} ({user}): p50 {:.1} ms, p95 {:.1} ms",
+            p(0.5),
+            p(0.95)
+        );
+        out.push((
+            format!("`{}` ({user})", path.replace(&case_id, "{id}")),
+            p(0.5),
+            p(0.95),
+        ));
+    }
+    running.stop();
+    Ok(PageFigures {
+        backend: if db_url.starts_with("postgres") {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
+        cases: stored,
+        inflate_secs,
+        pages: out,
+    })
+}
+
+/// `gongzhi bench pages`: every main page's server time with many cases stored.
+pub async fn pages(
+    cases: i64,
+    requests: usize,
+    postgres: Option<&str>,
+    output: &Path,
+) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("gongzhi-bench-pages-{}", std::process::id()));
+    let mut runs = Vec::new();
+    eprintln!("pages: SQLite, {cases} cases …");
+    runs.push(
+        measure_pages(
+            &gongzhi_core::config::sqlite_url(&dir.join("gongzhi.db")),
+            &dir,
+            cases,
+            requests,
+        )
+        .await?,
+    );
+    if let Some(admin_url) = postgres {
+        let admin = gongzhi_core::db::Db::connect(admin_url).await?;
+        let name = format!("gongzhi_bench_pages_{}", std::process::id());
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(admin.pool())
+            .await?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(admin.pool())
+            .await?;
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or_default();
+        eprintln!("pages: PostgreSQL, {cases} cases …");
+        let r = measure_pages(&format!("{base}/{name}"), &dir, cases, requests).await;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(admin.pool())
+            .await
+            .ok();
+        runs.push(r?);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut body = format!(
+        "## Page server time\n\n\
+         Command: `scripts/bench` (runs `gongzhi bench pages`, release build). Machine: {}. Date: {}.\n\
+         The Dongcheng demo (≈600 grids), its cases copied until the stated count, `ANALYZE`d; each page requested \
+         {requests} times one after another over loopback by a signed-in user of its role (times include the round trip). \
+         Target: p95 < 50 ms with 1,000,000 cases.\n",
+        machine(),
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+    );
+    for r in &runs {
+        body.push_str(&format!(
+            "\n**{}**, {} cases (copying took {:.0} s)\n\n| page (role) | p50 ms | p95 ms |\n|---|---:|---:|\n{}\n",
+            r.backend,
+            r.cases,
+            r.inflate_secs,
+            r.pages.iter().map(|(p, a, b)| format!("| {p} | {a:.1} | {b:.1} |")).collect::<Vec<_>>().join("\n")
+        ));
+    }
+    write_section(output, "pages", &body)
+}

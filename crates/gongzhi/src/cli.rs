@@ -166,6 +166,21 @@ enum BenchCommand {
         #[arg(long, default_value = "docs/benchmarks.md")]
         output: PathBuf,
     },
+    /// Every main page's server time with many cases stored (SQLite, and PostgreSQL with --postgres).
+    Pages {
+        /// Cases stored while measuring.
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: i64,
+        /// Requests per page.
+        #[arg(long, default_value_t = 40)]
+        requests: usize,
+        /// An administrative PostgreSQL URL; a scratch database is created and dropped.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Markdown file to update.
+        #[arg(long, default_value = "docs/benchmarks.md")]
+        output: PathBuf,
+    },
     /// Case intake through the service layer on SQLite (and PostgreSQL with --postgres).
     Intake {
         /// Cases per run.
@@ -420,6 +435,14 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
             output,
         }) => {
             crate::bench::locate(&sizes, points, &output)?;
+        }
+        Command::Bench(BenchCommand::Pages {
+            cases,
+            requests,
+            postgres,
+            output,
+        }) => {
+            crate::bench::pages(cases, requests, postgres.as_deref(), &output).await?;
         }
         Command::Bench(BenchCommand::Intake {
             cases,
