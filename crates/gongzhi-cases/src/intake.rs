@@ -380,7 +380,9 @@ async fn submit(db: &Db, p: Prepared) -> Result<String> {
             continue;
         }
         let (items, replies): (Vec<Prepared>, Vec<Reply>) = batch.into_iter().unzip();
-        match write(db, &items).await {
+        let written = write(db, &items).await;
+        crate::store::changed(db);
+        match written {
             Ok(numbers) => {
                 for (reply, n) in replies.into_iter().zip(numbers) {
                     let _ = reply.send(Ok(n));

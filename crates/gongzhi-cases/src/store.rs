@@ -333,7 +333,7 @@ pub(crate) async fn find_by_key(db: &Db, actor: &Actor, key: &str) -> Result<Opt
     )
 }
 
-pub(crate) async fn duplicates(
+pub async fn duplicates(
     db: &Db,
     id: &str,
     category: &str,
@@ -920,6 +920,7 @@ pub async fn act(
     )
     .await?;
     tx.commit().await?;
+    changed(db);
     // The actor may no longer read the case (a unit that returned it): answer with it anyway.
     full_view(db, sealer, &fetch_row(db, &case_id).await?, false).await
 }
@@ -1175,7 +1176,36 @@ fn parse_day_or_time(s: &str) -> Option<i64> {
 }
 
 /// Cases the actor may see, filtered and paginated, newest first.
+/// How many times this process changed cases: caches of figures compare it to know they may be
+/// stale (changes by other processes reach them through their time limit).
+#[derive(Default)]
+struct Changes(std::sync::atomic::AtomicU64);
+
+pub fn changed(db: &Db) {
+    db.extension(Changes::default)
+        .0
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn generation(db: &Db) -> u64 {
+    db.extension(Changes::default)
+        .0
+        .load(std::sync::atomic::Ordering::Relaxed)
+}
+
 pub async fn list(db: &Db, sealer: &Sealer, actor: &Actor, f: &CaseFilter) -> Result<CasePage> {
+    list_counting(db, sealer, actor, f, None).await
+}
+
+/// As [`list`], counting at most `count_cap + 1` matches: pages that only need "more than N"
+/// stay fast with millions of cases (an exact count scans every match).
+pub async fn list_counting(
+    db: &Db,
+    sealer: &Sealer,
+    actor: &Actor,
+    f: &CaseFilter,
+    count_cap: Option<i64>,
+) -> Result<CasePage> {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<SetValue> = Vec::new();
     let arg = |v: SetValue, args: &mut Vec<SetValue>| {
@@ -1290,7 +1320,13 @@ pub async fn list(db: &Db, sealer: &Sealer, actor: &Actor, f: &CaseFilter) -> Re
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
-    let count_sql = format!("SELECT COUNT(*) FROM cases {where_sql}");
+    let count_sql = match count_cap {
+        Some(cap) => format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM cases {where_sql} LIMIT {}) capped",
+            cap + 1
+        ),
+        None => format!("SELECT COUNT(*) FROM cases {where_sql}"),
+    };
     let total: i64 = bind_all(&count_sql, &args)
         .fetch_one(db.pool())
         .await?

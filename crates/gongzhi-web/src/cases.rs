@@ -65,7 +65,8 @@ async fn desk(
         page_size: Some(PAGE),
         ..Default::default()
     };
-    let listed = store::list(&state.db, &state.sealer, &s.actor, &filter).await;
+    let listed =
+        store::list_counting(&state.db, &state.sealer, &s.actor, &filter, Some(COUNT_CAP)).await;
     let body = html! {
         nav.tabs aria-label=(lang.t("状态", "Status")) {
             @for t in tabs {
@@ -87,6 +88,8 @@ async fn desk(
 }
 
 const PAGE: u32 = 20;
+/// Lists say "10000+" rather than count millions of rows on every page view.
+const COUNT_CAP: i64 = 10_000;
 
 pub fn case_table(lang: Lang, items: &[CaseView]) -> Markup {
     html! {
@@ -128,7 +131,7 @@ fn pager(lang: Lang, path: &str, status: &str, page: u32, size: u32, total: i64)
     html! {
         nav.pager aria-label=(lang.t("分页", "Pages")) {
             @if page > 1 { a rel="prev" href={(path) "?status=" (status) "&page=" (page - 1)} { (lang.t("上一页", "Previous")) } }
-            span { (page) " / " (pages) " · " (total) (lang.t(" 件", " cases")) }
+            span { (page) " / " (pages) @if total > COUNT_CAP { "+" } " · " (total.min(COUNT_CAP)) @if total > COUNT_CAP { "+" } (lang.t(" 件", " cases")) }
             @if page < pages { a rel="next" href={(path) "?status=" (status) "&page=" (page + 1)} { (lang.t("下一页", "Next")) } }
         }
     }
@@ -269,6 +272,20 @@ async fn case_page(
             .unwrap_or_else(|| "—".into())
     };
     let steps = offered(&s, &c);
+    // Likely duplicates, for the desks that can merge: open, same category, nearby, recent.
+    let dupes = match (
+        c.lat,
+        c.lng,
+        c.status.is_open() && steps.contains(&Step::Merge),
+    ) {
+        (Some(lat), Some(lng), true) => {
+            let created = gongzhi_core::time::parse_rfc3339(&c.created_at).unwrap_or(0);
+            store::duplicates(&state.db, &c.id, &c.category, lat, lng, created)
+                .await
+                .unwrap_or_default()
+        }
+        _ => vec![],
+    };
     let title = format!("{} {}", lang.t("案件", "Case"), c.number);
     let body = html! {
         @if q.created.is_some() {
@@ -323,6 +340,13 @@ async fn case_page(
                         }
                     }
                 }
+            }
+        }
+        @if !dupes.is_empty() {
+            section.card #duplicates {
+                h2 { (lang.t("可能重复", "Likely duplicates")) }
+                ul { @for d in &dupes { li { a href={"/cases/" (d.id)} { (d.number) } " · " (format!("{:.0}", d.distance_m)) (lang.t(" 米", " m")) } } }
+                p.hint { (lang.t("确认重复后，用“合并”把本案并入主案件。", "If it is the same problem, merge this case into the primary one.")) }
             }
         }
         @if !steps.is_empty() {

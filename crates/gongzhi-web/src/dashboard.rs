@@ -103,8 +103,11 @@ async fn dashboard(
         .clone()
         .filter(|p| !p.is_empty())
         .unwrap_or_else(this_month);
-    let rows = stats::compute(&state.db, &s.actor, &period, level).await;
-    let trend = trend(&state, &scope(&s)).await.unwrap_or_default();
+    let key = format!("{period}|{level_name}|{:?}", s.actor.assignments);
+    let (rows, trend, computed_at) = match figures(&state, &s, &key, &period, level).await {
+        Ok((rows, trend, at)) => (Ok(rows), trend, at),
+        Err(e) => (Err(e), Value::Null, now_ms()),
+    };
     let body = html! {
         section.card {
             div.map-tools {
@@ -126,6 +129,7 @@ async fn dashboard(
         }
         section.card {
             h2 { (lang.t("三率排名", "Three-rate ranking")) " · " (period) }
+            p.hint { (lang.t("统计于 ", "Computed at ")) (gongzhi_core::time::format_ms(computed_at).get(11..19).unwrap_or("")) }
             form.inline-form method="get" action="/dashboard" {
                 label for="period" { (lang.t("月份", "Month")) }
                 input #period name="period" type="month" value=(period);
@@ -188,6 +192,63 @@ fn ranking(lang: Lang, rows: &[StatsRow]) -> Markup {
             } }
         }
     }
+}
+
+/// Figures computed at most every few seconds per (period, level, user's scope): with a
+/// million cases a month's ranking takes a noticeable fraction of a second to compute.
+#[derive(Default)]
+struct FigureCache(std::sync::Mutex<std::collections::HashMap<String, Figures>>);
+
+#[derive(Clone)]
+struct Figures {
+    at: std::time::Instant,
+    at_ms: i64,
+    generation: u64,
+    rows: Vec<StatsRow>,
+    trend: Value,
+}
+
+/// Recomputed when this process changed cases and the figures are older than `FRESH`, or when
+/// they are older than `STALE` (changes made by other server processes).
+const FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+const STALE: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn figures(
+    state: &AppState,
+    s: &Session,
+    key: &str,
+    period: &str,
+    level: StatsLevel,
+) -> gongzhi_core::Result<(Vec<StatsRow>, Value, i64)> {
+    let cache = state.db.extension(FigureCache::default);
+    let generation = gongzhi_cases::store::generation(&state.db);
+    let cached = cache
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(key)
+        .cloned();
+    if let Some(f) = cached {
+        let age = f.at.elapsed();
+        if age < STALE && (f.generation == generation || age < FRESH) {
+            return Ok((f.rows, f.trend, f.at_ms));
+        }
+    }
+    let rows = stats::compute(&state.db, &s.actor, period, level).await?;
+    let trend = trend(state, &scope(s)).await?;
+    let f = Figures {
+        at: std::time::Instant::now(),
+        at_ms: now_ms(),
+        generation,
+        rows: rows.clone(),
+        trend: trend.clone(),
+    };
+    let mut map = cache.0.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() > 256 {
+        map.clear();
+    }
+    map.insert(key.to_string(), f);
+    Ok((rows, trend, now_ms()))
 }
 
 /// Cases created and closed per day over the last 30 days, in the user's areas.

@@ -5,8 +5,9 @@
   var cfg = JSON.parse((document.getElementById('map-config') || {}).textContent || '{}');
   var zh = document.documentElement.lang === 'zh-CN';
 
-  function base(el) {
-    var map = L.map(el, { preferCanvas: true, attributionControl: !!cfg.basemap });
+  // Canvas for the many-polygon maps; SVG (crisper on phones) for the small ones.
+  function base(el, canvas) {
+    var map = L.map(el, { preferCanvas: !!canvas, attributionControl: !!cfg.basemap });
     if (cfg.basemap) L.tileLayer(cfg.basemap, { maxZoom: 19 }).addTo(map);
     map.setView([39.92, 116.41], 13);
     return map;
@@ -53,7 +54,7 @@
   ['dash-map', 'admin-map'].forEach(function (id) {
     var el = document.getElementById(id);
     if (!el) return;
-    var map = base(el), fc = null, layer = null, level = 9, within = '';
+    var map = base(el, true), fc = null, layer = null, level = 9, within = '';
     var measure = document.getElementById('map-measure'), levelSel = document.getElementById('map-level');
     var up = document.getElementById('map-up'), info = document.getElementById('map-info');
     function colour(v, max) {
