@@ -194,24 +194,55 @@ fn ranking(lang: Lang, rows: &[StatsRow]) -> Markup {
     }
 }
 
-/// Figures computed at most every few seconds per (period, level, user's scope): with a
-/// million cases a month's ranking takes a noticeable fraction of a second to compute.
-#[derive(Default)]
-struct FigureCache(std::sync::Mutex<std::collections::HashMap<String, Figures>>);
+/// Figures computed at most every few seconds per key (period, level, the user's scope): with a
+/// million cases a month's ranking or the open cases per grid take a noticeable fraction of a
+/// second to compute. Recomputed when this process changed cases and the figures are older than
+/// `FRESH`, or when they are older than `STALE` (changes made by other server processes).
+struct Cached<T>(
+    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, i64, u64, T)>>,
+);
 
-#[derive(Clone)]
-struct Figures {
-    at: std::time::Instant,
-    at_ms: i64,
-    generation: u64,
-    rows: Vec<StatsRow>,
-    trend: Value,
+impl<T> Default for Cached<T> {
+    fn default() -> Self {
+        Cached(Default::default())
+    }
 }
 
-/// Recomputed when this process changed cases and the figures are older than `FRESH`, or when
-/// they are older than `STALE` (changes made by other server processes).
 const FRESH: std::time::Duration = std::time::Duration::from_secs(5);
 const STALE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The cached value for `key`, or `compute`d now; with the time it was computed (Unix ms).
+async fn cached<T, F>(state: &AppState, key: &str, compute: F) -> gongzhi_core::Result<(T, i64)>
+where
+    T: Clone + Send + Sync + 'static,
+    F: std::future::Future<Output = gongzhi_core::Result<T>>,
+{
+    let cache = state.db.extension(Cached::<T>::default);
+    let generation = gongzhi_cases::store::generation(&state.db);
+    let hit = cache
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(key)
+        .cloned();
+    if let Some((at, at_ms, g, v)) = hit {
+        let age = at.elapsed();
+        if age < STALE && (g == generation || age < FRESH) {
+            return Ok((v, at_ms));
+        }
+    }
+    let v = compute.await?;
+    let at_ms = now_ms();
+    let mut map = cache.0.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() > 256 {
+        map.clear();
+    }
+    map.insert(
+        key.to_string(),
+        (std::time::Instant::now(), at_ms, generation, v.clone()),
+    );
+    Ok((v, at_ms))
+}
 
 async fn figures(
     state: &AppState,
@@ -220,35 +251,12 @@ async fn figures(
     period: &str,
     level: StatsLevel,
 ) -> gongzhi_core::Result<(Vec<StatsRow>, Value, i64)> {
-    let cache = state.db.extension(FigureCache::default);
-    let generation = gongzhi_cases::store::generation(&state.db);
-    let cached = cache
-        .0
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(key)
-        .cloned();
-    if let Some(f) = cached {
-        let age = f.at.elapsed();
-        if age < STALE && (f.generation == generation || age < FRESH) {
-            return Ok((f.rows, f.trend, f.at_ms));
-        }
-    }
-    let rows = stats::compute(&state.db, &s.actor, period, level).await?;
-    let trend = trend(state, &scope(s)).await?;
-    let f = Figures {
-        at: std::time::Instant::now(),
-        at_ms: now_ms(),
-        generation,
-        rows: rows.clone(),
-        trend: trend.clone(),
-    };
-    let mut map = cache.0.lock().unwrap_or_else(|e| e.into_inner());
-    if map.len() > 256 {
-        map.clear();
-    }
-    map.insert(key.to_string(), f);
-    Ok((rows, trend, now_ms()))
+    let ((rows, trend), at) = cached(state, key, async {
+        let rows = stats::compute(&state.db, &s.actor, period, level).await?;
+        Ok((rows, trend(state, &scope(s)).await?))
+    })
+    .await?;
+    Ok((rows, trend, at))
 }
 
 /// Cases created and closed per day over the last 30 days, in the user's areas.
