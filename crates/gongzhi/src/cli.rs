@@ -67,6 +67,9 @@ enum Command {
     /// The audit chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Verifiable sortition (docs/sortition.md).
+    #[command(subcommand)]
+    Sortition(SortitionCommand),
     /// Benchmarks that write their figures to docs/benchmarks.md.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -153,7 +156,27 @@ enum AuditCommand {
 }
 
 #[derive(Subcommand)]
+enum SortitionCommand {
+    /// Re-run a published draw from its JSON record
+    /// (`{"candidates","list_hash","commitment","seed","k","result"}`) and confirm it.
+    Verify {
+        /// The published record (`-` for standard input).
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum BenchCommand {
+    /// The Method of Equal Shares and greedy approval on generated ballots.
+    Mes {
+        #[arg(long, default_value_t = 100)]
+        projects: usize,
+        #[arg(long, default_value_t = 100_000)]
+        voters: usize,
+        /// Markdown file to update.
+        #[arg(long, default_value = "docs/benchmarks.md")]
+        output: PathBuf,
+    },
     /// Locate throughput and index build time at 1,000, 10,000 and 100,000 generated grids.
     Locate {
         /// Grid counts to measure, comma separated.
@@ -428,6 +451,46 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
                 Ok(n) => println!("audit chain intact: {n} entries"),
                 Err(b) => return Err(Error::Conflict(format!("audit chain broken at {b}"))),
             }
+        }
+        Command::Sortition(SortitionCommand::Verify { file }) => {
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin()).map_err(Error::internal)?
+            } else {
+                std::fs::read_to_string(&file)
+                    .map_err(|e| Error::invalid("file", format!("{}: {e}", file.display())))?
+            };
+            #[derive(serde::Deserialize)]
+            struct Record {
+                candidates: Vec<String>,
+                list_hash: String,
+                commitment: String,
+                seed: String,
+                k: usize,
+                result: Vec<String>,
+            }
+            let r: Record = serde_json::from_str(&text)
+                .map_err(|e| Error::invalid("invalid_record", e.to_string()))?;
+            gongzhi_deliberation::sortition::verify(
+                &r.candidates,
+                &r.list_hash,
+                &r.commitment,
+                &r.seed,
+                r.k,
+                &r.result,
+            )
+            .map_err(|e| Error::Conflict(format!("the draw does not verify: {e}")))?;
+            println!(
+                "the draw verifies: {} of {} candidates, seed matches its commitment",
+                r.result.len(),
+                r.candidates.len()
+            );
+        }
+        Command::Bench(BenchCommand::Mes {
+            projects,
+            voters,
+            output,
+        }) => {
+            crate::bench::mes(projects, voters, &output)?;
         }
         Command::Bench(BenchCommand::Locate {
             sizes,

@@ -130,3 +130,39 @@ fn an_unsupported_database_url_is_refused() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("unsupported database URL"));
 }
+
+#[test]
+fn a_published_sortition_verifies_and_a_tampered_one_does_not() {
+    use gongzhi_deliberation::sortition::{commitment, draw, list_hash};
+    let dir = tempfile::tempdir().unwrap();
+    let candidates: Vec<String> = (1..=30).map(|i| format!("居民{i:02}")).collect();
+    let seed = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    let result = draw(&candidates, seed, 5);
+    let record = serde_json::json!({"candidates": candidates, "list_hash": list_hash(&candidates),
+        "commitment": commitment(seed), "seed": seed, "k": 5, "result": result});
+    let file = dir.path().join("draw.json");
+    std::fs::write(&file, record.to_string()).unwrap();
+    let out = gongzhi(
+        dir.path(),
+        &["sortition", "verify", file.to_str().unwrap()],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("the draw verifies: 5 of 30"));
+    // Someone swaps a drawn resident for another: refused, non-zero exit.
+    let mut tampered = record.clone();
+    tampered["result"][0] =
+        serde_json::json!(candidates.iter().find(|c| !result.contains(c)).unwrap());
+    std::fs::write(&file, tampered.to_string()).unwrap();
+    let out = gongzhi(
+        dir.path(),
+        &["sortition", "verify", file.to_str().unwrap()],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("does not verify"),
+        "{}",
+        text(&out.stderr)
+    );
+}
