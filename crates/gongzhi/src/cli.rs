@@ -67,6 +67,9 @@ enum Command {
     /// The audit chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Open311 GeoReport v2: API keys for clients that submit requests.
+    #[command(subcommand)]
+    Open311(Open311Command),
     /// Verifiable sortition (docs/sortition.md).
     #[command(subcommand)]
     Sortition(SortitionCommand),
@@ -153,6 +156,26 @@ enum UnitCommand {
 enum AuditCommand {
     /// Check the whole chain; exits non-zero naming the first bad entry.
     Verify,
+}
+
+#[derive(Subcommand)]
+enum Open311Command {
+    /// API keys for POST requests.
+    #[command(subcommand)]
+    Key(Open311KeyCommand),
+}
+
+#[derive(Subcommand)]
+enum Open311KeyCommand {
+    /// Issue a key; the key alone is printed on the last line (shown once, stored hashed).
+    Add {
+        #[arg(long)]
+        name: String,
+    },
+    /// Keys with their ids, names and whether revoked.
+    List,
+    /// Revoke a key by its id.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand)]
@@ -450,6 +473,31 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
             match audit::verify(&db).await? {
                 Ok(n) => println!("audit chain intact: {n} entries"),
                 Err(b) => return Err(Error::Conflict(format!("audit chain broken at {b}"))),
+            }
+        }
+        Command::Open311(Open311Command::Key(k)) => {
+            let (db, _) = crate::server::open(&config).await?;
+            let actor = Actor::system("cli");
+            match k {
+                Open311KeyCommand::Add { name } => {
+                    let key = gongzhi_open311::add_key(&db, &actor, &name).await?;
+                    println!("Open311 API key for {name} (shown once):");
+                    println!("{key}");
+                }
+                Open311KeyCommand::List => {
+                    for (id, name, created, revoked) in gongzhi_open311::list_keys(&db).await? {
+                        println!(
+                            "{id}\t{name}\t{created}\t{}",
+                            revoked
+                                .map(|r| format!("revoked {r}"))
+                                .unwrap_or_else(|| "active".into())
+                        );
+                    }
+                }
+                Open311KeyCommand::Revoke { id } => {
+                    gongzhi_open311::revoke_key(&db, &actor, &id).await?;
+                    println!("revoked {id}");
+                }
             }
         }
         Command::Sortition(SortitionCommand::Verify { file }) => {

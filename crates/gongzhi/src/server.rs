@@ -12,7 +12,13 @@ use tokio::net::TcpListener;
 
 /// Every part of the product this binary serves, in migration order. New modules register here.
 pub fn modules() -> Vec<&'static dyn Module> {
-    vec![&Platform, &Areas, &gongzhi_cases::Cases, &gongzhi_web::Web]
+    vec![
+        &Platform,
+        &Areas,
+        &gongzhi_cases::Cases,
+        &gongzhi_open311::Open311,
+        &gongzhi_web::Web,
+    ]
 }
 
 /// Opens the configured database, applies pending migrations and loads the personal-data key.

@@ -11,5 +11,6 @@ mod cli;
 mod demo;
 mod identity;
 mod jobs;
+mod open311;
 mod stats;
 mod web;

@@ -1,0 +1,701 @@
+//! Open311 GeoReport v2 over the cases module: any Open311 client can list services (the public
+//! categories), submit requests (through the same intake as every channel: locate, route,
+//! deadlines, audit) and follow them. JSON as bare arrays, XML with the specification's element
+//! names, errors as `errors/error{code,description}`. Reporters' personal data never appears.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use utoipa_axum::router::OpenApiRouter;
+
+use gongzhi_cases::catalog::{self, Category};
+use gongzhi_cases::store::{Channel, Kind, Location, NewCase, Reporter};
+use gongzhi_cases::workflow::Status;
+use gongzhi_core::db::{opt_text, Db, Migration};
+use gongzhi_core::http::AppState;
+use gongzhi_core::identity::{Actor, ActorKind, Assignment, Role};
+use gongzhi_core::module::Module;
+use gongzhi_core::time::{format_ms, now_ms, parse_rfc3339};
+use gongzhi_core::{audit, Error, Result};
+
+pub struct Open311;
+
+impl Module for Open311 {
+    fn name(&self) -> &'static str {
+        "open311"
+    }
+    fn migrations(&self) -> &'static [Migration] {
+        MIGRATIONS
+    }
+    fn api(&self) -> OpenApiRouter<AppState> {
+        // The GeoReport paths are the specification's, not part of our OpenAPI document.
+        OpenApiRouter::new()
+            .route("/open311/v2/{file}", get(top).post(post_top))
+            .route("/open311/v2/services/{file}", get(service_definition))
+            .route("/open311/v2/requests/{file}", get(one_request))
+            .route("/open311/v2/tokens/{file}", get(token))
+    }
+}
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    id: "open311-0001",
+    sql: r#"
+CREATE TABLE open311_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+CREATE TABLE open311_tokens (token TEXT PRIMARY KEY, case_id TEXT NOT NULL, created_at BIGINT NOT NULL)
+"#,
+}];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Format {
+    Json,
+    Xml,
+}
+
+/// `services.json` → ("services", Json); anything else is a 404.
+fn split(file: &str) -> std::result::Result<(&str, Format), Response> {
+    if let Some(b) = file.strip_suffix(".json") {
+        Ok((b, Format::Json))
+    } else if let Some(b) = file.strip_suffix(".xml") {
+        Ok((b, Format::Xml))
+    } else {
+        Err(error(
+            Format::Json,
+            StatusCode::NOT_FOUND,
+            "404",
+            "use .json or .xml",
+        ))
+    }
+}
+
+fn error(f: Format, status: StatusCode, code: &str, description: &str) -> Response {
+    let items = vec![json!({"code": code, "description": description})];
+    (status, render(f, "errors", "error", &items)).into_response()
+}
+
+fn from_error(f: Format, e: &Error) -> Response {
+    let (status, code) = match e {
+        Error::NotFound { .. } => (StatusCode::NOT_FOUND, "404"),
+        Error::Forbidden(_) | Error::Unauthenticated(_) => (StatusCode::FORBIDDEN, "403"),
+        Error::Storage(_) | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "500"),
+        _ => (StatusCode::BAD_REQUEST, "400"),
+    };
+    error(f, status, code, &e.to_string())
+}
+
+/// A body in the asked format: JSON as given (arrays stay bare), XML as `<root><item>…`.
+fn render(f: Format, root: &str, item: &str, items: &[Value]) -> Response {
+    match f {
+        Format::Json => axum::Json(Value::Array(items.to_vec())).into_response(),
+        Format::Xml => {
+            let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
+            out.push_str(&format!("<{root}>"));
+            for v in items {
+                xml_element(&mut out, item, v);
+            }
+            out.push_str(&format!("</{root}>"));
+            ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], out).into_response()
+        }
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// One element; arrays become repeated children named by the singular the spec uses.
+fn xml_element(out: &mut String, name: &str, v: &Value) {
+    match v {
+        Value::Null => out.push_str(&format!("<{name}/>")),
+        Value::Object(m) => {
+            out.push_str(&format!("<{name}>"));
+            for (k, v) in m {
+                xml_element(out, k, v);
+            }
+            out.push_str(&format!("</{name}>"));
+        }
+        Value::Array(items) => {
+            let child = match name {
+                "attributes" => "attribute",
+                "values" => "value",
+                "endpoints" => "endpoint",
+                "formats" => "format",
+                "keywords" => "keyword",
+                _ => "item",
+            };
+            out.push_str(&format!("<{name}>"));
+            for i in items {
+                xml_element(out, child, i);
+            }
+            out.push_str(&format!("</{name}>"));
+        }
+        Value::String(s) => out.push_str(&format!("<{name}>{}</{name}>", xml_escape(s))),
+        other => out.push_str(&format!("<{name}>{other}</{name}>")),
+    }
+}
+
+/// Query string and urlencoded body together; an empty value counts as absent.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn read(query: Option<&str>, body: &[u8], content_type: Option<&str>) -> Params {
+        let mut v: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if content_type.is_none_or(|c| c.starts_with("application/x-www-form-urlencoded")) {
+            v.extend(form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())));
+        }
+        Params(
+            v.into_iter()
+                .filter(|(_, v)| !v.trim().is_empty())
+                .collect(),
+        )
+    }
+    fn get(&self, k: &str) -> Option<&str> {
+        self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim())
+    }
+}
+
+fn category_is_service(c: &Category) -> bool {
+    c.public && c.parent_code.is_some()
+}
+
+async fn services(db: &Db) -> Result<Vec<Value>> {
+    let all = catalog::list(db).await?;
+    Ok(all
+        .iter()
+        .filter(|c| category_is_service(c))
+        .map(|c| {
+            let group = all
+                .iter()
+                .find(|g| Some(&g.code) == c.parent_code.as_ref())
+                .map(|g| g.name.clone())
+                .unwrap_or_default();
+            json!({
+                "service_code": c.code, "service_name": c.name,
+                "description": if c.filing_condition.is_empty() { c.name.clone() } else { c.filing_condition.clone() },
+                "metadata": false, "type": "realtime",
+                "keywords": format!("{},{}", group, c.name), "group": group,
+            })
+        })
+        .collect())
+}
+
+async fn top(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let (name, f) = match split(&file) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let params = Params::read(q.as_deref(), b"", None);
+    let result = match name {
+        "discovery" => {
+            let d = json!({
+                "changeset": "2026-11-23T00:00:00+08:00", "contact": "gongzhi", "key_service": "gongzhi open311 key add --name NAME",
+                "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2", "url": "/open311/v2",
+                    "changeset": "2026-11-23T00:00:00+08:00", "type": "production", "formats": ["application/json", "text/xml"]}]
+            });
+            return match f {
+                Format::Json => axum::Json(d).into_response(),
+                Format::Xml => {
+                    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
+                    xml_element(&mut out, "discovery", &d);
+                    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], out).into_response()
+                }
+            };
+        }
+        "services" => services(&state.db)
+            .await
+            .map(|s| render(f, "services", "service", &s)),
+        "requests" => list_requests(&state.db, &params)
+            .await
+            .map(|r| render(f, "service_requests", "request", &r)),
+        _ => return error(f, StatusCode::NOT_FOUND, "404", "no such resource"),
+    };
+    result.unwrap_or_else(|e| from_error(f, &e))
+}
+
+async fn service_definition(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    let (code, f) = match split(&file) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match catalog::get(&state.db, code).await {
+        Ok(c) if category_is_service(&c) => {
+            let d = json!({"service_code": c.code, "attributes": []});
+            match f {
+                Format::Json => axum::Json(d).into_response(),
+                Format::Xml => {
+                    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
+                    xml_element(&mut out, "service_definition", &d);
+                    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], out).into_response()
+                }
+            }
+        }
+        _ => error(
+            f,
+            StatusCode::NOT_FOUND,
+            "404",
+            &format!("no service {code}"),
+        ),
+    }
+}
+
+fn status_of(s: &str) -> &'static str {
+    match Status::parse(s) {
+        Some(st) if st.is_open() => "open",
+        _ => "closed",
+    }
+}
+
+fn request_json(r: &sqlx::any::AnyRow, names: &Map<String, Value>) -> Result<Value> {
+    let category: String = r.try_get("category_code")?;
+    let status: String = r.try_get("status")?;
+    let text_f =
+        |k: &str| -> Result<Option<f64>> { Ok(opt_text(r, k)?.and_then(|v| v.parse().ok())) };
+    Ok(json!({
+        "service_request_id": r.try_get::<String, _>("number")?,
+        "status": status_of(&status),
+        "status_notes": status,
+        "service_name": names.get(&category).cloned().unwrap_or(Value::Null),
+        "service_code": category,
+        "description": r.try_get::<String, _>("description")?,
+        "agency_responsible": opt_text(r, "unit_code")?,
+        "service_notice": Value::Null,
+        "requested_datetime": format_ms(r.try_get("created_at")?),
+        "updated_datetime": format_ms(r.try_get("updated_at")?),
+        "expected_datetime": r.try_get::<Option<i64>, _>("handle_deadline")?.map(format_ms),
+        "address": opt_text(r, "address")?,
+        "address_id": Value::Null,
+        "zipcode": Value::Null,
+        "lat": text_f("lat_text")?,
+        "long": text_f("lng_text")?,
+        "media_url": Value::Null,
+    }))
+}
+
+const REQUEST_COLUMNS: &str = "number, category_code, status, description, unit_code, created_at, updated_at, handle_deadline, address, CAST(lat AS TEXT) AS lat_text, CAST(lng AS TEXT) AS lng_text";
+
+async fn names(db: &Db) -> Result<(Map<String, Value>, Vec<String>)> {
+    let all = catalog::list(db).await?;
+    let public: Vec<String> = all
+        .iter()
+        .filter(|c| category_is_service(c))
+        .map(|c| c.code.clone())
+        .collect();
+    Ok((
+        all.into_iter()
+            .map(|c| (c.code, Value::String(c.name)))
+            .collect(),
+        public,
+    ))
+}
+
+fn time_param(p: &Params, k: &str) -> Result<Option<i64>> {
+    match p.get(k) {
+        None => Ok(None),
+        Some(v) => parse_rfc3339(v).map(Some).ok_or_else(|| {
+            Error::invalid("invalid_datetime", format!("{k} is not a W3C datetime"))
+        }),
+    }
+}
+
+/// Requests in public categories (only those are services), newest first.
+async fn list_requests(db: &Db, p: &Params) -> Result<Vec<Value>> {
+    let (names, public) = names(db).await?;
+    let mut clauses = vec![format!(
+        "category_code IN ({})",
+        public
+            .iter()
+            .map(|c| format!("'{}'", c.replace('\'', "")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )];
+    let mut args: Vec<Value> = Vec::new();
+    let bind = |v: Value, args: &mut Vec<Value>| {
+        args.push(v);
+        format!("${}", args.len())
+    };
+    if let Some(ids) = p.get("service_request_id") {
+        let list: Vec<String> = ids
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if list.len() > 100 {
+            return Err(Error::invalid("too_many", "at most 100 service_request_id"));
+        }
+        let ph: Vec<String> = list
+            .into_iter()
+            .map(|i| bind(json!(i), &mut args))
+            .collect();
+        clauses.push(format!("number IN ({})", ph.join(", ")));
+    } else {
+        if let Some(c) = p.get("service_code") {
+            let ph: Vec<String> = c
+                .split(',')
+                .map(|s| bind(json!(s.trim()), &mut args))
+                .collect();
+            clauses.push(format!("category_code IN ({})", ph.join(", ")));
+        }
+        let start = time_param(p, "start_date")?;
+        let end = time_param(p, "end_date")?;
+        let start = match (start, end) {
+            (None, None) => Some(now_ms() - 90 * 86_400_000),
+            (s, _) => s,
+        };
+        if let Some(s) = start {
+            clauses.push(format!("created_at >= {}", bind(json!(s), &mut args)));
+        }
+        if let Some(e) = end {
+            clauses.push(format!("created_at <= {}", bind(json!(e), &mut args)));
+        }
+        if let Some(u) = time_param(p, "updated_after")? {
+            clauses.push(format!("updated_at > {}", bind(json!(u), &mut args)));
+        }
+        if let Some(u) = time_param(p, "updated_before")? {
+            clauses.push(format!("updated_at < {}", bind(json!(u), &mut args)));
+        }
+        match p.get("status") {
+            None => {}
+            Some(s) => {
+                let mut open = false;
+                let mut closed = false;
+                for part in s.split(',') {
+                    match part.trim() {
+                        "open" => open = true,
+                        "closed" => closed = true,
+                        other => {
+                            return Err(Error::invalid(
+                                "invalid_status",
+                                format!("status {other:?} is open or closed"),
+                            ))
+                        }
+                    }
+                }
+                let closed_set = "('closed', 'called_back', 'cancelled', 'merged')";
+                match (open, closed) {
+                    (true, false) => clauses.push(format!("status NOT IN {closed_set}")),
+                    (false, true) => clauses.push(format!("status IN {closed_set}")),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let page: i64 = match p.get("page") {
+        None => 1,
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| Error::invalid("invalid_page", "page is a whole number ≥ 1"))?,
+    };
+    let size: i64 = match p.get("page_size") {
+        None => 1000,
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| Error::invalid("invalid_page_size", "page_size is 1–1000"))?,
+    };
+    let sql = format!(
+        "SELECT {REQUEST_COLUMNS} FROM cases WHERE {} ORDER BY created_at DESC, number LIMIT {size} OFFSET {}",
+        clauses.join(" AND "),
+        (page - 1) * size
+    );
+    let mut q = sqlx::query(&sql);
+    for a in &args {
+        q = match a {
+            Value::Number(n) => q.bind(n.as_i64()),
+            other => q.bind(other.as_str().unwrap_or("").to_string()),
+        };
+    }
+    let rows = q.fetch_all(db.pool()).await?;
+    rows.iter().map(|r| request_json(r, &names)).collect()
+}
+
+async fn one_request(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    let (id, f) = match split(&file) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let p = Params(vec![("service_request_id".into(), id.to_string())]);
+    match list_requests(&state.db, &p).await {
+        Ok(items) if !items.is_empty() => render(f, "service_requests", "request", &items),
+        Ok(_) => error(f, StatusCode::NOT_FOUND, "404", &format!("no request {id}")),
+        Err(e) => from_error(f, &e),
+    }
+}
+
+async fn token(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    let (t, f) = match split(&file) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let row = sqlx::query(
+        "SELECT c.number FROM open311_tokens t JOIN cases c ON c.id = t.case_id WHERE t.token = $1",
+    )
+    .bind(t)
+    .fetch_optional(state.db.pool())
+    .await;
+    match row {
+        Ok(Some(r)) => {
+            let number: String = r.try_get(0).unwrap_or_default();
+            render(
+                f,
+                "service_requests",
+                "request",
+                &[json!({"service_request_id": number, "token": t})],
+            )
+        }
+        Ok(None) => error(f, StatusCode::NOT_FOUND, "404", "no such token"),
+        Err(e) => from_error(f, &e.into()),
+    }
+}
+
+fn key_hash(key: &str) -> String {
+    hex::encode(Sha256::digest(format!("open311:{key}").as_bytes()))
+}
+
+/// The client behind an API key, as an actor that may report in public categories only.
+async fn client_of(db: &Db, key: Option<&str>) -> Result<Actor> {
+    let key = key.ok_or_else(|| Error::Forbidden("api_key is required".into()))?;
+    let row =
+        sqlx::query("SELECT name FROM open311_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+            .bind(key_hash(key))
+            .fetch_optional(db.pool())
+            .await?
+            .ok_or_else(|| Error::Forbidden("the api_key is unknown or revoked".into()))?;
+    let name: String = row.try_get(0)?;
+    Ok(Actor {
+        kind: ActorKind::System,
+        user_id: None,
+        username: format!("open311:{name}"),
+        assignments: vec![Assignment {
+            role: Role::Resident,
+            area: None,
+            unit: None,
+        }],
+    })
+}
+
+async fn post_top(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (name, f) = match split(&file) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if name != "requests" {
+        return error(f, StatusCode::NOT_FOUND, "404", "no such resource");
+    }
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if ct.is_some_and(|c| c.starts_with("multipart/")) {
+        return error(
+            f,
+            StatusCode::BAD_REQUEST,
+            "400",
+            "multipart bodies are not accepted yet; send application/x-www-form-urlencoded",
+        );
+    }
+    let p = Params::read(q.as_deref(), &body, ct);
+    match create(&state, &p).await {
+        Ok((number, token)) => render(
+            f,
+            "service_requests",
+            "request",
+            &[
+                json!({"service_request_id": number, "token": token, "service_notice": Value::Null, "account_id": Value::Null}),
+            ],
+        ),
+        Err(e) => from_error(f, &e),
+    }
+}
+
+async fn create(state: &AppState, p: &Params) -> Result<(String, String)> {
+    let actor = client_of(&state.db, p.get("api_key")).await?;
+    let code = p
+        .get("service_code")
+        .ok_or_else(|| Error::invalid("missing_service_code", "service_code is required"))?;
+    let category = catalog::get(&state.db, code)
+        .await
+        .ok()
+        .filter(category_is_service)
+        .ok_or_else(|| Error::invalid("unknown_service", format!("no service {code}")))?;
+    let location = match (p.get("lat"), p.get("long")) {
+        (Some(a), Some(b)) => Some(Location {
+            lat: a
+                .parse()
+                .map_err(|_| Error::invalid("invalid_lat", "lat is a number"))?,
+            lng: b
+                .parse()
+                .map_err(|_| Error::invalid("invalid_long", "long is a number"))?,
+            crs: None,
+        }),
+        (None, None) => None,
+        _ => {
+            return Err(Error::invalid(
+                "invalid_location",
+                "give lat and long together",
+            ))
+        }
+    };
+    let address = p
+        .get("address_string")
+        .or(p.get("address_id"))
+        .map(String::from);
+    if location.is_none() && address.is_none() {
+        return Err(Error::invalid(
+            "missing_location",
+            "give lat+long, address_string or address_id",
+        ));
+    }
+    let description = p.get("description").unwrap_or("").to_string();
+    if description.chars().count() > 4000 {
+        return Err(Error::invalid(
+            "invalid_description",
+            "description is at most 4000 characters",
+        ));
+    }
+    let name = [p.get("first_name"), p.get("last_name")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let reporter = Some(Reporter {
+        name: Some(name).filter(|n| !n.is_empty()),
+        phone: p.get("phone").map(String::from),
+    });
+    let input = NewCase {
+        kind: Kind::Report,
+        category: category.code.clone(),
+        description: if description.is_empty() {
+            category.name.clone()
+        } else {
+            description
+        },
+        location,
+        address,
+        channel: Channel::Open311,
+        reporter,
+        photos: vec![],
+    };
+    let index = state.locate.load();
+    let (case, _) =
+        gongzhi_cases::intake::create(&state.db, &state.sealer, &index, &actor, &input, None)
+            .await?;
+    let token = uuid::Uuid::new_v4().to_string();
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("INSERT INTO open311_tokens (token, case_id, created_at) VALUES ($1, $2, $3)")
+        .bind(&token)
+        .bind(&case.id)
+        .bind(now_ms())
+        .execute(tx.conn())
+        .await?;
+    audit::append(
+        &mut tx,
+        &actor,
+        "open311.token",
+        &format!("case:{}", case.id),
+        &json!({"token": token}),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((case.number, token))
+}
+
+/// `gongzhi open311 key add`: a new key, shown once, stored as its hash.
+pub async fn add_key(db: &Db, actor: &Actor, name: &str) -> Result<String> {
+    if name.trim().is_empty() {
+        return Err(Error::invalid("invalid_name", "a key needs a name"));
+    }
+    let key = hex::encode(rand::random::<[u8; 24]>());
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO open311_keys (id, name, key_hash, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&id)
+    .bind(name.trim())
+    .bind(key_hash(&key))
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await?;
+    audit::append(
+        &mut tx,
+        actor,
+        "open311.key_add",
+        &format!("open311_key:{id}"),
+        &json!({"name": name}),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(key)
+}
+
+/// Keys as (id, name, created, revoked).
+pub async fn list_keys(db: &Db) -> Result<Vec<(String, String, String, Option<String>)>> {
+    let rows = sqlx::query(
+        "SELECT id, name, created_at, revoked_at FROM open311_keys ORDER BY created_at",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("name")?,
+                format_ms(r.try_get("created_at")?),
+                r.try_get::<Option<i64>, _>("revoked_at")?.map(format_ms),
+            ))
+        })
+        .collect()
+}
+
+pub async fn revoke_key(db: &Db, actor: &Actor, id: &str) -> Result<()> {
+    let mut tx = db.begin_write().await?;
+    let done =
+        sqlx::query("UPDATE open311_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::not_found("open311 key"));
+    }
+    audit::append(
+        &mut tx,
+        actor,
+        "open311.key_revoke",
+        &format!("open311_key:{id}"),
+        &json!({}),
+        None,
+    )
+    .await?;
+    tx.commit().await
+}

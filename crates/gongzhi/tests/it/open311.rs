@@ -1,0 +1,180 @@
+//! Open311 GeoReport v2 over HTTP on both backends: discovery, services, POST with a key from
+//! the CLI, GET in both formats, and bad input of several kinds refused with the specified
+//! error shape and nothing created.
+
+use serde_json::Value;
+
+use crate::both;
+use crate::cases::{desk_on, IN_STREET_1};
+use crate::helpers::*;
+
+async fn raw(app: &TestApp, method: &str, path: &str, body: Option<&str>) -> (u16, String, String) {
+    let url = format!("{}{path}", app.url);
+    let req = match method {
+        "POST" => app
+            .client
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.unwrap_or("").to_string()),
+        _ => app.client.get(url),
+    };
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, ct, resp.text().await.unwrap())
+}
+
+async fn open311_serves_lists_takes_and_refuses(backend: Backend) {
+    let d = desk_on(TestApp::spawn(backend).await).await;
+    let app = &d.app;
+    let (s, _, body) = raw(app, "GET", "/open311/v2/discovery.json", None).await;
+    assert_eq!(s, 200);
+    assert!(body.contains("GeoReport_v2"));
+    // Services: a bare array of the public categories, codes as strings.
+    let (s, _, body) = raw(app, "GET", "/open311/v2/services.json", None).await;
+    assert_eq!(s, 200);
+    let services: Value = serde_json::from_str(&body).unwrap();
+    let list = services.as_array().expect("a bare array");
+    assert!(list.iter().any(|x| x["service_code"] == "C0101"));
+    assert!(list
+        .iter()
+        .all(|x| x["service_code"].is_string() && x["metadata"] == false));
+    let (s, ct, xml) = raw(app, "GET", "/open311/v2/services.xml", None).await;
+    assert_eq!(s, 200);
+    assert!(ct.starts_with("text/xml"));
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?><services><service>"));
+    assert!(xml.contains("<service_code>C0101</service_code>"));
+    let (s, _, body) = raw(app, "GET", "/open311/v2/services/NOPE.json", None).await;
+    assert_eq!(s, 404);
+    let err: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(err[0]["code"], "404");
+
+    // POST without a key, with a wrong one: 403, nothing created.
+    let cases = app.count("cases").await;
+    let form = format!("service_code=C0101&lat={}&long={}&description=%E4%BA%95%E7%9B%96%E7%BC%BA%E5%A4%B1&first_name=%E5%BC%A0&phone=13812345678", IN_STREET_1.0, IN_STREET_1.1);
+    let (s, _, body) = raw(app, "POST", "/open311/v2/requests.json", Some(&form)).await;
+    assert_eq!(s, 403, "{body}");
+    let (s, _, xml) = raw(
+        app,
+        "POST",
+        "/open311/v2/requests.xml?api_key=wrong",
+        Some(&form),
+    )
+    .await;
+    assert_eq!(s, 403);
+    assert!(xml.contains("<errors><error><code>403</code>"), "{xml}");
+    // A key from the CLI: the last line of `open311 key add`.
+    let out = app.cli(&["open311", "key", "add", "--name", "城市应用"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let key = text(&out.stdout).lines().last().unwrap().trim().to_string();
+    // Bad input of several kinds: 400 with the error shape, nothing created.
+    for bad in [
+        format!("api_key={key}&service_code=NOPE&lat=39.9&long=116.3"),
+        format!("api_key={key}&service_code=C0101"),
+        format!("api_key={key}&service_code=C0101&lat=north&long=116.3"),
+        format!("api_key={key}&service_code=C0101&lat=39.9"),
+        format!("api_key={key}&service_code=C0101&lat=31.2&long=121.5"),
+        format!(
+            "api_key={key}&service_code=C0101&lat=39.9&long=116.3&description={}",
+            "x".repeat(4001)
+        ),
+    ] {
+        let (s, _, body) = raw(app, "POST", "/open311/v2/requests.json", Some(&bad)).await;
+        assert_eq!(s, 400, "{bad}: {body}");
+        let e: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(e[0]["code"], "400");
+        assert!(e[0]["description"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+    assert_eq!(app.count("cases").await, cases);
+    // A good request, the key in the query, the rest in the body; empty parameters are absent.
+    let (s, _, body) = raw(
+        app,
+        "POST",
+        &format!("/open311/v2/requests.json?api_key={key}&address_id="),
+        Some(&form),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let created: Value = serde_json::from_str(&body).unwrap();
+    let id = created[0]["service_request_id"]
+        .as_str()
+        .expect("id as a string")
+        .to_string();
+    let token = created[0]["token"].as_str().unwrap().to_string();
+    assert_eq!(app.count("cases").await, cases + 1);
+    // It is a real case: located and routed like any other.
+    let (s, _, body) = raw(app, "GET", &format!("/open311/v2/requests/{id}.json"), None).await;
+    assert_eq!(s, 200);
+    let one: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        one.as_array().unwrap().len(),
+        1,
+        "a single request is a one-element array"
+    );
+    assert_eq!(one[0]["status"], "open");
+    assert_eq!(one[0]["agency_responsible"], "110102-sw");
+    assert!(one[0]["requested_datetime"]
+        .as_str()
+        .unwrap()
+        .ends_with("+08:00"));
+    assert!(one[0]["expected_datetime"].is_string());
+    assert!(
+        !body.contains("13812345678") && !body.contains("张"),
+        "no personal data: {body}"
+    );
+    let (_, _, xml) = raw(app, "GET", &format!("/open311/v2/requests/{id}.xml"), None).await;
+    assert!(xml.contains("<service_requests><request>"), "{xml}");
+    assert!(xml.contains(&format!("<service_request_id>{id}</service_request_id>")));
+    let (s, _, body) = raw(
+        app,
+        "GET",
+        &format!("/open311/v2/tokens/{token}.json"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(body.contains(&id));
+    // Lists and filters.
+    let (_, _, body) = raw(
+        app,
+        "GET",
+        "/open311/v2/requests.json?status=open&service_code=C0101",
+        None,
+    )
+    .await;
+    assert!(body.contains(&id));
+    let (_, _, body) = raw(app, "GET", "/open311/v2/requests.json?status=closed", None).await;
+    assert!(!body.contains(&id));
+    let (s, _, _) = raw(app, "GET", "/open311/v2/requests.json?status=maybe", None).await;
+    assert_eq!(s, 400);
+    let (s, _, _) = raw(
+        app,
+        "GET",
+        "/open311/v2/requests.json?start_date=yesterday",
+        None,
+    )
+    .await;
+    assert_eq!(s, 400);
+    let (s, _, _) = raw(app, "GET", "/open311/v2/requests/999.json", None).await;
+    assert_eq!(s, 404);
+    // A revoked key no longer works.
+    let out = app.cli(&["open311", "key", "list"], None);
+    let key_id = text(&out.stdout).split('\t').next().unwrap().to_string();
+    assert!(app
+        .cli(&["open311", "key", "revoke", &key_id], None)
+        .status
+        .success());
+    let (s, _, _) = raw(
+        app,
+        "POST",
+        &format!("/open311/v2/requests.json?api_key={key}"),
+        Some(&form),
+    )
+    .await;
+    assert_eq!(s, 403);
+}
+both!(open311_serves_lists_takes_and_refuses);
