@@ -288,7 +288,7 @@ pub async fn add_rule(
     Ok(id)
 }
 
-async fn add_event(
+pub async fn add_event(
     tx: &mut WriteTx,
     case_id: &str,
     at: i64,

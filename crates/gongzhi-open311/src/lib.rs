@@ -39,6 +39,10 @@ impl Module for Open311 {
             .route("/open311/v2/services/{file}", get(service_definition))
             .route("/open311/v2/requests/{file}", get(one_request))
             .route("/open311/v2/tokens/{file}", get(token))
+            .route("/open311/v2/media/{id}", get(media))
+            .layer(axum::extract::DefaultBodyLimit::max(
+                gongzhi_core::attachments::MAX_BYTES + 64 * 1024,
+            ))
     }
 }
 
@@ -52,7 +56,17 @@ CREATE TABLE open311_keys (
     created_at BIGINT NOT NULL,
     revoked_at BIGINT
 );
-CREATE TABLE open311_tokens (token TEXT PRIMARY KEY, case_id TEXT NOT NULL, created_at BIGINT NOT NULL)
+CREATE TABLE open311_tokens (token TEXT PRIMARY KEY, case_id TEXT NOT NULL, created_at BIGINT NOT NULL);
+CREATE TABLE open311_requests (case_id TEXT PRIMARY KEY, media_url TEXT);
+CREATE TABLE open311_updates (
+    update_id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    description TEXT NOT NULL,
+    media_url TEXT,
+    updated_at BIGINT NOT NULL,
+    client TEXT NOT NULL
+)
 "#,
 }];
 
@@ -170,6 +184,24 @@ impl Params {
     }
 }
 
+/// `jurisdiction_id`, when given, must be one of ours: a district's code.
+async fn check_jurisdiction(db: &Db, p: &Params) -> Result<()> {
+    let Some(j) = p.get("jurisdiction_id") else {
+        return Ok(());
+    };
+    let known = sqlx::query("SELECT code FROM areas WHERE level = 'district' AND code = $1")
+        .bind(j)
+        .fetch_optional(db.pool())
+        .await?;
+    match known {
+        Some(_) => Ok(()),
+        None => Err(Error::invalid(
+            "unknown_jurisdiction",
+            format!("jurisdiction_id {j} is not served here"),
+        )),
+    }
+}
+
 fn category_is_service(c: &Category) -> bool {
     c.public && c.parent_code.is_some()
 }
@@ -205,6 +237,9 @@ async fn top(
         Err(r) => return r,
     };
     let params = Params::read(q.as_deref(), b"", None);
+    if let Err(e) = check_jurisdiction(&state.db, &params).await {
+        return from_error(f, &e);
+    }
     let result = match name {
         "discovery" => {
             let d = json!({
@@ -227,6 +262,9 @@ async fn top(
         "requests" => list_requests(&state.db, &params)
             .await
             .map(|r| render(f, "service_requests", "request", &r)),
+        "servicerequestupdates" => list_updates(&state.db, &params)
+            .await
+            .map(|r| render(f, "service_request_updates", "request_update", &r)),
         _ => return error(f, StatusCode::NOT_FOUND, "404", "no such resource"),
     };
     result.unwrap_or_else(|e| from_error(f, &e))
@@ -287,11 +325,15 @@ fn request_json(r: &sqlx::any::AnyRow, names: &Map<String, Value>) -> Result<Val
         "zipcode": Value::Null,
         "lat": text_f("lat_text")?,
         "long": text_f("lng_text")?,
-        "media_url": Value::Null,
+        "media_url": opt_text(r, "media_url")?,
     }))
 }
 
-const REQUEST_COLUMNS: &str = "number, category_code, status, description, unit_code, created_at, updated_at, handle_deadline, address, CAST(lat AS TEXT) AS lat_text, CAST(lng AS TEXT) AS lng_text";
+/// A request's public fields; the media URL is the client's own or our first photo of it.
+const REQUEST_COLUMNS: &str = "id, number, category_code, status, description, unit_code, created_at, updated_at, handle_deadline, address, \
+    CAST(lat AS TEXT) AS lat_text, CAST(lng AS TEXT) AS lng_text, \
+    COALESCE((SELECT r.media_url FROM open311_requests r WHERE r.case_id = cases.id), \
+             (SELECT '/open311/v2/media/' || a.id FROM attachments a WHERE a.owner = 'case:' || cases.id ORDER BY a.created_at, a.id LIMIT 1)) AS media_url";
 
 async fn names(db: &Db) -> Result<(Map<String, Value>, Vec<String>)> {
     let all = catalog::list(db).await?;
@@ -428,15 +470,95 @@ async fn list_requests(db: &Db, p: &Params) -> Result<Vec<Value>> {
         };
     }
     let rows = q.fetch_all(db.pool()).await?;
-    rows.iter().map(|r| request_json(r, &names)).collect()
+    let extensions = p.get("extensions") == Some("true");
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let mut v = request_json(r, &names)?;
+        if extensions {
+            v["extended_attributes"] =
+                json!({"notes": notes(db, &r.try_get::<String, _>("id")?).await?});
+        }
+        out.push(v);
+    }
+    Ok(out)
 }
 
-async fn one_request(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+/// The public timeline of a case: steps and their times (notes of staff and reporters are not
+/// public; outside systems' updates are).
+async fn notes(db: &Db, case_id: &str) -> Result<Vec<Value>> {
+    let rows =
+        sqlx::query("SELECT step, at, note FROM case_events WHERE case_id = $1 ORDER BY at, id")
+            .bind(case_id)
+            .fetch_all(db.pool())
+            .await?;
+    rows.iter()
+        .map(|r| {
+            let step: String = r.try_get("step")?;
+            let note = if step == "open311_update" {
+                opt_text(r, "note")?
+            } else {
+                None
+            };
+            Ok(json!({"step": step, "at": format_ms(r.try_get("at")?), "note": note}))
+        })
+        .collect()
+}
+
+/// Updates: each step of the loop and each outside system's update, on public requests.
+async fn list_updates(db: &Db, p: &Params) -> Result<Vec<Value>> {
+    let (_, public) = names(db).await?;
+    let after = time_param(p, "start_date")?.unwrap_or(now_ms() - 90 * 86_400_000);
+    let before = time_param(p, "end_date")?.unwrap_or(i64::MAX);
+    let in_list = public
+        .iter()
+        .map(|c| format!("'{}'", c.replace('\'', "")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = sqlx::query(&format!(
+        "SELECT e.id, e.step, e.at, e.note, c.number, c.status, c.id AS case_id FROM case_events e JOIN cases c ON c.id = e.case_id \
+         WHERE c.category_code IN ({in_list}) AND e.at >= $1 AND e.at <= $2 ORDER BY e.at, e.id LIMIT 1000"
+    ))
+    .bind(after)
+    .bind(before)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let step: String = r.try_get("step")?;
+            let closed = matches!(step.as_str(), "close" | "call_back" | "cancel" | "merge");
+            let description = if step == "open311_update" {
+                opt_text(r, "note")?.unwrap_or_default()
+            } else {
+                step.clone()
+            };
+            Ok(json!({
+                "update_id": r.try_get::<String, _>("id")?,
+                "service_request_id": r.try_get::<String, _>("number")?,
+                "status": if closed { "closed" } else { "open" },
+                "updated_datetime": format_ms(r.try_get("at")?),
+                "description": description,
+                "media_url": Value::Null,
+            }))
+        })
+        .collect()
+}
+
+async fn one_request(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
     let (id, f) = match split(&file) {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let p = Params(vec![("service_request_id".into(), id.to_string())]);
+    let mut p = Params::read(q.as_deref(), b"", Some("none"));
+    if let Err(e) = check_jurisdiction(&state.db, &p).await {
+        return from_error(f, &e);
+    }
+    // The path names the request; it overrides any filter in the query.
+    p.0.retain(|(k, _)| k == "extensions");
+    p.0.push(("service_request_id".into(), id.to_string()));
     match list_requests(&state.db, &p).await {
         Ok(items) if !items.is_empty() => render(f, "service_requests", "request", &items),
         Ok(_) => error(f, StatusCode::NOT_FOUND, "404", &format!("no request {id}")),
@@ -507,22 +629,34 @@ async fn post_top(
         Ok(x) => x,
         Err(r) => return r,
     };
-    if name != "requests" {
+    if name != "requests" && name != "servicerequestupdates" {
         return error(f, StatusCode::NOT_FOUND, "404", "no such resource");
     }
     let ct = headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    if ct.is_some_and(|c| c.starts_with("multipart/")) {
-        return error(
-            f,
-            StatusCode::BAD_REQUEST,
-            "400",
-            "multipart bodies are not accepted yet; send application/x-www-form-urlencoded",
-        );
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let (p, media) = if ct
+        .as_deref()
+        .is_some_and(|c| c.starts_with("multipart/form-data"))
+    {
+        match multipart(&state, q.as_deref(), headers, body).await {
+            Ok(x) => x,
+            Err(e) => return from_error(f, &e),
+        }
+    } else {
+        (Params::read(q.as_deref(), &body, ct.as_deref()), None)
+    };
+    if let Err(e) = check_jurisdiction(&state.db, &p).await {
+        return from_error(f, &e);
     }
-    let p = Params::read(q.as_deref(), &body, ct);
-    match create(&state, &p).await {
+    if name == "servicerequestupdates" {
+        return match add_update(&state, &p).await {
+            Ok(v) => render(f, "service_request_updates", "request_update", &[v]),
+            Err(e) => from_error(f, &e),
+        };
+    }
+    match create(&state, &p, media).await {
         Ok((number, token)) => render(
             f,
             "service_requests",
@@ -535,7 +669,49 @@ async fn post_top(
     }
 }
 
-async fn create(state: &AppState, p: &Params) -> Result<(String, String)> {
+/// A multipart body: its text fields with the query's, and the `media` file if any.
+async fn multipart(
+    state: &AppState,
+    query: Option<&str>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(Params, Option<(Option<String>, Bytes)>)> {
+    let mut req = axum::http::Request::new(axum::body::Body::from(body));
+    *req.headers_mut() = headers;
+    let mut form =
+        <axum::extract::Multipart as axum::extract::FromRequest<AppState>>::from_request(
+            req, state,
+        )
+        .await
+        .map_err(|e| Error::invalid("invalid_multipart", e.body_text()))?;
+    let mut params = Params::read(query, b"", Some("none"));
+    let mut media = None;
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        Error::invalid("invalid_multipart", e.body_text())
+    };
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "media" {
+            let ct = field.content_type().map(String::from);
+            let bytes = field.bytes().await.map_err(bad)?;
+            if !bytes.is_empty() {
+                media = Some((ct, bytes));
+            }
+        } else {
+            let v = field.text().await.map_err(bad)?;
+            if !v.trim().is_empty() {
+                params.0.push((name, v));
+            }
+        }
+    }
+    Ok((params, media))
+}
+
+async fn create(
+    state: &AppState,
+    p: &Params,
+    media: Option<(Option<String>, Bytes)>,
+) -> Result<(String, String)> {
     let actor = client_of(&state.db, p.get("api_key")).await?;
     let code = p
         .get("service_code")
@@ -589,6 +765,19 @@ async fn create(state: &AppState, p: &Params) -> Result<(String, String)> {
         name: Some(name).filter(|n| !n.is_empty()),
         phone: p.get("phone").map(String::from),
     });
+    let media_url = p.get("media_url").map(String::from);
+    if let Some(u) = &media_url {
+        if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() > 2000 {
+            return Err(Error::invalid(
+                "invalid_media_url",
+                "media_url is an http(s) URL",
+            ));
+        }
+    }
+    // The photo is checked before anything is stored, and stored before the case that uses it.
+    if let Some((ct, bytes)) = &media {
+        gongzhi_core::attachments::check(ct.as_deref(), bytes)?;
+    }
     let input = NewCase {
         kind: Kind::Report,
         category: category.code.clone(),
@@ -603,6 +792,14 @@ async fn create(state: &AppState, p: &Params) -> Result<(String, String)> {
         reporter,
         photos: vec![],
     };
+    let mut input = input;
+    if let Some((ct, bytes)) = &media {
+        input.photos = vec![
+            gongzhi_core::attachments::upload(&state.db, &actor, ct.as_deref(), bytes)
+                .await?
+                .id,
+        ];
+    }
     let index = state.locate.load();
     let (case, _) =
         gongzhi_cases::intake::create(&state.db, &state.sealer, &index, &actor, &input, None)
@@ -626,6 +823,116 @@ async fn create(state: &AppState, p: &Params) -> Result<(String, String)> {
     .await?;
     tx.commit().await?;
     Ok((case.number, token))
+}
+
+/// An outside system's update on a request (FixMyStreet's extension): a note on the case's
+/// timeline; a repeated `update_id` is refused.
+async fn add_update(state: &AppState, p: &Params) -> Result<Value> {
+    let actor = client_of(&state.db, p.get("api_key")).await?;
+    let need = |k: &'static str| {
+        p.get(k)
+            .ok_or_else(|| Error::invalid("missing_field", format!("{k} is required")))
+    };
+    let number = need("service_request_id")?;
+    let update_id = need("update_id")?;
+    let status = need("status")?.to_ascii_lowercase();
+    if !matches!(status.as_str(), "open" | "closed") {
+        return Err(Error::invalid("invalid_status", "status is open or closed"));
+    }
+    let at = parse_rfc3339(need("updated_datetime")?).ok_or_else(|| {
+        Error::invalid("invalid_datetime", "updated_datetime is not a W3C datetime")
+    })?;
+    let description = need("description")?;
+    if description.chars().count() > 4000 || update_id.len() > 200 {
+        return Err(Error::invalid(
+            "too_long",
+            "description ≤ 4000 characters, update_id ≤ 200",
+        ));
+    }
+    let (_, public) = names(&state.db).await?;
+    let row = sqlx::query("SELECT id, category_code FROM cases WHERE number = $1")
+        .bind(number)
+        .fetch_optional(state.db.pool())
+        .await?
+        .filter(|r| {
+            r.try_get::<String, _>("category_code")
+                .is_ok_and(|c| public.contains(&c))
+        })
+        .ok_or_else(|| Error::not_found(format!("request {number}")))?;
+    let case_id: String = row.try_get("id")?;
+    let mut tx = state.db.begin_write().await?;
+    let inserted = sqlx::query("INSERT INTO open311_updates (update_id, case_id, status, description, media_url, updated_at, client) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(update_id)
+        .bind(&case_id)
+        .bind(&status)
+        .bind(description)
+        .bind(p.get("media_url"))
+        .bind(at)
+        .bind(actor.label())
+        .execute(tx.conn())
+        .await;
+    if let Err(e) = inserted {
+        let e: Error = e.into();
+        return Err(if e.is_unique_violation() {
+            Error::invalid(
+                "duplicate_update_id",
+                format!("update_id {update_id} was already received"),
+            )
+        } else {
+            e
+        });
+    }
+    let now = now_ms();
+    gongzhi_cases::store::add_event(
+        &mut tx,
+        &case_id,
+        now,
+        &actor,
+        "open311_update",
+        Some(description),
+        &json!({"update_id": update_id, "status": status}),
+    )
+    .await?;
+    audit::append(
+        &mut tx,
+        &actor,
+        "open311.update",
+        &format!("case:{case_id}"),
+        &json!({"update_id": update_id, "status": status}),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(
+        json!({"update_id": update_id, "service_request_id": number, "status": status,
+              "updated_datetime": format_ms(at), "description": description, "media_url": p.get("media_url")}),
+    )
+}
+
+/// A request's photo, public: it was sent through Open311 to be seen, or attached to a request
+/// in a public category, which Open311 shows to anyone; other photos are not served here.
+async fn media(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Ok((ct, Some(owner), _, bytes)) = gongzhi_core::attachments::read(&state.db, &id).await
+    else {
+        return error(Format::Json, StatusCode::NOT_FOUND, "404", "no such media");
+    };
+    let case_id = owner.strip_prefix("case:").unwrap_or("");
+    let public = match (
+        sqlx::query("SELECT category_code FROM cases WHERE id = $1")
+            .bind(case_id)
+            .fetch_optional(state.db.pool())
+            .await,
+        names(&state.db).await,
+    ) {
+        (Ok(Some(r)), Ok((_, public))) => {
+            r.try_get::<String, _>(0).is_ok_and(|c| public.contains(&c))
+        }
+        _ => false,
+    };
+    if !public {
+        return error(Format::Json, StatusCode::NOT_FOUND, "404", "no such media");
+    }
+    gongzhi_core::attachments::respond(ct, bytes)
 }
 
 /// `gongzhi open311 key add`: a new key, shown once, stored as its hash.

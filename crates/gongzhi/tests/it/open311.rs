@@ -178,3 +178,136 @@ async fn open311_serves_lists_takes_and_refuses(backend: Backend) {
     assert_eq!(s, 403);
 }
 both!(open311_serves_lists_takes_and_refuses);
+
+async fn open311_media_updates_jurisdiction_and_a_real_client(backend: Backend) {
+    let d = desk_on(TestApp::spawn(backend).await).await;
+    let app = &d.app;
+    let out = app.cli(&["open311", "key", "add", "--name", "fms"], None);
+    let key = text(&out.stdout).lines().last().unwrap().trim().to_string();
+    let url = format!("{}/open311/v2/requests.json", app.url);
+    // Multipart with a photo in `media`: stored, attached, served publicly under media_url.
+    let form = |media: Vec<u8>| {
+        reqwest::multipart::Form::new()
+            .text("api_key", key.clone())
+            .text("service_code", "C0101")
+            .text("lat", IN_STREET_1.0.to_string())
+            .text("long", IN_STREET_1.1.to_string())
+            .text("description", "井盖缺失")
+            .text("jurisdiction_id", "110102")
+            .part(
+                "media",
+                reqwest::multipart::Part::bytes(media)
+                    .file_name("p.png")
+                    .mime_str("image/png")
+                    .unwrap(),
+            )
+    };
+    let cases = app.count("cases").await;
+    let resp = app
+        .client
+        .post(&url)
+        .multipart(form(b"not a png".to_vec()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400, "a bad photo is a 400");
+    assert_eq!(
+        (app.count("cases").await, app.count("attachments").await),
+        (cases, 0)
+    );
+    let resp = app
+        .client
+        .post(&url)
+        .multipart(form(PNG.to_vec()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let created: Value = resp.json().await.unwrap();
+    let id = created[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, body) = app
+        .get(&format!("/open311/v2/requests/{id}.json"), None)
+        .await;
+    let media = body[0]["media_url"]
+        .as_str()
+        .expect("media_url")
+        .to_string();
+    let (s, ct, bytes) = app.get_bytes(&media, None).await;
+    assert_eq!((s, ct.as_str(), bytes.as_slice()), (200, "image/png", PNG));
+    // A foreign jurisdiction is refused.
+    let (s, body) = app
+        .get("/open311/v2/services.json?jurisdiction_id=310101", None)
+        .await;
+    assert_eq!(s, 400, "{body}");
+    // Updates from an outside system; a repeated update_id is refused.
+    let upd = format!("api_key={key}&service_request_id={id}&update_id=ext-1&status=open&updated_datetime=2026-11-23T10:00:00%2B08:00&description=%E5%B7%B2%E5%88%B0%E7%8E%B0%E5%9C%BA");
+    let post = |body: String| {
+        app.client
+            .post(format!("{}/open311/v2/servicerequestupdates.json", app.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let r = post(upd.clone()).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let r = post(upd.clone()).await.unwrap();
+    assert_eq!(r.status().as_u16(), 400, "a repeated update_id");
+    let r = post(upd.replace(&format!("api_key={key}"), "api_key=nope"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let (s, updates) = app
+        .get("/open311/v2/servicerequestupdates.json", None)
+        .await;
+    assert_eq!(s, 200);
+    let mine: Vec<&Value> = updates
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["service_request_id"] == id.as_str())
+        .collect();
+    assert!(
+        mine.iter().any(|u| u["description"] == "已到现场"),
+        "{updates}"
+    );
+    assert!(mine.iter().all(|u| u["update_id"].is_string()
+        && u["updated_datetime"].as_str().unwrap().ends_with("+08:00")));
+    let (_, ext) = app
+        .get(
+            &format!("/open311/v2/requests/{id}.json?extensions=true"),
+            None,
+        )
+        .await;
+    assert!(ext[0]["extended_attributes"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["note"] == "已到现场"));
+
+    // The georeport client from PyPI, in both formats.
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/open311/georeport_client.py"
+    );
+    let out = std::process::Command::new("python3")
+        .args([
+            script,
+            &format!("{}/open311/v2", app.url),
+            "C0101",
+            &id,
+            "110102",
+        ])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "georeport client failed (pip install georeport==0.3.1): {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("georeport xml"));
+}
+both!(open311_media_updates_jurisdiction_and_a_real_client);
