@@ -3,6 +3,8 @@
 //! deadlines, audit) and follow them. JSON as bare arrays, XML with the specification's element
 //! names, errors as `errors/error{code,description}`. Reporters' personal data never appears.
 
+pub mod attributes;
+
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -40,13 +42,27 @@ impl Module for Open311 {
             .route("/open311/v2/requests/{file}", get(one_request))
             .route("/open311/v2/tokens/{file}", get(token))
             .route("/open311/v2/media/{id}", get(media))
+            .route(
+                "/api/v1/open311/services/{code}/attributes",
+                axum::routing::put(put_attributes),
+            )
             .layer(axum::extract::DefaultBodyLimit::max(
                 gongzhi_core::attachments::MAX_BYTES + 64 * 1024,
             ))
     }
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
+pub const MIGRATIONS: &[Migration] = &[OPEN311_0001, OPEN311_0002];
+
+const OPEN311_0002: Migration = Migration {
+    id: "open311-0002-attributes",
+    sql: r#"
+CREATE TABLE open311_attributes (service_code TEXT PRIMARY KEY, definition TEXT NOT NULL);
+CREATE TABLE open311_values (case_id TEXT PRIMARY KEY, attributes TEXT NOT NULL)
+"#,
+};
+
+const OPEN311_0001: Migration = Migration {
     id: "open311-0001",
     sql: r#"
 CREATE TABLE open311_keys (
@@ -68,7 +84,7 @@ CREATE TABLE open311_updates (
     client TEXT NOT NULL
 )
 "#,
-}];
+};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Format {
@@ -208,6 +224,7 @@ fn category_is_service(c: &Category) -> bool {
 
 async fn services(db: &Db) -> Result<Vec<Value>> {
     let all = catalog::list(db).await?;
+    let defined = attributes::defined(db).await?;
     Ok(all
         .iter()
         .filter(|c| category_is_service(c))
@@ -220,7 +237,7 @@ async fn services(db: &Db) -> Result<Vec<Value>> {
             json!({
                 "service_code": c.code, "service_name": c.name,
                 "description": if c.filing_condition.is_empty() { c.name.clone() } else { c.filing_condition.clone() },
-                "metadata": false, "type": "realtime",
+                "metadata": defined.contains(&c.code), "type": "realtime",
                 "keywords": format!("{},{}", group, c.name), "group": group,
             })
         })
@@ -277,7 +294,11 @@ async fn service_definition(State(state): State<AppState>, Path(file): Path<Stri
     };
     match catalog::get(&state.db, code).await {
         Ok(c) if category_is_service(&c) => {
-            let d = json!({"service_code": c.code, "attributes": []});
+            let attrs = match attributes::of(&state.db, &c.code).await {
+                Ok(a) => a,
+                Err(e) => return from_error(f, &e),
+            };
+            let d = attributes::definition(&c.code, &attrs);
             match f {
                 Format::Json => axum::Json(d).into_response(),
                 Format::Xml => {
@@ -765,6 +786,8 @@ async fn create(
         name: Some(name).filter(|n| !n.is_empty()),
         phone: p.get("phone").map(String::from),
     });
+    let attribute_values =
+        attributes::check_values(&attributes::of(&state.db, &category.code).await?, &p.0)?;
     let media_url = p.get("media_url").map(String::from);
     if let Some(u) = &media_url {
         if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() > 2000 {
@@ -812,12 +835,20 @@ async fn create(
         .bind(now_ms())
         .execute(tx.conn())
         .await?;
+    // What only Open311 carries, written right after the case (a crash in between leaves the
+    // case without its attribute values; the case itself is whole).
+    attributes::store_values(&mut tx, &case.id, &attribute_values).await?;
+    sqlx::query("INSERT INTO open311_requests (case_id, media_url) VALUES ($1, $2)")
+        .bind(&case.id)
+        .bind(&media_url)
+        .execute(tx.conn())
+        .await?;
     audit::append(
         &mut tx,
         &actor,
         "open311.token",
         &format!("case:{}", case.id),
-        &json!({"token": token}),
+        &json!({"token": token, "media_url": media_url, "attributes": attribute_values}),
         None,
     )
     .await?;
@@ -933,6 +964,17 @@ async fn media(State(state): State<AppState>, Path(id): Path<String>) -> Respons
         return error(Format::Json, StatusCode::NOT_FOUND, "404", "no such media");
     }
     gongzhi_core::attachments::respond(ct, bytes)
+}
+
+/// Sets a service's attributes (administrators); an empty list removes the definition.
+async fn put_attributes(
+    State(state): State<AppState>,
+    gongzhi_core::http::Authed(actor): gongzhi_core::http::Authed,
+    Path(code): Path<String>,
+    gongzhi_core::http::ApiJson(attrs): gongzhi_core::http::ApiJson<Vec<attributes::Attribute>>,
+) -> std::result::Result<axum::Json<Vec<attributes::Attribute>>, gongzhi_core::http::ApiError> {
+    attributes::save(&state.db, &actor, &code, &attrs).await?;
+    Ok(axum::Json(attributes::of(&state.db, &code).await?))
 }
 
 /// `gongzhi open311 key add`: a new key, shown once, stored as its hash.

@@ -311,3 +311,105 @@ async fn open311_media_updates_jurisdiction_and_a_real_client(backend: Backend) 
     assert!(text(&out.stdout).contains("georeport xml"));
 }
 both!(open311_media_updates_jurisdiction_and_a_real_client);
+
+async fn open311_service_definitions_check_attributes(backend: Backend) {
+    let d = desk_on(TestApp::spawn(backend).await).await;
+    let app = &d.app;
+    let defn = serde_json::json!([
+        {"code": "hurt", "datatype": "singlevaluelist", "required": true, "description": "有人受伤吗", "order": 1,
+         "values": [{"key": "yes", "name": "是"}, {"key": "no", "name": "否"}]},
+        {"code": "kinds", "datatype": "multivaluelist", "required": false, "description": "缺失部件", "order": 2,
+         "values": [{"key": "lid", "name": "井盖"}, {"key": "frame", "name": "井座"}]},
+        {"code": "depth", "datatype": "number", "required": false, "description": "深度（厘米）", "order": 3}
+    ]);
+    let put = |token: String, body: Value| {
+        app.client
+            .put(format!(
+                "{}/api/v1/open311/services/C0101/attributes",
+                app.url
+            ))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(
+        put(d.operator.clone(), defn.clone())
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403,
+        "administrators only"
+    );
+    let bad = serde_json::json!([{"code": "x", "datatype": "colour", "required": false, "description": "", "order": 1}]);
+    assert_eq!(
+        put(d.admin.clone(), bad).await.unwrap().status().as_u16(),
+        400
+    );
+    assert_eq!(
+        put(d.admin.clone(), defn).await.unwrap().status().as_u16(),
+        200
+    );
+    let (_, services) = app.get("/open311/v2/services.json", None).await;
+    let c0101 = services
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service_code"] == "C0101")
+        .unwrap()
+        .clone();
+    assert_eq!(c0101["metadata"], true);
+    let (s, def) = app.get("/open311/v2/services/C0101.json", None).await;
+    assert_eq!(s, 200);
+    assert_eq!(def["service_code"], "C0101");
+    assert_eq!(def["attributes"][0]["code"], "hurt");
+    assert_eq!(def["attributes"][0]["values"][1]["key"], "no");
+    let (_, _, xml) = app.get_bytes("/open311/v2/services/C0101.xml", None).await;
+    let xml = String::from_utf8(xml).unwrap();
+    assert!(
+        xml.contains("<service_definition>")
+            && xml.contains("<attributes><attribute>")
+            && xml.contains("<values><value><key>yes</key>"),
+        "{xml}"
+    );
+
+    let out = app.cli(&["open311", "key", "add", "--name", "app"], None);
+    let key = text(&out.stdout).lines().last().unwrap().trim().to_string();
+    let base = format!(
+        "api_key={key}&service_code=C0101&lat={}&long={}",
+        IN_STREET_1.0, IN_STREET_1.1
+    );
+    let post = |body: String| {
+        app.client
+            .post(format!("{}/open311/v2/requests.json", app.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let cases = app.count("cases").await;
+    for bad in [
+        "",
+        "&attribute%5Bhurt%5D=maybe",
+        "&attribute%5Bhurt%5D=no&attribute%5Bdepth%5D=deep",
+        "&attribute%5Bhurt%5D=no&attribute%5Bkinds%5D=lid",
+        "&attribute%5Bhurt%5D=no&attribute%5Bcolour%5D=red",
+    ] {
+        let r = post(format!("{base}{bad}")).await.unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{bad}");
+    }
+    assert_eq!(
+        app.count("cases").await,
+        cases,
+        "refused requests create nothing"
+    );
+    let r = post(format!("{base}&attribute%5Bhurt%5D=no&attribute%5Bkinds%5D%5B%5D=lid&attribute%5Bkinds%5D%5B%5D=frame&attribute%5Bdepth%5D=12.5&media_url=https%3A%2F%2Fexample.org%2Fp.jpg")).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let created: Value = r.json().await.unwrap();
+    let id = created[0]["service_request_id"].as_str().unwrap();
+    assert_eq!(app.count("open311_values").await, 1);
+    let (_, one) = app
+        .get(&format!("/open311/v2/requests/{id}.json"), None)
+        .await;
+    assert_eq!(one[0]["media_url"], "https://example.org/p.jpg");
+}
+both!(open311_service_definitions_check_attributes);
