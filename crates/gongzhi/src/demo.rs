@@ -695,7 +695,79 @@ pub async fn seed_with_history(db: &Db, sealer: &Sealer, days: i64, per_day: usi
     let index = areas::build_locate_index(db).await?;
     let now = chrono::Utc::now().with_timezone(&gongzhi_core::time::shanghai());
     gongzhi_cases::history::import(db, &index, &actor, &history(now, days, per_day)).await?;
+    open311_definitions(db, &actor).await?;
     Ok(())
+}
+
+/// Two Open311 service definitions, so that clients see attributes at once.
+async fn open311_definitions(db: &Db, actor: &Actor) -> Result<()> {
+    use gongzhi_open311::attributes::{save, Attribute, AttributeValue};
+    let v = |k: &str, n: &str| AttributeValue {
+        key: k.into(),
+        name: n.into(),
+    };
+    let a = |code: &str,
+             datatype: &str,
+             required: bool,
+             description: &str,
+             order: i64,
+             values: Vec<AttributeValue>| Attribute {
+        code: code.into(),
+        datatype: datatype.into(),
+        required,
+        description: description.into(),
+        datatype_description: String::new(),
+        order,
+        values,
+    };
+    save(
+        db,
+        actor,
+        "C0101",
+        &[
+            a(
+                "hurt",
+                "singlevaluelist",
+                true,
+                "是否有人受伤 / Is anyone hurt?",
+                1,
+                vec![v("yes", "是"), v("no", "否")],
+            ),
+            a(
+                "missing",
+                "multivaluelist",
+                false,
+                "缺失部件 / Missing parts",
+                2,
+                vec![v("lid", "井盖"), v("frame", "井座")],
+            ),
+        ],
+    )
+    .await?;
+    save(
+        db,
+        actor,
+        "E0503",
+        &[
+            a(
+                "plate",
+                "string",
+                false,
+                "车牌号（可选）/ Plate (optional)",
+                1,
+                vec![],
+            ),
+            a(
+                "since",
+                "datetime",
+                false,
+                "停放开始时间 / Parked since",
+                2,
+                vec![],
+            ),
+        ],
+    )
+    .await
 }
 
 /// `gongzhi demo`: seed when empty, then serve and say how to sign in.
@@ -707,6 +779,8 @@ pub async fn run(config: Config) -> Result<()> {
             config.data_dir.display()
         );
         seed(&db, &sealer).await?;
+        let key = gongzhi_open311::add_key(&db, &Actor::system("demo-seed"), "demo").await?;
+        println!("  Open311 API key for the demo (shown once): {key}");
     }
     let listener = crate::server::bind(&config.listen).await?;
     let running = crate::server::start(config, db, sealer, listener).await?;
@@ -722,6 +796,7 @@ pub async fn run(config: Config) -> Result<()> {
             u.role.as_str()
         );
     }
+    println!("  open in a browser: {url}/  ·  Open311: {url}/open311/v2/services.json");
     println!("  sign in: curl -X POST {url}/api/v1/auth/token -H 'content-type: application/json' -d '{{\"username\":\"admin\",\"password\":\"admin-demo\"}}'");
     running.wait().await;
     Ok(())
