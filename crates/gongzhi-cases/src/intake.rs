@@ -181,6 +181,7 @@ struct Prepared {
     input_kind: crate::store::Kind,
     input_channel: crate::store::Channel,
     photos: Vec<String>,
+    extras: Vec<(String, String)>,
 }
 
 async fn prepare(
@@ -341,6 +342,7 @@ async fn prepare(
         input_kind: input.kind,
         input_channel: input.channel,
         photos: input.photos.clone(),
+        extras: input.extras.clone(),
     })
 }
 
@@ -521,6 +523,16 @@ async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {
         let owner = format!("case:{}", p.id);
         gongzhi_core::attachments::link(&mut tx, &p.actor_label, &p.photos, &owner, "create")
             .await?;
+    }
+    for p in items {
+        for (kind, data) in &p.extras {
+            sqlx::query("INSERT INTO case_extras (case_id, kind, data) VALUES ($1, $2, $3)")
+                .bind(&p.id)
+                .bind(kind)
+                .bind(data)
+                .execute(tx.conn())
+                .await?;
+        }
     }
     let entries: Vec<NewEntry> = items
         .iter()

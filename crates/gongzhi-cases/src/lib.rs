@@ -37,7 +37,20 @@ impl Module for Cases {
     }
 }
 
-pub const MIGRATIONS: &[Migration] = &[CASES_0001, CASES_0002, CASES_0003, CASES_0004_WEB];
+pub const MIGRATIONS: &[Migration] = &[
+    CASES_0001,
+    CASES_0002,
+    CASES_0003,
+    CASES_0004_WEB,
+    CASES_0005_EXTRAS,
+];
+
+/// What a channel carries beyond the case, written with it (see `NewCase::extras`).
+const CASES_0005_EXTRAS: Migration = Migration {
+    id: "cases-0005-extras",
+    sql: "CREATE TABLE case_extras (case_id TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (case_id, kind));
+CREATE INDEX case_extras_kind_data ON case_extras (kind, data)",
+};
 
 /// A resident's own cases ("my requests") are found by who created them.
 const CASES_0004_WEB: Migration = Migration {

@@ -111,6 +111,10 @@ pub struct NewCase {
     /// Ids of photos uploaded first to `POST /api/v1/attachments` (at most 9).
     #[serde(default)]
     pub photos: Vec<String>,
+    /// What a channel carries beyond the case (kind, text), written in the case's own
+    /// transaction (e.g. Open311's token and attribute values). Not settable through the API.
+    #[serde(skip)]
+    pub extras: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use sqlx::Row;
 use utoipa::ToSchema;
 
-use gongzhi_core::db::{Db, WriteTx};
+use gongzhi_core::db::Db;
 use gongzhi_core::identity::{authorize, Actor, Target};
 use gongzhi_core::{audit, Error, Result};
 
@@ -227,27 +227,13 @@ pub fn check_values(
     Ok(given)
 }
 
-/// Stores a request's attribute values with it.
-pub async fn store_values(
-    tx: &mut WriteTx,
-    case_id: &str,
-    values: &[(String, Vec<String>)],
-) -> Result<()> {
-    if values.is_empty() {
-        return Ok(());
-    }
-    sqlx::query("INSERT INTO open311_values (case_id, attributes) VALUES ($1, $2)")
-        .bind(case_id)
-        .bind(
-            json!(values
-                .iter()
-                .map(|(c, v)| (c.clone(), v.clone()))
-                .collect::<std::collections::BTreeMap<_, _>>())
-            .to_string(),
-        )
-        .execute(tx.conn())
-        .await?;
-    Ok(())
+/// A request's attribute values as stored with it: `{"code": ["value", …]}`.
+pub fn values_json(values: &[(String, Vec<String>)]) -> String {
+    json!(values
+        .iter()
+        .cloned()
+        .collect::<std::collections::BTreeMap<_, _>>())
+    .to_string()
 }
 
 #[cfg(test)]

@@ -57,8 +57,7 @@ pub const MIGRATIONS: &[Migration] = &[OPEN311_0001, OPEN311_0002];
 const OPEN311_0002: Migration = Migration {
     id: "open311-0002-attributes",
     sql: r#"
-CREATE TABLE open311_attributes (service_code TEXT PRIMARY KEY, definition TEXT NOT NULL);
-CREATE TABLE open311_values (case_id TEXT PRIMARY KEY, attributes TEXT NOT NULL)
+CREATE TABLE open311_attributes (service_code TEXT PRIMARY KEY, definition TEXT NOT NULL)
 "#,
 };
 
@@ -72,8 +71,6 @@ CREATE TABLE open311_keys (
     created_at BIGINT NOT NULL,
     revoked_at BIGINT
 );
-CREATE TABLE open311_tokens (token TEXT PRIMARY KEY, case_id TEXT NOT NULL, created_at BIGINT NOT NULL);
-CREATE TABLE open311_requests (case_id TEXT PRIMARY KEY, media_url TEXT);
 CREATE TABLE open311_updates (
     update_id TEXT PRIMARY KEY,
     case_id TEXT NOT NULL,
@@ -353,7 +350,7 @@ fn request_json(r: &sqlx::any::AnyRow, names: &Map<String, Value>) -> Result<Val
 /// A request's public fields; the media URL is the client's own or our first photo of it.
 const REQUEST_COLUMNS: &str = "id, number, category_code, status, description, unit_code, created_at, updated_at, handle_deadline, address, \
     CAST(lat AS TEXT) AS lat_text, CAST(lng AS TEXT) AS lng_text, \
-    COALESCE((SELECT r.media_url FROM open311_requests r WHERE r.case_id = cases.id), \
+    COALESCE((SELECT x.data FROM case_extras x WHERE x.case_id = cases.id AND x.kind = 'open311_media_url'), \
              (SELECT '/open311/v2/media/' || a.id FROM attachments a WHERE a.owner = 'case:' || cases.id ORDER BY a.created_at, a.id LIMIT 1)) AS media_url";
 
 async fn names(db: &Db) -> Result<(Map<String, Value>, Vec<String>)> {
@@ -593,7 +590,7 @@ async fn token(State(state): State<AppState>, Path(file): Path<String>) -> Respo
         Err(r) => return r,
     };
     let row = sqlx::query(
-        "SELECT c.number FROM open311_tokens t JOIN cases c ON c.id = t.case_id WHERE t.token = $1",
+        "SELECT c.number FROM case_extras x JOIN cases c ON c.id = x.case_id WHERE x.kind = 'open311_token' AND x.data = $1",
     )
     .bind(t)
     .fetch_optional(state.db.pool())
@@ -814,6 +811,7 @@ async fn create(
         channel: Channel::Open311,
         reporter,
         photos: vec![],
+        extras: vec![],
     };
     let mut input = input;
     if let Some((ct, bytes)) = &media {
@@ -823,36 +821,23 @@ async fn create(
                 .id,
         ];
     }
+    // The token, the client's media URL and the attribute values are written in the case's own
+    // transaction: a request is whole or absent.
+    let token = uuid::Uuid::new_v4().to_string();
+    input.extras.push(("open311_token".into(), token.clone()));
+    if let Some(u) = &media_url {
+        input.extras.push(("open311_media_url".into(), u.clone()));
+    }
+    if !attribute_values.is_empty() {
+        input.extras.push((
+            "open311_attributes".into(),
+            attributes::values_json(&attribute_values),
+        ));
+    }
     let index = state.locate.load();
     let (case, _) =
         gongzhi_cases::intake::create(&state.db, &state.sealer, &index, &actor, &input, None)
             .await?;
-    let token = uuid::Uuid::new_v4().to_string();
-    let mut tx = state.db.begin_write().await?;
-    sqlx::query("INSERT INTO open311_tokens (token, case_id, created_at) VALUES ($1, $2, $3)")
-        .bind(&token)
-        .bind(&case.id)
-        .bind(now_ms())
-        .execute(tx.conn())
-        .await?;
-    // What only Open311 carries, written right after the case (a crash in between leaves the
-    // case without its attribute values; the case itself is whole).
-    attributes::store_values(&mut tx, &case.id, &attribute_values).await?;
-    sqlx::query("INSERT INTO open311_requests (case_id, media_url) VALUES ($1, $2)")
-        .bind(&case.id)
-        .bind(&media_url)
-        .execute(tx.conn())
-        .await?;
-    audit::append(
-        &mut tx,
-        &actor,
-        "open311.token",
-        &format!("case:{}", case.id),
-        &json!({"token": token, "media_url": media_url, "attributes": attribute_values}),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
     Ok((case.number, token))
 }
 

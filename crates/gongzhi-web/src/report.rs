@@ -287,6 +287,7 @@ async fn create(state: &AppState, s: &Session, f: &Submitted) -> Result<String, 
         channel: channel_of(s),
         reporter,
         photos,
+        extras: vec![],
     };
     let index = state.locate.load();
     let (case, _) =

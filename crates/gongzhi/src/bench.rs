@@ -324,6 +324,7 @@ pub async fn measure_intake(
                 phone: Some("13800001234".into()),
             }),
             photos: vec![],
+            extras: vec![],
         })
         .collect();
     let outside = |r: &Result<(gongzhi_cases::store::CaseView, bool)>| {

@@ -406,7 +406,11 @@ async fn open311_service_definitions_check_attributes(backend: Backend) {
     assert_eq!(r.status().as_u16(), 200);
     let created: Value = r.json().await.unwrap();
     let id = created[0]["service_request_id"].as_str().unwrap();
-    assert_eq!(app.count("open311_values").await, 1);
+    assert_eq!(
+        app.count("case_extras").await,
+        3,
+        "token, media URL and attribute values, with the case"
+    );
     let (_, one) = app
         .get(&format!("/open311/v2/requests/{id}.json"), None)
         .await;
