@@ -10,7 +10,7 @@ use sqlx::Row;
 use utoipa::ToSchema;
 
 use crate::calendar::shanghai;
-use gongzhi_core::db::Db;
+use gongzhi_core::db::{opt_text, Db};
 use gongzhi_core::identity::{authorize, Action, Actor, Role, Target};
 use gongzhi_core::{audit, Error, Result};
 
@@ -317,11 +317,27 @@ pub async fn compute(
         c.reworked = get("reworked")?;
     }
     let names = names_of(db, level, counts.keys()).await?;
+    // A unit counts under the area it serves too: a district's leader ranks its departments.
+    let unit_areas: BTreeMap<String, Option<String>> = if level == StatsLevel::Unit {
+        let mut m = BTreeMap::new();
+        for r in sqlx::query("SELECT code, area_code FROM units")
+            .fetch_all(db.pool())
+            .await?
+        {
+            m.insert(r.try_get::<String, _>(0)?, opt_text(&r, "area_code")?);
+        }
+        m
+    } else {
+        BTreeMap::new()
+    };
     let mut rows: Vec<StatsRow> = counts
         .into_iter()
         .filter(|(code, _)| {
             let t = if level == StatsLevel::Unit {
-                Target::unit(code)
+                Target {
+                    area: unit_areas.get(code).cloned().flatten(),
+                    unit: Some(code.clone()),
+                }
             } else {
                 Target::area(code)
             };

@@ -227,6 +227,9 @@ try {
   const after = Number(await rankingCell(leader, street, '有效回访'));
   assert.equal(after, before + 1, `valid callbacks of ${street}: ${before} → ${after}`);
   await shot(leader, 'leader-ranking-after');
+  // The district's leader also ranks the district's departments.
+  await leader.goto(`${BASE}/dashboard?level=unit`);
+  assert.ok(Number(await rankingCell(leader, '东城区城市管理委员会', '有效回访')) >= 1, 'the unit ranking shows 城管委');
 
   // English, remembered across pages.
   await leader.getByRole('link', { name: 'English' }).click();
