@@ -54,6 +54,7 @@ async fn my_notifications(
 struct StatsQuery {
     /// `YYYY-MM`, on the configured monthly cycle.
     period: String,
+    #[param(inline)]
     level: crate::stats::StatsLevel,
     /// json (default), csv (UTF-8 with BOM) or xlsx.
     format: Option<String>,
