@@ -33,6 +33,25 @@ async fn every_openapi_reference_resolves(backend: Backend) {
             .unwrap_or_else(|| panic!("external reference {r}"));
         assert!(doc.pointer(pointer).is_some(), "unresolvable reference {r}");
     }
+    // schemathesis: every query parameter was documented as a path parameter, so clients and
+    // fuzzers never sent them. A path parameter must appear in its path template.
+    let mut query = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                match p["in"].as_str().unwrap() {
+                    "path" => assert!(
+                        path.contains(&format!("{{{name}}}")),
+                        "{method} {path}: {name} is documented as a path parameter"
+                    ),
+                    "query" => query += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(query >= 20, "only {query} query parameters documented");
     // The ranking's level is documented with its values.
     let params = doc["paths"]["/api/v1/stats/cases"]["get"]["parameters"]
         .as_array()
