@@ -32,6 +32,7 @@ pub fn api() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct InboxQuery {
     /// At most this many, newest first (default 50).
     limit: Option<i64>,
@@ -51,9 +52,11 @@ async fn my_notifications(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct StatsQuery {
     /// `YYYY-MM`, on the configured monthly cycle.
     period: String,
+    #[param(inline)]
     level: crate::stats::StatsLevel,
     /// json (default), csv (UTF-8 with BOM) or xlsx.
     format: Option<String>,
@@ -141,6 +144,7 @@ async fn put_settings(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct CategoryQuery {
     /// Only what residents and Open311 clients may pick.
     public: Option<bool>,
@@ -282,6 +286,7 @@ async fn list_cases(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RevealQuery {
     /// Show the reporter unmasked (operators, dispatchers, handlers; audited).
     reveal: Option<bool>,

@@ -1140,6 +1140,7 @@ fn bind_all<'q>(
 
 /// Filters for `GET /api/v1/cases`.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CaseFilter {
     pub status: Option<String>,
     /// Area code: cases in its subtree.

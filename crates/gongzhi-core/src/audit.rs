@@ -329,6 +329,7 @@ mod tests {
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     /// Entries after this sequence number (default 0).
     after: Option<i64>,

@@ -95,6 +95,22 @@ pub fn generated_grids(n: usize, seed: u64) -> Vec<GridEntry> {
     out
 }
 
+/// `points` uniformly random (lat, lng) points over the lattice of `generated_grids(n, _)` plus a
+/// 5% margin, so some fall outside every grid.
+pub fn generated_points(n: usize, points: usize, seed: u64) -> Vec<(f64, f64)> {
+    let side = (n as f64).sqrt().ceil();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let span = side * CELL;
+    (0..points)
+        .map(|_| {
+            (
+                ORIGIN.1 - 0.05 * span + rng.gen::<f64>() * span * 1.1,
+                ORIGIN.0 - 0.05 * span + rng.gen::<f64>() * span * 1.1,
+            )
+        })
+        .collect()
+}
+
 fn clone_entries(g: &[GridEntry]) -> Vec<GridEntry> {
     g.iter()
         .map(|e| GridEntry {
@@ -123,18 +139,7 @@ pub struct LocateFigures {
 pub fn measure_locate(n: usize, points: usize) -> Result<LocateFigures> {
     const RUNS: usize = 3;
     let grids = generated_grids(n, 42);
-    let side = (n as f64).sqrt().ceil();
-    let mut rng = StdRng::seed_from_u64(7);
-    // Points over the lattice plus a margin, so some fall outside every grid.
-    let span = side * CELL;
-    let pts: Vec<(f64, f64)> = (0..points)
-        .map(|_| {
-            (
-                ORIGIN.1 - 0.05 * span + rng.gen::<f64>() * span * 1.1,
-                ORIGIN.0 - 0.05 * span + rng.gen::<f64>() * span * 1.1,
-            )
-        })
-        .collect();
+    let pts = generated_points(n, points, 7);
     let mut builds = Vec::new();
     let mut index = LocateIndex::default();
     for _ in 0..RUNS {
@@ -269,6 +274,99 @@ pub fn locate(sizes: &[usize], points: usize, output: &Path) -> Result<()> {
     );
     write_section(output, "locate", &body)?;
     eprintln!("wrote {}", output.display());
+    Ok(())
+}
+
+/// `gongzhi bench locate-export`: writes the grids and points `bench locate` uses, gongzhi's
+/// answer for every point and its timing, for `bench/locate-postgis` to compare with PostGIS.
+/// Files in `dir`: `grids.tsv` (code, WKT; COPY text format), `points.csv` (id, lng, lat),
+/// `gongzhi.csv` (id, grid code or empty) and `gongzhi.json` (figures). Coordinates are written
+/// in Rust's shortest round-trip form, so PostGIS parses exactly the same doubles.
+pub fn locate_export(n: usize, points: usize, runs: usize, dir: &Path) -> Result<()> {
+    use std::io::Write;
+    let io = |e: std::io::Error| Error::internal(format!("{}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let grids = generated_grids(n, 42);
+    let pts = generated_points(n, points, 7);
+    let create = |name: &str| -> Result<std::io::BufWriter<std::fs::File>> {
+        Ok(std::io::BufWriter::new(
+            std::fs::File::create(dir.join(name)).map_err(io)?,
+        ))
+    };
+    let mut w = create("grids.tsv")?;
+    for g in &grids {
+        write!(w, "{}\tMULTIPOLYGON(", g.located.grid.code).map_err(io)?;
+        for (pi, p) in g.polygon.0.iter().enumerate() {
+            w.write_all(if pi == 0 { b"((" } else { b",((" })
+                .map_err(io)?;
+            for (ri, ring) in std::iter::once(p.exterior())
+                .chain(p.interiors())
+                .enumerate()
+            {
+                if ri > 0 {
+                    w.write_all(b"),(").map_err(io)?;
+                }
+                for (ci, c) in ring.coords().enumerate() {
+                    let sep = if ci == 0 { "" } else { "," };
+                    write!(w, "{sep}{} {}", c.x, c.y).map_err(io)?;
+                }
+            }
+            w.write_all(b"))").map_err(io)?;
+        }
+        w.write_all(b")\n").map_err(io)?;
+    }
+    w.flush().map_err(io)?;
+    let mut w = create("points.csv")?;
+    for (i, (lat, lng)) in pts.iter().enumerate() {
+        writeln!(w, "{i},{lng},{lat}").map_err(io)?;
+    }
+    w.flush().map_err(io)?;
+
+    let t = Instant::now();
+    let index = LocateIndex::build(grids);
+    let build_ms = t.elapsed().as_secs_f64() * 1000.0;
+    // Each run collects every answer, as a batch of PostGIS queries returns every row.
+    let mut rates = Vec::new();
+    let mut answers: Vec<Option<&Located>> = Vec::new();
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        answers = pts
+            .iter()
+            .map(|(lat, lng)| index.locate(*lat, *lng))
+            .collect();
+        std::hint::black_box(&answers);
+        rates.push(points as f64 / t.elapsed().as_secs_f64());
+    }
+    let mut w = create("gongzhi.csv")?;
+    let mut hits = 0;
+    for (i, a) in answers.iter().enumerate() {
+        let code = a.map(|l| l.grid.code.as_str()).unwrap_or("");
+        hits += usize::from(a.is_some());
+        writeln!(w, "{i},{code}").map_err(io)?;
+    }
+    w.flush().map_err(io)?;
+    let figures = serde_json::json!({
+        "grids": index.len(),
+        "points": points,
+        "hits": hits,
+        "build_ms": build_ms,
+        "runs_lookups_per_sec": rates,
+        "lookups_per_sec": median(rates.clone()),
+        "threads": 1,
+        "machine": machine(),
+    });
+    std::fs::write(
+        dir.join("gongzhi.json"),
+        serde_json::to_string_pretty(&figures).map_err(Error::internal)?,
+    )
+    .map_err(io)?;
+    eprintln!(
+        "locate-export: {} grids, {points} points, {:.0} lookups/s (1 thread, median of {}), wrote {}",
+        index.len(),
+        median(rates),
+        runs.max(1),
+        dir.display()
+    );
     Ok(())
 }
 

@@ -212,6 +212,22 @@ enum BenchCommand {
         #[arg(long, default_value = "docs/benchmarks.md")]
         output: PathBuf,
     },
+    /// Writes generated grids, points, gongzhi's answers and its locate timing to a directory
+    /// (for bench/locate-postgis, which compares them with PostGIS).
+    LocateExport {
+        /// Generated grids.
+        #[arg(long, default_value_t = 100_000)]
+        grids: usize,
+        /// Random points.
+        #[arg(long, default_value_t = 1_000_000)]
+        points: usize,
+        /// Timed runs over every point (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Directory for grids.tsv, points.csv, gongzhi.csv and gongzhi.json.
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Every main page's server time with many cases stored (SQLite, and PostgreSQL with --postgres).
     Pages {
         /// Cases stored while measuring.
@@ -546,6 +562,14 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
             output,
         }) => {
             crate::bench::locate(&sizes, points, &output)?;
+        }
+        Command::Bench(BenchCommand::LocateExport {
+            grids,
+            points,
+            runs,
+            dir,
+        }) => {
+            crate::bench::locate_export(grids, points, runs, &dir)?;
         }
         Command::Bench(BenchCommand::Pages {
             cases,

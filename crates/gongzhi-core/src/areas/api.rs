@@ -30,6 +30,7 @@ pub fn api() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct LocateQuery {
     /// Latitude, −90…90.
     lat: f64,
@@ -98,6 +99,7 @@ async fn get_area(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     /// The parent's code; without it, the top-level areas.
     parent: Option<String>,
@@ -124,6 +126,7 @@ async fn list_areas(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ExportQuery {
     /// Only this level: district, street, community or grid.
     level: Option<String>,

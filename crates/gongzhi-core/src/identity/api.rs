@@ -124,6 +124,7 @@ async fn create_user(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RevealQuery {
     /// `true` to see personal fields unmasked (needs the right role; audited).
     reveal: Option<bool>,

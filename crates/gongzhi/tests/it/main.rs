@@ -9,6 +9,7 @@ mod audit;
 mod cases;
 mod cli;
 mod demo;
+mod fuzz;
 mod identity;
 mod jobs;
 mod open311;
