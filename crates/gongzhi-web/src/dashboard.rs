@@ -320,7 +320,10 @@ async fn grids(State(state): State<AppState>, s: Session) -> Response {
         return StatusCode::FORBIDDEN.into_response();
     }
     let counts = if may_oversee(&s) {
-        grid_counts(&state, &scope(&s)).await
+        let sc = scope(&s);
+        cached(&state, &format!("grids|{sc:?}"), grid_counts(&state, &sc))
+            .await
+            .map(|(c, _)| c)
     } else {
         Ok(Default::default())
     };
