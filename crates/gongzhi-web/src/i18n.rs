@@ -95,6 +95,9 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("handler", "处置单位", "Handling unit"),
     ("leader", "领导", "Leader"),
     ("admin", "管理员", "Administrator"),
+    ("council", "议事会成员", "Council member"),
+    ("moderator", "内容审核员", "Moderator"),
+    ("organization", "社会组织", "Organization"),
     // satisfaction
     ("satisfied", "满意", "Satisfied"),
     ("basically_satisfied", "基本满意", "Basically satisfied"),

@@ -121,6 +121,7 @@ fn nav_items(s: &Session) -> Vec<(&'static str, &'static str, &'static str)> {
             Role::Resident => {
                 add(("/report", "我要反映", "Report a problem"));
                 add(("/my", "我的诉求", "My requests"));
+                add(("/deliberation", "议事协商", "Deliberation"));
             }
             Role::GridWorker => {
                 add(("/report", "巡查上报", "Report a finding"));
@@ -139,6 +140,9 @@ fn nav_items(s: &Session) -> Vec<(&'static str, &'static str, &'static str)> {
             Role::Leader => {
                 add(("/dashboard", "看板", "Dashboard"));
                 add(("/cases", "案件", "Cases"));
+            }
+            Role::Council | Role::Moderator | Role::Organization => {
+                add(("/deliberation", "议事协商", "Deliberation"));
             }
             Role::Admin => {
                 add(("/cases", "案件", "Cases"));
@@ -166,6 +170,8 @@ fn start_of(s: &Session) -> &'static str {
         "/inbox"
     } else if first(Role::GridWorker) {
         "/tasks"
+    } else if first(Role::Council) || first(Role::Moderator) || first(Role::Organization) {
+        "/deliberation"
     } else {
         "/my"
     }

@@ -17,6 +17,7 @@ pub fn modules() -> Vec<&'static dyn Module> {
         &Areas,
         &gongzhi_cases::Cases,
         &gongzhi_open311::Open311,
+        &gongzhi_deliberation::Deliberation,
         &gongzhi_web::Web,
     ]
 }

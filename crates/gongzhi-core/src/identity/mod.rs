@@ -24,9 +24,15 @@ pub enum Role {
     Handler,
     Leader,
     Admin,
+    /// 议事会成员: screens topics, runs meetings, votes and micro-project calls in its scope.
+    Council,
+    /// 内容审核: hides or restores reported content.
+    Moderator,
+    /// 社会组织: an organization's account; proposes topics in its scope.
+    Organization,
 }
 
-pub const ALL_ROLES: [Role; 7] = [
+pub const ALL_ROLES: [Role; 10] = [
     Role::Resident,
     Role::GridWorker,
     Role::Operator,
@@ -34,6 +40,9 @@ pub const ALL_ROLES: [Role; 7] = [
     Role::Handler,
     Role::Leader,
     Role::Admin,
+    Role::Council,
+    Role::Moderator,
+    Role::Organization,
 ];
 
 impl Role {
@@ -46,6 +55,9 @@ impl Role {
             Role::Handler => "handler",
             Role::Leader => "leader",
             Role::Admin => "admin",
+            Role::Council => "council",
+            Role::Moderator => "moderator",
+            Role::Organization => "organization",
         }
     }
     pub fn parse(s: &str) -> Result<Role> {

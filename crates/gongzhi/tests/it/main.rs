@@ -8,6 +8,7 @@ mod areas;
 mod audit;
 mod cases;
 mod cli;
+mod deliberation;
 mod demo;
 mod fuzz;
 mod identity;
