@@ -135,6 +135,24 @@ pub const DEMO_USERS: &[DemoUser] = &[
         name: "赵小明",
         phone: "13800000007",
     },
+    DemoUser {
+        username: "council",
+        password: "council-demo",
+        role: Role::Council,
+        area: Some("110101001001"),
+        unit: None,
+        name: "孙慧",
+        phone: "13800000008",
+    },
+    DemoUser {
+        username: "moderator",
+        password: "moderator-demo",
+        role: Role::Moderator,
+        area: Some("110101001"),
+        unit: None,
+        name: "周敏",
+        phone: "13800000009",
+    },
 ];
 
 struct Division {
@@ -647,9 +665,10 @@ pub fn history(
 }
 
 /// Seeds an empty database with the demo jurisdiction, units, routing, calendar, users and
-/// 120 days of history (about 60 cases a day).
+/// 120 days of history (about 60 cases a day), and the deliberation of one community.
 pub async fn seed(db: &Db, sealer: &Sealer) -> Result<()> {
-    seed_with_history(db, sealer, 120, 60).await
+    seed_with_history(db, sealer, 120, 60).await?;
+    crate::demo_deliberation::seed(db, sealer, 150).await
 }
 
 pub async fn seed_with_history(db: &Db, sealer: &Sealer, days: i64, per_day: usize) -> Result<()> {

@@ -4,4 +4,5 @@
 pub mod bench;
 pub mod cli;
 pub mod demo;
+pub mod demo_deliberation;
 pub mod server;

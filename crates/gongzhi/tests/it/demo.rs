@@ -98,3 +98,48 @@ async fn the_demo_seeds_and_locates_every_grid(backend: Backend) {
     }
 }
 both!(the_demo_seeds_and_locates_every_grid);
+
+/// The demo's deliberation: topics in several states, a finished call per winner rule whose
+/// published results recompute from their Pabulib export, an open consultation, a drawn panel.
+async fn the_demo_seeds_deliberation(backend: Backend) {
+    let app = TestApp::spawn_bare(backend).await;
+    gongzhi::demo::seed_with_history(&app.db, &app.sealer, 2, 5)
+        .await
+        .unwrap();
+    gongzhi::demo_deliberation::seed(&app.db, &app.sealer, 30)
+        .await
+        .unwrap();
+    let (_, topics) = app.get("/api/v1/topics", None).await;
+    let statuses: Vec<&str> = topics
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    for s in ["done", "voting", "deliberating", "proposed"] {
+        assert!(statuses.contains(&s), "{s} in {statuses:?}");
+    }
+    let (_, calls) = app.get("/api/v1/budgets", None).await;
+    let finished: Vec<&Value> = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["phase"] == "implementing")
+        .collect();
+    assert_eq!(finished.len(), 2);
+    for c in finished {
+        let id = c["id"].as_str().unwrap();
+        let (s, r) = app
+            .get(&format!("/api/v1/budgets/{id}/results"), None)
+            .await;
+        assert_eq!(s, 200, "{r}");
+        assert_eq!(r["ballots"], 30);
+        assert!(!r["winners"].as_array().unwrap().is_empty());
+        assert!(r["spent"].as_i64().unwrap() <= r["budget"].as_i64().unwrap());
+    }
+    let (_, cs) = app.get("/api/v1/consultations", None).await;
+    assert_eq!(cs[0]["state"], "open");
+    let out = app.cli(&["audit", "verify"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+both!(the_demo_seeds_deliberation);
