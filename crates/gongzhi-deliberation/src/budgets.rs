@@ -211,7 +211,7 @@ fn in_phase(c: &CallRow, allowed: &[&str], what: &str) -> Result<()> {
 }
 
 /// Opens a call (the council or leaders of its area).
-pub async fn create(db: &Db, actor: &Actor, c: &NewCall) -> Result<String> {
+pub async fn create(db: &Db, actor: &Actor, c: &NewCall, now: i64) -> Result<String> {
     let area = check_area(db, c.area.trim()).await?;
     authorize(actor, DELIBERATION_MANAGE, &Target::area(&area))?;
     let place = check_place(&c.place)?;
@@ -250,7 +250,6 @@ pub async fn create(db: &Db, actor: &Actor, c: &NewCall) -> Result<String> {
         ));
     }
     let id = uuid::Uuid::new_v4().to_string();
-    let now = gongzhi_core::time::now_ms();
     let mut tx = db.begin_write().await?;
     sqlx::query("INSERT INTO budget_calls (id, title, description, area_code, place, budget, ballot, max_approvals, rule, completion, proposing_from, reviewing_from, voting_from, voting_until, implementing_from, created_by, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)")
@@ -802,7 +801,7 @@ async fn create_call(
     Authed(actor): Authed,
     ApiJson(c): ApiJson<NewCall>,
 ) -> ApiResult<(StatusCode, Json<CallView>)> {
-    let id = create(&state.db, &actor, &c).await?;
+    let id = create(&state.db, &actor, &c, state.clock.now_ms()).await?;
     Ok((
         StatusCode::CREATED,
         Json(view(&state.db, &actor, &id, state.clock.now_ms()).await?),

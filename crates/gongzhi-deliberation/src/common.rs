@@ -58,13 +58,28 @@ pub async fn add_event(
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(subject)
         .bind(at)
-        .bind(actor.label())
+        .bind(public_label(actor))
         .bind(step)
         .bind(note)
         .bind(data.to_string())
         .execute(tx.conn())
         .await?;
     Ok(())
+}
+
+/// How a history names who acted: staff by their account (they act in office), residents only
+/// as "resident" — the audit log keeps who it was.
+fn public_label(actor: &Actor) -> String {
+    if actor
+        .assignments
+        .iter()
+        .all(|a| a.role == gongzhi_core::identity::Role::Resident)
+        && actor.kind == gongzhi_core::identity::ActorKind::User
+    {
+        "resident".into()
+    } else {
+        actor.label()
+    }
 }
 
 pub async fn events(db: &Db, subject: &str) -> Result<Vec<Event>> {

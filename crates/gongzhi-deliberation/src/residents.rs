@@ -325,6 +325,22 @@ async fn issue_codes(
     ))
 }
 
+/// Spends a one-time code for the caller: they are verified for the code's place.
+pub async fn redeem_code(db: &Db, actor: &Actor, code: &str, now: i64) -> Result<String> {
+    let user = actor
+        .user_id
+        .clone()
+        .ok_or_else(|| Error::Unauthenticated("sign in first".into()))?;
+    let h = code_hash(code);
+    let row = sqlx::query("SELECT area_code, place FROM verification_codes WHERE code_hash = $1")
+        .bind(&h)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| Error::Conflict("this code is unknown, already used or expired".into()))?;
+    let (area, place): (String, String) = (row.try_get("area_code")?, row.try_get("place")?);
+    record(db, actor, &user, &area, &place, "code", Some(&h), now).await
+}
+
 fn code_hash(code: &str) -> String {
     hex::encode(Sha256::digest(
         code.trim().to_ascii_uppercase().replace(['-', ' '], ""),
@@ -344,32 +360,7 @@ async fn redeem(
     Authed(actor): Authed,
     ApiJson(input): ApiJson<RedeemInput>,
 ) -> ApiResult<(StatusCode, Json<Verification>)> {
-    let user = actor
-        .user_id
-        .clone()
-        .ok_or_else(|| Error::Unauthenticated("sign in first".into()))?;
-    let h = code_hash(&input.code);
-    let row = sqlx::query("SELECT area_code, place FROM verification_codes WHERE code_hash = $1")
-        .bind(&h)
-        .fetch_optional(state.db.pool())
-        .await
-        .map_err(Error::from)?
-        .ok_or_else(|| Error::Conflict("this code is unknown, already used or expired".into()))?;
-    let (area, place): (String, String) = (
-        row.try_get("area_code").map_err(Error::from)?,
-        row.try_get("place").map_err(Error::from)?,
-    );
-    let id = record(
-        &state.db,
-        &actor,
-        &user,
-        &area,
-        &place,
-        "code",
-        Some(&h),
-        state.clock.now_ms(),
-    )
-    .await?;
+    let id = redeem_code(&state.db, &actor, &input.code, state.clock.now_ms()).await?;
     Ok((
         StatusCode::CREATED,
         Json(load(&state.db, &state.sealer, &id).await?),

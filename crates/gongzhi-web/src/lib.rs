@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod cases;
 pub mod dashboard;
+pub mod deliberation;
 pub mod i18n;
 pub mod report;
 pub mod session;
@@ -44,6 +45,7 @@ impl Module for Web {
             .merge(cases::routes())
             .merge(dashboard::routes())
             .merge(admin::routes())
+            .merge(deliberation::routes())
             .layer(axum::extract::DefaultBodyLimit::max(
                 gongzhi_core::attachments::MAX_BYTES * 3 + 64 * 1024,
             ))

@@ -190,6 +190,19 @@ enum SortitionCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Votes on one topic through the service layer, then the tally (SQLite, and PostgreSQL with --postgres).
+    Votes {
+        #[arg(long, default_value_t = 100_000)]
+        voters: usize,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Also measure on PostgreSQL (an admin URL; a scratch database is created and dropped).
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Markdown file to update.
+        #[arg(long, default_value = "docs/benchmarks.md")]
+        output: PathBuf,
+    },
     /// The Method of Equal Shares and greedy approval on generated ballots.
     Mes {
         #[arg(long, default_value_t = 100)]
@@ -548,6 +561,14 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
                 r.result.len(),
                 r.candidates.len()
             );
+        }
+        Command::Bench(BenchCommand::Votes {
+            voters,
+            concurrency,
+            postgres,
+            output,
+        }) => {
+            crate::bench_votes::votes(voters, concurrency, postgres.as_deref(), &output).await?;
         }
         Command::Bench(BenchCommand::Mes {
             projects,

@@ -283,12 +283,12 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
 
     let (voting, _) = topics::create(
         db,
-        &people[1],
+        &people[3],
         &raise(
-            "南池子小区夜间停车管理",
+            "多福巷小区夜间停车管理",
             "外来车辆夜间占用消防通道，建议实行夜间停车登记。",
             topics::TopicLevel::Compound,
-            "南池子小区",
+            "多福巷小区",
         ),
         now - 20 * DAY,
     )
@@ -305,7 +305,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
     topics::comment(
         db,
         sealer,
-        &people[4],
+        &people[6],
         &voting,
         &topics::NewComment {
             stance: "for".into(),
@@ -337,7 +337,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
     for (i, a) in people
         .iter()
         .enumerate()
-        .filter(|(i, _)| i % 3 == 1)
+        .filter(|(i, _)| i % 3 == 0)
         .take(12)
     {
         topics::vote(
@@ -453,6 +453,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
                 voting_until: format_ms(start + 22 * DAY),
                 implementing_from: format_ms(start + 25 * DAY),
             },
+            start,
         )
         .await?;
         let mut ids = Vec::new();
@@ -566,6 +567,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
             voting_until: format_ms(now + 40 * DAY),
             implementing_from: format_ms(now + 45 * DAY),
         },
+        now - 3 * DAY,
     )
     .await?;
 

@@ -2,6 +2,7 @@
 //! demo jurisdiction and the benchmarks. `main.rs` only calls [`cli::run`].
 
 pub mod bench;
+pub mod bench_votes;
 pub mod cli;
 pub mod demo;
 pub mod demo_deliberation;

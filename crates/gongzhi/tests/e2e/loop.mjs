@@ -250,6 +250,106 @@ try {
   const forged = await admin.request.post(`${caseUrl}/act/cancel`, { multipart: { reason: 'x' } });
   assert.equal(forged.status(), 403);
 
+  // Deliberation: a resident (phone) votes on the open topic, raises a topic the council
+  // accepts, comments, proposes a micro-project and answers a consultation; results of the
+  // finished calls and the drawn panel are public and re-run.
+  const rp = await login(browser, 'resident', phone);
+  await rp.goto(`${BASE}/deliberation`);
+  await shot(rp, 'resident-deliberation-phone');
+  await rp.getByRole('link', { name: '多福巷小区夜间停车管理' }).click();
+  await rp.waitForLoadState('load');
+  assert.equal((await rp.locator('#topic-status').textContent()).trim(), '投票中');
+  const votingTopic = rp.url().split('?')[0];
+  await rp.locator('input[name=choice][value=yes]').check();
+  await rp.locator('#cast-vote').click();
+  await rp.waitForLoadState('load');
+  assert.deepEqual(await rp.locator('.error').allTextContents(), [], 'the vote counted');
+  assert.ok(await rp.locator('#voted').isVisible(), 'the page says the resident has voted');
+  assert.equal(await rp.locator('#cast-vote').count(), 0, 'no second ballot is offered');
+  await shot(rp, 'resident-voted-phone');
+  // A replayed ballot (the same form sent again) is refused.
+  const csrf = await rp.locator('input[name=_csrf]').first().inputValue();
+  const again = await rp.request.post(`${votingTopic}/do/vote`, { multipart: { _csrf: csrf, choice: 'no' } });
+  assert.equal(again.status(), 409, 'a second vote is refused');
+
+  // A grid worker is not a verified resident: the vote is refused with the reason.
+  await gw.goto(votingTopic);
+  await gw.locator('input[name=choice][value=yes]').check();
+  await gw.locator('#cast-vote').click();
+  await gw.waitForLoadState('load');
+  assert.match(await gw.locator('.error').textContent(), /verified/);
+
+  await rp.goto(`${BASE}/deliberation`);
+  await rp.getByLabel('标题').fill('3号楼门禁维修');
+  await rp.getByLabel('内容').fill('单元门禁经常失灵，建议维修。');
+  await rp.getByLabel('范围').selectOption('building');
+  await rp.getByRole('button', { name: '提交议题' }).click();
+  await rp.waitForLoadState('load');
+  assert.equal((await rp.locator('#topic-status').textContent()).trim(), '待审议');
+  const newTopic = rp.url().split('?')[0];
+
+  const council = await login(browser, 'council');
+  assert.ok(council.url().endsWith('/deliberation'));
+  await council.goto(newTopic);
+  await council.locator('#steps details').filter({ hasText: '受理' }).first().locator('summary').click();
+  await council.locator('#steps details').filter({ hasText: '受理' }).first().locator('button[type=submit]').click();
+  await council.waitForLoadState('load');
+  assert.equal((await council.locator('#topic-status').textContent()).trim(), '议事中');
+  await shot(council, 'council-topic');
+
+  await rp.goto(newTopic);
+  await rp.getByLabel('意见').fill('支持尽快维修。');
+  await rp.getByRole('button', { name: '发表意见' }).click();
+  await rp.waitForLoadState('load');
+  assert.ok((await rp.locator('#comments').textContent()).includes('支持尽快维修'));
+
+  // The finished calls: computed winners with reasons, and the Pabulib file to recompute.
+  await council.goto(`${BASE}/deliberation`);
+  await council.getByRole('link', { name: /第一批/ }).click();
+  await council.waitForLoadState('load');
+  assert.equal((await council.locator('#call-phase').textContent()).trim(), '实施中');
+  assert.ok(await council.locator('#results tr.won').count() >= 1, 'winners are shown');
+  const pbLink = await council.locator('#results a[href$="export.pb"]').getAttribute('href');
+  const pb = await (await council.request.get(`${BASE}${pbLink}`)).text();
+  assert.ok(pb.startsWith('META') && pb.includes('VOTES'), 'the Pabulib export');
+  await shot(council, 'council-call-results');
+
+  // The open call takes a resident's proposal.
+  await rp.goto(`${BASE}/deliberation`);
+  await rp.getByRole('link', { name: /2027年民生微实事/ }).click();
+  await rp.waitForLoadState('load');
+  await rp.getByLabel('项目名称').fill('楼前座椅');
+  await rp.getByLabel('估算费用（元）').fill('8000');
+  await rp.getByRole('button', { name: '提交', exact: true }).click();
+  await rp.waitForLoadState('load');
+  assert.ok((await rp.locator('#projects').textContent()).includes('楼前座椅'));
+
+  // The consultation: one response, then it says so.
+  await rp.goto(`${BASE}/deliberation`);
+  await rp.getByRole('link', { name: '多福巷小区停车位划线征询' }).click();
+  await rp.waitForLoadState('load');
+  await rp.locator('input[name=q0][value="0"]').check();
+  await rp.locator('input[name=q1][value="1"]').check();
+  await rp.locator('input[name=q2]').fill('4');
+  await rp.getByRole('button', { name: '提交' }).click();
+  await rp.waitForLoadState('load');
+  assert.ok(await rp.locator('#answered').isVisible(), 'the response is recorded');
+  await shot(rp, 'resident-consultation-phone');
+
+  // The drawn panel re-runs in the page.
+  await rp.goto(`${BASE}/deliberation`);
+  await rp.getByRole('link', { name: /议事会居民代表/ }).click();
+  await rp.waitForLoadState('load');
+  assert.match(await rp.locator('#verdict').textContent(), /复算通过/);
+  assert.equal(await rp.locator('#drawn li').count(), 7);
+  await shot(rp, 'resident-panel-phone');
+
+  // In English.
+  await council.getByRole('link', { name: 'English' }).click();
+  await council.waitForLoadState('load');
+  await council.goto(votingTopic);
+  assert.equal((await council.locator('#vote h2').textContent()).trim(), 'The vote');
+
   console.log(`e2e: the whole loop passed; screenshots in ${SHOTS}`);
 } catch (e) {
   failed = true;

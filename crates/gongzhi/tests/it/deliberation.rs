@@ -184,6 +184,7 @@ async fn the_topic_loop_with_refusals(backend: Backend) {
         )
         .await;
     assert_eq!(s, 201, "{c}");
+    p.clock.advance_ms(1000);
     let (s, _) = app
         .post(
             &format!("/api/v1/topics/{id}/comments"),
@@ -397,6 +398,10 @@ async fn the_topic_loop_with_refusals(backend: Backend) {
     ] {
         assert!(steps.contains(&want), "{want} in {steps:?}");
     }
+    assert!(
+        !v["history"].to_string().contains("res-"),
+        "the history names residents only as residents"
+    );
     assert_eq!(v["comments"].as_array().unwrap().len(), 2);
     assert_eq!(v["comments"][1]["parent_id"], v["comments"][0]["id"]);
 
