@@ -271,41 +271,43 @@ async fn queue(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<QueueQuery>,
 ) -> ApiResult<Json<Vec<QueueItem>>> {
-    authorize(&actor, MODERATE, &Target::area(&q.area))?;
+    Ok(Json(open_reports(&state.db, &actor, &q.area).await?))
+}
+
+/// Content with open reports in an area's subtree, one item per target (moderators).
+pub async fn open_reports(db: &Db, actor: &Actor, area: &str) -> Result<Vec<QueueItem>> {
+    authorize(actor, MODERATE, &Target::area(area))?;
     let rows = sqlx::query("SELECT target, reason, created_at FROM content_reports WHERE state = 'open' ORDER BY target, created_at")
-        .fetch_all(state.db.pool())
-        .await
-        .map_err(Error::from)?;
+        .fetch_all(db.pool())
+        .await?;
     let mut out: Vec<QueueItem> = Vec::new();
+    let mut skipped: Option<String> = None;
     for r in rows {
-        let target: String = r.try_get(0).map_err(Error::from)?;
-        let reason: String = r.try_get(1).map_err(Error::from)?;
-        let at: i64 = r.try_get(2).map_err(Error::from)?;
+        let target: String = r.try_get(0)?;
+        let reason: String = r.try_get(1)?;
+        let at: i64 = r.try_get(2)?;
+        if skipped.as_deref() == Some(target.as_str()) {
+            continue;
+        }
         match out.last_mut() {
             Some(item) if item.target == target => {
                 item.open_reports += 1;
                 item.reasons.push(reason);
                 item.last_report_at = format_ms(at);
             }
-            _ => {
-                let Ok(c) = content(&state.db, &target).await else {
-                    continue;
-                };
-                if !c.area.starts_with(&q.area) {
-                    continue;
-                }
-                out.push(QueueItem {
+            _ => match content(db, &target).await {
+                Ok(c) if c.area.starts_with(area) => out.push(QueueItem {
                     target,
                     open_reports: 1,
                     reasons: vec![reason],
                     hidden: c.hidden,
                     last_report_at: format_ms(at),
-                });
-            }
+                }),
+                _ => skipped = Some(target),
+            },
         }
     }
-    out.retain(|i| !i.reasons.is_empty());
-    Ok(Json(out))
+    Ok(out)
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -152,27 +152,27 @@ async fn verify(
     Authed(actor): Authed,
     ApiJson(input): ApiJson<VerifyInput>,
 ) -> ApiResult<(StatusCode, Json<Verification>)> {
-    let area = check_area(&state.db, input.area.trim()).await?;
-    authorize(&actor, RESIDENT_VERIFY, &Target::area(&area))?;
-    let place = check_place(&input.place)?;
-    let user = user_id_by_name(&state.db, input.username.trim())
-        .await?
-        .ok_or_else(|| Error::invalid("unknown_user", "no user with that name"))?;
-    let id = record(
-        &state.db,
-        &actor,
-        &user,
-        &area,
-        &place,
-        "registry",
-        None,
-        state.clock.now_ms(),
-    )
-    .await?;
+    let id = verify_resident(&state.db, &actor, &input, state.clock.now_ms()).await?;
     Ok((
         StatusCode::CREATED,
         Json(load(&state.db, &state.sealer, &id).await?),
     ))
+}
+
+/// Staff of the area verify a resident (by user name) for a place against the registry.
+pub async fn verify_resident(
+    db: &Db,
+    actor: &Actor,
+    input: &VerifyInput,
+    now: i64,
+) -> Result<String> {
+    let area = check_area(db, input.area.trim()).await?;
+    authorize(actor, RESIDENT_VERIFY, &Target::area(&area))?;
+    let place = check_place(&input.place)?;
+    let user = user_id_by_name(db, input.username.trim())
+        .await?
+        .ok_or_else(|| Error::invalid("unknown_user", "no user with that name"))?;
+    record(db, actor, &user, &area, &place, "registry", None, now).await
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -190,17 +190,28 @@ async fn list(
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<Verification>>> {
-    authorize(&actor, RESIDENT_VERIFY, &Target::area(&q.area))?;
+    Ok(Json(
+        list_in(&state.db, &state.sealer, &actor, &q.area).await?,
+    ))
+}
+
+/// The latest 500 verifications in an area's subtree (staff of that area).
+pub async fn list_in(
+    db: &Db,
+    sealer: &Sealer,
+    actor: &Actor,
+    area: &str,
+) -> Result<Vec<Verification>> {
+    authorize(actor, RESIDENT_VERIFY, &Target::area(area))?;
     let rows = sqlx::query("SELECT * FROM resident_verifications WHERE area_code LIKE $1 ORDER BY verified_at DESC LIMIT 500")
-        .bind(format!("{}%", q.area))
-        .fetch_all(state.db.pool())
-        .await
-        .map_err(Error::from)?;
+        .bind(format!("{area}%"))
+        .fetch_all(db.pool())
+        .await?;
     let mut out = Vec::new();
     for r in &rows {
-        out.push(row_to_view(&state.db, &state.sealer, r).await?);
+        out.push(row_to_view(db, sealer, r).await?);
     }
-    Ok(Json(out))
+    Ok(out)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -218,32 +229,53 @@ async fn revoke(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ReasonInput>,
 ) -> ApiResult<Json<Verification>> {
-    let v = load(&state.db, &state.sealer, &id).await?;
-    authorize(&actor, RESIDENT_VERIFY, &Target::area(&v.area))?;
-    let reason = text("reason", &input.reason, 500)?;
-    let mut tx = state.db.begin_write().await?;
+    revoke_verification(
+        &state.db,
+        &state.sealer,
+        &actor,
+        &id,
+        &input.reason,
+        state.clock.now_ms(),
+    )
+    .await?;
+    Ok(Json(load(&state.db, &state.sealer, &id).await?))
+}
+
+/// Revokes a verification with a reason (staff of its area).
+pub async fn revoke_verification(
+    db: &Db,
+    sealer: &Sealer,
+    actor: &Actor,
+    id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<()> {
+    let v = load(db, sealer, id).await?;
+    authorize(actor, RESIDENT_VERIFY, &Target::area(&v.area))?;
+    let reason = text("reason", reason, 500)?;
+    let mut tx = db.begin_write().await?;
     let done = sqlx::query("UPDATE resident_verifications SET revoked_at = $1, revoked_by = $2, revoke_reason = $3 WHERE id = $4 AND revoked_at IS NULL")
-        .bind(state.clock.now_ms())
+        .bind(now)
         .bind(actor.label())
         .bind(&reason)
-        .bind(&id)
+        .bind(id)
         .execute(tx.conn())
-        .await
-        .map_err(Error::from)?;
+        .await?;
     if done.rows_affected() != 1 {
-        return Err(Error::Conflict("this verification is already revoked".into()).into());
+        return Err(Error::Conflict(
+            "this verification is already revoked".into(),
+        ));
     }
     audit::append(
         &mut tx,
-        &actor,
+        actor,
         "resident.revoke",
         &format!("verification:{id}"),
         &json!({"user_id": v.user_id}),
         Some(&reason),
     )
     .await?;
-    tx.commit().await?;
-    Ok(Json(load(&state.db, &state.sealer, &id).await?))
+    tx.commit().await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -272,14 +304,21 @@ async fn issue_codes(
     Authed(actor): Authed,
     ApiJson(input): ApiJson<CodesInput>,
 ) -> ApiResult<(StatusCode, Json<IssuedCodes>)> {
-    let area = check_area(&state.db, input.area.trim()).await?;
-    authorize(&actor, RESIDENT_VERIFY, &Target::area(&area))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(issue(&state.db, &actor, &input, state.clock.now_ms()).await?),
+    ))
+}
+
+/// One-time codes for a place (staff of the area); only their hashes are stored.
+pub async fn issue(db: &Db, actor: &Actor, input: &CodesInput, now: i64) -> Result<IssuedCodes> {
+    let area = check_area(db, input.area.trim()).await?;
+    authorize(actor, RESIDENT_VERIFY, &Target::area(&area))?;
     let place = check_place(&input.place)?;
     if !(1..=500).contains(&input.count) {
-        return Err(Error::invalid("count", "count must be 1–500").into());
+        return Err(Error::invalid("count", "count must be 1–500"));
     }
     let days = input.valid_days.unwrap_or(30).clamp(1, 365) as i64;
-    let now = state.clock.now_ms();
     let expires = now + days * 86_400_000;
     // No 0/O/1/I: codes are read aloud and typed from paper.
     const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
@@ -293,7 +332,7 @@ async fn issue_codes(
             })
             .collect()
     };
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     for c in &codes {
         sqlx::query("INSERT INTO verification_codes (code_hash, area_code, place, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(code_hash(c))
@@ -303,12 +342,11 @@ async fn issue_codes(
             .bind(now)
             .bind(expires)
             .execute(tx.conn())
-            .await
-            .map_err(Error::from)?;
+            .await?;
     }
     audit::append(
         &mut tx,
-        &actor,
+        actor,
         "resident.codes",
         &format!("area:{area}"),
         &json!({"place": place, "count": codes.len(), "expires_at": expires}),
@@ -316,13 +354,10 @@ async fn issue_codes(
     )
     .await?;
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(IssuedCodes {
-            codes,
-            expires_at: format_ms(expires),
-        }),
-    ))
+    Ok(IssuedCodes {
+        codes,
+        expires_at: format_ms(expires),
+    })
 }
 
 /// Spends a one-time code for the caller: they are verified for the code's place.

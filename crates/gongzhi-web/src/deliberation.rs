@@ -36,6 +36,156 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .route("/consultations/{id}", get(consultation_page))
         .route("/consultations/{id}/do/answer", post(consultation_do))
         .route("/panels/{id}", get(panel_page))
+        .route("/panels/{id}/do/draw", post(panel_draw))
+        .route("/deliberation/residents", get(residents_page))
+        .route("/moderation", get(moderation_page))
+}
+
+/// The area a staff user works in: their first scoped assignment that may manage or verify.
+fn staff_area(s: &Session) -> Option<String> {
+    s.actor
+        .assignments
+        .iter()
+        .filter(|a| {
+            gongzhi_deliberation::DELIBERATION_MANAGE
+                .roles
+                .contains(&a.role)
+                || gongzhi_deliberation::RESIDENT_VERIFY
+                    .roles
+                    .contains(&a.role)
+                || MODERATE.roles.contains(&a.role)
+        })
+        .map(|a| a.area.clone().unwrap_or_default())
+        .next()
+}
+
+fn may_manage(s: &Session, area: &str) -> bool {
+    authorize(&s.actor, DELIBERATION_MANAGE, &Target::area(area)).is_ok()
+}
+
+fn may_verify(s: &Session, area: &str) -> bool {
+    authorize(
+        &s.actor,
+        gongzhi_deliberation::RESIDENT_VERIFY,
+        &Target::area(area),
+    )
+    .is_ok()
+}
+
+/// The council's forms: verify residents, hand out codes, open a call, a consultation, a panel.
+fn council_forms(s: &Session, area: &str) -> Markup {
+    let lang = s.lang;
+    let now = gongzhi_core::time::now_ms();
+    let day = 86_400_000;
+    html! {
+        @if may_verify(s, area) {
+            section #verify-residents {
+                h2 { (lang.t("居民核验", "Verify residents")) }
+                p { a href={"/deliberation/residents?area=" (area)} { (lang.t("已核验居民名单", "Verified residents")) } }
+                (form(s, "/deliberation/do/verify", html! {
+                    label for="v-user" { (lang.t("居民用户名", "Resident's user name")) } input #v-user name="username" required;
+                    label for="v-area" { (lang.t("社区编码", "Community code")) } input #v-area name="area" value=(area) required;
+                    label for="v-place" { (lang.t("小区/楼栋", "Compound/building")) } input #v-place name="place";
+                    button type="submit" { (lang.t("核验通过", "Verify")) }
+                }))
+                (form(s, "/deliberation/do/codes", html! {
+                    h3 { (lang.t("发放一次性认证码", "Hand out one-time codes")) }
+                    label for="c-area" { (lang.t("社区编码", "Community code")) } input #c-area name="area" value=(area) required;
+                    label for="c-place" { (lang.t("小区/楼栋", "Compound/building")) } input #c-place name="place";
+                    label for="c-count" { (lang.t("数量", "How many")) } input #c-count type="number" name="count" min="1" max="500" value="10" required;
+                    button type="submit" { (lang.t("生成认证码", "Make codes")) }
+                }))
+            }
+        }
+        @if may_manage(s, area) {
+            section #new-call {
+                h2 { (lang.t("发布民生微实事征集", "Open a micro-project call")) }
+                (form(s, "/deliberation/do/call", html! {
+                    label for="call-title" { (lang.t("名称", "Title")) } input #call-title name="title" required;
+                    label for="call-desc" { (lang.t("说明", "Description")) } textarea #call-desc name="description" {}
+                    label for="call-area" { (lang.t("社区编码", "Community code")) } input #call-area name="area" value=(area) required;
+                    label for="call-budget" { (lang.t("预算（元）", "Budget (yuan)")) } input #call-budget type="number" name="budget" min="1" required;
+                    label for="call-ballot" { (lang.t("投票方式", "Ballot")) }
+                    select #call-ballot name="ballot" { option value="approval" { (lang.t("限选 N 项", "approve up to N")) } option value="knapsack" { (lang.t("总价不超预算", "any set within the budget")) } }
+                    label for="call-max" { (lang.t("N（限选项数）", "N (approvals)")) } input #call-max type="number" name="max_approvals" min="1" value="3";
+                    label for="call-rule" { (lang.t("计算规则", "Winner rule")) }
+                    select #call-rule name="rule" { option value="equal_shares" { (rule_name(lang, "equal_shares")) } option value="greedy" { (rule_name(lang, "greedy")) } }
+                    @for (name, zh, en, off) in [("proposing_from", "征集开始", "Proposals from", 0), ("reviewing_from", "审核开始", "Review from", 14), ("voting_from", "投票开始", "Voting from", 21), ("voting_until", "投票截止", "Voting until", 28), ("implementing_from", "实施开始", "Implementation from", 35)] {
+                        label for={"call-" (name)} { (lang.t(zh, en)) }
+                        input id={"call-" (name)} type="datetime-local" name=(name) value=(local_value(now + off * day)) required;
+                    }
+                    button type="submit" { (lang.t("发布", "Open the call")) }
+                }))
+            }
+            section #new-consultation {
+                h2 { (lang.t("发起专项征询", "Open a consultation")) }
+                (form(s, "/deliberation/do/consultation", html! {
+                    label for="cs-title" { (lang.t("名称", "Title")) } input #cs-title name="title" required;
+                    label for="cs-area" { (lang.t("社区编码", "Community code")) } input #cs-area name="area" value=(area) required;
+                    label for="cs-place" { (lang.t("小区/楼栋（可选）", "Compound/building (optional)")) } input #cs-place name="place";
+                    label for="cs-opens" { (lang.t("开始", "Opens")) } input #cs-opens type="datetime-local" name="opens_at" value=(local_value(now)) required;
+                    label for="cs-closes" { (lang.t("截止", "Closes")) } input #cs-closes type="datetime-local" name="closes_at" value=(local_value(now + 14 * day)) required;
+                    label for="cs-q" { (lang.t("问题（每行一个：single|问题|选项1/选项2，multiple|…，scale|问题|1-5，text|问题）", "Questions, one per line: single|text|a/b, multiple|…, scale|text|1-5, text|text")) }
+                    textarea #cs-q name="questions" rows="4" required {}
+                    button type="submit" { (lang.t("发起", "Open")) }
+                }))
+            }
+            section #new-panel {
+                h2 { (lang.t("抽签产生代表", "Draw a panel by lot")) }
+                (form(s, "/deliberation/do/panel", html! {
+                    label for="pn-title" { (lang.t("名称", "Title")) } input #pn-title name="title" required;
+                    label for="pn-area" { (lang.t("社区编码", "Community code")) } input #pn-area name="area" value=(area) required;
+                    label for="pn-seats" { (lang.t("名额", "Seats")) } input #pn-seats type="number" name="seats" min="1" required;
+                    label for="pn-c" { (lang.t("候选名单（每行一人，将公开）", "Candidates, one per line (published)")) } textarea #pn-c name="candidates" rows="5" required {}
+                    button type="submit" { (lang.t("公布名单和种子承诺", "Publish the list and seed commitment")) }
+                }))
+            }
+        }
+    }
+}
+
+/// `single|问题|选项1/选项2`, `multiple|…`, `scale|问题|1-5`, `text|问题`, one per line.
+fn parse_questions(text: &str) -> Result<Vec<consultations::Question>, Error> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            let parts: Vec<&str> = l.split('|').map(str::trim).collect();
+            let bad = || {
+                Error::invalid(
+                    "questions",
+                    format!("line {}: write kind|question|options", i + 1),
+                )
+            };
+            let kind = parts.first().copied().ok_or_else(bad)?.to_string();
+            let text = parts.get(1).copied().ok_or_else(bad)?.to_string();
+            let third = parts.get(2).copied().unwrap_or("");
+            let (options, min, max) = match kind.as_str() {
+                "single" | "multiple" => (
+                    third
+                        .split('/')
+                        .map(|o| o.trim().to_string())
+                        .filter(|o| !o.is_empty())
+                        .collect(),
+                    None,
+                    None,
+                ),
+                "scale" => {
+                    let (lo, hi) = third.split_once('-').unwrap_or(("1", "5"));
+                    (vec![], lo.trim().parse().ok(), hi.trim().parse().ok())
+                }
+                _ => (vec![], None, None),
+            };
+            Ok(consultations::Question {
+                kind,
+                text,
+                options,
+                min,
+                max,
+            })
+        })
+        .collect()
 }
 
 fn refusal(lang: Lang, s: &Session, e: &Error, back: &str) -> Response {
@@ -112,7 +262,11 @@ async fn hub(State(state): State<AppState>, s: Session) -> Response {
             .fetch_all(state.db.pool())
             .await
             .unwrap_or_default();
+    let staff = staff_area(&s);
     let body = html! {
+        @if let Some(area) = &staff {
+            @if MODERATE.roles.iter().any(|r| s.has(*r)) { p { a href={"/moderation?area=" (area)} { (lang.t("待审核的举报", "Reports to review")) } } }
+        }
         section #verification {
             h2 { (lang.t("参与资格", "Taking part")) }
             @match &mine {
@@ -190,6 +344,7 @@ async fn hub(State(state): State<AppState>, s: Session) -> Response {
                 }
             }
         }
+        @if let Some(area) = &staff { (council_forms(&s, area)) }
     };
     page(Some(&s), lang, lang.t("议事协商", "Deliberation"), body).into_response()
 }
@@ -253,11 +408,240 @@ async fn hub_do(
                 .await
                 .map(|(id, _)| format!("/topics/{id}"))
         }
+        "verify" => residents::verify_resident(
+            &state.db,
+            &s.actor,
+            &residents::VerifyInput {
+                username: f.get("username").into(),
+                area: f.get("area").into(),
+                place: f.get("place").into(),
+            },
+            now(&state),
+        )
+        .await
+        .map(|_| format!("/deliberation/residents?area={}", enc(f.get("area")))),
+        "moderate" => moderation::moderate(
+            &state.db,
+            &s.actor,
+            &moderation::ModerateInput {
+                target: f.get("target").into(),
+                reason: f.get("reason").into(),
+            },
+            f.get("action") == "hide",
+        )
+        .await
+        .map(|_| format!("/moderation?area={}", enc(f.get("area")))),
+        "revoke" => residents::revoke_verification(
+            &state.db,
+            &state.sealer,
+            &s.actor,
+            f.get("id"),
+            f.get("reason"),
+            now(&state),
+        )
+        .await
+        .map(|_| format!("/deliberation/residents?area={}", enc(f.get("area")))),
+        "codes" => {
+            let input = residents::CodesInput {
+                area: f.get("area").into(),
+                place: f.get("place").into(),
+                count: f.get("count").parse().unwrap_or(0),
+                valid_days: None,
+            };
+            return match residents::issue(&state.db, &s.actor, &input, now(&state)).await {
+                Ok(c) => {
+                    let body = html! {
+                        p { (lang.t("请打印或抄写后当面发放；每个认证码只能使用一次，有效期至 ", "Print or copy and hand out in person; each code works once, until ")) (c.expires_at) }
+                        ol #codes { @for code in &c.codes { li { code { (code) } } } }
+                        p { a href="/deliberation" { (lang.t("返回", "Back")) } }
+                    };
+                    page(
+                        Some(&s),
+                        lang,
+                        lang.t("一次性认证码", "One-time codes"),
+                        body,
+                    )
+                    .into_response()
+                }
+                Err(e) => refusal(lang, &s, &e, "/deliberation"),
+            };
+        }
+        "call" => {
+            let c = budgets::NewCall {
+                title: f.get("title").into(),
+                description: f.get("description").into(),
+                area: f.get("area").into(),
+                place: f.get("place").into(),
+                budget: f.get("budget").parse().unwrap_or(0),
+                ballot: f.get("ballot").into(),
+                max_approvals: f.get("max_approvals").parse().ok(),
+                rule: f.get("rule").into(),
+                completion: Some("add1_then_greedy".into()),
+                proposing_from: local_time(f.get("proposing_from")),
+                reviewing_from: local_time(f.get("reviewing_from")),
+                voting_from: local_time(f.get("voting_from")),
+                voting_until: local_time(f.get("voting_until")),
+                implementing_from: local_time(f.get("implementing_from")),
+            };
+            budgets::create(&state.db, &s.actor, &c, now(&state))
+                .await
+                .map(|id| format!("/budgets/{id}"))
+        }
+        "consultation" => match parse_questions(f.get("questions")) {
+            Ok(questions) => {
+                let c = consultations::NewConsultation {
+                    title: f.get("title").into(),
+                    description: f.get("description").into(),
+                    area: f.get("area").into(),
+                    place: f.get("place").into(),
+                    opens_at: local_time(f.get("opens_at")),
+                    closes_at: local_time(f.get("closes_at")),
+                    questions,
+                };
+                consultations::create(&state.db, &s.actor, &c)
+                    .await
+                    .map(|id| format!("/consultations/{id}"))
+            }
+            Err(e) => Err(e),
+        },
+        "panel" => {
+            let p = panels::NewPanel {
+                title: f.get("title").into(),
+                area: f.get("area").into(),
+                seats: f.get("seats").parse().unwrap_or(0),
+                candidates: f
+                    .get("candidates")
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .collect(),
+            };
+            panels::create(&state.db, &state.sealer, &s.actor, &p)
+                .await
+                .map(|id| format!("/panels/{id}"))
+        }
         _ => Err(Error::not_found("action")),
     };
     match result {
         Ok(to) => Redirect::to(&to).into_response(),
         Err(e) => refusal(lang, &s, &e, "/deliberation"),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct AreaQuery {
+    area: Option<String>,
+}
+
+async fn residents_page(
+    State(state): State<AppState>,
+    s: Session,
+    axum::extract::Query(q): axum::extract::Query<AreaQuery>,
+) -> Response {
+    let lang = s.lang;
+    let area = q.area.or_else(|| staff_area(&s)).unwrap_or_default();
+    let list = match residents::list_in(&state.db, &state.sealer, &s.actor, &area).await {
+        Ok(l) => l,
+        Err(e) => return refusal(lang, &s, &e, "/deliberation"),
+    };
+    let body = html! {
+        table #verified {
+            thead { tr { th { (lang.t("居民", "Resident")) } th { (lang.t("社区", "Community")) } th { (lang.t("小区/楼栋", "Place")) } th { (lang.t("方式", "How")) } th { (lang.t("核验时间", "Verified")) } th {} } }
+            tbody {
+                @for v in &list {
+                    tr {
+                        td { (v.resident) } td { (v.area) } td { (v.place) }
+                        td { (if v.method == "code" { lang.t("认证码", "code") } else { lang.t("登记核验", "registry") }) }
+                        td { (v.verified_at) }
+                        td {
+                            @if let Some(r) = &v.revoke_reason { (lang.t("已撤销：", "Revoked: ")) (r) }
+                            @else {
+                                (form(&s, "/deliberation/do/revoke", html! {
+                                    input type="hidden" name="id" value=(v.id);
+                                    input type="hidden" name="area" value=(area);
+                                    input name="reason" required aria-label=(lang.t("撤销理由", "Reason")) placeholder=(lang.t("撤销理由", "Reason"));
+                                    button type="submit" { (lang.t("撤销", "Revoke")) }
+                                }))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(
+        Some(&s),
+        lang,
+        lang.t("已核验居民", "Verified residents"),
+        body,
+    )
+    .into_response()
+}
+
+async fn moderation_page(
+    State(state): State<AppState>,
+    s: Session,
+    axum::extract::Query(q): axum::extract::Query<AreaQuery>,
+) -> Response {
+    let lang = s.lang;
+    let area = q.area.or_else(|| staff_area(&s)).unwrap_or_default();
+    let items = match moderation::open_reports(&state.db, &s.actor, &area).await {
+        Ok(l) => l,
+        Err(e) => return refusal(lang, &s, &e, "/deliberation"),
+    };
+    let body = html! {
+        @if items.is_empty() { p.empty { (lang.t("没有待审核的举报。", "No reports to review.")) } }
+        table #reports {
+            thead { tr { th { (lang.t("内容", "Content")) } th { (lang.t("举报数", "Reports")) } th { (lang.t("理由", "Reasons")) } th { (lang.t("状态", "State")) } th {} } }
+            tbody {
+                @for i in &items {
+                    tr {
+                        td { (i.target) } td { (i.open_reports) } td { (i.reasons.join("；")) }
+                        td { (if i.hidden { lang.t("已自动隐藏", "hidden") } else { lang.t("显示中", "shown") }) }
+                        td {
+                            @for (action, zh, en) in [("hide", "隐藏", "Hide"), ("restore", "恢复（驳回举报）", "Restore (reject the reports)")] {
+                                (form(&s, "/deliberation/do/moderate", html! {
+                                    input type="hidden" name="target" value=(i.target);
+                                    input type="hidden" name="action" value=(action);
+                                    input type="hidden" name="area" value=(area);
+                                    input name="reason" required aria-label=(lang.t("处理理由", "Reason")) placeholder=(lang.t("处理理由（将显示）", "Reason (shown)"));
+                                    button type="submit" { (lang.t(zh, en)) }
+                                }))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(
+        Some(&s),
+        lang,
+        lang.t("举报审核", "Reports to review"),
+        body,
+    )
+    .into_response()
+}
+
+async fn panel_draw(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<String>,
+    m: Multipart,
+) -> Response {
+    let lang = s.lang;
+    let back = format!("/panels/{id}");
+    let f = match read_multipart(m).await {
+        Ok(f) => f,
+        Err(e) => return refusal(lang, &s, &e, &back),
+    };
+    if let Err(r) = s.check(f.get("_csrf")) {
+        return r;
+    }
+    match panels::make_draw(&state.db, &state.sealer, &s.actor, &id).await {
+        Ok(_) => Redirect::to(&back).into_response(),
+        Err(e) => refusal(lang, &s, &e, &back),
     }
 }
 
@@ -849,6 +1233,9 @@ async fn panel_page(State(state): State<AppState>, s: Session, Path(id): Path<St
             dt { (lang.t("种子", "Seed")) } dd { code { (p.seed.clone().unwrap_or_else(|| lang.t("尚未抽签", "not drawn yet").into())) } }
         }
         @if let Some(r) = &p.result { h2 { (lang.t("抽签结果", "Drawn")) } ol #drawn { @for c in r { li { (c) } } } }
+        @else if may_manage(&s, &p.area) {
+            (form(&s, &format!("/panels/{id}/do/draw"), html! { button #draw type="submit" { (lang.t("抽签（公开种子）", "Draw (reveal the seed)")) } }))
+        }
         @match &verdict {
             Some(Ok(())) => p.ok #verdict { (lang.t("复算通过：结果与公布的名单和种子一致。", "Re-run: the result matches the published list and seed.")) },
             Some(Err(m)) => p.error #verdict { (m) },

@@ -344,6 +344,41 @@ try {
   assert.equal(await rp.locator('#drawn li').count(), 7);
   await shot(rp, 'resident-panel-phone');
 
+  // The council hands out one-time codes and draws a new panel from a published list.
+  await council.goto(`${BASE}/deliberation`);
+  await council.locator('#c-count').fill('2');
+  await council.getByRole('button', { name: '生成认证码' }).click();
+  await council.waitForLoadState('load');
+  assert.equal(await council.locator('#codes li').count(), 2);
+  assert.match(await council.locator('#codes li').first().textContent(), /^[2-9A-HJ-NP-Z]{10}$/);
+  await council.goto(`${BASE}/deliberation`);
+  await council.locator('#pn-title').fill('楼门长抽选');
+  await council.locator('#pn-seats').fill('2');
+  await council.locator('#pn-c').fill('01 王*英\n02 李*华\n03 张*强\n04 刘*娟');
+  await council.getByRole('button', { name: '公布名单和种子承诺' }).click();
+  await council.waitForLoadState('load');
+  await council.locator('#draw').click();
+  await council.waitForLoadState('load');
+  assert.equal(await council.locator('#drawn li').count(), 2);
+  assert.match(await council.locator('#verdict').textContent(), /复算通过/);
+
+  // A resident reports a comment; the moderator sees it and hides it with a reason.
+  await rp.goto(newTopic);
+  await rp.locator('#comments article details summary').first().click();
+  await rp.locator('#comments article details input[name=reason]').first().fill('与议题无关');
+  await rp.locator('#comments article details button[type=submit]').first().click();
+  await rp.waitForLoadState('load');
+  assert.deepEqual(await rp.locator('.error').allTextContents(), []);
+  const mod = await login(browser, 'moderator');
+  await mod.goto(`${BASE}/moderation?area=110101001`);
+  assert.ok((await mod.locator('#reports').textContent()).includes('与议题无关'));
+  await mod.locator('#reports form').first().locator('input[name=reason]').fill('经核实与议题无关');
+  await mod.locator('#reports form').first().locator('button').click();
+  await mod.waitForLoadState('load');
+  await shot(mod, 'moderator-queue');
+  await rp.goto(newTopic);
+  assert.ok((await rp.locator('#comments').textContent()).includes('经核实与议题无关'), 'the reason is shown in place of the comment');
+
   // In English.
   await council.getByRole('link', { name: 'English' }).click();
   await council.waitForLoadState('load');
