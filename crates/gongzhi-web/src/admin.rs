@@ -32,9 +32,10 @@ struct AdminQuery {
     error: Option<String>,
 }
 
-const TABS: [(&str, &str, &str); 6] = [
+const TABS: [(&str, &str, &str); 7] = [
     ("areas", "区域网格", "Areas"),
     ("categories", "类别时限", "Categories"),
+    ("calendar", "工作日历", "Calendar"),
     ("rules", "派遣规则", "Routing rules"),
     ("units", "单位", "Units"),
     ("users", "用户角色", "Users"),
@@ -54,6 +55,14 @@ async fn admin(State(state): State<AppState>, s: Session, Query(q): Query<AdminQ
     }
     let csrf = s.csrf();
     let db = &state.db;
+    // The calendar's overrides from 30 days ago on (holidays and 调休 working days).
+    let since = chrono::Utc::now().date_naive() - chrono::Duration::days(30);
+    let overrides: Vec<(String, String, String, String)> = sqlx::query("SELECT calendar, day, kind, note FROM calendar_days WHERE day >= $1 ORDER BY calendar, day LIMIT 100")
+        .bind(since.to_string())
+        .fetch_all(db.pool())
+        .await
+        .map(|rows| rows.iter().filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?, r.try_get(2).ok()?, r.try_get(3).ok()?))).collect())
+        .unwrap_or_default();
     let area_counts = sqlx::query("SELECT level, COUNT(*) FROM areas GROUP BY level")
         .fetch_all(db.pool())
         .await
@@ -107,6 +116,22 @@ async fn admin(State(state): State<AppState>, s: Session, Query(q): Query<AdminQ
                     input #geojson-file name="file" type="file" accept=".geojson,.json" required;
                     button type="submit" { (lang.t("导入", "Import")) }
                 }
+            }
+        }
+        section.card #calendar {
+            h2 { (lang.t("工作日历（节假日与调休）", "Working calendar (holidays and adjusted working days)")) }
+            p.small { (lang.t("默认周一至周五工作；下表为日期例外，期限按 default 日历计算。", "Monday to Friday by default; below are the per-date overrides. Deadlines use the calendar named default.")) }
+            div.table-wrap { table #calendar-days {
+                thead { tr { th { (lang.t("日历", "Calendar")) } th { (lang.t("日期", "Date")) } th { (lang.t("类型", "Kind")) } th { (lang.t("说明", "Note")) } } }
+                tbody { @for (cal, day, kind, note) in &overrides { tr { td { (cal) } td { (day) } td { (if kind == "holiday" { lang.t("休息", "holiday") } else { lang.t("调休上班", "working day") }) } td { (note) } } } }
+            } }
+            form method="post" action="/admin/calendar" enctype="multipart/form-data" {
+                input type="hidden" name="_csrf" value=(csrf);
+                label for="calendar-name" { (lang.t("日历名称", "Calendar name")) }
+                input #calendar-name name="name" value="default" required;
+                label for="calendar-file" { (lang.t("导入日历 CSV（date,kind,note；kind 为 holiday 或 workday）", "Import calendar CSV (date,kind,note; kind holiday or workday)")) }
+                input #calendar-file name="file" type="file" accept=".csv,text/csv" required;
+                button type="submit" { (lang.t("导入", "Import")) }
             }
         }
         section.card #categories {
@@ -244,6 +269,18 @@ async fn change(
                 };
                 let _ = state.refresh_locate().await;
                 Ok(format!("{what}: +{} ~{}", report.created, report.updated))
+            }
+            "calendar" => {
+                let days = gongzhi_cases::calendar::parse_calendar_csv(&file_text()?).map_err(|problems| {
+                    Error::invalid_with(
+                        "invalid_calendar",
+                        format!("{} bad lines; nothing was imported", problems.len()),
+                        serde_json::json!({"problems": problems.iter().map(|(at, problem)| serde_json::json!({"at": at, "code": "invalid_calendar", "problem": problem})).collect::<Vec<_>>()}),
+                    )
+                })?;
+                let n = gongzhi_cases::calendar::import(db, actor, form.get("name"), &days).await?;
+                gongzhi_cases::intake::forget_reference(db).await;
+                Ok(format!("calendar {}: {n}", form.get("name")))
             }
             "rules" => {
                 let unit = form.get("unit");

@@ -39,6 +39,63 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .route("/panels/{id}/do/draw", post(panel_draw))
         .route("/deliberation/residents", get(residents_page))
         .route("/moderation", get(moderation_page))
+        .route("/notices", get(notices))
+}
+
+/// Public notices (公示): resolutions and vote results, micro-project winners, consultations
+/// whose results are out — readable without signing in.
+async fn notices(
+    State(state): State<AppState>,
+    s: Option<Session>,
+    crate::session::PageLang(lang): crate::session::PageLang,
+) -> Response {
+    let lang = s.as_ref().map(|s| s.lang).unwrap_or(lang);
+    let at = now(&state);
+    let mut published = Vec::new();
+    for status in ["published", "executing", "done"] {
+        let f = topics::TopicFilter {
+            status: Some(status.into()),
+            ..Default::default()
+        };
+        published.extend(topics::list(&state.db, &f).await.unwrap_or_default());
+    }
+    let mut views = Vec::new();
+    for t in published.iter().take(20) {
+        if let Ok(v) = topics::view(
+            &state.db,
+            &state.sealer,
+            &gongzhi_core::identity::Actor::anonymous(),
+            &t.id,
+        )
+        .await
+        {
+            views.push(v);
+        }
+    }
+    let calls: Vec<_> = budgets::list(&state.db, at)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c.phase == "result" || c.phase == "implementing")
+        .collect();
+    let body = html! {
+        section #notice-topics {
+            h2 { (lang.t("议题决议公示", "Resolutions")) }
+            @for v in &views {
+                article.card {
+                    h3 { a href={"/topics/" (v.id)} { (v.title) } } " " span.badge { (lang.word(v.status.as_str())) }
+                    @if let Some(x) = &v.tally { p { (lang.t("赞成 ", "Yes ")) (x.yes) " · " (lang.t("反对 ", "No ")) (x.no) " · " (lang.t("弃权 ", "Abstain ")) (x.abstain) " — " (if x.passed { lang.t("通过", "passed") } else { lang.t("未通过", "not passed") }) } }
+                    @if let Some(r) = &v.resolution { p { (r) } }
+                    @if let Some(u) = &v.objection_until { p.small { (lang.t("公示期至 ", "Objections until ")) (u) } }
+                }
+            }
+        }
+        section #notice-calls {
+            h2 { (lang.t("民生微实事结果公示", "Micro-project results")) }
+            ul { @for c in &calls { li { a href={"/budgets/" (c.id)} { (c.title) } " · " (c.ballots) (lang.t(" 张选票", " ballots")) " · " (rule_name(lang, &c.rule)) } } }
+        }
+    };
+    page(s.as_ref(), lang, lang.t("公示公告", "Public notices"), body).into_response()
 }
 
 /// The area a staff user works in: their first scoped assignment that may manage or verify.

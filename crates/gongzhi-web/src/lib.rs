@@ -124,6 +124,7 @@ fn nav_items(s: &Session) -> Vec<(&'static str, &'static str, &'static str)> {
                 add(("/report", "我要反映", "Report a problem"));
                 add(("/my", "我的诉求", "My requests"));
                 add(("/deliberation", "议事协商", "Deliberation"));
+                add(("/notices", "公示公告", "Notices"));
             }
             Role::GridWorker => {
                 add(("/report", "巡查上报", "Report a finding"));
@@ -211,6 +212,7 @@ async fn home(s: Option<Session>, PageLang(lang): PageLang) -> Response {
             p { (lang.t("居民反映诉求、网格员巡查上报、热线受理、派遣处置、核查结案、回访评价，一个闭环。",
                         "Residents' requests, grid patrols and hotline calls — dispatched, handled, verified, closed and called back in one loop.")) }
             p { a.button href="/login" { (lang.t("登录", "Sign in")) } }
+            p { a href="/notices" { (lang.t("公示公告（议题决议、民生微实事结果）", "Public notices (resolutions, micro-project results)")) } }
         },
     )
     .into_response()

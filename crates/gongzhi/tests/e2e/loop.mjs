@@ -379,6 +379,15 @@ try {
   await rp.goto(newTopic);
   assert.ok((await rp.locator('#comments').textContent()).includes('经核实与议题无关'), 'the reason is shown in place of the comment');
 
+  // Public notices need no sign-in: the elevator resolution and the finished calls.
+  const anon = await (await browser.newContext({ locale: 'zh-CN' })).newPage();
+  await anon.goto(`${BASE}/`);
+  await anon.getByRole('link', { name: /公示公告/ }).click();
+  await anon.waitForLoadState('load');
+  assert.ok((await anon.locator('#notice-topics').textContent()).includes('加装电梯'));
+  assert.equal(await anon.locator('#notice-calls li').count(), 2);
+  await shot(anon, 'public-notices');
+
   // In English.
   await council.getByRole('link', { name: 'English' }).click();
   await council.waitForLoadState('load');

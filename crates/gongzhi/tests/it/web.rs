@@ -289,3 +289,49 @@ async fn report_and_act_through_the_pages(backend: Backend) {
     assert!(page.contains("<html lang=\"en\">") && page.contains("Sign out"));
 }
 both!(report_and_act_through_the_pages);
+
+/// Administrators import a working calendar from the admin page: all or nothing, every bad
+/// line listed, the overrides shown afterwards.
+async fn calendar_import_through_the_admin_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut b = Browser::new(&app.url);
+    b.login("admin", ADMIN_PASSWORD).await;
+    let (_, _, page) = b.get("/admin").await;
+    let csrf = hidden(&page, "_csrf");
+    let before = app.count("calendar_days").await;
+    let bad = "date,kind,note\n2027-01-01,holiday,元旦\n2027-02-30,holiday,x\n2027-02-07,party,y\n";
+    let form = Form::new()
+        .text("_csrf", csrf.clone())
+        .text("name", "default")
+        .part(
+            "file",
+            Part::bytes(bad.as_bytes().to_vec())
+                .file_name("cal.csv")
+                .mime_str("text/csv")
+                .unwrap(),
+        );
+    let (s, _, body) = b.post_form("/admin/calendar", form).await;
+    assert_eq!(s, 400, "{body}");
+    assert!(
+        body.contains("2027-02-30") || body.contains("line 3"),
+        "every bad line is listed: {body}"
+    );
+    assert_eq!(app.count("calendar_days").await, before, "nothing imported");
+    let good = "date,kind,note\n2027-01-01,holiday,元旦\n2027-02-07,workday,春节调休\n";
+    let form = Form::new()
+        .text("_csrf", csrf)
+        .text("name", "default")
+        .part(
+            "file",
+            Part::bytes(good.as_bytes().to_vec())
+                .file_name("cal.csv")
+                .mime_str("text/csv")
+                .unwrap(),
+        );
+    let (s, location, _) = b.post_form("/admin/calendar", form).await;
+    assert_eq!(s, 303, "{location}");
+    assert_eq!(app.count("calendar_days").await, before + 2);
+    let (_, _, page) = b.get("/admin").await;
+    assert!(page.contains("春节调休") && page.contains("2027-02-07"));
+}
+both!(calendar_import_through_the_admin_page);
