@@ -264,6 +264,15 @@ fn refusal(lang: Lang, s: &Session, e: &Error, back: &str) -> Response {
         .into_response()
 }
 
+/// A submitted form whose CSRF token is this session's; else the refusal to send back.
+async fn checked_form(s: &Session, m: Multipart, back: &str) -> Result<Submitted, Response> {
+    let f = read_multipart(m)
+        .await
+        .map_err(|e| refusal(s.lang, s, &e, back))?;
+    s.check(f.get("_csrf"))?;
+    Ok(f)
+}
+
 fn csrf(s: &Session) -> Markup {
     html! { input type="hidden" name="_csrf" value=(s.csrf()); }
 }
@@ -437,13 +446,10 @@ async fn hub_do(
     m: Multipart,
 ) -> Response {
     let lang = s.lang;
-    let f = match read_multipart(m).await {
+    let f = match checked_form(&s, m, "/deliberation").await {
         Ok(f) => f,
-        Err(e) => return refusal(lang, &s, &e, "/deliberation"),
+        Err(r) => return r,
     };
-    if let Err(r) = s.check(f.get("_csrf")) {
-        return r;
-    }
     let result = match action.as_str() {
         "redeem" => residents::redeem_code(&state.db, &s.actor, f.get("code"), now(&state))
             .await
@@ -689,11 +695,7 @@ async fn panel_draw(
 ) -> Response {
     let lang = s.lang;
     let back = format!("/panels/{id}");
-    let f = match read_multipart(m).await {
-        Ok(f) => f,
-        Err(e) => return refusal(lang, &s, &e, &back),
-    };
-    if let Err(r) = s.check(f.get("_csrf")) {
+    if let Err(r) = checked_form(&s, m, &back).await {
         return r;
     }
     match panels::make_draw(&state.db, &state.sealer, &s.actor, &id).await {
@@ -879,13 +881,10 @@ async fn topic_do(
 ) -> Response {
     let lang = s.lang;
     let back = format!("/topics/{id}");
-    let f = match read_multipart(m).await {
+    let f = match checked_form(&s, m, &back).await {
         Ok(f) => f,
-        Err(e) => return refusal(lang, &s, &e, &back),
+        Err(r) => return r,
     };
-    if let Err(r) = s.check(f.get("_csrf")) {
-        return r;
-    }
     let at = now(&state);
     let result: Result<(), Error> = match action.as_str() {
         "vote" => {
@@ -1073,13 +1072,10 @@ async fn call_do(
 ) -> Response {
     let lang = s.lang;
     let back = format!("/budgets/{id}");
-    let f = match read_multipart(m).await {
+    let f = match checked_form(&s, m, &back).await {
         Ok(f) => f,
-        Err(e) => return refusal(lang, &s, &e, &back),
+        Err(r) => return r,
     };
-    if let Err(r) = s.check(f.get("_csrf")) {
-        return r;
-    }
     let at = now(&state);
     let result: Result<(), Error> = match action.as_str() {
         "ballot" => {
@@ -1221,13 +1217,10 @@ async fn consultation_do(
 ) -> Response {
     let lang = s.lang;
     let back = format!("/consultations/{id}");
-    let f = match read_multipart(m).await {
+    let f = match checked_form(&s, m, &back).await {
         Ok(f) => f,
-        Err(e) => return refusal(lang, &s, &e, &back),
+        Err(r) => return r,
     };
-    if let Err(r) = s.check(f.get("_csrf")) {
-        return r;
-    }
     let at = now(&state);
     let qs = match consultations::list(&state.db, at)
         .await
