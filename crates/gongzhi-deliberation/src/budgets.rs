@@ -549,8 +549,9 @@ pub async fn cast(db: &Db, actor: &Actor, call: &str, b: &BallotInput, now: i64)
             ));
         }
     } else {
-        let total: i64 = chosen.iter().map(|p| p.cost.unwrap_or(0)).sum();
-        if total > c.summary.budget {
+        // In i128: reviewed costs are each within an i64 budget, their sum may not be.
+        let total: i128 = chosen.iter().map(|p| p.cost.unwrap_or(0) as i128).sum();
+        if total > c.summary.budget as i128 {
             return Err(Error::invalid(
                 "projects",
                 format!(

@@ -92,7 +92,7 @@ fn check_questions(qs: &[Question]) -> Result<()> {
             }
             "scale" => {
                 let (lo, hi) = (q.min.unwrap_or(1), q.max.unwrap_or(5));
-                if lo >= hi || hi - lo > 10 {
+                if lo >= hi || (hi as i128 - lo as i128) > 10 {
                     return Err(at("a scale runs from min to max, at most 10 steps"));
                 }
             }

@@ -1042,7 +1042,10 @@ pub struct TopicFilter {
 }
 
 pub async fn list(db: &Db, f: &TopicFilter) -> Result<Vec<TopicSummary>> {
-    let page = f.page.unwrap_or(1).max(1);
+    let page = f.page.unwrap_or(1);
+    if !(1..=100_000).contains(&page) {
+        return Err(Error::invalid("page", "page is 1–100000"));
+    }
     if let Some(s) = &f.status {
         TopicStatus::parse(s)
             .ok_or_else(|| Error::invalid("status", format!("unknown status {s:?}")))?;

@@ -1292,5 +1292,13 @@ async fn codes_verify_in_person_and_revocation_ends_taking_part(backend: Backend
         )
         .await;
     assert_eq!(list[0]["revoke_reason"], "已搬离");
+    // Absurd pages are refused, not overflowed (the kind of input schemathesis sends).
+    assert_eq!(
+        app.get("/api/v1/topics?page=9223372036854775807", None)
+            .await
+            .0,
+        400
+    );
+    assert_eq!(app.get("/api/v1/topics?page=0", None).await.0, 400);
 }
 both!(codes_verify_in_person_and_revocation_ends_taking_part);
