@@ -30,6 +30,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 struct AdminQuery {
     done: Option<String>,
     error: Option<String>,
+    /// A category to edit.
+    edit: Option<String>,
 }
 
 const TABS: [(&str, &str, &str); 7] = [
@@ -141,22 +143,39 @@ async fn admin(State(state): State<AppState>, s: Session, Query(q): Query<AdminQ
                     th { (lang.t("处置", "Handle")) } th { (lang.t("结案", "Close")) } th { (lang.t("紧急程度", "Urgency")) }
                     th { (lang.t("默认单位", "Default unit")) } th { (lang.t("对公众开放", "Public")) } } }
                 tbody { @for c in &categories { tr {
-                    td { (c.code) } td { @if c.parent_code.is_some() { "　" } (c.name) }
+                    td { a href={"/admin?edit=" (c.code) "#categories"} { (c.code) } } td { @if c.parent_code.is_some() { "　" } (c.name) }
                     td { (limit(&c.respond_limit)) } td { (limit(&c.handle_limit)) } td { (limit(&c.close_limit)) }
                     td { (c.urgency) } td { (c.default_unit.as_deref().unwrap_or("—")) }
                     td { @if c.public { "✓" } }
                 } } }
             } }
-            form.inline-form method="post" action="/admin/limits" enctype="multipart/form-data" {
-                input type="hidden" name="_csrf" value=(csrf);
-                label for="limit-code" { (lang.t("类别代码", "Category code")) }
-                input #limit-code name="code" required size="8";
-                label for="limit-handle" { (lang.t("处置时限", "Handle limit")) }
-                input #limit-handle name="handle_amount" type="number" min="1" required;
-                select name="handle_unit" aria-label=(lang.t("单位", "Unit")) {
-                    @for u in ["work_hours", "work_days", "hours", "days"] { option value=(u) { (u) } }
+            @if let Some(c) = q.edit.as_deref().and_then(|code| categories.iter().find(|c| c.code == code)) {
+                form #category-form method="post" action="/admin/category" enctype="multipart/form-data" {
+                    input type="hidden" name="_csrf" value=(csrf);
+                    input type="hidden" name="code" value=(c.code);
+                    h3 { (lang.t("修改类别 ", "Edit category ")) (c.code) }
+                    label for="cat-name" { (lang.t("名称", "Name")) } input #cat-name name="name" value=(c.name) required;
+                    @for (field, zh, en, l) in [("respond", "响应时限", "Respond limit", &c.respond_limit), ("handle", "处置时限", "Handle limit", &c.handle_limit), ("close", "结案时限", "Close limit", &c.close_limit)] {
+                        @let v = serde_json::to_value(l).unwrap_or_default();
+                        label for={"cat-" (field)} { (lang.t(zh, en)) }
+                        span.inline {
+                            input id={"cat-" (field)} name={(field) "_amount"} type="number" min="1" value=(v["amount"]) required;
+                            select name={(field) "_unit"} aria-label=(lang.t("单位", "Unit")) {
+                                @for u in ["work_hours", "work_days", "hours", "days"] { option value=(u) selected[v["unit"] == u] { (u) } }
+                            }
+                        }
+                    }
+                    label for="cat-urgency" { (lang.t("紧急程度", "Urgency")) }
+                    select #cat-urgency name="urgency" { @for u in ["normal", "urgent", "emergency"] { option value=(u) selected[c.urgency == u] { (u) } } }
+                    label for="cat-unit" { (lang.t("默认单位", "Default unit")) }
+                    select #cat-unit name="default_unit" { option value="" { "—" } @for u in &units { option value=(u.code) selected[c.default_unit.as_deref() == Some(u.code.as_str())] { (u.name) } } }
+                    label for="cat-filing" { (lang.t("立案条件", "Filing condition")) } textarea #cat-filing name="filing_condition" { (c.filing_condition) }
+                    label for="cat-closing" { (lang.t("结案条件", "Closing condition")) } textarea #cat-closing name="closing_condition" { (c.closing_condition) }
+                    label { input type="checkbox" name="public" value="true" checked[c.public]; " " (lang.t("对公众开放", "Offered to the public")) }
+                    button type="submit" { (lang.t("保存", "Save")) }
                 }
-                button type="submit" { (lang.t("修改", "Change")) }
+            } @else {
+                p.small { (lang.t("点击类别代码可修改其时限、紧急程度、默认单位和条件。", "Click a category code to edit its limits, urgency, default unit and conditions.")) }
             }
         }
         section.card #rules {
@@ -312,11 +331,23 @@ async fn change(
                 identity::create_user(db, &state.sealer, actor, &u).await?;
                 Ok(u.username)
             }
-            "limits" => {
+            "category" => {
                 let mut c = catalog::get(db, form.get("code")).await?;
-                let v = serde_json::json!({"amount": form.get("handle_amount").parse::<i64>().map_err(|_| Error::invalid("invalid_limit", "the limit is a whole number"))?, "unit": form.get("handle_unit")});
-                c.handle_limit = serde_json::from_value(v).map_err(|e| Error::invalid("invalid_limit", e.to_string()))?;
+                let limit = |field: &str| -> Result<gongzhi_cases::calendar::TimeLimit, Error> {
+                    let amount = form.get(&format!("{field}_amount")).parse::<u32>().map_err(|_| Error::invalid("invalid_limit", format!("the {field} limit is a whole number")))?;
+                    serde_json::from_value(serde_json::json!({"amount": amount, "unit": form.get(&format!("{field}_unit"))})).map_err(|e| Error::invalid("invalid_limit", e.to_string()))
+                };
+                c.respond_limit = limit("respond")?;
+                c.handle_limit = limit("handle")?;
+                c.close_limit = limit("close")?;
+                c.name = form.get("name").into();
+                c.urgency = form.get("urgency").into();
+                c.default_unit = form.opt("default_unit");
+                c.filing_condition = form.get("filing_condition").into();
+                c.closing_condition = form.get("closing_condition").into();
+                c.public = form.get("public") == "true";
                 catalog::save(db, actor, &c).await?;
+                gongzhi_cases::intake::forget_reference(db).await;
                 Ok(c.code)
             }
             _ => Err(Error::not_found("admin form")),

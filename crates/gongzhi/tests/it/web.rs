@@ -335,3 +335,65 @@ async fn calendar_import_through_the_admin_page(backend: Backend) {
     assert!(page.contains("春节调休") && page.contains("2027-02-07"));
 }
 both!(calendar_import_through_the_admin_page);
+
+/// Administrators edit a category's limits, urgency and conditions from the admin page; a bad
+/// value is refused with its reason and changes nothing.
+async fn category_editing_through_the_admin_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut b = Browser::new(&app.url);
+    b.login("admin", ADMIN_PASSWORD).await;
+    let (s, _, page) = b.get("/admin?edit=C0101").await;
+    assert_eq!(s, 200);
+    assert!(page.contains("id=\"category-form\""));
+    let csrf = hidden(&page, "_csrf");
+    let form = |respond: &str| {
+        Form::new()
+            .text("_csrf", csrf.clone())
+            .text("code", "C0101")
+            .text("name", "上水井盖（修订）")
+            .text("respond_amount", respond.to_string())
+            .text("respond_unit", "work_hours")
+            .text("handle_amount", "3")
+            .text("handle_unit", "work_days")
+            .text("close_amount", "5")
+            .text("close_unit", "days")
+            .text("urgency", "urgent")
+            .text("filing_condition", "井盖缺失、破损")
+            .text("closing_condition", "已补齐")
+            .text("public", "true")
+    };
+    let (s, _, body) = b.post_form("/admin/category", form("abc")).await;
+    assert_eq!(s, 400, "{body}");
+    let (_, cats) = app
+        .get("/api/v1/categories", Some(&app.admin().await))
+        .await;
+    assert!(
+        !cats.to_string().contains("上水井盖（修订）"),
+        "nothing changed"
+    );
+    let (s, _, _) = b.post_form("/admin/category", form("2")).await;
+    assert_eq!(s, 303);
+    let (_, cats) = app
+        .get("/api/v1/categories", Some(&app.admin().await))
+        .await;
+    let text = cats.to_string();
+    assert!(text.contains("上水井盖（修订）"));
+    fn find<'a>(v: &'a serde_json::Value, code: &str) -> Option<&'a serde_json::Value> {
+        match v {
+            serde_json::Value::Array(a) => a.iter().find_map(|x| find(x, code)),
+            serde_json::Value::Object(o)
+                if o.get("code").and_then(|c| c.as_str()) == Some(code) =>
+            {
+                Some(v)
+            }
+            serde_json::Value::Object(o) => o.get("children").and_then(|c| find(c, code)),
+            _ => None,
+        }
+    }
+    let c = find(&cats, "C0101").expect("C0101 listed");
+    assert_eq!(c["urgency"], "urgent");
+    assert_eq!(c["respond_limit"]["amount"], 2);
+    assert_eq!(c["handle_limit"]["unit"], "work_days");
+    assert_eq!(c["close_limit"]["unit"], "days");
+}
+both!(category_editing_through_the_admin_page);
