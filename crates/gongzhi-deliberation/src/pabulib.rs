@@ -37,6 +37,23 @@ pub fn export(c: &Call) -> String {
     ];
     if let Some(m) = c.max_approvals {
         meta.push(("max_length", m.to_string()));
+    } else {
+        // A knapsack ballot: any set of projects whose costs fit the budget.
+        meta.push(("max_sum_cost", c.budget.to_string()));
+    }
+    // How to recompute exactly: Equal Shares with cost utilities and this completion.
+    if let Rule::EqualShares { completion } = c.rule {
+        meta.push(("utilities", "cost".into()));
+        meta.push((
+            "completion",
+            match completion {
+                crate::pb::Completion::None => "none",
+                crate::pb::Completion::Greedy => "greedy",
+                crate::pb::Completion::Add1 => "add1",
+                crate::pb::Completion::Add1ThenGreedy => "add1_then_greedy",
+            }
+            .into(),
+        ));
     }
     for (k, v) in meta {
         out.push_str(&format!("{k};{v}\n"));
