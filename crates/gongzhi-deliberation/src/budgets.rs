@@ -626,6 +626,7 @@ pub struct ResultRow {
     pub votes: usize,
     pub won: bool,
     pub reason: String,
+    pub reason_zh: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -677,6 +678,7 @@ pub async fn compute(db: &Db, call: &str, now: i64) -> Result<Results> {
                 votes: r.votes,
                 won: r.won,
                 reason: r.reason,
+                reason_zh: r.reason_zh,
             })
             .collect(),
     })

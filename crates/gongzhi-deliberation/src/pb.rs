@@ -46,6 +46,8 @@ pub struct ProjectResult {
     pub won: bool,
     /// Why it won or lost, in words a resident can check.
     pub reason: String,
+    /// The same, in Chinese (the pages speak Chinese first).
+    pub reason_zh: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -59,6 +61,13 @@ pub struct Outcome {
 }
 
 const EPS: f64 = 1e-9;
+
+/// Why a project won or lost: in English and in Chinese.
+type Why = (String, String);
+
+fn no_votes() -> Why {
+    ("no votes".into(), "没有得票".into())
+}
 
 fn votes_of(projects: &[Project], ballots: &[Vec<usize>]) -> Vec<usize> {
     let mut votes = vec![0; projects.len()];
@@ -85,7 +94,7 @@ pub fn winners(budget: i64, projects: &[Project], ballots: &[Vec<usize>], rule: 
         })
         .collect();
     match rule {
-        Rule::Greedy => greedy(budget, projects, &ballots, &[], "greedy"),
+        Rule::Greedy => greedy(budget, projects, &ballots, &[], ("greedy", "按票数")),
         Rule::EqualShares { completion } => equal_shares(budget, projects, &ballots, completion),
     }
 }
@@ -96,7 +105,7 @@ fn greedy(
     projects: &[Project],
     ballots: &[Vec<usize>],
     chosen: &[usize],
-    stage: &str,
+    stage: (&str, &str),
 ) -> Outcome {
     let votes = votes_of(projects, ballots);
     let mut order: Vec<usize> = (0..projects.len()).collect();
@@ -108,25 +117,27 @@ fn greedy(
     });
     let mut won: Vec<usize> = chosen.to_vec();
     let mut spent: i64 = chosen.iter().map(|&p| projects[p].cost).sum();
-    let mut reasons: Vec<Option<String>> = vec![None; projects.len()];
+    let (stage, stage_zh) = stage;
+    let mut reasons: Vec<Option<Why>> = vec![None; projects.len()];
     for &p in &order {
         if won.contains(&p) {
             continue;
         }
         let left = budget - spent;
-        if votes[p] == 0 {
-            reasons[p] = Some("no votes".into());
-        } else if projects[p].cost <= left {
-            spent += projects[p].cost;
+        let (v, c) = (votes[p], projects[p].cost);
+        if v == 0 {
+            reasons[p] = Some(no_votes());
+        } else if c <= left {
+            spent += c;
             won.push(p);
-            reasons[p] = Some(format!(
-                "{stage}: {} votes, cost {} fits the {} left",
-                votes[p], projects[p].cost, left
+            reasons[p] = Some((
+                format!("{stage}: {v} votes, cost {c} fits the {left} left"),
+                format!("{stage_zh}：{v} 票，费用 {c} 元，不超过剩余预算 {left} 元"),
             ));
         } else {
-            reasons[p] = Some(format!(
-                "{stage}: {} votes, cost {} exceeds the {} left",
-                votes[p], projects[p].cost, left
+            reasons[p] = Some((
+                format!("{stage}: {v} votes, cost {c} exceeds the {left} left"),
+                format!("{stage_zh}：{v} 票，费用 {c} 元，超过剩余预算 {left} 元"),
             ));
         }
     }
@@ -138,7 +149,7 @@ fn outcome(
     projects: &[Project],
     votes: &[usize],
     won: &[usize],
-    reasons: Vec<Option<String>>,
+    reasons: Vec<Option<Why>>,
 ) -> Outcome {
     Outcome {
         winners: won.iter().map(|&p| projects[p].id.clone()).collect(),
@@ -152,7 +163,8 @@ fn outcome(
                 cost: p.cost,
                 votes: votes[i],
                 won: won.contains(&i),
-                reason: reasons[i].clone().unwrap_or_default(),
+                reason: reasons[i].clone().unwrap_or_default().0,
+                reason_zh: reasons[i].clone().unwrap_or_default().1,
             })
             .collect(),
     }
@@ -243,12 +255,13 @@ fn equal_shares(
             projects,
             &votes,
             &[],
-            vec![Some("no ballots".into()); projects.len()],
+            vec![Some(("no ballots".into(), "没有选票".into())); projects.len()],
         );
     }
     let base = budget as f64 / voters as f64;
     let mut run = mes_run(base, projects, &supporters, voters);
     let mut stage = "equal shares".to_string();
+    let mut stage_zh = "平等份额法".to_string();
     if matches!(completion, Completion::Add1 | Completion::Add1ThenGreedy) {
         // Raise every share by one unit while the outcome stays within the real budget.
         // Once one voter's share covers the dearest project, more money changes nothing.
@@ -262,40 +275,49 @@ fn equal_shares(
             }
             if next.len() > run.len() || cost > run.iter().map(|&(p, _)| projects[p].cost).sum() {
                 stage = format!("equal shares with each voter's share raised by {extra}");
+                stage_zh = format!("平等份额法（每位投票人的份额增加 {extra} 元）");
             }
             run = next;
             extra += 1.0;
         }
     }
     let chosen: Vec<usize> = run.iter().map(|&(p, _)| p).collect();
-    let mut reasons: Vec<Option<String>> = vec![None; projects.len()];
+    let mut reasons: Vec<Option<Why>> = vec![None; projects.len()];
     for (round, &(p, rho)) in run.iter().enumerate() {
-        reasons[p] = Some(format!(
-            "{stage}: bought in round {} by its {} supporters, each paying at most {:.2}",
-            round + 1,
-            votes[p],
-            rho * projects[p].cost as f64
+        let (r, v, pay) = (round + 1, votes[p], rho * projects[p].cost as f64);
+        reasons[p] = Some((
+            format!(
+                "{stage}: bought in round {r} by its {v} supporters, each paying at most {pay:.2}"
+            ),
+            format!("{stage_zh}：第 {r} 轮由 {v} 位支持者出资入选，每人最多出 {pay:.2} 元"),
         ));
     }
     let share = budget as f64 / voters as f64;
     for p in 0..projects.len() {
         if reasons[p].is_none() {
-            reasons[p] = Some(if votes[p] == 0 {
-                "no votes".into()
+            let (v, c) = (votes[p], projects[p].cost);
+            reasons[p] = Some(if v == 0 {
+                no_votes()
             } else {
-                format!(
-                    "equal shares: its {} supporters could not pay {} from their shares ({:.2} each at the start)",
-                    votes[p], projects[p].cost, share
+                (
+                    format!("equal shares: its {v} supporters could not pay {c} from their shares ({share:.2} each at the start)"),
+                    format!("平等份额法：{v} 位支持者的份额（起初每人 {share:.2} 元）不足以支付 {c} 元"),
                 )
             });
         }
     }
     if matches!(completion, Completion::Greedy | Completion::Add1ThenGreedy) {
-        let mut out = greedy(budget, projects, ballots, &chosen, "completed greedily");
+        let mut out = greedy(
+            budget,
+            projects,
+            ballots,
+            &chosen,
+            ("completed greedily", "余额按票数补充"),
+        );
         // Projects bought by Equal Shares keep that reason; the others carry the completion's.
         for (i, r) in out.projects.iter_mut().enumerate() {
             if chosen.contains(&i) {
-                r.reason = reasons[i].clone().unwrap_or_default();
+                (r.reason, r.reason_zh) = reasons[i].clone().unwrap_or_default();
             }
         }
         return out;
@@ -399,7 +421,7 @@ mod tests {
                 let o = winners(budget, &projects, &ballots, rule);
                 prop_assert!(o.spent <= budget, "{rule:?} overspent");
                 prop_assert_eq!(o.spent, o.projects.iter().filter(|r| r.won).map(|r| r.cost).sum::<i64>());
-                prop_assert!(o.projects.iter().all(|r| !r.reason.is_empty()));
+                prop_assert!(o.projects.iter().all(|r| !r.reason.is_empty() && !r.reason_zh.is_empty()));
                 let mut w = o.winners.clone();
                 w.sort();
                 w.dedup();

@@ -997,7 +997,7 @@ async fn call_page(State(state): State<AppState>, s: Session, Path(id): Path<Str
                 p { (lang.t("有效选票 ", "Ballots ")) (r.ballots) " · " (lang.t("已用预算 ", "Spent ")) (r.spent) " / " (r.budget) " · " a href={"/api/v1/budgets/" (id) "/export.pb"} { (lang.t("下载 Pabulib 数据（可自行复算）", "Download the Pabulib file (recompute it yourself)")) } }
                 table {
                     thead { tr { th { (lang.t("项目", "Project")) } th { (lang.t("费用", "Cost")) } th { (lang.t("票数", "Votes")) } th { (lang.t("结果", "Result")) } th { (lang.t("原因", "Why")) } } }
-                    tbody { @for p in &r.projects { tr.won[p.won] { td { (p.code) " " (p.title) } td { (p.cost) } td { (p.votes) } td { (if p.won { lang.t("入选", "won") } else { lang.t("未入选", "not chosen") }) } td.small { (p.reason) } } } }
+                    tbody { @for p in &r.projects { tr.won[p.won] { td { (p.code) " " (p.title) } td { (p.cost) } td { (p.votes) } td { (if p.won { lang.t("入选", "won") } else { lang.t("未入选", "not chosen") }) } td.small { (if lang == Lang::Zh { &p.reason_zh } else { &p.reason }) } } } }
                 }
             }
         }

@@ -778,7 +778,8 @@ async fn micro_project_calls_compute_their_winners(backend: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .all(|p| !p["reason"].as_str().unwrap().is_empty()));
+        .all(|p| !p["reason"].as_str().unwrap().is_empty()
+            && !p["reason_zh"].as_str().unwrap().is_empty()));
 
     // Implementation with photos, for winners only, once implementing.
     let winner = ids[&(g.clone(), 3)].clone();
