@@ -260,7 +260,10 @@ impl RequestQuery {
                 .filter(|n| (1..=1000).contains(n))
                 .ok_or_else(|| Error::invalid("invalid_page_size", "page_size is 1–1000"))?,
         };
-        q.offset = (page - 1) * q.limit;
+        // A page past i64 would wrap (a panic in debug builds, a negative OFFSET in release).
+        q.offset = (page - 1)
+            .checked_mul(q.limit)
+            .ok_or_else(|| Error::invalid("invalid_page", "page is too large"))?;
         Ok(q)
     }
 }
@@ -271,4 +274,57 @@ pub fn updates_window(p: &Params, now_ms: i64) -> Result<(i64, i64)> {
         p.time("start_date")?.unwrap_or(now_ms - DEFAULT_WINDOW_MS),
         p.time("end_date")?.unwrap_or(i64::MAX),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(query: &str) -> Params {
+        Params::read(Some(query), b"", None)
+    }
+
+    /// cargo-fuzz (open311_form, fuzz/artifacts crash-31110c79…): `page=0800000000000000000`
+    /// overflowed `(page - 1) * page_size`.
+    #[test]
+    fn a_page_too_large_to_count_to_is_refused() {
+        let e = RequestQuery::parse(&params("page=0800000000000000000"), 0).unwrap_err();
+        assert!(e.to_string().contains("page is too large"), "{e}");
+        let q = RequestQuery::parse(&params("page=3&page_size=50"), 0).unwrap();
+        assert_eq!((q.limit, q.offset), (50, 100));
+        let last = RequestQuery::parse(&params("page=9223372036854775&page_size=1000"), 0).unwrap();
+        assert_eq!(last.offset, 9_223_372_036_854_774_000);
+        assert!(RequestQuery::parse(&params("page=0"), 0).is_err());
+    }
+
+    #[test]
+    fn forms_are_parsed_before_anything_is_looked_up() {
+        let f = RequestForm::parse(&params(
+            "service_code=010101&lat=39.9&long=116.4&first_name=Li&last_name=Lei&description=%20",
+        ))
+        .unwrap();
+        assert_eq!(f.reporter.name.as_deref(), Some("Li Lei"));
+        assert_eq!(f.description, "");
+        for bad in [
+            "lat=39.9&long=116.4",                           // no service
+            "service_code=1&lat=39.9",                       // lat without long
+            "service_code=1&lat=north&long=116.4",           // not a number
+            "service_code=1",                                // no location at all
+            "service_code=1&address_id=7&media_url=ftp://x", // not http(s)
+        ] {
+            assert!(RequestForm::parse(&params(bad)).is_err(), "{bad}");
+        }
+        let u = UpdateForm::parse(&params(
+            "service_request_id=1&update_id=u&status=Closed&updated_datetime=2026-09-21T10:00:00Z&description=ok",
+        ))
+        .unwrap();
+        assert_eq!(u.status, "closed");
+        let q =
+            RequestQuery::parse(&params("status=open&start_date=2026-01-01T00:00:00Z"), 0).unwrap();
+        assert_eq!(
+            (q.open, q.created_from.is_some(), q.created_to),
+            (Some(true), true, None)
+        );
+        assert!(RequestQuery::parse(&params("status=lost"), 0).is_err());
+    }
 }

@@ -63,3 +63,42 @@ async fn every_openapi_reference_resolves(backend: Backend) {
     );
 }
 both!(every_openapi_reference_resolves);
+
+/// schemathesis: "Connection aborted" on `GET /api/v1/cases?page=2147483648` — the page's
+/// offset `(page - 1) * page_size` overflowed u32 (a panic in debug builds). A page past the
+/// end is an empty page.
+async fn a_page_past_every_case_is_empty(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    for query in ["page=2147483648", "page=4294967295&page_size=200"] {
+        let (status, body) = app
+            .get(&format!("/api/v1/cases?{query}"), Some(&admin))
+            .await;
+        assert_eq!(status, 200, "{query}: {body}");
+        assert_eq!(body["items"], serde_json::json!([]), "{query}");
+    }
+    let (status, _) = app.get("/api/v1/cases?page=1", Some(&admin)).await;
+    assert_eq!(status, 200);
+}
+both!(a_page_past_every_case_is_empty);
+
+/// cargo-fuzz (open311_form): `page=0800000000000000000` overflowed the Open311 list's offset
+/// (i64). It is refused as a bad page, in the GeoReport error shape.
+async fn an_open311_page_too_large_to_count_to_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (status, body) = app
+        .get("/open311/v2/requests.json?page=0800000000000000000", None)
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body[0]["code"], "400");
+    assert!(
+        body[0]["description"].as_str().unwrap().contains("page"),
+        "{body}"
+    );
+    let (status, body) = app
+        .get("/open311/v2/requests.json?page=2&page_size=10", None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.is_array());
+}
+both!(an_open311_page_too_large_to_count_to_is_refused);
