@@ -102,3 +102,49 @@ async fn an_open311_page_too_large_to_count_to_is_refused(backend: Backend) {
     assert!(body.is_array());
 }
 both!(an_open311_page_too_large_to_count_to_is_refused);
+
+/// Found while reading the deadline arithmetic the fuzz targets drive: a time limit of
+/// 4294967295 hours put every deadline in the category past the clock's range (a panic on every
+/// intake in it). Limits are at most ten years; the catalog is unchanged by a refused edit.
+async fn a_time_limit_past_the_clock_is_refused(backend: Backend) {
+    let d = crate::cases::desk_on(TestApp::spawn(backend).await).await;
+    let (_, cats) = d.app.get("/api/v1/categories", None).await;
+    let mut cat = cats
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["children"].as_array().unwrap().iter())
+        .find(|c| c["code"] == "E0601")
+        .unwrap()
+        .clone();
+    cat.as_object_mut().unwrap().remove("children");
+    let put = |body: Value| {
+        d.app
+            .client
+            .put(format!("{}/api/v1/categories/E0601", d.app.url))
+            .bearer_auth(&d.admin)
+            .json(&body)
+            .send()
+    };
+    for (amount, unit) in [(4_294_967_295u64, "hours"), (3_661, "work_days")] {
+        let mut bad = cat.clone();
+        bad["handle_limit"] = serde_json::json!({"amount": amount, "unit": unit});
+        let r = put(bad).await.unwrap();
+        assert_eq!(r.status().as_u16(), 400);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_time_limit", "{body}");
+    }
+    let (_, after) = d.app.get("/api/v1/categories", None).await;
+    assert_eq!(after, cats);
+    let mut ok = cat.clone();
+    ok["handle_limit"] = serde_json::json!({"amount": 3_660, "unit": "days"});
+    assert_eq!(put(ok).await.unwrap().status().as_u16(), 200);
+    let (s, c) = d
+        .create(
+            &d.operator,
+            &crate::cases::new_case("E0601", crate::cases::IN_STREET_1),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+}
+both!(a_time_limit_past_the_clock_is_refused);
