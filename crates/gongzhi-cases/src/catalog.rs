@@ -136,6 +136,20 @@ fn validate(c: &Category) -> Result<()> {
             "time limits are at least 1",
         ));
     }
+    // At most ten years: a deadline millennia away overflows the clock and fails every intake
+    // in the category.
+    for l in [c.respond_limit, c.handle_limit, c.close_limit] {
+        let most = match l.unit {
+            LimitUnit::Hours | LimitUnit::WorkHours => 87_840,
+            LimitUnit::Days | LimitUnit::WorkDays => 3_660,
+        };
+        if l.amount > most {
+            return Err(Error::invalid(
+                "invalid_time_limit",
+                format!("a time limit is at most {most} {}", l.unit.as_str()),
+            ));
+        }
+    }
     Ok(())
 }
 

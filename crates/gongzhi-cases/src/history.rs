@@ -7,6 +7,7 @@ use chrono::{FixedOffset, TimeZone};
 use serde_json::json;
 use sqlx::Row;
 
+use crate::calendar::{TimeLimit, WorkCalendar};
 use crate::catalog;
 use crate::store::{load_calendar, Channel, Kind};
 use crate::workflow::Status;
@@ -261,6 +262,18 @@ pub fn parse(text: &str) -> std::result::Result<Vec<PastCase>, Vec<String>> {
     }
 }
 
+impl PastCase {
+    /// A deadline of the case, counted on `calendar` from its dispatch (none if never dispatched).
+    pub fn deadline(&self, calendar: &WorkCalendar, limit: TimeLimit) -> Option<i64> {
+        let tz = FixedOffset::east_opt(8 * 3600).expect("offset");
+        self.dispatched_at.map(|d| {
+            calendar
+                .deadline(tz.timestamp_millis_opt(d).single().expect("time"), limit)
+                .timestamp_millis()
+        })
+    }
+}
+
 fn status_of(c: &PastCase) -> Status {
     if c.callback_at.is_some() {
         Status::CalledBack
@@ -360,19 +373,12 @@ pub async fn import(
         ));
     }
     let calendar = load_calendar(db).await?;
-    let tz = FixedOffset::east_opt(8 * 3600).expect("offset");
     let importer = actor.label();
     let mut tx = db.begin_write().await?;
     for (c, l) in cases.iter().zip(&located) {
         let l = l.as_ref().expect("located above");
         let cat = &categories[&c.category];
-        let deadline = |limit| {
-            c.dispatched_at.map(|d| {
-                calendar
-                    .deadline(tz.timestamp_millis_opt(d).single().expect("time"), limit)
-                    .timestamp_millis()
-            })
-        };
+        let deadline = |limit| c.deadline(&calendar, limit);
         let id = uuid::Uuid::new_v4().to_string();
         let status = status_of(c);
         sqlx::query(

@@ -1338,7 +1338,8 @@ pub async fn list_counting(
         .try_get(0)?;
     let page_sql = format!(
         "SELECT * FROM cases {where_sql} ORDER BY created_at DESC, id LIMIT {page_size} OFFSET {}",
-        (page - 1) * page_size
+        // In u64: a page near u32::MAX times the page size overflows u32 (schemathesis).
+        u64::from(page - 1) * u64::from(page_size)
     );
     let rows = bind_all(&page_sql, &args).fetch_all(db.pool()).await?;
     let mut items = Vec::with_capacity(rows.len());

@@ -4,6 +4,7 @@
 //! names, errors as `errors/error{code,description}`. Reporters' personal data never appears.
 
 pub mod attributes;
+pub mod form;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -16,13 +17,15 @@ use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
 
 use gongzhi_cases::catalog::{self, Category};
-use gongzhi_cases::store::{Channel, Kind, Location, NewCase, Reporter};
+use gongzhi_cases::store::{Channel, Kind, NewCase};
 use gongzhi_cases::workflow::Status;
 use gongzhi_core::db::{opt_text, Db, Migration};
 use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{Actor, ActorKind, Assignment, Role};
 use gongzhi_core::module::Module;
-use gongzhi_core::time::{format_ms, now_ms, parse_rfc3339};
+use gongzhi_core::time::{format_ms, now_ms};
+
+use form::{Params, RequestForm, RequestQuery, UpdateForm};
 use gongzhi_core::{audit, Error, Result};
 
 pub struct Open311;
@@ -172,28 +175,6 @@ fn xml_element(out: &mut String, name: &str, v: &Value) {
         }
         Value::String(s) => out.push_str(&format!("<{name}>{}</{name}>", xml_escape(s))),
         other => out.push_str(&format!("<{name}>{other}</{name}>")),
-    }
-}
-
-/// Query string and urlencoded body together; an empty value counts as absent.
-struct Params(Vec<(String, String)>);
-
-impl Params {
-    fn read(query: Option<&str>, body: &[u8], content_type: Option<&str>) -> Params {
-        let mut v: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        if content_type.is_none_or(|c| c.starts_with("application/x-www-form-urlencoded")) {
-            v.extend(form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())));
-        }
-        Params(
-            v.into_iter()
-                .filter(|(_, v)| !v.trim().is_empty())
-                .collect(),
-        )
-    }
-    fn get(&self, k: &str) -> Option<&str> {
-        self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim())
     }
 }
 
@@ -368,15 +349,6 @@ async fn names(db: &Db) -> Result<(Map<String, Value>, Vec<String>)> {
     ))
 }
 
-fn time_param(p: &Params, k: &str) -> Result<Option<i64>> {
-    match p.get(k) {
-        None => Ok(None),
-        Some(v) => parse_rfc3339(v).map(Some).ok_or_else(|| {
-            Error::invalid("invalid_datetime", format!("{k} is not a W3C datetime"))
-        }),
-    }
-}
-
 /// Requests in public categories (only those are services), newest first.
 async fn list_requests(db: &Db, p: &Params) -> Result<Vec<Value>> {
     let (names, public) = names(db).await?;
@@ -388,97 +360,48 @@ async fn list_requests(db: &Db, p: &Params) -> Result<Vec<Value>> {
             .collect::<Vec<_>>()
             .join(", ")
     )];
+    let query = RequestQuery::parse(p, now_ms())?;
     let mut args: Vec<Value> = Vec::new();
     let bind = |v: Value, args: &mut Vec<Value>| {
         args.push(v);
         format!("${}", args.len())
     };
-    if let Some(ids) = p.get("service_request_id") {
-        let list: Vec<String> = ids
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
-        if list.len() > 100 {
-            return Err(Error::invalid("too_many", "at most 100 service_request_id"));
-        }
-        let ph: Vec<String> = list
-            .into_iter()
-            .map(|i| bind(json!(i), &mut args))
-            .collect();
+    if let Some(numbers) = &query.numbers {
+        let ph: Vec<String> = numbers.iter().map(|i| bind(json!(i), &mut args)).collect();
         clauses.push(format!("number IN ({})", ph.join(", ")));
     } else {
-        if let Some(c) = p.get("service_code") {
-            let ph: Vec<String> = c
-                .split(',')
-                .map(|s| bind(json!(s.trim()), &mut args))
+        if !query.service_codes.is_empty() {
+            let ph: Vec<String> = query
+                .service_codes
+                .iter()
+                .map(|s| bind(json!(s), &mut args))
                 .collect();
             clauses.push(format!("category_code IN ({})", ph.join(", ")));
         }
-        let start = time_param(p, "start_date")?;
-        let end = time_param(p, "end_date")?;
-        let start = match (start, end) {
-            (None, None) => Some(now_ms() - 90 * 86_400_000),
-            (s, _) => s,
-        };
-        if let Some(s) = start {
+        if let Some(s) = query.created_from {
             clauses.push(format!("created_at >= {}", bind(json!(s), &mut args)));
         }
-        if let Some(e) = end {
+        if let Some(e) = query.created_to {
             clauses.push(format!("created_at <= {}", bind(json!(e), &mut args)));
         }
-        if let Some(u) = time_param(p, "updated_after")? {
+        if let Some(u) = query.updated_after {
             clauses.push(format!("updated_at > {}", bind(json!(u), &mut args)));
         }
-        if let Some(u) = time_param(p, "updated_before")? {
+        if let Some(u) = query.updated_before {
             clauses.push(format!("updated_at < {}", bind(json!(u), &mut args)));
         }
-        match p.get("status") {
+        let closed_set = "('closed', 'called_back', 'cancelled', 'merged')";
+        match query.open {
+            Some(true) => clauses.push(format!("status NOT IN {closed_set}")),
+            Some(false) => clauses.push(format!("status IN {closed_set}")),
             None => {}
-            Some(s) => {
-                let mut open = false;
-                let mut closed = false;
-                for part in s.split(',') {
-                    match part.trim() {
-                        "open" => open = true,
-                        "closed" => closed = true,
-                        other => {
-                            return Err(Error::invalid(
-                                "invalid_status",
-                                format!("status {other:?} is open or closed"),
-                            ))
-                        }
-                    }
-                }
-                let closed_set = "('closed', 'called_back', 'cancelled', 'merged')";
-                match (open, closed) {
-                    (true, false) => clauses.push(format!("status NOT IN {closed_set}")),
-                    (false, true) => clauses.push(format!("status IN {closed_set}")),
-                    _ => {}
-                }
-            }
         }
     }
-    let page: i64 = match p.get("page") {
-        None => 1,
-        Some(v) => v
-            .parse()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| Error::invalid("invalid_page", "page is a whole number ≥ 1"))?,
-    };
-    let size: i64 = match p.get("page_size") {
-        None => 1000,
-        Some(v) => v
-            .parse()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| Error::invalid("invalid_page_size", "page_size is 1–1000"))?,
-    };
     let sql = format!(
-        "SELECT {REQUEST_COLUMNS} FROM cases WHERE {} ORDER BY created_at DESC, number LIMIT {size} OFFSET {}",
+        "SELECT {REQUEST_COLUMNS} FROM cases WHERE {} ORDER BY created_at DESC, number LIMIT {} OFFSET {}",
         clauses.join(" AND "),
-        (page - 1) * size
+        query.limit,
+        query.offset
     );
     let mut q = sqlx::query(&sql);
     for a in &args {
@@ -488,7 +411,7 @@ async fn list_requests(db: &Db, p: &Params) -> Result<Vec<Value>> {
         };
     }
     let rows = q.fetch_all(db.pool()).await?;
-    let extensions = p.get("extensions") == Some("true");
+    let extensions = query.extensions;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let mut v = request_json(r, &names)?;
@@ -525,8 +448,7 @@ async fn notes(db: &Db, case_id: &str) -> Result<Vec<Value>> {
 /// Updates: each step of the loop and each outside system's update, on public requests.
 async fn list_updates(db: &Db, p: &Params) -> Result<Vec<Value>> {
     let (_, public) = names(db).await?;
-    let after = time_param(p, "start_date")?.unwrap_or(now_ms() - 90 * 86_400_000);
-    let before = time_param(p, "end_date")?.unwrap_or(i64::MAX);
+    let (after, before) = form::updates_window(p, now_ms())?;
     let in_list = public
         .iter()
         .map(|c| format!("'{}'", c.replace('\'', "")))
@@ -731,69 +653,19 @@ async fn create(
     media: Option<(Option<String>, Bytes)>,
 ) -> Result<(String, String)> {
     let actor = client_of(&state.db, p.get("api_key")).await?;
-    let code = p
-        .get("service_code")
-        .ok_or_else(|| Error::invalid("missing_service_code", "service_code is required"))?;
-    let category = catalog::get(&state.db, code)
+    let form = RequestForm::parse(p)?;
+    let category = catalog::get(&state.db, &form.service_code)
         .await
         .ok()
         .filter(category_is_service)
-        .ok_or_else(|| Error::invalid("unknown_service", format!("no service {code}")))?;
-    let location = match (p.get("lat"), p.get("long")) {
-        (Some(a), Some(b)) => Some(Location {
-            lat: a
-                .parse()
-                .map_err(|_| Error::invalid("invalid_lat", "lat is a number"))?,
-            lng: b
-                .parse()
-                .map_err(|_| Error::invalid("invalid_long", "long is a number"))?,
-            crs: None,
-        }),
-        (None, None) => None,
-        _ => {
-            return Err(Error::invalid(
-                "invalid_location",
-                "give lat and long together",
-            ))
-        }
-    };
-    let address = p
-        .get("address_string")
-        .or(p.get("address_id"))
-        .map(String::from);
-    if location.is_none() && address.is_none() {
-        return Err(Error::invalid(
-            "missing_location",
-            "give lat+long, address_string or address_id",
-        ));
-    }
-    let description = p.get("description").unwrap_or("").to_string();
-    if description.chars().count() > 4000 {
-        return Err(Error::invalid(
-            "invalid_description",
-            "description is at most 4000 characters",
-        ));
-    }
-    let name = [p.get("first_name"), p.get("last_name")]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let reporter = Some(Reporter {
-        name: Some(name).filter(|n| !n.is_empty()),
-        phone: p.get("phone").map(String::from),
-    });
+        .ok_or_else(|| {
+            Error::invalid(
+                "unknown_service",
+                format!("no service {}", form.service_code),
+            )
+        })?;
     let attribute_values =
         attributes::check_values(&attributes::of(&state.db, &category.code).await?, &p.0)?;
-    let media_url = p.get("media_url").map(String::from);
-    if let Some(u) = &media_url {
-        if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() > 2000 {
-            return Err(Error::invalid(
-                "invalid_media_url",
-                "media_url is an http(s) URL",
-            ));
-        }
-    }
     // The photo is checked before anything is stored, and stored before the case that uses it.
     if let Some((ct, bytes)) = &media {
         gongzhi_core::attachments::check(ct.as_deref(), bytes)?;
@@ -801,15 +673,15 @@ async fn create(
     let input = NewCase {
         kind: Kind::Report,
         category: category.code.clone(),
-        description: if description.is_empty() {
+        description: if form.description.is_empty() {
             category.name.clone()
         } else {
-            description
+            form.description
         },
-        location,
-        address,
+        location: form.location,
+        address: form.address,
         channel: Channel::Open311,
-        reporter,
+        reporter: Some(form.reporter),
         photos: vec![],
         extras: vec![],
     };
@@ -825,7 +697,7 @@ async fn create(
     // transaction: a request is whole or absent.
     let token = uuid::Uuid::new_v4().to_string();
     input.extras.push(("open311_token".into(), token.clone()));
-    if let Some(u) = &media_url {
+    if let Some(u) = &form.media_url {
         input.extras.push(("open311_media_url".into(), u.clone()));
     }
     if !attribute_values.is_empty() {
@@ -845,29 +717,18 @@ async fn create(
 /// timeline; a repeated `update_id` is refused.
 async fn add_update(state: &AppState, p: &Params) -> Result<Value> {
     let actor = client_of(&state.db, p.get("api_key")).await?;
-    let need = |k: &'static str| {
-        p.get(k)
-            .ok_or_else(|| Error::invalid("missing_field", format!("{k} is required")))
-    };
-    let number = need("service_request_id")?;
-    let update_id = need("update_id")?;
-    let status = need("status")?.to_ascii_lowercase();
-    if !matches!(status.as_str(), "open" | "closed") {
-        return Err(Error::invalid("invalid_status", "status is open or closed"));
-    }
-    let at = parse_rfc3339(need("updated_datetime")?).ok_or_else(|| {
-        Error::invalid("invalid_datetime", "updated_datetime is not a W3C datetime")
-    })?;
-    let description = need("description")?;
-    if description.chars().count() > 4000 || update_id.len() > 200 {
-        return Err(Error::invalid(
-            "too_long",
-            "description ≤ 4000 characters, update_id ≤ 200",
-        ));
-    }
+    let UpdateForm {
+        service_request_id: number,
+        update_id,
+        status,
+        updated_at: at,
+        description,
+        media_url,
+    } = UpdateForm::parse(p)?;
+    let (update_id, description) = (update_id.as_str(), description.as_str());
     let (_, public) = names(&state.db).await?;
     let row = sqlx::query("SELECT id, category_code FROM cases WHERE number = $1")
-        .bind(number)
+        .bind(&number)
         .fetch_optional(state.db.pool())
         .await?
         .filter(|r| {
@@ -882,7 +743,7 @@ async fn add_update(state: &AppState, p: &Params) -> Result<Value> {
         .bind(&case_id)
         .bind(&status)
         .bind(description)
-        .bind(p.get("media_url"))
+        .bind(&media_url)
         .bind(at)
         .bind(actor.label())
         .execute(tx.conn())
@@ -921,7 +782,7 @@ async fn add_update(state: &AppState, p: &Params) -> Result<Value> {
     tx.commit().await?;
     Ok(
         json!({"update_id": update_id, "service_request_id": number, "status": status,
-              "updated_datetime": format_ms(at), "description": description, "media_url": p.get("media_url")}),
+              "updated_datetime": format_ms(at), "description": description, "media_url": media_url}),
     )
 }
 

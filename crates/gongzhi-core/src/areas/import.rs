@@ -57,8 +57,100 @@ impl Problems {
     }
 }
 
+/// An import file as parsed, before it is checked against itself and what is stored: its
+/// areas, every code it states (valid or not) with its location, and the problems so far.
+pub struct ParsedAreas {
+    rows: Vec<Row>,
+    seen: Vec<(String, String)>,
+    problems: Problems,
+}
+
+impl ParsedAreas {
+    /// Areas parsed without a problem of their own.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Every problem of the file checked as if nothing were stored yet (no database needed):
+    /// what the fuzz targets run.
+    pub fn problems_alone(self) -> Vec<Problem> {
+        self.check(&HashMap::new()).err().unwrap_or_default()
+    }
+
+    /// Checks the rows against each other and what is stored: the rows to write, or every problem.
+    fn check(
+        mut self,
+        stored: &HashMap<String, StoredArea>,
+    ) -> std::result::Result<Vec<Row>, Vec<Problem>> {
+        let (rows, problems) = (&self.rows, &mut self.problems);
+        let mut first_at: HashMap<&str, &str> = HashMap::new();
+        for (code, at) in &self.seen {
+            match first_at.get(code.as_str()) {
+                Some(prev) => {
+                    problems.add(at, Some(code), format!("duplicate code (also at {prev})"))
+                }
+                None => {
+                    first_at.insert(code, at);
+                }
+            }
+        }
+        for r in rows {
+            if r.name.is_none() && !stored.contains_key(&r.code) {
+                problems.add(&r.at, Some(&r.code), "a new area needs a name");
+            }
+            if let Some(p) = parent_code_of(&r.code) {
+                if !first_at.contains_key(p) && !stored.contains_key(p) {
+                    problems.add(
+                        &r.at,
+                        Some(&r.code),
+                        format!("unknown parent {p}: it is neither in the file nor stored"),
+                    );
+                }
+            }
+            if r.grid_type.is_some() && r.level != Level::Grid {
+                problems.add(&r.at, Some(&r.code), "grid_type applies to grids only");
+            }
+        }
+
+        // The merged view of polygons: stored, overridden by the file.
+        let mut shapes: HashMap<&str, Arc<MultiPolygon<f64>>> = stored
+            .iter()
+            .filter_map(|(c, a)| a.geometry.clone().map(|g| (c.as_str(), Arc::new(g))))
+            .collect();
+        let mut incoming: HashMap<&str, &Row> = HashMap::new();
+        for r in rows {
+            if let Some(g) = &r.geometry {
+                shapes.insert(&r.code, g.clone());
+                incoming.insert(&r.code, r);
+            }
+        }
+        check_containment(rows, stored, &shapes, &incoming, problems);
+        check_grid_overlaps(rows, &shapes, &incoming, problems);
+        if self.problems.0.is_empty() {
+            Ok(self.rows)
+        } else {
+            Err(self.problems.0)
+        }
+    }
+}
+
 /// Imports a division CSV with header `code,name,level,parent_code`.
 pub async fn import_divisions(db: &Db, actor: &Actor, csv_text: &str) -> Result<ImportReport> {
+    apply(
+        db,
+        actor,
+        parse_divisions(csv_text),
+        "areas.import_divisions",
+    )
+    .await
+}
+
+/// Parses a division CSV; nothing is checked against what is stored.
+pub fn parse_divisions(csv_text: &str) -> ParsedAreas {
     let mut problems = Problems(Vec::new());
     let mut rows = Vec::new();
     let mut seen = Vec::new();
@@ -124,12 +216,21 @@ pub async fn import_divisions(db: &Db, actor: &Actor, csv_text: &str) -> Result<
             problems.add("line 2", None, "the file has no areas");
         }
     }
-    apply(db, actor, rows, &seen, problems, "areas.import_divisions").await
+    ParsedAreas {
+        rows,
+        seen,
+        problems,
+    }
 }
 
 /// Imports a GeoJSON FeatureCollection whose features carry `code` and optionally `name`,
 /// `level`, `parent_code`, `households`, `population`, `grid_type`.
 pub async fn import_geojson(db: &Db, actor: &Actor, text: &str) -> Result<ImportReport> {
+    apply(db, actor, parse_geojson(text), "areas.import_geojson").await
+}
+
+/// Parses a GeoJSON FeatureCollection of areas; nothing is checked against what is stored.
+pub fn parse_geojson(text: &str) -> ParsedAreas {
     let mut problems = Problems(Vec::new());
     let mut rows = Vec::new();
     let mut seen = Vec::new();
@@ -137,7 +238,11 @@ pub async fn import_geojson(db: &Db, actor: &Actor, text: &str) -> Result<Import
         Ok(v) => v,
         Err(e) => {
             problems.add("file", None, format!("malformed JSON: {e}"));
-            return apply(db, actor, rows, &seen, problems, "").await;
+            return ParsedAreas {
+                rows,
+                seen,
+                problems,
+            };
         }
     };
     let features = match (doc.get("type").and_then(Value::as_str), doc.get("features")) {
@@ -246,7 +351,11 @@ pub async fn import_geojson(db: &Db, actor: &Actor, text: &str) -> Result<Import
             grid_type,
         });
     }
-    apply(db, actor, rows, &seen, problems, "areas.import_geojson").await
+    ParsedAreas {
+        rows,
+        seen,
+        problems,
+    }
 }
 
 /// Checks a code against its stated level and parent; returns the level when usable.
@@ -303,81 +412,28 @@ fn check_identity(
     Some(level)
 }
 
-/// Validates the rows against each other and what is stored, then writes them in one
-/// transaction with one audit entry — or writes nothing and reports every problem.
-/// `seen` lists every code the file states, valid or not, with its location.
-async fn apply(
-    db: &Db,
-    actor: &Actor,
-    rows: Vec<Row>,
-    seen: &[(String, String)],
-    mut problems: Problems,
-    action: &str,
-) -> Result<ImportReport> {
+/// Checks the parsed file against itself and what is stored, then writes it in one transaction
+/// with one audit entry — or writes nothing and reports every problem.
+async fn apply(db: &Db, actor: &Actor, parsed: ParsedAreas, action: &str) -> Result<ImportReport> {
     // Permission: every row must lie within the actor's scope.
-    for r in &rows {
+    for r in &parsed.rows {
         authorize(actor, Action::AREA_MANAGE, &Target::area(&r.code))?;
     }
-    if rows.is_empty() && problems.0.is_empty() {
+    if parsed.rows.is_empty() && parsed.problems.0.is_empty() {
         authorize(actor, Action::AREA_MANAGE, &Target::global())?;
     }
     let stored = load_all(db, &ALL_LEVELS).await?;
-
-    let mut first_at: HashMap<&str, &str> = HashMap::new();
-    for (code, at) in seen {
-        match first_at.get(code.as_str()) {
-            Some(prev) => problems.add(at, Some(code), format!("duplicate code (also at {prev})")),
-            None => {
-                first_at.insert(code, at);
-            }
-        }
-    }
-    for r in &rows {
-        if r.name.is_none() && !stored.contains_key(&r.code) {
-            problems.add(&r.at, Some(&r.code), "a new area needs a name");
-        }
-        if let Some(p) = parent_code_of(&r.code) {
-            if !first_at.contains_key(p) && !stored.contains_key(p) {
-                problems.add(
-                    &r.at,
-                    Some(&r.code),
-                    format!("unknown parent {p}: it is neither in the file nor stored"),
-                );
-            }
-        }
-        if r.grid_type.is_some() && r.level != Level::Grid {
-            problems.add(&r.at, Some(&r.code), "grid_type applies to grids only");
-        }
-    }
-
-    // The merged view of polygons: stored, overridden by the file.
-    let mut shapes: HashMap<&str, Arc<MultiPolygon<f64>>> = HashMap::new();
-    let stored_shapes: HashMap<&str, Arc<MultiPolygon<f64>>> = stored
-        .iter()
-        .filter_map(|(c, a)| a.geometry.clone().map(|g| (c.as_str(), Arc::new(g))))
-        .collect();
-    shapes.extend(stored_shapes.iter().map(|(k, v)| (*k, v.clone())));
-    let mut incoming: HashMap<&str, &Row> = HashMap::new();
-    for r in &rows {
-        if let Some(g) = &r.geometry {
-            shapes.insert(&r.code, g.clone());
-            incoming.insert(&r.code, r);
-        }
-    }
-    check_containment(&rows, &stored, &shapes, &incoming, &mut problems);
-    check_grid_overlaps(&rows, &shapes, &incoming, &mut problems);
-
-    if !problems.0.is_empty() {
-        let n = problems.0.len();
-        return Err(Error::invalid_with(
+    let rows = parsed.check(&stored).map_err(|problems| {
+        let n = problems.len();
+        Error::invalid_with(
             "import_rejected",
             format!(
                 "the import was rejected with {n} problem{}; nothing was changed",
                 if n == 1 { "" } else { "s" }
             ),
-            json!({"problems": problems.0}),
-        ));
-    }
+            json!({"problems": problems}),
+        )
+    })?;
 
     let mut tx = db.begin_write().await?;
     let now = crate::time::now_ms();

@@ -8,7 +8,10 @@ pub mod locate;
 mod store;
 
 pub use api::api;
-pub use import::{import_divisions, import_geojson, ImportReport, Problem};
+pub use import::{
+    import_divisions, import_geojson, parse_divisions, parse_geojson, ImportReport, ParsedAreas,
+    Problem,
+};
 pub use store::*;
 
 use serde::{Deserialize, Serialize};
