@@ -12,6 +12,7 @@ mod demo;
 mod fuzz;
 mod identity;
 mod jobs;
+mod mail;
 mod open311;
 mod stats;
 mod web;
