@@ -1,7 +1,8 @@
 //! Durable jobs: reminders before a deadline, escalation after it (to the unit's leaders, then
-//! the street's), summons report-in checks, and SMS and email deliveries. Jobs are rows, so they survive
-//! restarts; a runner in every server claims due jobs one at a time (a claim is an UPDATE that
-//! only one process can win) and does each in one audited transaction.
+//! the street's), summons report-in checks, and SMS and email deliveries. Jobs are rows, so they
+//! survive restarts; a runner in every server claims due jobs one at a time (a claim is an UPDATE
+//! that only one process can win) and does each in one audited transaction. A delivery is
+//! claimed after it went out, so two runners racing on one may both send it: at least once.
 
 use std::time::Duration;
 

@@ -924,13 +924,15 @@ async fn time_stats_levels(
     Ok(out)
 }
 
-/// Measures every size in `sizes` (ascending) on one database, inflating it between sizes.
+/// Measures every size in `sizes` (ascending) on one database, inflating it between sizes, and
+/// rewrites the backend's section of `output` after each size (a long run keeps what it measured).
 pub async fn measure_stats(
     db_url: &str,
     dir: &Path,
     sizes: &[i64],
     runs: usize,
     period: &str,
+    output: &Path,
 ) -> Result<Vec<StatsFigures>> {
     use sqlx::Row;
     let _ = std::fs::remove_dir_all(dir);
@@ -947,6 +949,7 @@ pub async fn measure_stats(
     };
     let settings = gongzhi_cases::stats::load_settings(&db).await?;
     let (start, end) = gongzhi_cases::stats::period_bounds(period, settings.cycle_start_day)?;
+    let load_before = load_average();
     let mut out = Vec::new();
     for &n in sizes {
         eprintln!("stats: {backend}, inflating to {n} cases …");
@@ -983,6 +986,7 @@ pub async fn measure_stats(
             inflate_secs,
             levels,
         });
+        write_stats_section(output, backend, period, runs, &load_before, &out)?;
     }
     db.pool().close().await;
     Ok(out)
@@ -995,36 +999,91 @@ fn load_average() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// One backend's section (`stats-sqlite`, `stats-postgresql`), so a run on one backend or at
+/// other sizes leaves the other's figures alone.
+fn write_stats_section(
+    output: &Path,
+    backend: &str,
+    period: &str,
+    runs: usize,
+    load_before: &str,
+    figures: &[StatsFigures],
+) -> Result<()> {
+    let mut body = format!(
+        "## Monthly measures and rankings: {backend}\n\n\
+         Command: `scripts/bench` (runs `gongzhi bench stats`, release build). Machine: {}. Date: {}. \
+         Load average (1, 5, 15 min) at the start: {load_before}; at the end: {}.\n\
+         `stats::compute` (what `GET /api/v1/stats/cases` runs) for the month {period} at every level, as a global leader. \
+         The Dongcheng demo (120 days, ≈600 grids), its cases copied in place until the stated count and `ANALYZE`d: \
+         the copies keep their times, so the month holds about a quarter of everything stored — the worst case, \
+         not a city's years of history spread over many months. \
+         Each level's first run is on a freshly opened connection pool (the operating system's file cache is warm from the copying); \
+         the median is of the {runs} runs after it.\n\n\
+         | stored cases | dispatched in the month | valid callbacks in the month | level | rows | first run ms | median ms |\n\
+         |---:|---:|---:|---|---:|---:|---:|\n",
+        machine(),
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        load_average(),
+    );
+    for f in figures {
+        for (level, rows, first, med) in &f.levels {
+            body.push_str(&format!(
+                "| {} | {} | {} | {level} | {rows} | {first:.1} | {med:.1} |\n",
+                f.cases, f.dispatched_in_month, f.callbacks_in_month
+            ));
+        }
+    }
+    body.push('\n');
+    for f in figures {
+        body.push_str(&format!(
+            "Copying to {} cases took {:.0} s.  \n",
+            f.cases, f.inflate_secs
+        ));
+    }
+    write_section(
+        output,
+        &format!("stats-{}", backend.to_ascii_lowercase()),
+        body.trim_end(),
+    )
+}
+
 /// `gongzhi bench stats`: the month's ranking at every level with many cases stored, on SQLite
-/// and, with `postgres`, on PostgreSQL (a scratch database is created and dropped).
+/// and, with `postgres`, on PostgreSQL (a scratch database is created and dropped) at the sizes
+/// `postgres_cases` (default: the same sizes).
 pub async fn stats(
     sizes: &[i64],
+    postgres_sizes: Option<&[i64]>,
     runs: usize,
     postgres: Option<&str>,
     output: &Path,
 ) -> Result<()> {
-    if sizes.is_empty() || sizes.iter().any(|&n| n < 1) {
-        return Err(Error::invalid(
-            "cases",
-            "--cases wants one or more positive counts, e.g. 1000000,10000000",
-        ));
-    }
-    let mut sizes = sizes.to_vec();
-    sizes.sort_unstable();
-    sizes.dedup();
+    let clean = |sizes: &[i64]| -> Result<Vec<i64>> {
+        if sizes.is_empty() || sizes.iter().any(|&n| n < 1) {
+            return Err(Error::invalid(
+                "cases",
+                "--cases wants one or more positive counts, e.g. 1000000,10000000",
+            ));
+        }
+        let mut sizes = sizes.to_vec();
+        sizes.sort_unstable();
+        sizes.dedup();
+        Ok(sizes)
+    };
+    let sizes = clean(sizes)?;
+    let postgres_sizes = clean(postgres_sizes.unwrap_or(&sizes))?;
     let period = last_month();
-    let load_before = load_average();
     let dir = std::env::temp_dir().join(format!("gongzhi-bench-stats-{}", std::process::id()));
-    let mut figures = measure_stats(
+    let sqlite = measure_stats(
         &gongzhi_core::config::sqlite_url(&dir.join("gongzhi.db")),
         &dir,
         &sizes,
         runs,
         &period,
+        output,
     )
     .await;
     let _ = std::fs::remove_dir_all(&dir);
-    let mut all = figures?;
+    sqlite?;
     if let Some(admin_url) = postgres {
         let admin = gongzhi_core::db::Db::connect(admin_url).await?;
         let name = format!("gongzhi_bench_stats_{}", std::process::id());
@@ -1038,46 +1097,22 @@ pub async fn stats(
             .rsplit_once('/')
             .map(|(b, _)| b.to_string())
             .unwrap_or_default();
-        figures = measure_stats(&format!("{base}/{name}"), &dir, &sizes, runs, &period).await;
+        let pg = measure_stats(
+            &format!("{base}/{name}"),
+            &dir,
+            &postgres_sizes,
+            runs,
+            &period,
+            output,
+        )
+        .await;
         sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(admin.pool())
             .await
             .ok();
         let _ = std::fs::remove_dir_all(&dir);
-        all.extend(figures?);
+        pg?;
     }
-    let mut body = format!(
-        "## Monthly measures and rankings\n\n\
-         Command: `scripts/bench` (runs `gongzhi bench stats`, release build). Machine: {}. Date: {}. \
-         Load average (1, 5, 15 min) at the start: {load_before}; at the end: {}.\n\
-         `stats::compute` (what `GET /api/v1/stats/cases` runs) for the month {period} at every level, as a global leader. \
-         The Dongcheng demo (120 days, ≈600 grids), its cases copied in place until the stated count and `ANALYZE`d: \
-         the copies keep their times, so the month holds about a quarter of everything stored — the worst case, \
-         not a city's years of history spread over many months. \
-         Each level's first run is on a freshly opened connection pool (the operating system's file cache is warm from the copying); \
-         the median is of the {runs} runs after it.\n\n\
-         | backend | stored cases | dispatched in the month | valid callbacks in the month | level | rows | first run ms | median ms |\n\
-         |---|---:|---:|---:|---|---:|---:|---:|\n",
-        machine(),
-        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
-        load_average(),
-    );
-    for f in &all {
-        for (level, rows, first, med) in &f.levels {
-            body.push_str(&format!(
-                "| {} | {} | {} | {} | {level} | {rows} | {first:.1} | {med:.1} |\n",
-                f.backend, f.cases, f.dispatched_in_month, f.callbacks_in_month
-            ));
-        }
-    }
-    body.push('\n');
-    for f in &all {
-        body.push_str(&format!(
-            "Copying to {} cases on {} took {:.0} s.  \n",
-            f.cases, f.backend, f.inflate_secs
-        ));
-    }
-    write_section(output, "stats", body.trim_end())?;
     eprintln!("wrote {}", output.display());
     Ok(())
 }

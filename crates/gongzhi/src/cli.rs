@@ -255,6 +255,9 @@ enum BenchCommand {
         /// An administrative PostgreSQL URL; a scratch database is created and dropped.
         #[arg(long)]
         postgres: Option<String>,
+        /// Case counts on PostgreSQL (default: the same as --cases).
+        #[arg(long, value_delimiter = ',')]
+        postgres_cases: Option<Vec<i64>>,
         /// Markdown file to update.
         #[arg(long, default_value = "docs/benchmarks.md")]
         output: PathBuf,
@@ -599,9 +602,17 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
             cases,
             runs,
             postgres,
+            postgres_cases,
             output,
         }) => {
-            crate::bench::stats(&cases, runs, postgres.as_deref(), &output).await?;
+            crate::bench::stats(
+                &cases,
+                postgres_cases.as_deref(),
+                runs,
+                postgres.as_deref(),
+                &output,
+            )
+            .await?;
         }
         Command::Bench(BenchCommand::Intake {
             cases,
