@@ -1,7 +1,8 @@
 //! Durable jobs: reminders before a deadline, escalation after it (to the unit's leaders, then
-//! the street's), summons report-in checks and SMS deliveries. Jobs are rows, so they survive
-//! restarts; a runner in every server claims due jobs one at a time (a claim is an UPDATE that
-//! only one process can win) and does each in one audited transaction.
+//! the street's), summons report-in checks, and SMS and email deliveries. Jobs are rows, so they
+//! survive restarts; a runner in every server claims due jobs one at a time (a claim is an UPDATE
+//! that only one process can win) and does each in one audited transaction. A delivery is
+//! claimed after it went out, so two runners racing on one may both send it: at least once.
 
 use std::time::Duration;
 
@@ -86,6 +87,8 @@ pub async fn run_due(state: &AppState) -> Result<usize> {
         let attempts: i64 = j.try_get("attempts")?;
         let result = if kind == "sms" {
             deliver_sms(state, &id, case_id.as_deref(), &payload, attempts, now).await
+        } else if kind == "email" {
+            deliver_email(state, &id, case_id.as_deref(), &payload, attempts, now).await
         } else {
             case_job(
                 state,
@@ -193,6 +196,7 @@ async fn case_job(
         match kind {
             "remind_handle" => {
                 notify::post(
+                    &state.db,
                     &mut tx,
                     now,
                     &format!("unit:{unit}"),
@@ -213,6 +217,7 @@ async fn case_job(
             }
             "escalate_unit" => {
                 notify::post(
+                    &state.db,
                     &mut tx,
                     now,
                     &format!("unit:{unit}"),
@@ -223,6 +228,7 @@ async fn case_job(
                 )
                 .await?;
                 notify::post(
+                    &state.db,
                     &mut tx,
                     now,
                     &format!("leaders:{unit}"),
@@ -244,6 +250,7 @@ async fn case_job(
             "escalate_street" => {
                 let street = p["street"].as_str().unwrap_or_default();
                 notify::post(
+                    &state.db,
                     &mut tx,
                     now,
                     &format!("leaders:{street}"),
@@ -268,6 +275,7 @@ async fn case_job(
             }
             "summon_overdue" => {
                 notify::post(
+                    &state.db,
                     &mut tx,
                     now,
                     &format!("unit:{unit}"),
@@ -279,6 +287,7 @@ async fn case_job(
                 .await?;
                 if let Some(street) = opt_text(&case, "street_code")? {
                     notify::post(
+                        &state.db,
                         &mut tx,
                         now,
                         &format!("leaders:{street}"),
@@ -323,22 +332,8 @@ async fn deliver_sms(
     attempts: i64,
     now: i64,
 ) -> Result<bool> {
-    let actor = Actor::system("scheduler");
     let Some(url) = state.config.notify_webhook_url.clone() else {
-        let mut tx = state.db.begin_write().await?;
-        if claim(&mut tx, id, now, "no webhook configured").await? {
-            audit::append(
-                &mut tx,
-                &actor,
-                "job.sms",
-                &format!("job:{id}"),
-                &json!({"delivered": false}),
-                Some("no webhook configured"),
-            )
-            .await?;
-            tx.commit().await?;
-        }
-        return Ok(false);
+        return settle(state, id, "sms", now, "no webhook configured").await;
     };
     let row = sqlx::query("SELECT number, reporter_phone FROM cases WHERE id = $1")
         .bind(case_id.unwrap_or_default())
@@ -354,20 +349,7 @@ async fn deliver_sms(
         None => (String::new(), None),
     };
     let Some(phone) = phone else {
-        let mut tx = state.db.begin_write().await?;
-        if claim(&mut tx, id, now, "no phone").await? {
-            audit::append(
-                &mut tx,
-                &actor,
-                "job.sms",
-                &format!("job:{id}"),
-                &json!({"delivered": false}),
-                Some("no phone"),
-            )
-            .await?;
-            tx.commit().await?;
-        }
-        return Ok(false);
+        return settle(state, id, "sms", now, "no phone").await;
     };
     let body = json!({"to": phone, "text": p["text"], "case_number": number});
     let sent = reqwest::Client::new()
@@ -375,46 +357,136 @@ async fn deliver_sms(
         .timeout(Duration::from_secs(10))
         .json(&body)
         .send()
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| {
-            if r.status().is_success() {
-                Ok(())
-            } else {
-                Err(format!("gateway answered {}", r.status()))
-            }
-        });
+        .await;
+    let sent = match sent {
+        Ok(r) if r.status().is_success() => notify::Sent::Delivered,
+        Ok(r) => notify::Sent::Transient(format!("gateway answered {}", r.status())),
+        Err(e) => notify::Sent::Transient(e.to_string()),
+    };
+    delivered(
+        state,
+        Delivery {
+            id,
+            kind: "sms",
+            attempts,
+            now,
+            data: json!({"case": case_id}),
+        },
+        sent,
+    )
+    .await
+}
+
+/// Closes a job with an outcome and its audit entry, unless another runner already did.
+async fn settle(state: &AppState, id: &str, kind: &str, now: i64, why: &str) -> Result<bool> {
     let mut tx = state.db.begin_write().await?;
-    match sent {
-        Ok(()) => {
-            if !claim(&mut tx, id, now, "delivered").await? {
-                return Ok(false);
-            }
-            audit::append(
-                &mut tx,
-                &actor,
-                "job.sms",
-                &format!("job:{id}"),
-                &json!({"delivered": true, "case": case_id}),
-                None,
-            )
-            .await?;
+    if claim(&mut tx, id, now, why).await? {
+        audit::append(
+            &mut tx,
+            &Actor::system("scheduler"),
+            &format!("job.{kind}"),
+            &format!("job:{id}"),
+            &json!({"delivered": false}),
+            Some(why),
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(false)
+}
+
+/// Mails one notice to one user; the address is decrypted here, at send time, and never logged.
+async fn deliver_email(
+    state: &AppState,
+    id: &str,
+    case_id: Option<&str>,
+    p: &Value,
+    attempts: i64,
+    now: i64,
+) -> Result<bool> {
+    let smtp = match state.config.smtp() {
+        Ok(Some(smtp)) => smtp,
+        Ok(None) => return settle(state, id, "email", now, "no smtp configured").await,
+        Err(e) => return settle(state, id, "email", now, &e.to_string()).await,
+    };
+    let user = p["user"].as_str().unwrap_or_default();
+    let address = sqlx::query("SELECT email FROM users WHERE id = $1 AND disabled = 0")
+        .bind(user)
+        .fetch_optional(state.db.pool())
+        .await?
+        .map(|r| opt_text(&r, "email"))
+        .transpose()?
+        .flatten()
+        .map(|sealed| state.sealer.open(&sealed))
+        .transpose()?;
+    let Some(to) = address else {
+        return settle(state, id, "email", now, "no email on record").await;
+    };
+    let number = match case_id {
+        Some(c) => sqlx::query("SELECT number FROM cases WHERE id = $1")
+            .bind(c)
+            .fetch_optional(state.db.pool())
+            .await?
+            .map(|r| r.try_get::<String, _>(0))
+            .transpose()?,
+        None => None,
+    };
+    let subject = p["subject"].as_str().unwrap_or_default();
+    let mut text = p["text"].as_str().unwrap_or_default().to_string();
+    if let Some(n) = &number {
+        text.push_str(&format!("\n\n案件编号：{n}"));
+    }
+    text.push_str("\n\n请登录共治平台查看详情。此邮件由系统自动发送，请勿直接回复。\n");
+    let mail = notify::Mail {
+        to,
+        subject: format!("【共治】{subject}"),
+        text,
+    };
+    let sent = notify::send_mail(&smtp, &mail).await;
+    delivered(
+        state,
+        Delivery {
+            id,
+            kind: "email",
+            attempts,
+            now,
+            data: json!({"case": case_id, "user": user}),
+        },
+        sent,
+    )
+    .await
+}
+
+/// One attempt at an outside delivery (SMS, email).
+struct Delivery<'a> {
+    id: &'a str,
+    kind: &'a str,
+    attempts: i64,
+    now: i64,
+    /// What the audit entry records (never the phone number or address).
+    data: Value,
+}
+
+/// Records how an attempt went: done when delivered or hopeless, otherwise retried later with
+/// a growing delay, up to `MAX_ATTEMPTS`.
+async fn delivered(state: &AppState, d: Delivery<'_>, sent: notify::Sent) -> Result<bool> {
+    let actor = Actor::system("scheduler");
+    let Delivery {
+        id,
+        kind,
+        attempts,
+        now,
+        mut data,
+    } = d;
+    let entity = format!("job:{id}");
+    let mut tx = state.db.begin_write().await?;
+    let gave_up = match sent {
+        notify::Sent::Delivered => None,
+        notify::Sent::Permanent(why) => Some(format!("gave up: {why}")),
+        notify::Sent::Transient(why) if attempts + 1 >= MAX_ATTEMPTS => {
+            Some(format!("gave up after {} attempts: {why}", attempts + 1))
         }
-        Err(why) if attempts + 1 >= MAX_ATTEMPTS => {
-            if !claim(&mut tx, id, now, &format!("gave up: {why}")).await? {
-                return Ok(false);
-            }
-            audit::append(
-                &mut tx,
-                &actor,
-                "job.sms",
-                &format!("job:{id}"),
-                &json!({"delivered": false, "case": case_id}),
-                Some(&why),
-            )
-            .await?;
-        }
-        Err(why) => {
+        notify::Sent::Transient(why) => {
             let delay = 30_000 * (1_i64 << attempts.min(10));
             sqlx::query("UPDATE jobs SET attempts = attempts + 1, due_at = $1, outcome = $2 WHERE id = $3 AND done_at IS NULL")
                 .bind(now + delay)
@@ -425,18 +497,32 @@ async fn deliver_sms(
             audit::append(
                 &mut tx,
                 &actor,
-                "job.sms_retry",
-                &format!("job:{id}"),
+                &format!("job.{kind}_retry"),
+                &entity,
                 &json!({"attempt": attempts + 1}),
                 Some(&why),
             )
             .await?;
             tx.commit().await?;
             return Err(Error::internal(format!(
-                "sms delivery failed, retrying: {why}"
+                "{kind} delivery failed, retrying: {why}"
             )));
         }
+    };
+    let outcome = gave_up.as_deref().unwrap_or("delivered");
+    if !claim(&mut tx, id, now, outcome).await? {
+        return Ok(false);
     }
+    data["delivered"] = json!(gave_up.is_none());
+    audit::append(
+        &mut tx,
+        &actor,
+        &format!("job.{kind}"),
+        &entity,
+        &data,
+        gave_up.as_deref(),
+    )
+    .await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(gave_up.is_none())
 }

@@ -33,6 +33,14 @@ impl Module for Cases {
         Box::pin(catalog::seed_if_empty(db))
     }
     fn background(&self, state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+        let mailing = match state.config.smtp() {
+            Ok(smtp) => smtp.is_some(),
+            Err(e) => {
+                tracing::error!(error = %e, "email notifications are off");
+                false
+            }
+        };
+        notify::set_mailing(&state.db, mailing);
         vec![jobs::spawn_runner(state.clone())]
     }
 }

@@ -1,7 +1,11 @@
-//! Notifications: units and people hear about what is theirs. An in-app inbox for everyone, and
-//! a webhook for an SMS gateway (delivered by the job runner, retried until it succeeds) to
-//! reach reporters who are not users. Recipients are `user:ID`, `unit:CODE` (its handlers) or
-//! `leaders:CODE` (leaders scoped to that area or unit).
+//! Notifications: units and people hear about what is theirs. An in-app inbox for everyone; email
+//! over SMTP (when configured) to every user behind an inbox who has an address on record; and a
+//! webhook for an SMS gateway to reach reporters who are not users. Mail and SMS are durable jobs
+//! written with the notice and delivered by the job runner, retried until they go through.
+//! Recipients are `user:ID`, `unit:CODE` (the people assigned to it) or `leaders:CODE` (leaders
+//! scoped to that area or unit).
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 use serde_json::json;
@@ -24,8 +28,27 @@ pub struct Notification {
     pub read: bool,
 }
 
-/// Puts a notification in an inbox inside the caller's transaction.
+/// Whether this database's notices are also mailed: set once by the server that starts the job
+/// runner, from its configuration (commands like `import` never mail).
+#[derive(Default)]
+struct Mailing(AtomicBool);
+
+pub fn set_mailing(db: &Db, on: bool) {
+    db.extension(Mailing::default)
+        .0
+        .store(on, Ordering::Relaxed);
+}
+
+fn mailing(db: &Db) -> bool {
+    db.extension(Mailing::default).0.load(Ordering::Relaxed)
+}
+
+/// Puts a notification in an inbox inside the caller's transaction and, when mail is on, queues
+/// one email per person behind that inbox who has an address on record (the address itself is
+/// read and decrypted only when the mail is sent).
+#[allow(clippy::too_many_arguments)]
 pub async fn post(
+    db: &Db,
     tx: &mut WriteTx,
     at: i64,
     recipient: &str,
@@ -44,7 +67,97 @@ pub async fn post(
         .bind(at)
         .execute(tx.conn())
         .await?;
+    if mailing(db) {
+        for user in with_email(tx, recipient).await? {
+            crate::jobs::schedule(
+                tx,
+                "email",
+                case_id,
+                at,
+                &json!({"user": user, "subject": title, "text": body}),
+            )
+            .await?;
+        }
+    }
     Ok(())
+}
+
+/// The enabled users behind an inbox who have an email address on record.
+async fn with_email(tx: &mut WriteTx, recipient: &str) -> Result<Vec<String>> {
+    let (sql, key) = match recipient.split_once(':') {
+        Some(("user", id)) => (
+            "SELECT id FROM users WHERE id = $1 AND email IS NOT NULL AND disabled = 0",
+            id,
+        ),
+        Some(("unit", code)) => (
+            "SELECT DISTINCT u.id FROM users u JOIN role_assignments a ON a.user_id = u.id \
+             WHERE a.unit_code = $1 AND u.email IS NOT NULL AND u.disabled = 0 ORDER BY u.id",
+            code,
+        ),
+        Some(("leaders", code)) => (
+            "SELECT DISTINCT u.id FROM users u JOIN role_assignments a ON a.user_id = u.id \
+             WHERE a.role = 'leader' AND (a.area_code = $1 OR a.unit_code = $1) \
+             AND u.email IS NOT NULL AND u.disabled = 0 ORDER BY u.id",
+            code,
+        ),
+        _ => return Ok(vec![]),
+    };
+    let rows = sqlx::query(sql).bind(key).fetch_all(tx.conn()).await?;
+    rows.iter()
+        .map(|r| Ok(r.try_get::<String, _>(0)?))
+        .collect()
+}
+
+/// An email ready for the relay: the sender and recipient as configured and on record.
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+/// What became of one attempt at the relay.
+pub enum Sent {
+    Delivered,
+    /// Worth trying again later (relay down, busy, 4xx).
+    Transient(String),
+    /// Will never go through as it stands (bad address, 5xx).
+    Permanent(String),
+}
+
+/// Hands one email to the relay (plain SMTP; see `Config::notify_smtp_url`).
+pub async fn send_mail(smtp: &gongzhi_core::config::Smtp, mail: &Mail) -> Sent {
+    use lettre::message::header::ContentType;
+    use lettre::transport::smtp::authentication::Credentials;
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    let parse = |what: &str, v: &str| {
+        v.parse::<lettre::message::Mailbox>()
+            .map_err(|e| format!("{what} is not a mailbox ({e})"))
+    };
+    let message = parse("the sender", &smtp.from).and_then(|from| {
+        let to = parse("the recipient's address", &mail.to)?;
+        Message::builder()
+            .from(from)
+            .to(to)
+            .subject(mail.subject.as_str())
+            .header(ContentType::TEXT_PLAIN)
+            .body(mail.text.clone())
+            .map_err(|e| e.to_string())
+    });
+    let message = match message {
+        Ok(m) => m,
+        Err(why) => return Sent::Permanent(why),
+    };
+    let mut relay = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str())
+        .port(smtp.port)
+        .timeout(Some(std::time::Duration::from_secs(20)));
+    if let Some((user, password)) = &smtp.credentials {
+        relay = relay.credentials(Credentials::new(user.clone(), password.clone()));
+    }
+    match relay.build().send(message).await {
+        Ok(_) => Sent::Delivered,
+        Err(e) if e.is_permanent() => Sent::Permanent(format!("the relay refused: {e}")),
+        Err(e) => Sent::Transient(format!("the relay: {e}")),
+    }
 }
 
 /// Queues an SMS to the case's reporter through the webhook (the phone is read, decrypted, only

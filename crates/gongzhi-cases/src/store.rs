@@ -990,6 +990,7 @@ async fn follow_up(db: &Db, tx: &mut WriteTx, case_id: &str, step: Step, now: i6
                     "案件重新办理"
                 };
                 crate::notify::post(
+                    db,
                     tx,
                     now,
                     &format!("unit:{unit}"),
@@ -1046,6 +1047,7 @@ async fn follow_up(db: &Db, tx: &mut WriteTx, case_id: &str, step: Step, now: i6
                 )
                 .await?;
                 crate::notify::post(
+                    db,
                     tx,
                     now,
                     &format!("unit:{unit}"),
@@ -1078,6 +1080,7 @@ async fn follow_up(db: &Db, tx: &mut WriteTx, case_id: &str, step: Step, now: i6
                     )
                     .await?;
                     crate::notify::post(
+                        db,
                         tx,
                         now,
                         &format!("unit:{u}"),
@@ -1102,6 +1105,7 @@ async fn follow_up(db: &Db, tx: &mut WriteTx, case_id: &str, step: Step, now: i6
     if let Some((text, user, has_phone)) = notices {
         if let Some(user) = user {
             crate::notify::post(
+                db,
                 tx,
                 now,
                 &format!("user:{user}"),

@@ -30,6 +30,15 @@ pub struct Config {
     pub jobs_poll_ms: u64,
     /// Where SMS notifications are POSTed as JSON (an SMS gateway's webhook), if anywhere.
     pub notify_webhook_url: Option<String>,
+    /// `smtp://host[:port]` of a mail relay: with it (and `notify_smtp_from`) notifications to
+    /// people with an email on record are also mailed. Plain SMTP: TLS is not built in, so point
+    /// it at a relay on the host or a trusted network (e.g. the local MTA).
+    pub notify_smtp_url: Option<String>,
+    /// The sender, `noreply@example.org` or `共治平台 <noreply@example.org>`.
+    pub notify_smtp_from: Option<String>,
+    /// Credentials for the relay, if it asks for them (AUTH PLAIN/LOGIN).
+    pub notify_smtp_username: Option<String>,
+    pub notify_smtp_password: Option<String>,
     /// A basemap tile URL template (`https://…/{z}/{x}/{y}.png`) drawn under the grids; without
     /// one the maps show the grids alone and need no tile server.
     pub basemap_url: Option<String>,
@@ -61,6 +70,10 @@ impl Default for Config {
             areas_poll_secs: 5,
             jobs_poll_ms: 1000,
             notify_webhook_url: None,
+            notify_smtp_url: None,
+            notify_smtp_from: None,
+            notify_smtp_username: None,
+            notify_smtp_password: None,
             basemap_url: None,
             secure_cookies: false,
             session_hours: 12,
@@ -91,6 +104,10 @@ struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct FileNotify {
     webhook_url: Option<String>,
+    smtp_url: Option<String>,
+    smtp_from: Option<String>,
+    smtp_username: Option<String>,
+    smtp_password: Option<String>,
 }
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -157,7 +174,96 @@ impl Config {
         }
         cfg.apply_env(env)?;
         cfg.apply_flags(flags);
+        cfg.smtp()?;
         Ok(cfg)
+    }
+
+    /// The mail relay, when one is configured; a half-made or malformed setting is an error
+    /// (checked by `load`, so a server does not start with mail it cannot send).
+    pub fn smtp(&self) -> Result<Option<Smtp>> {
+        let bad = |why: String| Error::invalid("config", format!("notify.smtp_url: {why}"));
+        let Some(url) = self.notify_smtp_url.as_deref() else {
+            if self.notify_smtp_from.is_some() {
+                return Err(Error::invalid(
+                    "config",
+                    "notify.smtp_from is set but notify.smtp_url is not",
+                ));
+            }
+            return Ok(None);
+        };
+        let rest = match url.split_once("://") {
+            Some(("smtp", rest)) => rest,
+            Some(("smtps", _)) => {
+                return Err(bad(format!(
+                    "{url}: TLS is not built in; relay through an MTA on this host or a trusted network (smtp://HOST:PORT)"
+                )))
+            }
+            _ => return Err(bad(format!("{url}: want smtp://HOST[:PORT]"))),
+        };
+        let rest = rest.trim_end_matches('/');
+        if rest.contains('@') {
+            return Err(bad(
+                "put credentials in notify.smtp_username and notify.smtp_password, not in the URL"
+                    .into(),
+            ));
+        }
+        if rest.contains(['/', '?', '#']) {
+            return Err(bad(format!(
+                "{url}: want smtp://HOST[:PORT] and nothing more"
+            )));
+        }
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !rest.ends_with(']') => (
+                h,
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| bad(format!("{url}: bad port {p}")))?,
+            ),
+            _ => (rest, 25),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return Err(bad(format!("{url}: no host")));
+        }
+        let from = self.notify_smtp_from.clone().ok_or_else(|| {
+            Error::invalid(
+                "config",
+                "notify.smtp_url needs notify.smtp_from (the sender address)",
+            )
+        })?;
+        let address = from
+            .rsplit_once('<')
+            .map(|(_, a)| a.trim_end().trim_end_matches('>'))
+            .unwrap_or(from.trim());
+        match address.split_once('@') {
+            Some((local, domain))
+                if !local.is_empty()
+                    && !domain.is_empty()
+                    && !address.contains(char::is_whitespace) => {}
+            _ => {
+                return Err(Error::invalid(
+                    "config",
+                    format!("notify.smtp_from: not an email address: {from}"),
+                ))
+            }
+        }
+        let credentials = match (&self.notify_smtp_username, &self.notify_smtp_password) {
+            (Some(u), Some(p)) => Some((u.clone(), p.clone())),
+            (None, None) => None,
+            _ => {
+                return Err(Error::invalid(
+                    "config",
+                    "notify.smtp_username and notify.smtp_password go together",
+                ))
+            }
+        };
+        Ok(Some(Smtp {
+            host: host.to_string(),
+            port,
+            from,
+            credentials,
+        }))
     }
 
     fn apply_file(&mut self, text: &str) -> std::result::Result<(), String> {
@@ -194,6 +300,18 @@ impl Config {
         }
         if let Some(v) = f.notify.webhook_url {
             self.notify_webhook_url = Some(v);
+        }
+        if let Some(v) = f.notify.smtp_url {
+            self.notify_smtp_url = Some(v);
+        }
+        if let Some(v) = f.notify.smtp_from {
+            self.notify_smtp_from = Some(v);
+        }
+        if let Some(v) = f.notify.smtp_username {
+            self.notify_smtp_username = Some(v);
+        }
+        if let Some(v) = f.notify.smtp_password {
+            self.notify_smtp_password = Some(v);
         }
         if let Some(v) = f.web.basemap_url {
             self.basemap_url = Some(v);
@@ -239,6 +357,18 @@ impl Config {
         if let Some(v) = env("GONGZHI_NOTIFY_WEBHOOK_URL") {
             self.notify_webhook_url = Some(v);
         }
+        if let Some(v) = env("GONGZHI_NOTIFY_SMTP_URL") {
+            self.notify_smtp_url = Some(v);
+        }
+        if let Some(v) = env("GONGZHI_NOTIFY_SMTP_FROM") {
+            self.notify_smtp_from = Some(v);
+        }
+        if let Some(v) = env("GONGZHI_NOTIFY_SMTP_USERNAME") {
+            self.notify_smtp_username = Some(v);
+        }
+        if let Some(v) = env("GONGZHI_NOTIFY_SMTP_PASSWORD") {
+            self.notify_smtp_password = Some(v);
+        }
         if let Some(v) = env("GONGZHI_BASEMAP_URL") {
             self.basemap_url = Some(v);
         }
@@ -275,6 +405,15 @@ impl Config {
             self.database_url.clone()
         }
     }
+}
+
+/// A mail relay, parsed from the `notify.smtp_*` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub from: String,
+    pub credentials: Option<(String, String)>,
 }
 
 pub fn sqlite_url(path: &Path) -> String {
@@ -319,6 +458,51 @@ mod tests {
         assert!(cfg
             .apply_env(|k| (k == "GONGZHI_LOCATE_PER_SECOND").then(|| "many".to_string()))
             .is_err());
+    }
+
+    #[test]
+    fn smtp_settings_are_checked() {
+        let mut cfg = Config::default();
+        assert_eq!(cfg.smtp().unwrap(), None);
+        cfg.apply_file("[notify]\nsmtp_url = \"smtp://127.0.0.1:2525\"\nsmtp_from = \"共治平台 <noreply@example.org>\"\n")
+            .unwrap();
+        let smtp = cfg.smtp().unwrap().unwrap();
+        assert_eq!((smtp.host.as_str(), smtp.port), ("127.0.0.1", 2525));
+        assert_eq!(smtp.credentials, None);
+        cfg.apply_env(|k| match k {
+            "GONGZHI_NOTIFY_SMTP_URL" => Some("smtp://mail.internal".into()),
+            "GONGZHI_NOTIFY_SMTP_USERNAME" => Some("gz".into()),
+            "GONGZHI_NOTIFY_SMTP_PASSWORD" => Some("pw".into()),
+            _ => None,
+        })
+        .unwrap();
+        let smtp = cfg.smtp().unwrap().unwrap();
+        assert_eq!((smtp.host.as_str(), smtp.port), ("mail.internal", 25));
+        assert_eq!(smtp.credentials, Some(("gz".into(), "pw".into())));
+        for (url, from) in [
+            ("smtps://mail.internal", "a@b.c"),
+            ("http://mail.internal", "a@b.c"),
+            ("smtp://u:p@mail.internal", "a@b.c"),
+            ("smtp://mail.internal:99999", "a@b.c"),
+            ("smtp://:25", "a@b.c"),
+            ("smtp://mail.internal", "nobody"),
+        ] {
+            let cfg = Config {
+                notify_smtp_url: Some(url.into()),
+                notify_smtp_from: Some(from.into()),
+                ..Config::default()
+            };
+            assert!(cfg.smtp().is_err(), "{url} {from}");
+        }
+        let no_from = Config {
+            notify_smtp_url: Some("smtp://127.0.0.1".into()),
+            ..Config::default()
+        };
+        assert!(no_from
+            .smtp()
+            .unwrap_err()
+            .to_string()
+            .contains("smtp_from"));
     }
 
     #[test]

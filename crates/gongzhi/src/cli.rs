@@ -256,6 +256,25 @@ enum BenchCommand {
         #[arg(long, default_value = "docs/benchmarks.md")]
         output: PathBuf,
     },
+    /// The month's measures and rankings at every level with many cases stored (SQLite, and
+    /// PostgreSQL with --postgres).
+    Stats {
+        /// Stored case counts to measure, comma separated (one database, grown between sizes).
+        #[arg(long, value_delimiter = ',', default_value = "1000000,10000000")]
+        cases: Vec<i64>,
+        /// Timed runs per level after the first (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// An administrative PostgreSQL URL; a scratch database is created and dropped.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Case counts on PostgreSQL (default: the same as --cases).
+        #[arg(long, value_delimiter = ',')]
+        postgres_cases: Option<Vec<i64>>,
+        /// Markdown file to update.
+        #[arg(long, default_value = "docs/benchmarks.md")]
+        output: PathBuf,
+    },
     /// Case intake through the service layer on SQLite (and PostgreSQL with --postgres).
     Intake {
         /// Cases per run.
@@ -599,6 +618,22 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
             output,
         }) => {
             crate::bench::pages(cases, requests, postgres.as_deref(), &output).await?;
+        }
+        Command::Bench(BenchCommand::Stats {
+            cases,
+            runs,
+            postgres,
+            postgres_cases,
+            output,
+        }) => {
+            crate::bench::stats(
+                &cases,
+                postgres_cases.as_deref(),
+                runs,
+                postgres.as_deref(),
+                &output,
+            )
+            .await?;
         }
         Command::Bench(BenchCommand::Intake {
             cases,

@@ -43,7 +43,7 @@ async fn gateway(fail_first: usize) -> (Gateway, String) {
     (g, url)
 }
 
-async fn until<F: std::future::Future<Output = bool>>(mut check: impl FnMut() -> F) -> bool {
+pub async fn until<F: std::future::Future<Output = bool>>(mut check: impl FnMut() -> F) -> bool {
     for _ in 0..100 {
         if check().await {
             return true;
@@ -63,7 +63,7 @@ async fn inbox(d: &Desk, token: &str) -> Vec<Value> {
         .clone()
 }
 
-async fn dispatched(d: &Desk, body: &Value, token: &str) -> String {
+pub async fn dispatched(d: &Desk, body: &Value, token: &str) -> String {
     let (s, c) = d.create(token, body).await;
     assert_eq!(s, 201, "{c}");
     let id = c["id"].as_str().unwrap().to_string();
