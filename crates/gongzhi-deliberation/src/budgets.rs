@@ -468,6 +468,7 @@ pub async fn review_project(
         (false, n) => format!("经审核不可行。说明：{}", n.unwrap_or("")),
     };
     notify_users(
+        db,
         &mut tx,
         now,
         &[proposer],

@@ -228,6 +228,7 @@ pub fn time(field: &'static str, value: &str) -> Result<i64> {
 
 /// Puts the same notice in several users' inboxes, inside the caller's transaction.
 pub async fn notify_users(
+    db: &Db,
     tx: &mut WriteTx,
     at: i64,
     users: &[String],
@@ -236,7 +237,8 @@ pub async fn notify_users(
     body: &str,
 ) -> Result<()> {
     for u in users {
-        gongzhi_cases::notify::post(tx, at, &format!("user:{u}"), None, kind, title, body).await?;
+        gongzhi_cases::notify::post(db, tx, at, &format!("user:{u}"), None, kind, title, body)
+            .await?;
     }
     Ok(())
 }

@@ -834,7 +834,7 @@ pub async fn step(
             }
             _ => participants(db, &t.id).await?,
         };
-        notify_users(&mut tx, now, &who, "topic", &title, &body).await?;
+        notify_users(db, &mut tx, now, &who, "topic", &title, &body).await?;
     }
     audit::append(
         &mut tx,
