@@ -1141,16 +1141,21 @@ async fn act(
     Ok(Json(view(&state.db, &state.sealer, &actor, &id).await?))
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentCreated {
+    pub id: String,
+}
+
 /// A comment (for / against / neutral), or a reply to one.
 #[utoipa::path(post, path = "/api/v1/topics/{id}/comments", tag = "deliberation", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = NewComment,
-    responses((status = 201, body = Comment), (status = 400, body = gongzhi_core::http::ErrorBody), (status = 403, body = gongzhi_core::http::ErrorBody), (status = 409, body = gongzhi_core::http::ErrorBody)))]
+    responses((status = 201, body = CommentCreated), (status = 400, body = gongzhi_core::http::ErrorBody), (status = 403, body = gongzhi_core::http::ErrorBody), (status = 409, body = gongzhi_core::http::ErrorBody)))]
 async fn add_comment(
     State(state): State<AppState>,
     Authed(actor): Authed,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<NewComment>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<CommentCreated>)> {
     let cid = comment(
         &state.db,
         &state.sealer,
@@ -1160,7 +1165,7 @@ async fn add_comment(
         state.clock.now_ms(),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": cid}))))
+    Ok((StatusCode::CREATED, Json(CommentCreated { id: cid })))
 }
 
 /// Casts a ballot. A second ballot by the same resident → 409; ineligible → 403.

@@ -40,6 +40,9 @@ impl Action {
             Role::Handler,
             Role::Leader,
             Role::Admin,
+            Role::Council,
+            Role::Moderator,
+            Role::Organization,
         ],
     );
     /// Import or change areas.
@@ -160,6 +163,9 @@ mod tests {
     fn expected(role: Role, action: Action) -> bool {
         let table: &[(Role, &[&str])] = &[
             (Role::Resident, &["area_read"]),
+            (Role::Council, &["area_read"]),
+            (Role::Moderator, &["area_read"]),
+            (Role::Organization, &["area_read"]),
             (Role::GridWorker, &["area_read", "unit_read"]),
             (Role::Operator, &["area_read", "unit_read"]),
             (Role::Dispatcher, &["area_read", "unit_read"]),
@@ -235,7 +241,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 7 * 4 * 8 * 6);
+        assert_eq!(checked, ALL_ROLES.len() * 4 * ALL_ACTIONS.len() * 6);
     }
 
     #[test]
