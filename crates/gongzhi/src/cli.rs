@@ -190,6 +190,9 @@ enum SortitionCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// The proof harness's comparisons (bench/run): intake-raw, rankings-export, http.
+    #[command(flatten)]
+    Harness(crate::bench::harness::HarnessCommand),
     /// The Method of Equal Shares and greedy approval on generated ballots.
     Mes {
         #[arg(long, default_value_t = 100)]
@@ -549,6 +552,7 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
                 r.candidates.len()
             );
         }
+        Command::Bench(BenchCommand::Harness(cmd)) => crate::bench::harness::run(cmd).await?,
         Command::Bench(BenchCommand::Mes {
             projects,
             voters,
