@@ -981,6 +981,70 @@ mod tests {
         assert_eq!((empty.score, empty.closure_rate), (None, None));
     }
 
+    fn figures() -> impl Strategy<Value = CaseFigures> {
+        let t = proptest::option::of(1_700_000_000_000i64..1_700_000_000_000 + 90 * DAY_MS);
+        let code =
+            |p: &'static str| proptest::option::of((0..3u8).prop_map(move |i| format!("{p}{i}")));
+        (
+            (any::<bool>(), code("s"), code("c"), code("g"), code("u")),
+            (
+                t.clone(),
+                proptest::option::of(0i64..2),
+                proptest::option::of(0i64..2),
+            ),
+            proptest::option::of(prop_oneof![
+                Just("satisfied"),
+                Just("basically_satisfied"),
+                Just("dissatisfied")
+            ]),
+            (t.clone(), t.clone(), t.clone(), t.clone(), t, 0i64..3),
+        )
+            .prop_map(
+                |(
+                    (merged, s, c, g, u),
+                    (cb, contacted, resolved),
+                    sat,
+                    (d, back, hd, closed, cd, rework),
+                )| CaseFigures {
+                    merged,
+                    codes: [s, c, g, u],
+                    callback_at: cb,
+                    callback_contacted: contacted,
+                    callback_resolved: resolved,
+                    callback_satisfaction: sat.map(String::from),
+                    dispatched_at: d,
+                    reported_back_at: back,
+                    handle_deadline: hd,
+                    closed_at: closed,
+                    close_deadline: cd,
+                    rework_count: rework,
+                },
+            )
+    }
+
+    proptest! {
+        /// Applying the delta of every change in turn leaves exactly the last state's
+        /// contribution, whatever moved (codes, days, outcomes, merging): the counters of a
+        /// case never drift from what a scan of its current row finds.
+        #[test]
+        fn counter_deltas_add_up_to_the_current_state(states in proptest::collection::vec(figures(), 1..8)) {
+            let mut total = CounterDelta::default();
+            let mut prev: Option<&CaseFigures> = None;
+            for s in &states {
+                for (k, v) in CounterDelta::between(prev, s).0 {
+                    total.0.entry(k).or_default().add(&v, 1);
+                }
+                prev = Some(s);
+                prop_assert!(total.0.values().all(|c| c.values().iter().all(|v| *v >= 0)));
+            }
+            let mut want = CounterDelta::default();
+            want.add(states.last().unwrap(), 1);
+            total.0.retain(|_, c| !c.is_zero());
+            want.0.retain(|_, c| !c.is_zero());
+            prop_assert_eq!(total, want);
+        }
+    }
+
     proptest! {
         #[test]
         fn consecutive_periods_tile_time(y in 2000i32..2100, m in 1u32..=12, d in 1u32..=28) {
