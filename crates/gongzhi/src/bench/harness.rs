@@ -272,9 +272,8 @@ async fn raw_rows(n: usize, seed: u64) -> Result<Vec<RawRow>> {
 /// connection settings: SQLite WAL + synchronous=FULL, PostgreSQL defaults). `per_commit` rows
 /// per transaction; `callers` concurrent callers (SQLite: one connection, it has one writer).
 async fn measure_raw(url: &str, rows: &[RawRow], callers: usize, per_commit: usize) -> Result<f64> {
-    let db = Db::connect(url).await?;
+    sqlx::any::install_default_drivers();
     let sqlite = url.starts_with("sqlite");
-    db.pool().close().await;
     let pool = sqlx::any::AnyPoolOptions::new()
         .max_connections(if sqlite {
             1
@@ -914,11 +913,7 @@ async fn rankings_export(
     }
     w.flush().map_err(io)?;
     let generate_secs = t.elapsed().as_secs_f64();
-    if db.backend() == gongzhi_core::db::Backend::Sqlite {
-        sqlx::query("ANALYZE").execute(db.pool()).await?;
-    } else {
-        sqlx::query("ANALYZE").execute(db.pool()).await?;
-    }
+    sqlx::query("ANALYZE").execute(db.pool()).await?;
     let stored: i64 = sqlx::query("SELECT COUNT(*) FROM cases")
         .fetch_one(db.pool())
         .await?
