@@ -1086,6 +1086,9 @@ struct RateFigures {
     p99: f64,
     max: f64,
     errors: usize,
+    /// Of the errors: 5xx answers and requests that got no answer within 10 s.
+    server_errors: usize,
+    timeouts: usize,
     rss_max_mib: f64,
 }
 
@@ -1099,7 +1102,16 @@ struct Load {
     period: String,
 }
 
-async fn one_request(load: &Load, op: Op, rng_seed: u64) -> bool {
+/// How a request ended.
+#[derive(Clone, Copy, PartialEq)]
+enum Outcome {
+    Ok,
+    Unexpected,
+    ServerError,
+    NoAnswer,
+}
+
+async fn one_request(load: &Load, op: Op, rng_seed: u64) -> Outcome {
     let mut rng = StdRng::seed_from_u64(rng_seed);
     let base = &load.base;
     let req = match op {
@@ -1158,6 +1170,13 @@ async fn one_request(load: &Load, op: Op, rng_seed: u64) -> bool {
                 _ => (200..300).contains(&status),
             };
             let body = resp.bytes().await;
+            let outcome = if ok {
+                Outcome::Ok
+            } else if status >= 500 {
+                Outcome::ServerError
+            } else {
+                Outcome::Unexpected
+            };
             if matches!(op, Op::Create) && status == 201 {
                 if let Some(id) = body
                     .ok()
@@ -1170,9 +1189,9 @@ async fn one_request(load: &Load, op: Op, rng_seed: u64) -> bool {
                         .push(id);
                 }
             }
-            ok
+            outcome
         }
-        Err(_) => false,
+        Err(_) => Outcome::NoAnswer,
     }
 }
 
@@ -1188,7 +1207,7 @@ async fn open_loop(
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let weights: u32 = MIX.iter().map(|(_, w)| w).sum();
     let start = tokio::time::Instant::now() + Duration::from_millis(50);
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(f64, bool)>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(f64, Outcome)>();
     let mut rng = StdRng::seed_from_u64(rate as u64);
     let mut rss_max = 0u64;
     let mut last_rss = Instant::now();
@@ -1224,10 +1243,12 @@ async fn open_loop(
     let sent_for = (tokio::time::Instant::now() - start).as_secs_f64();
     drop(tx);
     let mut lat = Vec::with_capacity(total);
-    let mut errors = 0;
-    while let Some((ms, ok)) = rx.recv().await {
+    let (mut errors, mut server_errors, mut timeouts) = (0, 0, 0);
+    while let Some((ms, outcome)) = rx.recv().await {
         lat.push(ms);
-        errors += usize::from(!ok);
+        errors += usize::from(outcome != Outcome::Ok);
+        server_errors += usize::from(outcome == Outcome::ServerError);
+        timeouts += usize::from(outcome == Outcome::NoAnswer);
     }
     rss_max = rss_max.max(server.rss_kib().unwrap_or(0));
     lat.sort_by(f64::total_cmp);
@@ -1240,6 +1261,8 @@ async fn open_loop(
         p99: p(0.99),
         max: p(1.0),
         errors,
+        server_errors,
+        timeouts,
         rss_max_mib: rss_max as f64 / 1024.0,
     }
 }
@@ -1269,6 +1292,13 @@ async fn http(
             crate::demo::seed(&db, &sealer).await?;
             let stored = super::inflate_cases(&db, n).await?;
             sqlx::query("ANALYZE").execute(db.pool()).await?;
+            if db.backend() == gongzhi_core::db::Backend::Sqlite {
+                // Fold the copies' write-ahead log into the database now, so the server's first
+                // commit does not inherit a checkpoint of the whole inflation.
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(db.pool())
+                    .await?;
+            }
             let ids: Vec<String> =
                 sqlx::query("SELECT id FROM cases ORDER BY created_at DESC LIMIT 5000")
                     .fetch_all(db.pool())
@@ -1319,14 +1349,14 @@ async fn http(
         }
         sections.push(format!(
             "**{}**, {stored} cases stored (prepared in {prepare_secs:.0} s); server RSS idle after start {rss_idle:.0} MiB, after the runs {rss_after:.0} MiB.\n\n\
-             | rate (req/s) | sent | rate achieved | p50 ms | p99 ms | max ms | errors | server RSS max (MiB) | p99 target < 50 ms |\n\
+             | rate (req/s) | sent | rate achieved | p50 ms | p99 ms | max ms | errors (5xx, no answer in 10 s) | server RSS max (MiB) | p99 target < 50 ms |\n\
              |---:|---:|---:|---:|---:|---:|---:|---:|---|\n{}\n",
             if postgres.is_some() { "PostgreSQL" } else { "SQLite" },
             figures
                 .iter()
                 .map(|f| format!(
-                    "| {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.0} | {} |",
-                    f.rate, f.sent, f.achieved, f.p50, f.p99, f.max, f.errors, f.rss_max_mib,
+                    "| {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} ({}, {}) | {:.0} | {} |",
+                    f.rate, f.sent, f.achieved, f.p50, f.p99, f.max, f.errors, f.server_errors, f.timeouts, f.rss_max_mib,
                     if f.p99 < 50.0 { "met" } else { "**missed**" }
                 ))
                 .collect::<Vec<_>>()
