@@ -1382,7 +1382,8 @@ async fn http(
     let body = format!(
         "## HTTP API under load\n\n\
          Command: `bench/run` (runs `gongzhi bench http`, release build). Machine: {}. Date: {}. Load average before: {load_before}.\n\
-         The Dongcheng demo, its cases copied until the stated count; the server (`gongzhi serve`) in its own process, the load \
+         The Dongcheng demo, its cases copied until the stated count (copies keep their place and time, so each \
+         spot holds many identical open cases: heavier likely-duplicate lookups than real data); the server (`gongzhi serve`) in its own process, the load \
          generator in another on the same 2 cores. Open loop: requests start at their scheduled moment at a fixed rate whatever \
          the latency (latency counts from that moment), {seconds} s per rate after a 3 s warm-up, bearer tokens of the demo \
          operator and dispatcher. Mix: {}. An error is a failed request, a timeout (10 s) or an unexpected status. \

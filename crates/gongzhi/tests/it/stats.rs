@@ -708,7 +708,11 @@ async fn counters_equal_a_full_scan_after_random_writes(backend: Backend) {
         .execute(d.app.db.pool())
         .await
         .unwrap();
-    let fill = gongzhi_cases::stats::MIGRATION.sql.split(';').nth(1).unwrap();
+    let fill = gongzhi_cases::stats::MIGRATION
+        .sql
+        .split(';')
+        .nth(1)
+        .unwrap();
     sqlx::query(fill).execute(d.app.db.pool()).await.unwrap();
     assert_eq!(
         stored_counters(&d.app).await,
