@@ -375,12 +375,35 @@ pub async fn import(
     let calendar = load_calendar(db).await?;
     let importer = actor.label();
     let mut tx = db.begin_write().await?;
+    let mut counters = crate::stats::CounterDelta::default();
     for (c, l) in cases.iter().zip(&located) {
         let l = l.as_ref().expect("located above");
         let cat = &categories[&c.category];
         let deadline = |limit| c.deadline(&calendar, limit);
         let id = uuid::Uuid::new_v4().to_string();
         let status = status_of(c);
+        counters.add(
+            &crate::stats::CaseFigures {
+                merged: status == Status::Merged,
+                codes: [
+                    Some(l.street.code.clone()),
+                    Some(l.community.code.clone()),
+                    Some(l.grid.code.clone()),
+                    c.unit.clone(),
+                ],
+                callback_at: c.callback_at,
+                callback_contacted: c.callback_contacted.map(i64::from),
+                callback_resolved: c.callback_resolved.map(i64::from),
+                callback_satisfaction: c.callback_satisfaction.clone(),
+                dispatched_at: c.dispatched_at,
+                reported_back_at: c.handled_at,
+                handle_deadline: deadline(cat.handle_limit),
+                closed_at: c.closed_at,
+                close_deadline: deadline(cat.close_limit),
+                rework_count: c.rework_count,
+            },
+            1,
+        );
         sqlx::query(
             "INSERT INTO cases (id, number, kind, category_code, description, lat, lng, address, channel, reporter_name, reporter_phone, anonymous, \
              grid_code, community_code, street_code, district_code, unit_code, lead_unit, status, version, created_at, updated_at, \
@@ -445,6 +468,7 @@ pub async fn import(
                 .await?;
         }
     }
+    counters.apply(&mut tx).await?;
     let digest: Vec<&str> = cases.iter().map(|c| c.number.as_str()).collect();
     audit::append(
         &mut tx,

@@ -51,6 +51,7 @@ pub const MIGRATIONS: &[Migration] = &[
     CASES_0003,
     CASES_0004_WEB,
     CASES_0005_EXTRAS,
+    stats::MIGRATION,
 ];
 
 /// What a channel carries beyond the case, written with it (see `NewCase::extras`).

@@ -1,6 +1,8 @@
 //! Benchmarks that write their figures to `docs/benchmarks.md`, each in its own marked section
 //! so other benchmarks can share the file. Numbers are medians of several runs.
 
+pub mod harness;
+
 use std::path::Path;
 use std::time::Instant;
 
@@ -547,7 +549,8 @@ pub struct PageFigures {
 }
 
 /// Copies the stored cases (new ids and numbers, no idempotency keys) until there are `target`.
-async fn inflate_cases(db: &gongzhi_core::db::Db, target: i64) -> Result<i64> {
+/// Each round is one audited transaction that also adds the copies to the daily counters.
+pub(crate) async fn inflate_cases(db: &gongzhi_core::db::Db, target: i64) -> Result<i64> {
     use sqlx::{Column, Row};
     let row = sqlx::query("SELECT * FROM cases LIMIT 1")
         .fetch_one(db.pool())
@@ -571,15 +574,30 @@ async fn inflate_cases(db: &gongzhi_core::db::Db, target: i64) -> Result<i64> {
                 other => other.to_string(),
             })
             .collect();
-        // Bulk copy for the benchmark's data only: not an audited write path of the product.
-        sqlx::query(&format!(
+        let mut tx = db.begin_write().await?;
+        let copied = sqlx::query(&format!(
             "INSERT INTO cases ({}) SELECT {} FROM cases ORDER BY id LIMIT {}",
             cols.join(", "),
             exprs.join(", "),
             target - n
         ))
-        .execute(db.pool())
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        gongzhi_cases::stats::contributions_of_copies(&mut tx, &format!("-{n}"))
+            .await?
+            .apply(&mut tx)
+            .await?;
+        gongzhi_core::audit::append(
+            &mut tx,
+            &gongzhi_core::identity::Actor::system("bench"),
+            "bench.copy_cases",
+            &format!("cases:{copied}"),
+            &serde_json::json!({"marker": n, "copied": copied}),
+            Some("benchmark data: copies of the stored cases"),
+        )
         .await?;
+        tx.commit().await?;
     }
 }
 

@@ -203,6 +203,9 @@ enum BenchCommand {
         #[arg(long, default_value = "docs/benchmarks.md")]
         output: PathBuf,
     },
+    /// The proof harness's comparisons (bench/run): intake-raw, rankings-export, http.
+    #[command(flatten)]
+    Harness(crate::bench::harness::HarnessCommand),
     /// The Method of Equal Shares and greedy approval on generated ballots.
     Mes {
         #[arg(long, default_value_t = 100)]
@@ -589,6 +592,7 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
         }) => {
             crate::bench_votes::votes(voters, concurrency, postgres.as_deref(), &output).await?;
         }
+        Command::Bench(BenchCommand::Harness(cmd)) => crate::bench::harness::run(cmd).await?,
         Command::Bench(BenchCommand::Mes {
             projects,
             voters,

@@ -474,3 +474,287 @@ async fn deadlines_follow_the_imported_calendar(backend: Backend) {
     assert_eq!(overdue["total"], 1);
 }
 both!(deadlines_follow_the_imported_calendar);
+
+/// Each case's contribution to the daily counters, computed here from its stored row alone
+/// (the rules of issue 3 item 7): (level, Shanghai day, code) → the 11 counts.
+fn full_scan(rows: &[sqlx::any::AnyRow]) -> BTreeMap<(String, i64, String), [i64; 11]> {
+    use sqlx::Row;
+    let day = |ms: i64| (ms + 8 * 3_600_000).div_euclid(86_400_000);
+    let mut out: BTreeMap<(String, i64, String), [i64; 11]> = BTreeMap::new();
+    for r in rows {
+        let int = |c: &str| r.try_get::<Option<i64>, _>(c).unwrap();
+        let text = |c: &str| r.try_get::<Option<String>, _>(c).unwrap();
+        if text("status").as_deref() == Some("merged") {
+            continue;
+        }
+        let mut add = |at: i64, counts: [i64; 11]| {
+            for (level, col) in [
+                ("street", "street_code"),
+                ("community", "community_code"),
+                ("grid", "grid_code"),
+                ("unit", "unit_code"),
+            ] {
+                if let Some(code) = text(col) {
+                    let e = out.entry((level.into(), day(at), code)).or_default();
+                    for i in 0..11 {
+                        e[i] += counts[i];
+                    }
+                }
+            }
+        };
+        if let (Some(at), Some(contacted)) = (int("callback_at"), int("callback_contacted")) {
+            let sat = text("callback_satisfaction");
+            add(
+                at,
+                [
+                    1,
+                    i64::from(contacted == 1),
+                    i64::from(int("callback_resolved") == Some(1)),
+                    i64::from(sat.as_deref() == Some("satisfied")),
+                    i64::from(sat.as_deref() == Some("basically_satisfied")),
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                ],
+            );
+        }
+        if let Some(at) = int("dispatched_at") {
+            let back = int("reported_back_at");
+            let closed = int("closed_at");
+            let on_time = |t: Option<i64>, d: Option<i64>| {
+                i64::from(matches!((t, d), (Some(t), Some(d)) if t <= d))
+            };
+            add(
+                at,
+                [
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    1,
+                    i64::from(back.is_some()),
+                    on_time(back, int("handle_deadline")),
+                    i64::from(closed.is_some()),
+                    on_time(closed, int("close_deadline")),
+                    i64::from(back.is_some() && r.try_get::<i64, _>("rework_count").unwrap() > 0),
+                ],
+            );
+        }
+    }
+    out.retain(|_, v| v.iter().any(|x| *x != 0));
+    out
+}
+
+async fn stored_counters(app: &TestApp) -> BTreeMap<(String, i64, String), [i64; 11]> {
+    use sqlx::Row;
+    let cols = gongzhi_cases::stats::COUNTER_COLUMNS.join(", ");
+    let mut out = BTreeMap::new();
+    for r in sqlx::query(&format!(
+        "SELECT level, day, code, {cols} FROM case_stats_daily"
+    ))
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap()
+    {
+        let mut v = [0i64; 11];
+        for (i, c) in gongzhi_cases::stats::COUNTER_COLUMNS.iter().enumerate() {
+            v[i] = r.try_get(*c).unwrap();
+        }
+        assert!(v.iter().all(|x| *x >= 0), "a counter went negative: {v:?}");
+        if v.iter().any(|x| *x != 0) {
+            out.insert(
+                (
+                    r.try_get("level").unwrap(),
+                    r.try_get("day").unwrap(),
+                    r.try_get("code").unwrap(),
+                ),
+                v,
+            );
+        }
+    }
+    out
+}
+
+/// The daily counters behind the rankings equal a full scan of the cases after every kind of
+/// write: intake, random walks through the loop (dispatch, return and re-dispatch to another
+/// unit, failed verification, close, callbacks, reopen, extensions, merge, cancel), and a
+/// history import; and the API's rows equal the scan's rows for the period at every level.
+async fn counters_equal_a_full_scan_after_random_writes(backend: Backend) {
+    use rand::seq::SliceRandom;
+    let d = crate::cases::desk_on(TestApp::spawn(backend).await).await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let points = [
+        (39.9020, 116.3020),
+        (39.9020, 116.3520),
+        (39.9100, 116.3300),
+    ];
+    let mut ids = Vec::new();
+    for i in 0..24 {
+        let category = ["C0101", "E0503", "E0102"][i % 3];
+        let (s, c) = d
+            .create(
+                &d.operator,
+                &crate::cases::new_case(category, points[i % 3]),
+            )
+            .await;
+        assert_eq!(s, 201, "{c}");
+        ids.push(c["id"].as_str().unwrap().to_string());
+    }
+    let steps: [(&str, Value); 14] = [
+        ("accept", json!({})),
+        ("file", json!({})),
+        ("dispatch", json!({})),
+        ("dispatch", json!({"unit": "110102-cg"})),
+        ("sign", json!({})),
+        ("contact", json!({"note": "已联系"})),
+        ("report_back", json!({"note": "已处置"})),
+        ("verify", json!({"passed": false, "note": "未完成"})),
+        ("verify", json!({"passed": true})),
+        ("close", json!({})),
+        ("return", json!({"reason": "不属于本单位"})),
+        (
+            "extend",
+            json!({"until": "2099-01-01T00:00:00+08:00", "reason": "需要采购"}),
+        ),
+        ("approve_extension", json!({})),
+        ("reopen", json!({"reason": "回访不满意"})),
+    ];
+    let satisfactions = ["satisfied", "basically_satisfied", "dissatisfied"];
+    let handler_steps = ["sign", "contact", "report_back", "return", "extend"];
+    let mut applied = 0;
+    for _round in 0..10 {
+        for id in &ids {
+            // Each round, each case takes one step: the first allowed of a random order.
+            let mut order: Vec<(&str, Value)> = steps.to_vec();
+            order.push((
+                "call_back",
+                json!({"contacted": rng.gen_bool(0.8), "resolved": rng.gen_bool(0.6),
+                       "satisfaction": satisfactions.choose(&mut rng).unwrap()}),
+            ));
+            order.shuffle(&mut rng);
+            'step: for (step, body) in order {
+                let tokens = if handler_steps.contains(&step) {
+                    vec![&d.water, &d.urban]
+                } else {
+                    vec![&d.dispatcher]
+                };
+                for token in tokens {
+                    let (s, _) = d.act(token, id, step, body.clone()).await;
+                    if s == 200 {
+                        applied += 1;
+                        break 'step;
+                    }
+                }
+            }
+        }
+    }
+    // Merge two open cases into others and cancel one.
+    for (dup, into) in [(&ids[0], &ids[3]), (&ids[1], &ids[4])] {
+        let _ = d
+            .act(&d.dispatcher, dup, "merge", json!({"into": into}))
+            .await;
+    }
+    let _ = d
+        .act(&d.dispatcher, &ids[2], "cancel", json!({"reason": "重复"}))
+        .await;
+    assert!(applied > 150, "the walk took {applied} steps");
+
+    // A history import on top (past months).
+    let past = history(60, 9);
+    let file = d.app.dir.path().join("history.csv");
+    std::fs::write(&file, csv(&past)).unwrap();
+    let out = d
+        .app
+        .cli(&["import", "cases", file.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let rows = sqlx::query("SELECT * FROM cases")
+        .fetch_all(d.app.db.pool())
+        .await
+        .unwrap();
+    let scan = full_scan(&rows);
+    let stored = stored_counters(&d.app).await;
+    assert!(
+        scan.len() > 20,
+        "the scan found {} counter rows",
+        scan.len()
+    );
+    let differ: Vec<_> = scan
+        .keys()
+        .chain(stored.keys())
+        .filter(|k| scan.get(*k) != stored.get(*k))
+        .take(10)
+        .map(|k| {
+            format!(
+                "{k:?}: counters {:?}, scan {:?}",
+                stored.get(k),
+                scan.get(k)
+            )
+        })
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "the counters differ from a full scan:\n{}",
+        differ.join("\n")
+    );
+
+    // The migration's fill from stored cases (what an upgraded database starts with) gives the
+    // same counters.
+    sqlx::query("DELETE FROM case_stats_daily")
+        .execute(d.app.db.pool())
+        .await
+        .unwrap();
+    let fill = gongzhi_cases::stats::MIGRATION
+        .sql
+        .split(';')
+        .nth(1)
+        .unwrap();
+    sqlx::query(fill).execute(d.app.db.pool()).await.unwrap();
+    assert_eq!(
+        stored_counters(&d.app).await,
+        scan,
+        "the migration's fill differs from a full scan"
+    );
+
+    // The API's rows for this month and October at every level equal the scan's.
+    let now = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap());
+    for period in [now.format("%Y-%m").to_string(), "2026-10".to_string()] {
+        for level in ["street", "community", "grid", "unit"] {
+            let (s, api) = d
+                .app
+                .get(
+                    &format!("/api/v1/stats/cases?period={period}&level={level}"),
+                    Some(&d.admin),
+                )
+                .await;
+            assert_eq!(s, 200, "{api}");
+            let (start, end) = gongzhi_cases::stats::period_bounds(&period, 1).unwrap();
+            let day = |ms: i64| (ms + 8 * 3_600_000).div_euclid(86_400_000);
+            let mut want: BTreeMap<String, [i64; 11]> = BTreeMap::new();
+            for ((l, dday, code), v) in &scan {
+                if l == level && *dday >= day(start) && *dday < day(end) {
+                    let e = want.entry(code.clone()).or_default();
+                    for i in 0..11 {
+                        e[i] += v[i];
+                    }
+                }
+            }
+            want.retain(|_, v| v[0] > 0 || v[5] > 0);
+            let got: BTreeMap<String, [i64; 11]> = api
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let v = gongzhi_cases::stats::COUNTER_COLUMNS.map(|c| r[c].as_i64().unwrap());
+                    (r["code"].as_str().unwrap().to_string(), v)
+                })
+                .collect();
+            assert_eq!(got, want, "{period} {level}");
+        }
+    }
+}
+both!(counters_equal_a_full_scan_after_random_writes);
