@@ -362,6 +362,19 @@ async fn not_found() -> ApiError {
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// The whole HTTP app: every module's API, its OpenAPI document, health and metrics.
+/// Runs each request in its own task, so a client that goes away cannot cancel a write half-way:
+/// a cancelled transaction can leave a pooled SQLite connection inside it (an upstream sqlx
+/// cancel-safety gap), failing later writes. The request finishes, commits or rolls back.
+async fn run_to_completion(req: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(req)).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::error!(error = %e, "request task failed");
+            ApiError::from(Error::internal("the request failed")).into_response()
+        }
+    }
+}
+
 pub fn app(state: AppState, modules: &[&dyn Module]) -> (Router, utoipa::openapi::OpenApi) {
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi());
     for m in modules {
@@ -375,6 +388,7 @@ pub fn app(state: AppState, modules: &[&dyn Module]) -> (Router, utoipa::openapi
         .route("/healthz", get(healthz))
         .route("/metrics", get(move || async move { metrics.render() }))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::from_fn(track_metrics))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::trace::TraceLayer::new_for_http())
