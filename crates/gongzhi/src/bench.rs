@@ -740,6 +740,33 @@ pub async fn measure_pages(
     })
 }
 
+/// Runs `measure` on a scratch PostgreSQL database made beside `admin_url` and dropped after,
+/// whatever the outcome.
+pub async fn on_scratch_postgres<T, F, Fut>(admin_url: &str, label: &str, measure: F) -> Result<T>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let admin = gongzhi_core::db::Db::connect(admin_url).await?;
+    let name = format!("gongzhi_bench_{label}_{}", std::process::id());
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(admin.pool())
+        .await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(admin.pool())
+        .await?;
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or_default();
+    let r = measure(format!("{base}/{name}")).await;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(admin.pool())
+        .await
+        .ok();
+    r
+}
+
 /// `gongzhi bench pages`: every main page's server time with many cases stored.
 pub async fn pages(
     cases: i64,
@@ -760,25 +787,14 @@ pub async fn pages(
         .await?,
     );
     if let Some(admin_url) = postgres {
-        let admin = gongzhi_core::db::Db::connect(admin_url).await?;
-        let name = format!("gongzhi_bench_pages_{}", std::process::id());
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-            .execute(admin.pool())
-            .await?;
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(admin.pool())
-            .await?;
-        let base = admin_url
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_string())
-            .unwrap_or_default();
+        let dir_ref = dir.as_path();
         eprintln!("pages: PostgreSQL, {cases} cases …");
-        let r = measure_pages(&format!("{base}/{name}"), &dir, cases, requests).await;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(admin.pool())
-            .await
-            .ok();
-        runs.push(r?);
+        runs.push(
+            on_scratch_postgres(admin_url, "pages", |url| async move {
+                measure_pages(&url, dir_ref, cases, requests).await
+            })
+            .await?,
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
     let mut body = format!(

@@ -207,6 +207,28 @@ pub async fn votes(
         .await?,
     );
     if let Some(admin_url) = postgres {
+        let dir_ref = dir.as_path();
+        eprintln!("votes: PostgreSQL, {voters} voters …");
+        rows.push(
+            crate::bench::on_scratch_postgres(admin_url, "votes", |url| async move {
+                measure(&url, dir_ref, voters, concurrency).await
+            })
+            .await?,
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut rows = Vec::new();
+    eprintln!("votes: SQLite, {voters} voters …");
+    rows.push(
+        measure(
+            &gongzhi_core::config::sqlite_url(&dir.join("gongzhi.db")),
+            &dir,
+            voters,
+            concurrency,
+        )
+        .await?,
+    );
+    if let Some(admin_url) = postgres {
         let admin = gongzhi_core::db::Db::connect(admin_url).await?;
         let name = format!("gongzhi_bench_votes_{}", std::process::id());
         sqlx::query(&format!("CREATE DATABASE {name}"))
