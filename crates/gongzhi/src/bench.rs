@@ -496,25 +496,14 @@ pub async fn intake(
     eprintln!("intake: SQLite, {cases} cases …");
     rows.push(measure_intake(&sqlite, &dir, cases, concurrency).await?);
     if let Some(admin_url) = postgres {
-        let admin = gongzhi_core::db::Db::connect(admin_url).await?;
-        let name = format!("gongzhi_bench_{}", std::process::id());
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-            .execute(admin.pool())
-            .await?;
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(admin.pool())
-            .await?;
-        let base = admin_url
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_string())
-            .unwrap_or_default();
+        let dir_ref = dir.as_path();
         eprintln!("intake: PostgreSQL, {cases} cases …");
-        let r = measure_intake(&format!("{base}/{name}"), &dir, cases, concurrency).await;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(admin.pool())
-            .await
-            .ok();
-        rows.push(r?);
+        rows.push(
+            on_scratch_postgres(admin_url, "intake", |url| async move {
+                measure_intake(&url, dir_ref, cases, concurrency).await
+            })
+            .await?,
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
     for r in &rows {
@@ -1119,31 +1108,11 @@ pub async fn stats(
     let _ = std::fs::remove_dir_all(&dir);
     sqlite?;
     if let Some(admin_url) = postgres {
-        let admin = gongzhi_core::db::Db::connect(admin_url).await?;
-        let name = format!("gongzhi_bench_stats_{}", std::process::id());
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-            .execute(admin.pool())
-            .await?;
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(admin.pool())
-            .await?;
-        let base = admin_url
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_string())
-            .unwrap_or_default();
-        let pg = measure_stats(
-            &format!("{base}/{name}"),
-            &dir,
-            &postgres_sizes,
-            runs,
-            &period,
-            output,
-        )
+        let (dir_ref, sizes_ref, period_ref) = (dir.as_path(), &postgres_sizes, &period);
+        let pg = on_scratch_postgres(admin_url, "stats", |url| async move {
+            measure_stats(&url, dir_ref, sizes_ref, runs, period_ref, output).await
+        })
         .await;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(admin.pool())
-            .await
-            .ok();
         let _ = std::fs::remove_dir_all(&dir);
         pg?;
     }
