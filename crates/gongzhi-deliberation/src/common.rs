@@ -145,29 +145,29 @@ pub async fn require_eligible(
             "sign in as a verified resident".into(),
         ));
     };
-    if let Some(t) = roll_closed_at {
-        let row = sqlx::query("SELECT verified_at FROM resident_verifications WHERE user_id = $1 AND revoked_at IS NULL")
-            .bind(&user)
-            .fetch_optional(db.pool())
-            .await?;
-        if let Some(r) = row {
-            if r.try_get::<i64, _>("verified_at")? > t {
-                return Err(Error::Forbidden(
-                    "you were verified after this vote opened: its roll was fixed then".into(),
-                ));
-            }
-        }
-    }
-    match verification_of(db, &user).await? {
-        Some((a, p)) if crate::rules::eligible(&a, &p, area, place) => Ok(user),
-        Some(_) => Err(Error::Forbidden(
-            "you are verified for another place: only residents of this place take part".into(),
-        )),
-        None => Err(Error::Forbidden(
+    // One read of the current verification answers place and roll alike (votes run this).
+    let row = sqlx::query("SELECT area_code, place, verified_at FROM resident_verifications WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(&user)
+        .fetch_optional(db.pool())
+        .await?;
+    let Some(r) = row else {
+        return Err(Error::Forbidden(
             "only residents verified for this place take part (ask your community to verify you)"
                 .into(),
-        )),
+        ));
+    };
+    let (a, p): (String, String) = (r.try_get("area_code")?, r.try_get("place")?);
+    if !crate::rules::eligible(&a, &p, area, place) {
+        return Err(Error::Forbidden(
+            "you are verified for another place: only residents of this place take part".into(),
+        ));
     }
+    if roll_closed_at.is_some_and(|t| r.try_get::<i64, _>("verified_at").is_ok_and(|v| v > t)) {
+        return Err(Error::Forbidden(
+            "you were verified after this vote opened: its roll was fixed then".into(),
+        ));
+    }
+    Ok(user)
 }
 
 /// How many residents are verified for (`area`, `place`) now.

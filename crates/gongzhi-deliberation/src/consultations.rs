@@ -414,6 +414,11 @@ pub async fn aggregate(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<Con
     })
 }
 
+/// One consultation as `actor` sees it (whether they have answered).
+pub async fn get(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<ConsultationView> {
+    Ok(load(db, actor, id, now).await?.view)
+}
+
 pub async fn list(db: &Db, now: i64) -> Result<Vec<ConsultationView>> {
     let ids = sqlx::query("SELECT id FROM consultations ORDER BY closes_at DESC, id LIMIT 200")
         .fetch_all(db.pool())

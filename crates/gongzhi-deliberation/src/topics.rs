@@ -171,6 +171,7 @@ struct Row0 {
     objection_until: Option<i64>,
     title: String,
     hidden: bool,
+    proposer: String,
 }
 
 async fn row(db: &Db, id_or_number: &str) -> Result<AnyRow> {
@@ -197,6 +198,7 @@ fn parse_row(r: &AnyRow) -> Result<Row0> {
         objection_until: r.try_get("objection_until")?,
         title: r.try_get("title")?,
         hidden: r.try_get::<i64, _>("hidden")? != 0,
+        proposer: r.try_get("proposer_id")?,
     })
 }
 
@@ -828,10 +830,7 @@ pub async fn step(
     if let Some((title, body)) = notice {
         // Everyone who took part hears (the proposer at screening, all at vote and outcome).
         let who = match step {
-            TopicStep::Accept | TopicStep::Merge | TopicStep::Decline => {
-                let r = row(db, &t.id).await?;
-                vec![r.try_get::<String, _>("proposer_id")?]
-            }
+            TopicStep::Accept | TopicStep::Merge | TopicStep::Decline => vec![t.proposer.clone()],
             _ => participants(db, &t.id).await?,
         };
         notify_users(db, &mut tx, now, &who, "topic", &title, &body).await?;

@@ -1151,30 +1151,14 @@ async fn consultation_page(
 ) -> Response {
     let lang = s.lang;
     let at = now(&state);
-    let c = match consultations::list(&state.db, at)
-        .await
-        .map(|l| l.into_iter().find(|c| c.id == id))
-    {
-        Ok(Some(c)) => c,
-        Ok(None) => return refusal(lang, &s, &Error::not_found("consultation"), "/deliberation"),
+    let c = match consultations::get(&state.db, &s.actor, &id, at).await {
+        Ok(c) => c,
         Err(e) => return refusal(lang, &s, &e, "/deliberation"),
     };
     let results = consultations::aggregate(&state.db, &s.actor, &id, at)
         .await
         .ok();
-    let answered = match &s.actor.user_id {
-        Some(u) => sqlx::query(
-            "SELECT 1 FROM consultation_respondents WHERE consultation_id = $1 AND user_id = $2",
-        )
-        .bind(&id)
-        .bind(u)
-        .fetch_optional(state.db.pool())
-        .await
-        .ok()
-        .flatten()
-        .is_some(),
-        None => false,
-    };
+    let answered = c.answered;
     let body = html! {
         p.meta { (state_name(lang, &c.state)) " · " (c.opens_at) " – " (c.closes_at) " · " (c.area) " " (c.place) " · " (lang.t("已收到 ", "responses ")) (c.responses) }
         p { (c.description) }
@@ -1222,12 +1206,9 @@ async fn consultation_do(
         Err(r) => return r,
     };
     let at = now(&state);
-    let qs = match consultations::list(&state.db, at)
-        .await
-        .map(|l| l.into_iter().find(|c| c.id == id))
-    {
-        Ok(Some(c)) => c.questions,
-        _ => return refusal(lang, &s, &Error::not_found("consultation"), "/deliberation"),
+    let qs = match consultations::get(&state.db, &s.actor, &id, at).await {
+        Ok(c) => c.questions,
+        Err(e) => return refusal(lang, &s, &e, "/deliberation"),
     };
     // Form fields become the API's answers: an index, a list of indices, a number or a text.
     let answers: Vec<Value> = qs
