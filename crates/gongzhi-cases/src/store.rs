@@ -1,6 +1,7 @@
 //! Cases in storage: intake (locate, route, deadlines, audit in one transaction), the actions
 //! of the loop with optimistic concurrency, the timeline, reads and lists within scope.
 
+use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, FixedOffset, TimeZone};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -426,19 +427,56 @@ async fn fetch_row(db: &Db, id: &str) -> Result<AnyRow> {
         .ok_or_else(|| Error::not_found("case"))
 }
 
-async fn area_name(db: &Db, code: Option<String>) -> Result<Option<AreaName>> {
-    let Some(code) = code else { return Ok(None) };
-    let name = sqlx::query("SELECT name FROM areas WHERE code = $1")
-        .bind(&code)
-        .fetch_optional(db.pool())
-        .await?
-        .map(|r| r.try_get::<String, _>(0))
-        .transpose()?
-        .unwrap_or_default();
-    Ok(Some(AreaName { code, name }))
+/// The names of the areas and categories some case rows refer to, read in one query each (a
+/// page of cases would otherwise ask four times per row).
+#[derive(Default)]
+struct Names {
+    areas: HashMap<String, String>,
+    categories: HashMap<String, String>,
 }
 
-async fn view_of(db: &Db, sealer: &Sealer, r: &AnyRow, reveal: bool) -> Result<CaseView> {
+async fn names_for(db: &Db, rows: &[AnyRow]) -> Result<Names> {
+    let (mut areas, mut categories) = (BTreeSet::new(), BTreeSet::new());
+    for r in rows {
+        for c in ["grid_code", "community_code", "street_code"] {
+            areas.extend(opt_text(r, c)?);
+        }
+        categories.insert(r.try_get::<String, _>("category_code")?);
+    }
+    let mut names = Names::default();
+    for (table, codes, map) in [
+        ("areas", areas, &mut names.areas),
+        ("categories", categories, &mut names.categories),
+    ] {
+        if codes.is_empty() {
+            continue;
+        }
+        let marks: Vec<String> = (1..=codes.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT code, name FROM {table} WHERE code IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for c in &codes {
+            q = q.bind(c.as_str());
+        }
+        for r in q.fetch_all(db.pool()).await? {
+            map.insert(r.try_get("code")?, r.try_get("name")?);
+        }
+    }
+    Ok(names)
+}
+
+impl Names {
+    fn area(&self, code: Option<String>) -> Option<AreaName> {
+        code.map(|code| AreaName {
+            name: self.areas.get(&code).cloned().unwrap_or_default(),
+            code,
+        })
+    }
+}
+
+fn view_of(names: &Names, sealer: &Sealer, r: &AnyRow, reveal: bool) -> Result<CaseView> {
     let now = now_ms();
     let status = Status::parse(&r.try_get::<String, _>("status")?)
         .ok_or_else(|| Error::internal("bad status"))?;
@@ -454,10 +492,7 @@ async fn view_of(db: &Db, sealer: &Sealer, r: &AnyRow, reveal: bool) -> Result<C
         && ((ms("reported_back_at")?.is_none() && handle.is_some_and(|d| d < now))
             || (ms("closed_at")?.is_none() && close.is_some_and(|d| d < now)));
     let category: String = r.try_get("category_code")?;
-    let category_name = catalog::get(db, &category)
-        .await
-        .map(|c| c.name)
-        .unwrap_or_default();
+    let category_name = names.categories.get(&category).cloned().unwrap_or_default();
     let name = open("reporter_name", mask_name)?;
     let phone = open("reporter_phone", mask_phone)?;
     let anonymous = r.try_get::<i64, _>("anonymous")? != 0;
@@ -473,9 +508,9 @@ async fn view_of(db: &Db, sealer: &Sealer, r: &AnyRow, reveal: bool) -> Result<C
         lat: r.try_get("lat")?,
         lng: r.try_get("lng")?,
         address: opt_text(r, "address")?,
-        grid: area_name(db, opt_text(r, "grid_code")?).await?,
-        community: area_name(db, opt_text(r, "community_code")?).await?,
-        street: area_name(db, opt_text(r, "street_code")?).await?,
+        grid: names.area(opt_text(r, "grid_code")?),
+        community: names.area(opt_text(r, "community_code")?),
+        street: names.area(opt_text(r, "street_code")?),
         unit: opt_text(r, "unit_code")?,
         lead_unit: opt_text(r, "lead_unit")?,
         anonymous,
@@ -540,7 +575,8 @@ pub async fn get(
 /// The view with timeline and summons, for a caller already allowed to see it.
 async fn full_view(db: &Db, sealer: &Sealer, r: &AnyRow, reveal: bool) -> Result<CaseView> {
     let case_id: String = r.try_get("id")?;
-    let mut view = view_of(db, sealer, r, reveal).await?;
+    let names = names_for(db, std::slice::from_ref(r)).await?;
+    let mut view = view_of(&names, sealer, r, reveal)?;
     let events = sqlx::query(
         "SELECT at, actor, step, note, data FROM case_events WHERE case_id = $1 ORDER BY at, id",
     )
@@ -1169,8 +1205,15 @@ pub struct CasePage {
     pub items: Vec<CaseView>,
     pub page: u32,
     pub page_size: u32,
+    /// Cases that match, counted up to the cap ([`LIST_COUNT_CAP`] in the API).
     pub total: i64,
+    /// More than `total` cases match: counting stopped at the cap.
+    pub total_capped: bool,
 }
+
+/// Lists count at most this many matches: an exact count of millions of rows on every page
+/// would cost more than the page itself. Narrow the filter to count further.
+pub const LIST_COUNT_CAP: i64 = 1_000;
 
 fn parse_day_or_time(s: &str) -> Option<i64> {
     gongzhi_core::time::parse_rfc3339(s).or_else(|| {
@@ -1203,19 +1246,9 @@ pub fn generation(db: &Db) -> u64 {
         .load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// Cases in the caller's scope, filtered, newest first, a page at a time; matches are counted
+/// up to [`LIST_COUNT_CAP`].
 pub async fn list(db: &Db, sealer: &Sealer, actor: &Actor, f: &CaseFilter) -> Result<CasePage> {
-    list_counting(db, sealer, actor, f, None).await
-}
-
-/// As [`list`], counting at most `count_cap + 1` matches: pages that only need "more than N"
-/// stay fast with millions of cases (an exact count scans every match).
-pub async fn list_counting(
-    db: &Db,
-    sealer: &Sealer,
-    actor: &Actor,
-    f: &CaseFilter,
-    count_cap: Option<i64>,
-) -> Result<CasePage> {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<SetValue> = Vec::new();
     let arg = |v: SetValue, args: &mut Vec<SetValue>| {
@@ -1330,14 +1363,11 @@ pub async fn list_counting(
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
-    let count_sql = match count_cap {
-        Some(cap) => format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM cases {where_sql} LIMIT {}) capped",
-            cap + 1
-        ),
-        None => format!("SELECT COUNT(*) FROM cases {where_sql}"),
-    };
-    let total: i64 = bind_all(&count_sql, &args)
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM cases {where_sql} LIMIT {}) capped",
+        LIST_COUNT_CAP + 1
+    );
+    let counted: i64 = bind_all(&count_sql, &args)
         .fetch_one(db.pool())
         .await?
         .try_get(0)?;
@@ -1347,14 +1377,16 @@ pub async fn list_counting(
         u64::from(page - 1) * u64::from(page_size)
     );
     let rows = bind_all(&page_sql, &args).fetch_all(db.pool()).await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for r in &rows {
-        items.push(view_of(db, sealer, r, false).await?);
-    }
+    let names = names_for(db, &rows).await?;
+    let items = rows
+        .iter()
+        .map(|r| view_of(&names, sealer, r, false))
+        .collect::<Result<Vec<_>>>()?;
     Ok(CasePage {
         items,
         page,
         page_size,
-        total,
+        total: counted.min(LIST_COUNT_CAP),
+        total_capped: counted > LIST_COUNT_CAP,
     })
 }

@@ -66,7 +66,7 @@ async fn desk(
         ..Default::default()
     };
     let listed =
-        store::list_counting(&state.db, &state.sealer, &s.actor, &filter, Some(COUNT_CAP)).await;
+        store::list(&state.db, &state.sealer, &s.actor, &filter).await;
     let body = html! {
         nav.tabs aria-label=(lang.t("状态", "Status")) {
             @for t in tabs {
@@ -80,7 +80,7 @@ async fn desk(
             Err(e) => (error_box(lang, e)),
             Ok(p) => {
                 (case_table(lang, &p.items))
-                (pager(lang, path, &status, p.page, p.page_size, p.total))
+                (pager(lang, path, &status, p.page, p.page_size, p.total, p.total_capped))
             }
         }
     };
@@ -88,8 +88,6 @@ async fn desk(
 }
 
 const PAGE: u32 = 20;
-/// Lists say "10000+" rather than count millions of rows on every page view.
-const COUNT_CAP: i64 = 10_000;
 
 pub fn case_table(lang: Lang, items: &[CaseView]) -> Markup {
     html! {
@@ -126,12 +124,12 @@ pub fn case_table(lang: Lang, items: &[CaseView]) -> Markup {
     }
 }
 
-fn pager(lang: Lang, path: &str, status: &str, page: u32, size: u32, total: i64) -> Markup {
+fn pager(lang: Lang, path: &str, status: &str, page: u32, size: u32, total: i64, capped: bool) -> Markup {
     let pages = ((total as f64) / f64::from(size.max(1))).ceil().max(1.0) as u32;
     html! {
         nav.pager aria-label=(lang.t("分页", "Pages")) {
             @if page > 1 { a rel="prev" href={(path) "?status=" (status) "&page=" (page - 1)} { (lang.t("上一页", "Previous")) } }
-            span { (page) " / " (pages) @if total > COUNT_CAP { "+" } " · " (total.min(COUNT_CAP)) @if total > COUNT_CAP { "+" } (lang.t(" 件", " cases")) }
+            span { (page) " / " (pages) @if capped { "+" } " · " (total) @if capped { "+" } (lang.t(" 件", " cases")) }
             @if page < pages { a rel="next" href={(path) "?status=" (status) "&page=" (page + 1)} { (lang.t("下一页", "Next")) } }
         }
     }

@@ -1056,7 +1056,7 @@ impl Server {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Op {
     GetCase,
     ListCases,
@@ -1090,6 +1090,16 @@ struct RateFigures {
     server_errors: usize,
     timeouts: usize,
     rss_max_mib: f64,
+    /// Per operation: requests, p50, p99 and failed requests.
+    per_op: Vec<(Op, usize, f64, f64, usize)>,
+}
+
+/// The `q` quantile of sorted latencies.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
 struct Load {
@@ -1207,7 +1217,7 @@ async fn open_loop(
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let weights: u32 = MIX.iter().map(|(_, w)| w).sum();
     let start = tokio::time::Instant::now() + Duration::from_millis(50);
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(f64, Outcome)>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Op, f64, Outcome)>();
     let mut rng = StdRng::seed_from_u64(rate as u64);
     let mut rss_max = 0u64;
     let mut last_rss = Instant::now();
@@ -1237,23 +1247,35 @@ async fn open_loop(
         tokio::spawn(async move {
             let ok = one_request(&load, op, seed).await;
             let ms = (tokio::time::Instant::now() - due).as_secs_f64() * 1000.0;
-            let _ = tx.send((ms, ok));
+            let _ = tx.send((op, ms, ok));
         });
     }
     let sent_for = (tokio::time::Instant::now() - start).as_secs_f64();
     drop(tx);
     let mut lat = Vec::with_capacity(total);
+    let mut by_op: std::collections::BTreeMap<Op, (Vec<f64>, usize)> = Default::default();
     let (mut errors, mut server_errors, mut timeouts) = (0, 0, 0);
-    while let Some((ms, outcome)) = rx.recv().await {
+    while let Some((op, ms, outcome)) = rx.recv().await {
         lat.push(ms);
+        let e = by_op.entry(op).or_default();
+        e.0.push(ms);
+        e.1 += usize::from(outcome != Outcome::Ok);
         errors += usize::from(outcome != Outcome::Ok);
         server_errors += usize::from(outcome == Outcome::ServerError);
         timeouts += usize::from(outcome == Outcome::NoAnswer);
     }
     rss_max = rss_max.max(server.rss_kib().unwrap_or(0));
     lat.sort_by(f64::total_cmp);
-    let p = |q: f64| lat[((q * lat.len() as f64).ceil() as usize).clamp(1, lat.len()) - 1];
+    let p = |q: f64| quantile(&lat, q);
+    let per_op = by_op
+        .into_iter()
+        .map(|(op, (mut l, failed))| {
+            l.sort_by(f64::total_cmp);
+            (op, l.len(), quantile(&l, 0.5), quantile(&l, 0.99), failed)
+        })
+        .collect();
     RateFigures {
+        per_op,
         rate,
         sent: total,
         achieved: total as f64 / sent_for.max(1e-9),
@@ -1339,6 +1361,9 @@ async fn http(
                 "http: {stored} cases, {rate}/s: p50 {:.1} ms, p99 {:.1} ms, errors {}, RSS max {:.0} MiB",
                 f.p50, f.p99, f.errors, f.rss_max_mib
             );
+            for (op, n, p50, p99, failed) in &f.per_op {
+                eprintln!("http:   {op:?}: {n} requests, p50 {p50:.1} ms, p99 {p99:.1} ms, failed {failed}");
+            }
             figures.push(f);
         }
         let rss_after = server.rss_kib().unwrap_or(0) as f64 / 1024.0;
