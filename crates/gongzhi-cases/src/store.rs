@@ -443,26 +443,31 @@ async fn names_for(db: &Db, rows: &[AnyRow]) -> Result<Names> {
         }
         categories.insert(r.try_get::<String, _>("category_code")?);
     }
+    if rows.is_empty() {
+        return Ok(Names::default());
+    }
+    // One query for both: a page of cases asks once.
+    let marks = |from: usize, n: usize| -> String {
+        (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    };
+    let sql = format!(
+        "SELECT 'a' AS t, code, name FROM areas WHERE code IN ({}) \
+         UNION ALL SELECT 'c' AS t, code, name FROM categories WHERE code IN ({})",
+        if areas.is_empty() { "NULL".into() } else { marks(1, areas.len()) },
+        marks(areas.len() + 1, categories.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for c in areas.iter().chain(&categories) {
+        q = q.bind(c.as_str());
+    }
     let mut names = Names::default();
-    for (table, codes, map) in [
-        ("areas", areas, &mut names.areas),
-        ("categories", categories, &mut names.categories),
-    ] {
-        if codes.is_empty() {
-            continue;
-        }
-        let marks: Vec<String> = (1..=codes.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT code, name FROM {table} WHERE code IN ({})",
-            marks.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for c in &codes {
-            q = q.bind(c.as_str());
-        }
-        for r in q.fetch_all(db.pool()).await? {
-            map.insert(r.try_get("code")?, r.try_get("name")?);
-        }
+    for r in q.fetch_all(db.pool()).await? {
+        let map = if r.try_get::<String, _>("t")? == "a" {
+            &mut names.areas
+        } else {
+            &mut names.categories
+        };
+        map.insert(r.try_get("code")?, r.try_get("name")?);
     }
     Ok(names)
 }

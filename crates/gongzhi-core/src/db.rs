@@ -73,9 +73,6 @@ impl Db {
                             conn.execute("PRAGMA busy_timeout = 10000").await?;
                             conn.execute("PRAGMA journal_mode = WAL").await?;
                             conn.execute("PRAGMA synchronous = FULL").await?;
-                            // 32 MiB of pages per connection (the default is 2 MiB): reads of a
-                            // large database come from memory instead of a pread each page.
-                            conn.execute("PRAGMA cache_size = -32768").await?;
                         }
                         Ok(())
                     })
