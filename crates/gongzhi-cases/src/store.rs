@@ -348,8 +348,8 @@ pub async fn duplicates(
 ) -> Result<Vec<DuplicateRef>> {
     let d_lat = DUPLICATE_RADIUS_M / 111_000.0;
     let d_lng = d_lat / lat.to_radians().cos().max(0.01);
-    // No ORDER BY: it would steer the planner to the (category, created_at) index, which holds a
-    // whole week of the category; the (category, lat) band is far narrower. Numbers sort by time.
+    // The week of the category from the (category, created_at) index; the box is checked on
+    // those rows. Numbers sort by time.
     let rows = sqlx::query(
         "SELECT id, number, lat, lng, status FROM cases WHERE category_code = $1 AND id <> $2 AND created_at >= $3 \
          AND lat BETWEEN CAST($4 AS DOUBLE PRECISION) AND CAST($5 AS DOUBLE PRECISION) \

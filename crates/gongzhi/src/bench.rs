@@ -539,20 +539,40 @@ pub struct PageFigures {
 
 /// Copies the stored cases (new ids and numbers, no idempotency keys) until there are `target`.
 /// Each round is one audited transaction that also adds the copies to the daily counters.
-pub(crate) async fn inflate_cases(db: &gongzhi_core::db::Db, target: i64) -> Result<i64> {
+pub(crate) async fn inflate_cases(
+    db: &gongzhi_core::db::Db,
+    target: i64,
+    spread: bool,
+) -> Result<i64> {
     use sqlx::{Column, Row};
     let row = sqlx::query("SELECT * FROM cases LIMIT 1")
         .fetch_one(db.pool())
         .await?;
     let cols: Vec<String> = row.columns().iter().map(|c| c.name().to_string()).collect();
+    // Originals have a bare UUID (36 characters); copies carry suffixes.
+    let originals: i64 = sqlx::query("SELECT COUNT(*) FROM cases WHERE LENGTH(id) = 36")
+        .fetch_one(db.pool())
+        .await?
+        .try_get(0)?;
+    let indexes = drop_secondary_indexes(db, "cases").await?;
     loop {
         let n: i64 = sqlx::query("SELECT COUNT(*) FROM cases")
             .fetch_one(db.pool())
             .await?
             .try_get(0)?;
         if n >= target {
+            create_indexes(db, &indexes).await?;
             return Ok(n);
         }
+        // Spread: round r moves its copies 2^r days back, so after r rounds every original has
+        // copies at each whole day 0…2^r−1 before it — a long history with a week's density a
+        // few times the demo's, rather than thousands of identical open cases at each spot.
+        let shift_ms = if spread {
+            let round = (n / originals.max(1)).max(1).ilog2();
+            (1i64 << round.min(40)) * 86_400_000
+        } else {
+            0
+        };
         // The count so far marks this round's copies: unique across rounds and across calls.
         let exprs: Vec<String> = cols
             .iter()
@@ -560,6 +580,14 @@ pub(crate) async fn inflate_cases(db: &gongzhi_core::db::Db, target: i64) -> Res
                 "id" => format!("id || '-{n}'"),
                 "number" => format!("number || '-{n}'"),
                 "idempotency_key" => "NULL".into(),
+                t if shift_ms > 0
+                    && (t.ends_with("_at")
+                        || t.ends_with("_deadline")
+                        || t == "held_from"
+                        || t == "extension_until") =>
+                {
+                    format!("{t} - {shift_ms}")
+                }
                 other => other.to_string(),
             })
             .collect();
@@ -582,12 +610,47 @@ pub(crate) async fn inflate_cases(db: &gongzhi_core::db::Db, target: i64) -> Res
             &gongzhi_core::identity::Actor::system("bench"),
             "bench.copy_cases",
             &format!("cases:{copied}"),
-            &serde_json::json!({"marker": n, "copied": copied}),
+            &serde_json::json!({"marker": n, "copied": copied, "shift_ms": shift_ms}),
             Some("benchmark data: copies of the stored cases"),
         )
         .await?;
         tx.commit().await?;
     }
+}
+
+/// Drops the secondary indexes of `table` (not those behind its keys) and returns the
+/// statements that make them: a bulk load followed by one sorted build of each index is many
+/// times faster than keeping every index up to date row by row. The same indexes come back.
+pub(crate) async fn drop_secondary_indexes(
+    db: &gongzhi_core::db::Db,
+    table: &str,
+) -> Result<Vec<String>> {
+    use sqlx::Row;
+    let sql = match db.backend() {
+        gongzhi_core::db::Backend::Sqlite => {
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL"
+        }
+        gongzhi_core::db::Backend::Postgres => {
+            "SELECT indexname AS name, indexdef AS sql FROM pg_indexes WHERE tablename = $1 \
+             AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+        }
+    };
+    let mut made = Vec::new();
+    for r in sqlx::query(sql).bind(table).fetch_all(db.pool()).await? {
+        let name: String = r.try_get("name")?;
+        sqlx::query(&format!("DROP INDEX {name}"))
+            .execute(db.pool())
+            .await?;
+        made.push(r.try_get("sql")?);
+    }
+    Ok(made)
+}
+
+pub(crate) async fn create_indexes(db: &gongzhi_core::db::Db, statements: &[String]) -> Result<()> {
+    for s in statements {
+        sqlx::query(s).execute(db.pool()).await?;
+    }
+    Ok(())
 }
 
 async fn sign_in(client: &reqwest::Client, base: &str, user: &str) -> Result<String> {
@@ -648,7 +711,7 @@ pub async fn measure_pages(
     let (db, sealer) = crate::server::open(&config).await?;
     crate::demo::seed(&db, &sealer).await?;
     let started = std::time::Instant::now();
-    let stored = inflate_cases(&db, cases).await?;
+    let stored = inflate_cases(&db, cases, false).await?;
     sqlx::query("ANALYZE").execute(db.pool()).await?;
     let inflate_secs = started.elapsed().as_secs_f64();
     let case_id: String = sqlx::query("SELECT id FROM cases ORDER BY created_at DESC, id LIMIT 1")
@@ -977,7 +1040,7 @@ pub async fn measure_stats(
     for &n in sizes {
         eprintln!("stats: {backend}, inflating to {n} cases …");
         let started = Instant::now();
-        let stored = inflate_cases(&db, n).await?;
+        let stored = inflate_cases(&db, n, false).await?;
         sqlx::query("ANALYZE").execute(db.pool()).await?;
         let inflate_secs = started.elapsed().as_secs_f64();
         let count = |sql: &'static str| {
