@@ -344,7 +344,7 @@ pub async fn import(
             }
         }
     }
-    for chunk in cases.chunks(500) {
+    for chunk in cases.chunks(gongzhi_core::db::rows_per_statement(1)) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT number FROM cases WHERE number IN ({})",

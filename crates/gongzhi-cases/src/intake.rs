@@ -439,7 +439,8 @@ async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {
         *n += 1;
     }
     const COLS: usize = 26;
-    for (ci, chunk) in items.chunks(30).enumerate() {
+    let per = gongzhi_core::db::rows_per_statement(COLS);
+    for (ci, chunk) in items.chunks(per).enumerate() {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
                 let b = i * COLS;
@@ -463,7 +464,7 @@ async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {
             let l = p.located.as_ref();
             q = q
                 .bind(&p.id)
-                .bind(&numbers[ci * 30 + i])
+                .bind(&numbers[ci * per + i])
                 .bind(&p.kind)
                 .bind(&p.category.code)
                 .bind(&p.description)

@@ -685,7 +685,7 @@ impl CounterDelta {
             .iter()
             .map(|c| format!("{c} = case_stats_daily.{c} + excluded.{c}"))
             .collect();
-        for chunk in rows.chunks(60) {
+        for chunk in rows.chunks(gongzhi_core::db::rows_per_statement(PER_ROW)) {
             let values: Vec<String> = (0..chunk.len())
                 .map(|i| {
                     let ph: Vec<String> = (1..=PER_ROW)

@@ -147,8 +147,8 @@ pub async fn append_many(tx: &mut WriteTx, entries: &[NewEntry]) -> Result<()> {
         rows.push((seq, digest, prev.clone(), hash.clone()));
         prev = hash;
     }
-    // At most 100 rows (900 parameters) per statement keeps every backend's limits far away.
-    for (chunk_i, chunk) in entries.chunks(100).enumerate() {
+    let per = crate::db::rows_per_statement(9);
+    for (chunk_i, chunk) in entries.chunks(per).enumerate() {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
                 let b = i * 9;
@@ -172,7 +172,7 @@ pub async fn append_many(tx: &mut WriteTx, entries: &[NewEntry]) -> Result<()> {
         );
         let mut q = sqlx::query(&sql);
         for (i, e) in chunk.iter().enumerate() {
-            let (seq, digest, prev_hash, hash) = &rows[chunk_i * 100 + i];
+            let (seq, digest, prev_hash, hash) = &rows[chunk_i * per + i];
             q = q
                 .bind(*seq)
                 .bind(at)

@@ -193,7 +193,7 @@ fn raw_values(n: usize) -> String {
 }
 
 async fn raw_insert(conn: &mut sqlx::AnyConnection, rows: &[RawRow]) -> Result<()> {
-    for chunk in rows.chunks(30) {
+    for chunk in rows.chunks(gongzhi_core::db::rows_per_statement(18)) {
         let sql = format!("{RAW_INSERT_HEAD}{}", raw_values(chunk.len()));
         let mut q = sqlx::query(&sql);
         for r in chunk {
@@ -766,8 +766,9 @@ const GEN_COLS: usize = 23;
 async fn write_generated(db: &Db, first: usize, batch: &[GenCase]) -> Result<()> {
     let mut tx = db.begin_write().await?;
     let mut delta = CounterDelta::default();
-    for chunk_start in (0..batch.len()).step_by(40) {
-        let chunk = &batch[chunk_start..(chunk_start + 40).min(batch.len())];
+    let per = gongzhi_core::db::rows_per_statement(GEN_COLS);
+    for chunk_start in (0..batch.len()).step_by(per) {
+        let chunk = &batch[chunk_start..(chunk_start + per).min(batch.len())];
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
                 let ph: Vec<String> = (1..=GEN_COLS)
