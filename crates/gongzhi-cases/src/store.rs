@@ -1,12 +1,12 @@
 //! Cases in storage: intake (locate, route, deadlines, audit in one transaction), the actions
 //! of the loop with optimistic concurrency, the timeline, reads and lists within scope.
 
-use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, FixedOffset, TimeZone};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use std::collections::{BTreeSet, HashMap};
 use utoipa::ToSchema;
 
 use crate::calendar::{shanghai, DayKind, WorkCalendar};
@@ -448,12 +448,19 @@ async fn names_for(db: &Db, rows: &[AnyRow]) -> Result<Names> {
     }
     // One query for both: a page of cases asks once.
     let marks = |from: usize, n: usize| -> String {
-        (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+        (from..from + n)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let sql = format!(
         "SELECT 'a' AS t, code, name FROM areas WHERE code IN ({}) \
          UNION ALL SELECT 'c' AS t, code, name FROM categories WHERE code IN ({})",
-        if areas.is_empty() { "NULL".into() } else { marks(1, areas.len()) },
+        if areas.is_empty() {
+            "NULL".into()
+        } else {
+            marks(1, areas.len())
+        },
         marks(areas.len() + 1, categories.len())
     );
     let mut q = sqlx::query(&sql);

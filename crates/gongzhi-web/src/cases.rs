@@ -65,8 +65,7 @@ async fn desk(
         page_size: Some(PAGE),
         ..Default::default()
     };
-    let listed =
-        store::list(&state.db, &state.sealer, &s.actor, &filter).await;
+    let listed = store::list(&state.db, &state.sealer, &s.actor, &filter).await;
     let body = html! {
         nav.tabs aria-label=(lang.t("状态", "Status")) {
             @for t in tabs {
@@ -124,7 +123,15 @@ pub fn case_table(lang: Lang, items: &[CaseView]) -> Markup {
     }
 }
 
-fn pager(lang: Lang, path: &str, status: &str, page: u32, size: u32, total: i64, capped: bool) -> Markup {
+fn pager(
+    lang: Lang,
+    path: &str,
+    status: &str,
+    page: u32,
+    size: u32,
+    total: i64,
+    capped: bool,
+) -> Markup {
     let pages = ((total as f64) / f64::from(size.max(1))).ceil().max(1.0) as u32;
     html! {
         nav.pager aria-label=(lang.t("分页", "Pages")) {

@@ -2,12 +2,12 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use std::collections::HashMap;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+use std::collections::HashMap;
 use utoipa::ToSchema;
 
 use super::{authorize, Action, Actor, ActorKind, Assignment, Role, Target};
@@ -577,7 +577,10 @@ impl TokenCache {
     }
 
     fn forget(&self, hash: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(hash);
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(hash);
     }
 }
 

@@ -791,7 +791,10 @@ async fn write_generated(db: &Db, first: usize, batch: &[GenCase]) -> Result<()>
             let f = &c.f;
             q = q
                 // Ids in arrival order (UUID-shaped): the key index grows at its end.
-                .bind(format!("00000000-0000-4000-8000-{:012x}", first + chunk_start + i))
+                .bind(format!(
+                    "00000000-0000-4000-8000-{:012x}",
+                    first + chunk_start + i
+                ))
                 .bind(format!("G{:010}", first + chunk_start + i))
                 .bind(c.category)
                 .bind("生成案件")

@@ -380,6 +380,53 @@ async fn history_rates_match_an_independent_computation(backend: Backend) {
 }
 both!(history_rates_match_an_independent_computation);
 
+/// A list counts its matches up to 1,000 and says when it stopped; a narrower filter counts
+/// exactly; pages come newest first (also within one status, read from its index).
+async fn lists_count_up_to_the_cap(backend: Backend) {
+    let (app, admin) = setup(backend).await;
+    let cases = history(1_050, 11);
+    let file = app.dir.path().join("history.csv");
+    std::fs::write(&file, csv(&cases)).unwrap();
+    let out = app.cli(&["import", "cases", file.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (s, all) = app.get("/api/v1/cases?page_size=50", Some(&admin)).await;
+    assert_eq!(s, 200, "{all}");
+    assert_eq!(all["total"], 1_000, "counting stops at the cap");
+    assert_eq!(all["total_capped"], true);
+    assert_eq!(all["items"].as_array().unwrap().len(), 50);
+    let grid = &cases[0].grid;
+    let want = cases.iter().filter(|c| &c.grid == grid).count();
+    assert!(want < 1_000);
+    let (_, one) = app
+        .get(
+            &format!("/api/v1/cases?area={grid}&page_size=200"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(one["total"], want, "below the cap the count is exact");
+    assert_eq!(one["total_capped"], false);
+    for status in ["called_back", "closed"] {
+        let (_, page) = app
+            .get(
+                &format!("/api/v1/cases?status={status}&page_size=60"),
+                Some(&admin),
+            )
+            .await;
+        let items = page["items"].as_array().unwrap();
+        assert!(!items.is_empty(), "{status}: {page}");
+        assert!(items.iter().all(|c| c["status"] == status));
+        let times: Vec<&str> = items
+            .iter()
+            .map(|c| c["created_at"].as_str().unwrap())
+            .collect();
+        assert!(
+            times.windows(2).all(|w| w[0] >= w[1]),
+            "{status}: newest first"
+        );
+    }
+}
+both!(lists_count_up_to_the_cap);
+
 async fn bad_history_and_calendar_files_change_nothing(backend: Backend) {
     let (app, _) = setup(backend).await;
     let mut cases = history(3, 9);
