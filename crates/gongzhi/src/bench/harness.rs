@@ -1398,6 +1398,33 @@ async fn http(
                     if f.p99 < 50.0 { "met" } else { "**missed**" }
                 ))
                 .collect::<Vec<_>>()
+                .join("\n"),
+        ));
+        // Which operations make the tail: p50 / p99 (ms) of each at each rate.
+        let ops: Vec<Op> = figures
+            .first()
+            .map(|f| f.per_op.iter().map(|o| o.0).collect())
+            .unwrap_or_default();
+        sections.push(format!(
+            "p50 / p99 ms by operation (failed requests in brackets):\n\n| rate | {} |\n|---:|{}\n{}\n",
+            ops.iter().map(|o| format!("{o:?}")).collect::<Vec<_>>().join(" | "),
+            "---:|".repeat(ops.len()),
+            figures
+                .iter()
+                .map(|f| format!(
+                    "| {} | {} |",
+                    f.rate,
+                    f.per_op
+                        .iter()
+                        .map(|(_, _, p50, p99, failed)| if *failed > 0 {
+                            format!("{p50:.1} / {p99:.1} ({failed})")
+                        } else {
+                            format!("{p50:.1} / {p99:.1}")
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                ))
+                .collect::<Vec<_>>()
                 .join("\n")
         ));
     }
@@ -1420,8 +1447,9 @@ async fn http(
     let body = format!(
         "## HTTP API under load\n\n\
          Command: `bench/run` (runs `gongzhi bench http`, release build). Machine: {}. Date: {}. Load average before: {load_before}.\n\
-         The Dongcheng demo, its cases copied until the stated count (copies keep their place and time, so each \
-         spot holds many identical open cases: heavier likely-duplicate lookups than real data); the server (`gongzhi serve`) in its own process, the load \
+         The Dongcheng demo, its cases copied until the stated count (each round of copies moved back a whole number \
+         of days — 1, 2, 4, … — so the store holds a long history at the demo's places, a few times the demo's density in \
+         any week; the secondary indexes dropped for the copying and built again after it; `ANALYZE`d); the server (`gongzhi serve`) in its own process, the load \
          generator in another on the same 2 cores. Open loop: requests start at their scheduled moment at a fixed rate whatever \
          the latency (latency counts from that moment), {seconds} s per rate after a 3 s warm-up, bearer tokens of the demo \
          operator and dispatcher. Mix: {}. An error is a failed request, a timeout (10 s) or an unexpected status. \
