@@ -57,14 +57,16 @@ pub const MIGRATIONS: &[Migration] = &[
 
 /// Lists by status are read newest first: with the order in the index a page is the first rows
 /// of one range, not a sort of every case in that status (at millions of cases, the difference
-/// between a millisecond and a second). Likely duplicates go back to the (category, created_at)
-/// index: a week of a category stays the same size as history grows, a band of latitude over
-/// all history does not.
+/// between a millisecond and a second). Likely duplicates read the week of the category with
+/// the place in the index: a week stays the same size as history grows (a band of latitude over
+/// all history does not), and the place is checked before any row is fetched.
 const CASES_0007_STATUS_LIST: Migration = Migration {
     id: "cases-0007-status-list",
     sql: "DROP INDEX cases_status;
 CREATE INDEX cases_status_created ON cases (status, created_at DESC, id);
-DROP INDEX cases_category_lat",
+DROP INDEX cases_category_lat;
+DROP INDEX cases_category_created;
+CREATE INDEX cases_category_created ON cases (category_code, created_at, lat, lng)",
 };
 
 /// What a channel carries beyond the case, written with it (see `NewCase::extras`).
