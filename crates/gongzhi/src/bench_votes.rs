@@ -217,36 +217,6 @@ pub async fn votes(
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let mut rows = Vec::new();
-    eprintln!("votes: SQLite, {voters} voters …");
-    rows.push(
-        measure(
-            &gongzhi_core::config::sqlite_url(&dir.join("gongzhi.db")),
-            &dir,
-            voters,
-            concurrency,
-        )
-        .await?,
-    );
-    if let Some(admin_url) = postgres {
-        let admin = gongzhi_core::db::Db::connect(admin_url).await?;
-        let name = format!("gongzhi_bench_votes_{}", std::process::id());
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(admin.pool())
-            .await?;
-        let base = admin_url
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_string())
-            .unwrap_or_default();
-        eprintln!("votes: PostgreSQL, {voters} voters …");
-        let r = measure(&format!("{base}/{name}"), &dir, voters, concurrency).await;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(admin.pool())
-            .await
-            .ok();
-        rows.push(r?);
-    }
-    let _ = std::fs::remove_dir_all(&dir);
     for r in &rows {
         if r.cast != voters as i64 {
             return Err(gongzhi_core::Error::internal(format!(
