@@ -799,24 +799,36 @@ where
     F: FnOnce(String) -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
-    let admin = gongzhi_core::db::Db::connect(admin_url).await?;
     let name = format!("gongzhi_bench_{label}_{}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+    let r = measure(scratch_postgres(admin_url, &name).await?).await;
+    drop_scratch(admin_url, &name).await;
+    r
+}
+
+/// Creates the scratch PostgreSQL database `name` (dropping a leftover of that name first) and
+/// returns its URL; [`drop_scratch`] removes it.
+pub(crate) async fn scratch_postgres(admin_url: &str, name: &str) -> Result<String> {
+    let admin = gongzhi_core::db::Db::connect(admin_url).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(admin.pool())
         .await?;
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(admin.pool())
         .await?;
+    admin.pool().close().await;
     let base = admin_url
         .rsplit_once('/')
         .map(|(b, _)| b.to_string())
         .unwrap_or_default();
-    let r = measure(format!("{base}/{name}")).await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(admin.pool())
-        .await
-        .ok();
-    r
+    Ok(format!("{base}/{name}"))
+}
+
+pub(crate) async fn drop_scratch(admin_url: &str, name: &str) {
+    if let Ok(admin) = gongzhi_core::db::Db::connect(admin_url).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(admin.pool())
+            .await;
+    }
 }
 
 /// `gongzhi bench pages`: every main page's server time with many cases stored.
@@ -1078,7 +1090,7 @@ pub async fn measure_stats(
     Ok(out)
 }
 
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))

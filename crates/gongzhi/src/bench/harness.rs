@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 use sqlx::Row;
 
-use super::{machine, median, write_section};
+use super::{drop_scratch, load_average, machine, median, scratch_postgres, write_section};
 
 #[derive(Subcommand)]
 pub enum HarnessCommand {
@@ -111,38 +111,6 @@ pub async fn run(cmd: HarnessCommand) -> Result<()> {
 
 fn now_utc() -> String {
     chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
-/// A scratch PostgreSQL database (created now, dropped by [`drop_scratch`]).
-async fn scratch_postgres(admin_url: &str, name: &str) -> Result<String> {
-    let admin = Db::connect(admin_url).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(admin.pool())
-        .await?;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(admin.pool())
-        .await?;
-    admin.pool().close().await;
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_string())
-        .unwrap_or_default();
-    Ok(format!("{base}/{name}"))
-}
-
-async fn drop_scratch(admin_url: &str, name: &str) {
-    if let Ok(admin) = Db::connect(admin_url).await {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(admin.pool())
-            .await;
-    }
 }
 
 fn config_for(url: &str, dir: &Path) -> gongzhi_core::config::Config {
@@ -423,7 +391,7 @@ async fn intake_raw(
         backends.push(("PostgreSQL", Some(p)));
     }
     let mut table: Vec<IntakeRow> = Vec::new();
-    let load_before = load();
+    let load_before = load_average();
     for (backend, admin) in backends {
         let mut rows: Vec<IntakeRow> = [
             "raw INSERT, one commit per case",
@@ -1311,7 +1279,7 @@ async fn http(
 ) -> Result<()> {
     let pid = std::process::id();
     let mut sections = Vec::new();
-    let load_before = load();
+    let load_before = load_average();
     for &n in cases {
         let dir = std::env::temp_dir().join(format!("gz-bench-http-{pid}-{n}"));
         let _ = std::fs::remove_dir_all(&dir);
