@@ -348,8 +348,8 @@ pub async fn duplicates(
 ) -> Result<Vec<DuplicateRef>> {
     let d_lat = DUPLICATE_RADIUS_M / 111_000.0;
     let d_lng = d_lat / lat.to_radians().cos().max(0.01);
-    // The week of the category from the (category, created_at) index; the box is checked on
-    // those rows. Numbers sort by time.
+    // The week of the category from the (category, created_at, lat, lng) index, the box checked
+    // in the index before any row is read. Numbers sort by time.
     let rows = sqlx::query(
         "SELECT id, number, lat, lng, status FROM cases WHERE category_code = $1 AND id <> $2 AND created_at >= $3 \
          AND lat BETWEEN CAST($4 AS DOUBLE PRECISION) AND CAST($5 AS DOUBLE PRECISION) \
@@ -427,8 +427,8 @@ async fn fetch_row(db: &Db, id: &str) -> Result<AnyRow> {
         .ok_or_else(|| Error::not_found("case"))
 }
 
-/// The names of the areas and categories some case rows refer to, read in one query each (a
-/// page of cases would otherwise ask four times per row).
+/// The names of the areas and categories some case rows refer to, read in one query (a page of
+/// cases would otherwise ask four times per row).
 #[derive(Default)]
 struct Names {
     areas: HashMap<String, String>,
@@ -436,15 +436,15 @@ struct Names {
 }
 
 async fn names_for(db: &Db, rows: &[AnyRow]) -> Result<Names> {
+    if rows.is_empty() {
+        return Ok(Names::default());
+    }
     let (mut areas, mut categories) = (BTreeSet::new(), BTreeSet::new());
     for r in rows {
         for c in ["grid_code", "community_code", "street_code"] {
             areas.extend(opt_text(r, c)?);
         }
         categories.insert(r.try_get::<String, _>("category_code")?);
-    }
-    if rows.is_empty() {
-        return Ok(Names::default());
     }
     // One query for both: a page of cases asks once.
     let marks = |from: usize, n: usize| -> String {

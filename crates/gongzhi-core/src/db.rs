@@ -316,7 +316,6 @@ CREATE INDEX attachments_owner ON attachments (owner)
     },
 ];
 
-/// Reads an optional text column as `Option<String>`.
 /// Rows per multi-row statement with `columns` bound values each: at most 96 values. sqlx's
 /// SQLite driver finds each `$N` by walking the statement's parameter list, so binding costs
 /// grow with the square of the parameters — at 900 values that walk was half the CPU of a bulk
@@ -325,6 +324,7 @@ pub fn rows_per_statement(columns: usize) -> usize {
     (96 / columns.max(1)).max(1)
 }
 
+/// Reads an optional text column as `Option<String>`.
 pub fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>> {
     Ok(row.try_get::<Option<String>, _>(col)?)
 }

@@ -79,7 +79,7 @@ async fn desk(
             Err(e) => (error_box(lang, e)),
             Ok(p) => {
                 (case_table(lang, &p.items))
-                (pager(lang, path, &status, p.page, p.page_size, p.total, p.total_capped))
+                (pager(lang, path, &status, p))
             }
         }
     };
@@ -123,15 +123,8 @@ pub fn case_table(lang: Lang, items: &[CaseView]) -> Markup {
     }
 }
 
-fn pager(
-    lang: Lang,
-    path: &str,
-    status: &str,
-    page: u32,
-    size: u32,
-    total: i64,
-    capped: bool,
-) -> Markup {
+fn pager(lang: Lang, path: &str, status: &str, p: &store::CasePage) -> Markup {
+    let (page, size, total, capped) = (p.page, p.page_size, p.total, p.total_capped);
     let pages = ((total as f64) / f64::from(size.max(1))).ceil().max(1.0) as u32;
     html! {
         nav.pager aria-label=(lang.t("分页", "Pages")) {

@@ -361,7 +361,6 @@ async fn not_found() -> ApiError {
 /// Default request body limit; imports set their own, larger one.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-/// The whole HTTP app: every module's API, its OpenAPI document, health and metrics.
 /// Runs each request in its own task, so a client that goes away cannot cancel a write half-way:
 /// a cancelled transaction can leave a pooled SQLite connection inside it (an upstream sqlx
 /// cancel-safety gap), failing later writes. The request finishes, commits or rolls back.
@@ -375,6 +374,7 @@ async fn run_to_completion(req: Request, next: Next) -> Response {
     }
 }
 
+/// The whole HTTP app: every module's API, its OpenAPI document, health and metrics.
 pub fn app(state: AppState, modules: &[&dyn Module]) -> (Router, utoipa::openapi::OpenApi) {
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi());
     for m in modules {
