@@ -15,5 +15,6 @@ mod identity;
 mod jobs;
 mod mail;
 mod open311;
+mod security;
 mod stats;
 mod web;
