@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod identity;
 pub mod module;
+pub mod names;
 pub mod privacy;
 pub mod time;
 

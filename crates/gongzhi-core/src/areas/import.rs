@@ -99,6 +99,9 @@ impl ParsedAreas {
             }
         }
         for r in rows {
+            if let Some(p) = r.name.as_deref().and_then(crate::names::problem) {
+                problems.add(&r.at, Some(&r.code), p);
+            }
             if r.name.is_none() && !stored.contains_key(&r.code) {
                 problems.add(&r.at, Some(&r.code), "a new area needs a name");
             }

@@ -58,6 +58,7 @@ pub async fn create_unit(db: &Db, actor: &Actor, unit: &Unit) -> Result<()> {
     if unit.name.trim().is_empty() {
         return Err(Error::invalid("invalid_unit_name", "a unit needs a name"));
     }
+    crate::names::check("unit", &unit.name)?;
     if !UNIT_KINDS.contains(&unit.kind.as_str()) {
         return Err(Error::invalid(
             "invalid_unit_kind",
@@ -177,6 +178,9 @@ fn validate_new_user(u: &NewUser) -> Result<()> {
     }
     if u.assignments.is_empty() {
         return Err(Error::invalid("no_role", "a user needs at least one role"));
+    }
+    if let Some(n) = u.full_name.as_deref().filter(|n| !n.is_empty()) {
+        crate::names::check("full_name", n)?;
     }
     if let Some(p) = &u.phone {
         if !p
