@@ -2,6 +2,7 @@
 //! extractors that turn bad input into that shape, metrics, and the app that mounts every
 //! module's routes and documents them at `/api/openapi.json`.
 
+mod headers;
 mod ratelimit;
 
 use std::net::SocketAddr;
@@ -391,6 +392,10 @@ pub fn app(state: AppState, modules: &[&dyn Module]) -> (Router, utoipa::openapi
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::from_fn(track_metrics))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(headers::SecurityHeaders::from_config(&state.config)),
+            headers::security_headers,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state);
     (router, openapi)
