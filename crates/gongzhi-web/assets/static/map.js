@@ -12,6 +12,8 @@
     map.setView([39.92, 116.41], 13);
     return map;
   }
+  // Names come from data: a tooltip gets a text node, never a string Leaflet would parse as HTML.
+  function text(s) { var el = document.createElement('span'); el.textContent = s; return el; }
   function loadGrids(url) { return fetch(url, { credentials: 'same-origin' }).then(function (r) { return r.json(); }); }
 
   // Picking a point on the report form.
@@ -80,7 +82,7 @@
         onEachFeature: function (f, lyr) {
           var k = f.properties.code.slice(0, level);
           var name = level === 15 ? (f.properties.name || k) : (fc.names[k] || k);
-          lyr.bindTooltip(name + ': ' + (sums[k] || 0));
+          lyr.bindTooltip(text(name + ': ' + (sums[k] || 0)));
           lyr.on('click', function () {
             if (level < 15) { within = k; level += 3; if (levelSel) levelSel.value = String(level); draw(); fit(); }
             if (info) info.textContent = name + ' · ' + (zh ? (key === 'open' ? '在办 ' : '超期 ') : key + ' ') + (sums[k] || 0);
