@@ -8,6 +8,7 @@ pub mod history;
 pub mod intake;
 pub mod jobs;
 pub mod notify;
+pub mod overview;
 pub mod stats;
 pub mod store;
 pub mod workflow;

@@ -10,9 +10,9 @@ use axum::Json;
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
 
+use gongzhi_cases::overview;
 use gongzhi_cases::stats::{self, StatsLevel, StatsRow};
 use gongzhi_core::areas::Level;
 use gongzhi_core::http::AppState;
@@ -38,19 +38,6 @@ pub fn map_scripts(state: &AppState) -> Markup {
         script src="/static/leaflet.js" {}
         script src="/static/map.js" {}
     }
-}
-
-/// The area prefixes the user oversees; empty means everything.
-fn scope(s: &Session) -> Vec<String> {
-    let mut out = Vec::new();
-    for a in &s.actor.assignments {
-        match &a.area {
-            None if a.unit.is_none() => return vec![],
-            Some(area) => out.push(area.clone()),
-            None => {}
-        }
-    }
-    out
 }
 
 fn may_oversee(s: &Session) -> bool {
@@ -103,7 +90,10 @@ async fn dashboard(
         .clone()
         .filter(|p| !p.is_empty())
         .unwrap_or_else(this_month);
-    let key = format!("{period}|{level_name}|{:?}", s.actor.assignments);
+    let key = format!(
+        "{period}|{level_name}|{:?}|{:?}",
+        s.actor.user_id, s.actor.assignments
+    );
     let (rows, trend, computed_at) = match figures(&state, &s, &key, &period, level).await {
         Ok((rows, trend, at)) => (Ok(rows), trend, at),
         Err(e) => (Err(e), Value::Null, now_ms()),
@@ -253,103 +243,41 @@ async fn figures(
 ) -> gongzhi_core::Result<(Vec<StatsRow>, Value, i64)> {
     let ((rows, trend), at) = cached(state, key, async {
         let rows = stats::compute(&state.db, &s.actor, period, level).await?;
-        Ok((rows, trend(state, &scope(s)).await?))
+        let t = overview::trend(&state.db, &s.actor, now_ms(), 30).await?;
+        Ok((rows, json!({"days": t.days, "created": t.created, "closed": t.closed})))
     })
     .await?;
     Ok((rows, trend, at))
 }
 
-/// Cases created and closed per day over the last 30 days, in the user's areas.
-async fn trend(state: &AppState, scope: &[String]) -> gongzhi_core::Result<Value> {
-    let day = 86_400_000i64;
-    let now = now_ms();
-    let start = now - 30 * day;
-    let (clause, args) = scope_clause(scope, 2);
-    let mut days: Vec<(String, i64, i64)> = (0..30)
-        .map(|i| {
-            let t = chrono::DateTime::from_timestamp_millis(start + (i + 1) * day)
-                .unwrap_or_default()
-                + chrono::Duration::hours(8);
-            (t.format("%m-%d").to_string(), 0, 0)
-        })
-        .collect();
-    for (col, slot) in [("created_at", 1), ("closed_at", 2)] {
-        // Counted per day by the database: a month can hold hundreds of thousands of cases.
-        let sql = format!(
-            "SELECT ({col} - $1) / {day} AS d, COUNT(*) FROM cases WHERE {col} >= $1{clause} GROUP BY ({col} - $1) / {day}"
-        );
-        let mut q = sqlx::query(&sql).bind(start);
-        for a in &args {
-            q = q.bind(a.clone());
-        }
-        for r in q.fetch_all(state.db.pool()).await? {
-            let i = (r.try_get::<i64, _>(0)?.max(0) as usize).min(29);
-            let n: i64 = r.try_get(1)?;
-            if slot == 1 {
-                days[i].1 += n
-            } else {
-                days[i].2 += n
-            }
-        }
-    }
-    Ok(json!({
-        "days": days.iter().map(|d| &d.0).collect::<Vec<_>>(),
-        "created": days.iter().map(|d| d.1).collect::<Vec<_>>(),
-        "closed": days.iter().map(|d| d.2).collect::<Vec<_>>(),
-    }))
-}
-
-/// ` AND (grid_code LIKE $n OR …)` for the user's areas, with its arguments.
-fn scope_clause(scope: &[String], first: usize) -> (String, Vec<String>) {
-    if scope.is_empty() {
-        return (String::new(), vec![]);
-    }
-    let parts: Vec<String> = (0..scope.len())
-        .map(|i| format!("grid_code LIKE ${}", first + i))
-        .collect();
-    (
-        format!(" AND ({})", parts.join(" OR ")),
-        scope.iter().map(|a| format!("{a}%")).collect(),
-    )
-}
-
-/// The grids as GeoJSON with each grid's open and overdue cases, for the map.
+/// The grids as GeoJSON for the maps (the report form's too): the shapes and names are
+/// directory data; each grid's open and overdue cases count only the cases the user may read
+/// (zero for those who may read none), from the cases module's own scoped figures.
 async fn grids(State(state): State<AppState>, s: Session) -> Response {
-    if !may_oversee(&s) && !s.has(Role::GridWorker) && !s.has(Role::Operator) && !s.resident_only()
-    {
-        return StatusCode::FORBIDDEN.into_response();
-    }
-    let counts = if may_oversee(&s) {
-        let sc = scope(&s);
-        cached(&state, &format!("grids|{sc:?}"), grid_counts(&state, &sc))
-            .await
-            .map(|(c, _)| c)
-    } else {
-        Ok(Default::default())
+    let key = format!("grids|{:?}|{:?}", s.actor.user_id, s.actor.assignments);
+    let counts = match cached(&state, &key, overview::open_by_grid(&state.db, &s.actor, now_ms())).await {
+        Ok((c, _)) => c,
+        Err(gongzhi_core::Error::Forbidden(_)) => Default::default(),
+        Err(e) => {
+            tracing::error!(error = %e, "grid figures");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
     };
-    let (Ok(mut fc), Ok(counts)) = (grid_shapes(&state.db).await, counts) else {
+    let (Ok(mut fc), Ok(areas)) = (
+        grid_shapes(&state.db).await,
+        gongzhi_core::areas::names_at(&state.db, &[Level::District, Level::Street, Level::Community]).await,
+    ) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     // Names of streets and communities, for the drill-down labels.
-    let mut names = serde_json::Map::new();
-    if let Ok(rows) = sqlx::query(
-        "SELECT code, name FROM areas WHERE level IN ('street', 'community', 'district')",
-    )
-    .fetch_all(state.db.pool())
-    .await
-    {
-        for r in rows {
-            if let (Ok(c), Ok(n)) = (r.try_get::<String, _>(0), r.try_get::<String, _>(1)) {
-                names.insert(c, Value::String(n));
-            }
-        }
-    }
+    let names: serde_json::Map<String, Value> =
+        areas.into_iter().map(|(c, n)| (c, Value::String(n))).collect();
     if let Some(features) = fc["features"].as_array_mut() {
         for f in features {
             let code = f["properties"]["code"].as_str().unwrap_or("").to_string();
-            let (open, overdue) = counts.get(&code).copied().unwrap_or((0, 0));
-            f["properties"]["open"] = json!(open);
-            f["properties"]["overdue"] = json!(overdue);
+            let g = counts.get(&code).copied().unwrap_or_default();
+            f["properties"]["open"] = json!(g.open);
+            f["properties"]["overdue"] = json!(g.overdue);
         }
     }
     fc["names"] = Value::Object(names);
@@ -372,31 +300,6 @@ async fn grid_shapes(db: &gongzhi_core::db::Db) -> gongzhi_core::Result<Value> {
     let fc = gongzhi_core::areas::export_geojson(db, Some(Level::Grid)).await?;
     *slot = Some((version, fc.clone()));
     Ok(fc)
-}
-
-async fn grid_counts(
-    state: &AppState,
-    scope: &[String],
-) -> gongzhi_core::Result<std::collections::HashMap<String, (i64, i64)>> {
-    let (clause, args) = scope_clause(scope, 2);
-    let sql = format!(
-        "SELECT grid_code, COUNT(*), SUM(CASE WHEN (reported_back_at IS NULL AND handle_deadline < $1) \
-         OR (closed_at IS NULL AND close_deadline < $1) THEN 1 ELSE 0 END) FROM cases \
-         WHERE status NOT IN ('closed', 'called_back', 'cancelled', 'merged') AND grid_code IS NOT NULL{clause} \
-         GROUP BY grid_code"
-    );
-    let mut q = sqlx::query(&sql).bind(now_ms());
-    for a in &args {
-        q = q.bind(a.clone());
-    }
-    let mut out = std::collections::HashMap::new();
-    for r in q.fetch_all(state.db.pool()).await? {
-        out.insert(
-            r.try_get::<String, _>(0)?,
-            (r.try_get::<i64, _>(1)?, r.try_get::<i64, _>(2)?),
-        );
-    }
-    Ok(out)
 }
 
 #[derive(Deserialize)]

@@ -127,6 +127,31 @@ pub async fn count_areas(db: &Db) -> Result<i64> {
         .try_get(0)?)
 }
 
+/// How many areas each level holds (`district`, `street`, …): directory data.
+pub async fn count_by_level(db: &Db) -> Result<Vec<(String, i64)>> {
+    sqlx::query("SELECT level, COUNT(*) FROM areas GROUP BY level ORDER BY level")
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// Names of the areas at these levels by code (the map's drill-down labels): directory data.
+pub async fn names_at(db: &Db, levels: &[Level]) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for level in levels {
+        for r in sqlx::query("SELECT code, name FROM areas WHERE level = $1")
+            .bind(level.as_str())
+            .fetch_all(db.pool())
+            .await?
+        {
+            out.push((r.try_get(0)?, r.try_get(1)?));
+        }
+    }
+    Ok(out)
+}
+
 /// What is stored, as a GeoJSON FeatureCollection (optionally one level only).
 pub async fn export_geojson(db: &Db, level: Option<Level>) -> Result<Value> {
     let rows = match level {
