@@ -4,16 +4,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use sqlx::Row;
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::catalog::{self, Category, CategoryNode, CATALOG_MANAGE};
+use crate::catalog::{self, Category, CategoryNode, RoutingRule};
 use crate::store::{self, ActionInput, CaseFilter, CasePage, CaseView, NewCase};
 use crate::workflow::Step;
-use gongzhi_core::db::opt_text;
 use gongzhi_core::http::{ApiError, ApiJson, ApiQuery, ApiResult, AppState, Authed};
 use gongzhi_core::identity::{authorize, Target};
 use gongzhi_core::Error;
@@ -188,16 +186,6 @@ async fn save_category(
     ))
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-struct RoutingRule {
-    #[serde(default)]
-    id: Option<String>,
-    /// A category code (its sub-categories too); none for every category.
-    category: Option<String>,
-    /// An area code (its subtree); none for everywhere.
-    area: Option<String>,
-    unit: String,
-}
 
 /// Routing rules: category × area → unit; the most specific rule wins.
 #[utoipa::path(get, path = "/api/v1/routing-rules", tag = "cases", security(("bearer" = [])), responses((status = 200, body = Vec<RoutingRule>)))]
@@ -205,21 +193,7 @@ async fn list_rules(
     State(state): State<AppState>,
     Authed(actor): Authed,
 ) -> ApiResult<Json<Vec<RoutingRule>>> {
-    authorize(&actor, CATALOG_MANAGE, &Target::global())?;
-    let rows = sqlx::query("SELECT id, category_code, area_code, unit_code FROM routing_rules ORDER BY area_code, category_code")
-        .fetch_all(state.db.pool())
-        .await
-        .map_err(Error::from)?;
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(RoutingRule {
-            id: Some(r.try_get("id").map_err(Error::from)?),
-            category: opt_text(&r, "category_code")?,
-            area: opt_text(&r, "area_code")?,
-            unit: r.try_get("unit_code").map_err(Error::from)?,
-        });
-    }
-    Ok(Json(out))
+    Ok(Json(catalog::routing_rules(&state.db, &actor).await?))
 }
 
 /// Adds a routing rule (administrators).

@@ -442,3 +442,34 @@ pub async fn import(
     crate::intake::forget_reference(db).await;
     Ok(days.len())
 }
+
+/// The stored per-date overrides of every calendar from `since` on, at most `limit`, as
+/// (calendar, day): working-time data, not personal, shown to administrators.
+pub async fn overrides(
+    db: &gongzhi_core::db::Db,
+    since: NaiveDate,
+    limit: i64,
+) -> gongzhi_core::Result<Vec<(String, CalendarDay)>> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT calendar, day, kind, note FROM calendar_days WHERE day >= $1 ORDER BY calendar, day LIMIT $2",
+    )
+    .bind(since.format("%Y-%m-%d").to_string())
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let day: String = r.try_get(1)?;
+        let kind: String = r.try_get(2)?;
+        out.push((
+            r.try_get(0)?,
+            CalendarDay {
+                date: NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(gongzhi_core::Error::internal)?,
+                kind: if kind == "holiday" { DayKind::Holiday } else { DayKind::Workday },
+                note: r.try_get(3)?,
+            },
+        ));
+    }
+    Ok(out)
+}

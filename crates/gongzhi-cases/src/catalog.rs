@@ -118,6 +118,7 @@ fn validate(c: &Category) -> Result<()> {
             "a category needs a name",
         ));
     }
+    gongzhi_core::names::check("category", &c.name)?;
     if !URGENCIES.contains(&c.urgency.as_str()) {
         return Err(Error::invalid(
             "invalid_urgency",
@@ -374,4 +375,37 @@ mod tests {
             .flat_map(|n| &n.children)
             .all(|c| c.category.public));
     }
+}
+
+/// A routing rule: cases of a category (and its sub-categories) in an area's subtree go to a
+/// unit; the most specific rule wins, `None` matches everything.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RoutingRule {
+    #[serde(default)]
+    pub id: Option<String>,
+    /// A category code (its sub-categories too); none for every category.
+    pub category: Option<String>,
+    /// An area code (its subtree); none for everywhere.
+    pub area: Option<String>,
+    pub unit: String,
+}
+
+/// Every routing rule, for those who may change them (the whole district's routing).
+pub async fn routing_rules(db: &Db, actor: &Actor) -> Result<Vec<RoutingRule>> {
+    authorize(actor, CATALOG_MANAGE, &Target::global())?;
+    let rows = sqlx::query(
+        "SELECT id, category_code, area_code, unit_code FROM routing_rules ORDER BY area_code, category_code",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(RoutingRule {
+                id: Some(r.try_get("id")?),
+                category: opt_text(r, "category_code")?,
+                area: opt_text(r, "area_code")?,
+                unit: r.try_get("unit_code")?,
+            })
+        })
+        .collect()
 }

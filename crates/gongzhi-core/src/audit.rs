@@ -227,6 +227,17 @@ pub async fn list(db: &Db, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>
         .collect()
 }
 
+/// The latest `n` entries, oldest first, for those who may read the log (what `/admin` shows).
+pub async fn latest(db: &Db, actor: &Actor, n: i64) -> Result<Vec<AuditEntry>> {
+    use crate::identity::{authorize, Action, Target};
+    authorize(actor, Action::AUDIT_READ, &Target::global())?;
+    let head: i64 = sqlx::query("SELECT seq FROM audit_head WHERE id = 1")
+        .fetch_one(db.pool())
+        .await?
+        .try_get(0)?;
+    list(db, (head - n).max(0), n).await
+}
+
 /// Why the chain is broken, naming the first bad entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainBreak {

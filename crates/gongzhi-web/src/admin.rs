@@ -8,17 +8,17 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{html, Markup};
 use serde::Deserialize;
-use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
 
 use gongzhi_cases::catalog;
 use gongzhi_core::http::AppState;
-use gongzhi_core::identity::{self, Assignment, NewUser, Role, Unit};
+use gongzhi_cases::calendar::DayKind;
+use gongzhi_core::identity::{self, authorize, Assignment, NewUser, Role, Target, Unit};
 use gongzhi_core::{audit, Error};
 
 use crate::report::read_multipart;
 use crate::session::Session;
-use crate::{enc, error_box, notice, page};
+use crate::{error_box, messages, notice, page};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -28,8 +28,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 #[derive(Deserialize, Default)]
 struct AdminQuery {
+    /// Which form's change was saved (a key of `messages`, never text to show).
     done: Option<String>,
-    error: Option<String>,
+    /// What an import created and updated.
+    created: Option<String>,
+    updated: Option<String>,
     /// A category to edit.
     edit: Option<String>,
 }
@@ -57,49 +60,43 @@ async fn admin(State(state): State<AppState>, s: Session, Query(q): Query<AdminQ
     }
     let csrf = s.csrf();
     let db = &state.db;
-    // The calendar's overrides from 30 days ago on (holidays and 调休 working days).
+    let actor = &s.actor;
+    // Each part through its module's function, with the same check as the API: a part the
+    // user may not read is left out, not shown with someone else's scope.
     let since = chrono::Utc::now().date_naive() - chrono::Duration::days(30);
-    let overrides: Vec<(String, String, String, String)> = sqlx::query("SELECT calendar, day, kind, note FROM calendar_days WHERE day >= $1 ORDER BY calendar, day LIMIT 100")
-        .bind(since.to_string())
-        .fetch_all(db.pool())
+    let overrides = gongzhi_cases::calendar::overrides(db, since, 100)
         .await
-        .map(|rows| rows.iter().filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?, r.try_get(2).ok()?, r.try_get(3).ok()?))).collect())
         .unwrap_or_default();
-    let area_counts = sqlx::query("SELECT level, COUNT(*) FROM areas GROUP BY level")
-        .fetch_all(db.pool())
+    let area_counts = gongzhi_core::areas::count_by_level(db)
         .await
-        .map(|rows| {
-            rows.iter()
-                .filter_map(|r| {
-                    Some((
-                        r.try_get::<String, _>(0).ok()?,
-                        r.try_get::<i64, _>(1).ok()?,
-                    ))
-                })
-                .collect::<Vec<_>>()
-        })
         .unwrap_or_default();
     let categories = catalog::list(db).await.unwrap_or_default();
-    let rules = sqlx::query("SELECT category_code, area_code, unit_code FROM routing_rules ORDER BY category_code, area_code")
-        .fetch_all(db.pool())
-        .await
-        .unwrap_or_default();
+    let rules = catalog::routing_rules(db, actor).await.ok();
     let units = identity::list_units(db).await.unwrap_or_default();
-    let users = identity::list_users(db, &state.sealer, &s.actor)
+    let users = identity::list_users(db, &state.sealer, actor)
         .await
         .unwrap_or_default();
-    let head: i64 = sqlx::query("SELECT seq FROM audit_head WHERE id = 1")
-        .fetch_one(db.pool())
-        .await
-        .and_then(|r| r.try_get(0))
-        .unwrap_or(0);
-    let entries = audit::list(db, (head - 50).max(0), 50)
-        .await
-        .unwrap_or_default();
+    let entries = audit::latest(db, actor, 50).await.ok();
+    // The district's catalogue, calendar and routing are changed by unscoped administrators.
+    let manages_catalog = authorize(actor, catalog::CATALOG_MANAGE, &Target::global()).is_ok();
+    let shown = |id: &str| match id {
+        "rules" => rules.is_some(),
+        "audit" => entries.is_some(),
+        _ => true,
+    };
+    let done = q.done.as_deref().and_then(|k| messages::admin_done(lang, k));
+    let counts: Vec<u32> = [&q.created, &q.updated]
+        .iter()
+        .filter_map(|v| v.as_deref()?.parse().ok())
+        .collect();
     let body = html! {
-        @if let Some(d) = &q.done { (notice(&format!("{} {}", lang.t("已保存：", "Saved:"), d))) }
-        @if let Some(e) = &q.error { div.error role="alert" { (e) } }
-        nav.tabs { @for (id, zh, en) in TABS { a href={"#" (id)} { (lang.t(zh, en)) } } }
+        @if let Some(d) = done {
+            (notice(&match counts.as_slice() {
+                [c, u] => format!("{d}{}{c} {}{u}", lang.t("：新增 ", ": created "), lang.t("更新 ", "updated ")),
+                _ => d.to_string(),
+            }))
+        }
+        nav.tabs { @for (id, zh, en) in TABS { @if shown(id) { a href={"#" (id)} { (lang.t(zh, en)) } } } }
 
         section.card #areas {
             h2 { (lang.t("区域与网格", "Areas and grids")) }
@@ -125,16 +122,16 @@ async fn admin(State(state): State<AppState>, s: Session, Query(q): Query<AdminQ
             p.small { (lang.t("默认周一至周五工作；下表为日期例外，期限按 default 日历计算。", "Monday to Friday by default; below are the per-date overrides. Deadlines use the calendar named default.")) }
             div.table-wrap { table #calendar-days {
                 thead { tr { th { (lang.t("日历", "Calendar")) } th { (lang.t("日期", "Date")) } th { (lang.t("类型", "Kind")) } th { (lang.t("说明", "Note")) } } }
-                tbody { @for (cal, day, kind, note) in &overrides { tr { td { (cal) } td { (day) } td { (if kind == "holiday" { lang.t("休息", "holiday") } else { lang.t("调休上班", "working day") }) } td { (note) } } } }
+                tbody { @for (cal, d) in &overrides { tr { td { (cal) } td { (d.date.format("%Y-%m-%d").to_string()) } td { (if d.kind == DayKind::Holiday { lang.t("休息", "holiday") } else { lang.t("调休上班", "working day") }) } td { (d.note) } } } }
             } }
-            form method="post" action="/admin/calendar" enctype="multipart/form-data" {
+            @if manages_catalog { form method="post" action="/admin/calendar" enctype="multipart/form-data" {
                 input type="hidden" name="_csrf" value=(csrf);
                 label for="calendar-name" { (lang.t("日历名称", "Calendar name")) }
                 input #calendar-name name="name" value="default" required;
                 label for="calendar-file" { (lang.t("导入日历 CSV（date,kind,note；kind 为 holiday 或 workday）", "Import calendar CSV (date,kind,note; kind holiday or workday)")) }
                 input #calendar-file name="file" type="file" accept=".csv,text/csv" required;
                 button type="submit" { (lang.t("导入", "Import")) }
-            }
+            } }
         }
         section.card #categories {
             h2 { (lang.t("类别与时限", "Categories and time limits")) }
@@ -149,7 +146,7 @@ async fn admin(State(state): State<AppState>, s: Session, Query(q): Query<AdminQ
                     td { @if c.public { "✓" } }
                 } } }
             } }
-            @if let Some(c) = q.edit.as_deref().and_then(|code| categories.iter().find(|c| c.code == code)) {
+            @if let Some(c) = q.edit.as_deref().filter(|_| manages_catalog).and_then(|code| categories.iter().find(|c| c.code == code)) {
                 form #category-form method="post" action="/admin/category" enctype="multipart/form-data" {
                     input type="hidden" name="_csrf" value=(csrf);
                     input type="hidden" name="code" value=(c.code);
@@ -174,18 +171,18 @@ async fn admin(State(state): State<AppState>, s: Session, Query(q): Query<AdminQ
                     label { input type="checkbox" name="public" value="true" checked[c.public]; " " (lang.t("对公众开放", "Offered to the public")) }
                     button type="submit" { (lang.t("保存", "Save")) }
                 }
-            } @else {
+            } @else if manages_catalog {
                 p.small { (lang.t("点击类别代码可修改其时限、紧急程度、默认单位和条件。", "Click a category code to edit its limits, urgency, default unit and conditions.")) }
             }
         }
-        section.card #rules {
+        @if let Some(rules) = &rules { section.card #rules {
             h2 { (lang.t("派遣规则（类别 × 区域 → 单位，最具体者优先）", "Routing rules (category × area → unit, most specific wins)")) }
             div.table-wrap { table {
                 thead { tr { th { (lang.t("类别", "Category")) } th { (lang.t("区域", "Area")) } th { (lang.t("单位", "Unit")) } } }
-                tbody { @for r in &rules { tr {
-                    td { (r.try_get::<Option<String>, _>(0).ok().flatten().unwrap_or_else(|| "*".into())) }
-                    td { (r.try_get::<Option<String>, _>(1).ok().flatten().unwrap_or_else(|| "*".into())) }
-                    td { (r.try_get::<String, _>(2).unwrap_or_default()) }
+                tbody { @for r in rules { tr {
+                    td { (r.category.as_deref().unwrap_or("*")) }
+                    td { (r.area.as_deref().unwrap_or("*")) }
+                    td { (r.unit) }
                 } } }
             } }
             form.inline-form method="post" action="/admin/rules" enctype="multipart/form-data" {
@@ -196,7 +193,7 @@ async fn admin(State(state): State<AppState>, s: Session, Query(q): Query<AdminQ
                 select #rule-unit name="unit" { @for u in &units { option value=(u.code) { (u.name) } } }
                 button type="submit" { (lang.t("添加", "Add")) }
             }
-        }
+        } }
         section.card #units {
             h2 { (lang.t("单位", "Units")) }
             div.table-wrap { table {
@@ -233,7 +230,7 @@ async fn admin(State(state): State<AppState>, s: Session, Query(q): Query<AdminQ
                 button type="submit" { (lang.t("添加", "Add")) }
             }
         }
-        section.card #audit {
+        @if let Some(entries) = &entries { section.card #audit {
             h2 { (lang.t("审计日志（最近 50 条）", "Audit log (latest 50)")) }
             div.table-wrap { table.audit {
                 thead { tr { th { "#" } th { (lang.t("时间", "At")) } th { (lang.t("操作人", "Actor")) } th { (lang.t("操作", "Action")) } th { (lang.t("对象", "Entity")) } th { (lang.t("哈希", "Hash")) } } }
@@ -241,7 +238,7 @@ async fn admin(State(state): State<AppState>, s: Session, Query(q): Query<AdminQ
                     td { (e.seq) } td { (e.at.get(..19).unwrap_or(&e.at)) } td { (e.actor) } td { (e.action) } td { (e.entity) } td.hash { (e.hash.get(..12).unwrap_or("")) }
                 } } }
             } }
-        }
+        } }
         (crate::dashboard::map_scripts(&state))
     };
     page(Some(&s), lang, lang.t("管理", "Administration"), body).into_response()
@@ -277,7 +274,8 @@ async fn change(
         String::from_utf8(bytes.to_vec())
             .map_err(|_| Error::invalid("invalid_encoding", "the file is not UTF-8"))
     };
-    let result: Result<String, Error> = async {
+    // What an import created and updated, for the message.
+    let result: Result<Option<(usize, usize)>, Error> = async {
         match what.as_str() {
             "divisions" | "geojson" => {
                 let text = file_text()?;
@@ -287,7 +285,7 @@ async fn change(
                     gongzhi_core::areas::import_geojson(db, actor, &text).await?
                 };
                 let _ = state.refresh_locate().await;
-                Ok(format!("{what}: +{} ~{}", report.created, report.updated))
+                Ok(Some((report.created, report.updated)))
             }
             "calendar" => {
                 let days = gongzhi_cases::calendar::parse_calendar_csv(&file_text()?).map_err(|problems| {
@@ -299,13 +297,13 @@ async fn change(
                 })?;
                 let n = gongzhi_cases::calendar::import(db, actor, form.get("name"), &days).await?;
                 gongzhi_cases::intake::forget_reference(db).await;
-                Ok(format!("calendar {}: {n}", form.get("name")))
+                Ok(Some((n, 0)))
             }
             "rules" => {
                 let unit = form.get("unit");
                 gongzhi_cases::store::add_rule(db, actor, form.opt("category").as_deref(), form.opt("area").as_deref(), unit).await?;
                 gongzhi_cases::intake::forget_reference(db).await;
-                Ok(format!("rule → {unit}"))
+                Ok(None)
             }
             "units" => {
                 let u = Unit {
@@ -316,7 +314,7 @@ async fn change(
                 };
                 identity::create_unit(db, actor, &u).await?;
                 gongzhi_cases::intake::forget_reference(db).await;
-                Ok(u.code)
+                Ok(None)
             }
             "users" => {
                 let role = Role::parse(form.get("role"))?;
@@ -329,7 +327,7 @@ async fn change(
                     email: None,
                 };
                 identity::create_user(db, &state.sealer, actor, &u).await?;
-                Ok(u.username)
+                Ok(None)
             }
             "category" => {
                 let mut c = catalog::get(db, form.get("code")).await?;
@@ -348,14 +346,19 @@ async fn change(
                 c.public = form.get("public") == "true";
                 catalog::save(db, actor, &c).await?;
                 gongzhi_cases::intake::forget_reference(db).await;
-                Ok(c.code)
+                Ok(None)
             }
             _ => Err(Error::not_found("admin form")),
         }
     }
     .await;
     match result {
-        Ok(done) => Redirect::to(&format!("/admin?done={}", enc(&done))).into_response(),
+        Ok(counts) => {
+            let counts = counts
+                .map(|(c, u)| format!("&created={c}&updated={u}"))
+                .unwrap_or_default();
+            Redirect::to(&format!("/admin?done={what}{counts}")).into_response()
+        }
         Err(e) => {
             let lang = s.lang;
             let status = match e {

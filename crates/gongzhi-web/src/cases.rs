@@ -289,7 +289,8 @@ async fn case_page(
         @if q.created.is_some() {
             (notice(&format!("{}{}", lang.t("已提交，案件编号：", "Submitted. Case number: "), c.number)))
         }
-        @if let Some(d) = &q.done { (notice(&format!("{}：{}", lang.t("已办理", "Done"), lang.word(d)))) }
+        // Only a step's own name: the address cannot choose what the page says.
+        @if let Some(step) = q.done.as_deref().and_then(Step::parse) { (notice(&format!("{}：{}", lang.t("已办理", "Done"), lang.word(step.as_str())))) }
         div.case-head {
             span class={"status big s-" (c.status.as_str())} #case-status { (lang.word(c.status.as_str())) }
             @if c.overdue { span.badge.overdue { (lang.t("已超期", "Overdue")) } }

@@ -8,6 +8,7 @@ pub mod cases;
 pub mod dashboard;
 pub mod deliberation;
 pub mod i18n;
+pub mod messages;
 pub mod report;
 pub mod session;
 
@@ -223,10 +224,45 @@ struct NextQuery {
     next: Option<String>,
 }
 
-/// Only local paths: a sign-in must not send anyone to another site.
-fn safe_next(next: Option<&str>) -> Option<String> {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .map(String::from)
+/// Only a path on this site: a sign-in (or the language toggle) must not send anyone to another
+/// one. A single leading `/` and URL characters only — no control characters, whitespace or
+/// backslash (browsers drop or turn them into `/`, making `/\t/evil.example` off-site) and no
+/// `//`, also when percent-decoded; anything else goes to the home page.
+pub fn safe_next(next: Option<&str>) -> Option<String> {
+    fn plain(s: &[u8]) -> bool {
+        s.first() == Some(&b'/')
+            && !s.windows(2).any(|w| w == b"//")
+            && s.iter().all(|&b| {
+                b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%#".contains(&b)
+            })
+    }
+    let n = next?;
+    let bytes = n.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                decoded.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    // Decoded, it may hold UTF-8 (a Chinese query), but still nothing that could make it a
+    // path to another host if something on the way decodes it.
+    let decoded_ok = !decoded.windows(2).any(|w| w == b"//")
+        && !decoded
+            .iter()
+            .any(|&b| b.is_ascii_control() || b == b' ' || b == b'\\');
+    (n.len() <= 2048 && plain(bytes) && decoded_ok).then(|| n.to_string())
 }
 
 fn login_form(lang: Lang, next: &str, csrf: &str, error: Option<&str>) -> Markup {
