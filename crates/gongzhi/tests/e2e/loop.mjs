@@ -13,6 +13,7 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
+import { watchCsp, assertNoCspViolations } from './csp.mjs';
 
 const BIN = process.env.GONGZHI_BIN || 'target/debug/gongzhi';
 const SHOTS = process.env.SHOTS || 'target/e2e-screenshots';
@@ -51,6 +52,7 @@ async function shot(page, name) {
 
 async function login(browser, user, opts = {}) {
   const ctx = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 860 }, ...opts });
+  await watchCsp(ctx);
   const page = await ctx.newPage();
   await page.goto(`${BASE}/login`);
   await page.getByLabel('用户名').fill(user);
@@ -380,7 +382,9 @@ try {
   assert.ok((await rp.locator('#comments').textContent()).includes('经核实与议题无关'), 'the reason is shown in place of the comment');
 
   // Public notices need no sign-in: the elevator resolution and the finished calls.
-  const anon = await (await browser.newContext({ locale: 'zh-CN' })).newPage();
+  const anonCtx = await browser.newContext({ locale: 'zh-CN' });
+  await watchCsp(anonCtx);
+  const anon = await anonCtx.newPage();
   await anon.goto(`${BASE}/`);
   await anon.getByRole('link', { name: /公示公告/ }).click();
   await anon.waitForLoadState('load');
@@ -394,6 +398,8 @@ try {
   await council.goto(votingTopic);
   assert.equal((await council.locator('#vote h2').textContent()).trim(), 'The vote');
 
+  // Every page above ran under the CSP without a refusal (maps, charts, forms).
+  assertNoCspViolations();
   console.log(`e2e: the whole loop passed; screenshots in ${SHOTS}`);
 } catch (e) {
   failed = true;
