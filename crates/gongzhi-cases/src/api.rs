@@ -186,7 +186,6 @@ async fn save_category(
     ))
 }
 
-
 /// Routing rules: category × area → unit; the most specific rule wins.
 #[utoipa::path(get, path = "/api/v1/routing-rules", tag = "cases", security(("bearer" = [])), responses((status = 200, body = Vec<RoutingRule>)))]
 async fn list_rules(

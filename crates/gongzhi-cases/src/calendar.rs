@@ -465,8 +465,13 @@ pub async fn overrides(
         out.push((
             r.try_get(0)?,
             CalendarDay {
-                date: NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(gongzhi_core::Error::internal)?,
-                kind: if kind == "holiday" { DayKind::Holiday } else { DayKind::Workday },
+                date: NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                    .map_err(gongzhi_core::Error::internal)?,
+                kind: if kind == "holiday" {
+                    DayKind::Holiday
+                } else {
+                    DayKind::Workday
+                },
                 note: r.try_get(3)?,
             },
         ));

@@ -21,7 +21,10 @@ pub fn problem(name: &str) -> Option<String> {
     name.chars()
         .find(|&c| {
             c.is_control()
-                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+                )
                 || ('\u{202a}'..='\u{202e}').contains(&c)
                 || ('\u{2066}'..='\u{2069}').contains(&c)
         })
@@ -46,7 +49,12 @@ mod tests {
 
     #[test]
     fn names() {
-        for ok in ["东华门街道", "G1 <img src=x onerror=\"alert(1)\">", "O'Brien & Co", "a"] {
+        for ok in [
+            "东华门街道",
+            "G1 <img src=x onerror=\"alert(1)\">",
+            "O'Brien & Co",
+            "a",
+        ] {
             assert_eq!(problem(ok), None, "{ok}");
         }
         for bad in [
@@ -66,6 +74,12 @@ mod tests {
         assert!(problem(&"长".repeat(MAX_NAME_CHARS)).is_none());
         assert!(problem(&"长".repeat(MAX_NAME_CHARS + 1)).is_some());
         let e = check("unit", "a\nb").unwrap_err();
-        assert!(matches!(e, Error::Invalid { code: "invalid_name", .. }));
+        assert!(matches!(
+            e,
+            Error::Invalid {
+                code: "invalid_name",
+                ..
+            }
+        ));
     }
 }

@@ -10,9 +10,9 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 
+use gongzhi_cases::calendar::DayKind;
 use gongzhi_cases::catalog;
 use gongzhi_core::http::AppState;
-use gongzhi_cases::calendar::DayKind;
 use gongzhi_core::identity::{self, authorize, Assignment, NewUser, Role, Target, Unit};
 use gongzhi_core::{audit, Error};
 
@@ -84,7 +84,10 @@ async fn admin(State(state): State<AppState>, s: Session, Query(q): Query<AdminQ
         "audit" => entries.is_some(),
         _ => true,
     };
-    let done = q.done.as_deref().and_then(|k| messages::admin_done(lang, k));
+    let done = q
+        .done
+        .as_deref()
+        .and_then(|k| messages::admin_done(lang, k));
     let counts: Vec<u32> = [&q.created, &q.updated]
         .iter()
         .filter_map(|v| v.as_deref()?.parse().ok())

@@ -244,7 +244,10 @@ async fn figures(
     let ((rows, trend), at) = cached(state, key, async {
         let rows = stats::compute(&state.db, &s.actor, period, level).await?;
         let t = overview::trend(&state.db, &s.actor, now_ms(), 30).await?;
-        Ok((rows, json!({"days": t.days, "created": t.created, "closed": t.closed})))
+        Ok((
+            rows,
+            json!({"days": t.days, "created": t.created, "closed": t.closed}),
+        ))
     })
     .await?;
     Ok((rows, trend, at))
@@ -255,7 +258,13 @@ async fn figures(
 /// (zero for those who may read none), from the cases module's own scoped figures.
 async fn grids(State(state): State<AppState>, s: Session) -> Response {
     let key = format!("grids|{:?}|{:?}", s.actor.user_id, s.actor.assignments);
-    let counts = match cached(&state, &key, overview::open_by_grid(&state.db, &s.actor, now_ms())).await {
+    let counts = match cached(
+        &state,
+        &key,
+        overview::open_by_grid(&state.db, &s.actor, now_ms()),
+    )
+    .await
+    {
         Ok((c, _)) => c,
         Err(gongzhi_core::Error::Forbidden(_)) => Default::default(),
         Err(e) => {
@@ -265,13 +274,19 @@ async fn grids(State(state): State<AppState>, s: Session) -> Response {
     };
     let (Ok(mut fc), Ok(areas)) = (
         grid_shapes(&state.db).await,
-        gongzhi_core::areas::names_at(&state.db, &[Level::District, Level::Street, Level::Community]).await,
+        gongzhi_core::areas::names_at(
+            &state.db,
+            &[Level::District, Level::Street, Level::Community],
+        )
+        .await,
     ) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     // Names of streets and communities, for the drill-down labels.
-    let names: serde_json::Map<String, Value> =
-        areas.into_iter().map(|(c, n)| (c, Value::String(n))).collect();
+    let names: serde_json::Map<String, Value> = areas
+        .into_iter()
+        .map(|(c, n)| (c, Value::String(n)))
+        .collect();
     if let Some(features) = fc["features"].as_array_mut() {
         for f in features {
             let code = f["properties"]["code"].as_str().unwrap_or("").to_string();

@@ -232,9 +232,8 @@ pub fn safe_next(next: Option<&str>) -> Option<String> {
     fn plain(s: &[u8]) -> bool {
         s.first() == Some(&b'/')
             && !s.windows(2).any(|w| w == b"//")
-            && s.iter().all(|&b| {
-                b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%#".contains(&b)
-            })
+            && s.iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%#".contains(&b))
     }
     let n = next?;
     let bytes = n.as_bytes();

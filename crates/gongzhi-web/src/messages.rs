@@ -21,4 +21,3 @@ pub fn admin_done(lang: Lang, key: &str) -> Option<&'static str> {
         .find(|(k, _, _)| *k == key)
         .map(|(_, zh, en)| lang.t(zh, en))
 }
-

@@ -35,7 +35,10 @@ impl Browser {
             .join("; ")
     }
     /// Keeps cookies as a browser would; answers status, Location, body and raw Set-Cookie lines.
-    pub(crate) async fn send(&mut self, req: reqwest::RequestBuilder) -> (u16, String, String, Vec<String>) {
+    pub(crate) async fn send(
+        &mut self,
+        req: reqwest::RequestBuilder,
+    ) -> (u16, String, String, Vec<String>) {
         let resp = req
             .header("cookie", self.cookie_header())
             .send()

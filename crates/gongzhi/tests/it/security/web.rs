@@ -101,7 +101,14 @@ async fn names_are_plain_text(backend: Backend) {
     // Control characters, line breaks and bidirectional overrides are refused, all or nothing,
     // in either import, with the offending row named.
     let before = area_name(app, &d.admin, GRID_1).await;
-    for bad in ["G1\tx", "G1\nx", "G1\rx", "G1\u{7}x", "abc\u{202e}gpj", "G1\u{2028}x"] {
+    for bad in [
+        "G1\tx",
+        "G1\nx",
+        "G1\rx",
+        "G1\u{7}x",
+        "abc\u{202e}gpj",
+        "G1\u{2028}x",
+    ] {
         let two = format!(
             "{}110102001002,钟声社区（改）,community,110102001\n",
             rename_grid(bad)
@@ -150,7 +157,11 @@ async fn names_are_plain_text(backend: Backend) {
             &json!({"code": "110102-x", "name": "城管\n委", "kind": "department", "area_code": "110102"}),
         )
         .await;
-    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("invalid_name")), "{b}");
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (400, Some("invalid_name")),
+        "{b}"
+    );
     assert_eq!(app.count("units").await, units);
     let (s, tree) = app.get("/api/v1/categories", Some(&d.admin)).await;
     assert_eq!(s, 200);
@@ -166,7 +177,11 @@ async fn names_are_plain_text(backend: Backend) {
             .json(&c),
     )
     .await;
-    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("invalid_name")), "{b}");
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (400, Some("invalid_name")),
+        "{b}"
+    );
     let users = app.count("users").await;
     let (s, b) = app
         .post(
@@ -176,7 +191,11 @@ async fn names_are_plain_text(backend: Backend) {
                     "assignments": [{"role": "resident"}]}),
         )
         .await;
-    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("invalid_name")), "{b}");
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (400, Some("invalid_name")),
+        "{b}"
+    );
     assert_eq!(app.count("users").await, users);
 }
 both!(names_are_plain_text);
@@ -210,27 +229,53 @@ async fn security_headers_everywhere() {
     let mut b = Browser::new(&app.url);
     b.login("admin", ADMIN_PASSWORD).await;
     let pages = [
-        "/", "/login", "/report", "/cases", "/queue", "/dashboard", "/admin", "/deliberation",
-        "/notices", &case_page,
+        "/",
+        "/login",
+        "/report",
+        "/cases",
+        "/queue",
+        "/dashboard",
+        "/admin",
+        "/deliberation",
+        "/notices",
+        &case_page,
     ];
-    for path in pages
-        .iter()
-        .copied()
-        .chain(["/api/v1/areas?parent=110102", "/api/openapi.json", "/nowhere", "/static/app.js", "/dashboard/grids.json"])
-    {
+    for path in pages.iter().copied().chain([
+        "/api/v1/areas?parent=110102",
+        "/api/openapi.json",
+        "/nowhere",
+        "/static/app.js",
+        "/dashboard/grids.json",
+    ]) {
         let resp = b
             .http
             .get(format!("{}{path}", app.url))
-            .header("cookie", b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; "))
+            .header(
+                "cookie",
+                b.cookies
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
             .send()
             .await
             .unwrap();
         let h = resp.headers().clone();
-        let get = |name: &str| h.get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        let get = |name: &str| {
+            h.get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
         let csp = get("content-security-policy");
         for part in [
-            "default-src 'self'", "script-src 'self';", "style-src 'self';", "object-src 'none'",
-            "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+            "default-src 'self'",
+            "script-src 'self';",
+            "style-src 'self';",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
             "img-src 'self' data: blob: https://*.tile.example.org;",
         ] {
             assert!(csp.contains(part), "{path}: {csp}");
@@ -239,7 +284,10 @@ async fn security_headers_everywhere() {
         assert_eq!(get("x-content-type-options"), "nosniff", "{path}");
         assert_eq!(get("referrer-policy"), "same-origin", "{path}");
         assert_eq!(get("x-frame-options"), "DENY", "{path}");
-        assert!(get("strict-transport-security").starts_with("max-age="), "{path}");
+        assert!(
+            get("strict-transport-security").starts_with("max-age="),
+            "{path}"
+        );
         let device = if path == "/report" {
             "geolocation=(self), camera=(self)"
         } else {
@@ -259,16 +307,31 @@ async fn security_headers_everywhere() {
                 );
             }
             let lower = html.to_lowercase();
-            for handler in [" onclick=", " onload=", " onerror=", " onchange=", " onsubmit=", "javascript:"] {
+            for handler in [
+                " onclick=",
+                " onload=",
+                " onerror=",
+                " onchange=",
+                " onsubmit=",
+                "javascript:",
+            ] {
                 assert!(!lower.contains(handler), "{path}: {handler}");
             }
         }
     }
     // Without secure cookies, no HSTS (a plain-HTTP demo must stay reachable).
     let plain = TestApp::spawn(Backend::Sqlite).await;
-    let resp = plain.client.get(format!("{}/login", plain.url)).send().await.unwrap();
+    let resp = plain
+        .client
+        .get(format!("{}/login", plain.url))
+        .send()
+        .await
+        .unwrap();
     assert!(resp.headers().get("strict-transport-security").is_none());
-    assert!(!resp.headers()["content-security-policy"].to_str().unwrap().contains("tile"));
+    assert!(!resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("tile"));
 }
 
 /// Open cases per grid and the trend, as the dashboard's grids.json and page show them.
@@ -295,7 +358,9 @@ fn grid_open(grids: &Value, code: &str) -> i64 {
 }
 
 async fn api_total(app: &TestApp, token: &str, query: &str) -> i64 {
-    let (s, b) = app.get(&format!("/api/v1/cases?{query}"), Some(token)).await;
+    let (s, b) = app
+        .get(&format!("/api/v1/cases?{query}"), Some(token))
+        .await;
     match s {
         200 => b["total"].as_i64().unwrap(),
         403 => 0,
@@ -357,14 +422,22 @@ async fn dashboard_counts_what_the_api_lists(backend: Backend) {
                 assert_eq!(grid_open(&grids, g), want, "{assignments:?}: grid {g}");
                 mapped += want;
             }
-            assert_eq!(mapped, total, "{assignments:?}: every listed case is on the map");
+            assert_eq!(
+                mapped, total,
+                "{assignments:?}: every listed case is on the map"
+            );
             let oversees = assignments
                 .iter()
                 .any(|a| ["leader", "dispatcher", "admin"].contains(&a["role"].as_str().unwrap()));
             if oversees {
                 assert_eq!(status, 200, "{assignments:?}");
                 let trend = trend.expect("the trend");
-                let created: i64 = trend["created"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).sum();
+                let created: i64 = trend["created"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_i64().unwrap())
+                    .sum();
                 assert_eq!(created, total, "{assignments:?}: the trend");
             } else {
                 assert_eq!(status, 403, "{assignments:?}");
@@ -375,9 +448,19 @@ async fn dashboard_counts_what_the_api_lists(backend: Backend) {
     assert_eq!(checked, bases.len() * on_top.len());
     // The scopes really differ: the district leader sees all five, the unit-only water leader
     // the three water cases, the community leader its two.
-    let (_, t) = person(app, "district", json!([{"role": "leader"}, {"role": "resident"}])).await;
+    let (_, t) = person(
+        app,
+        "district",
+        json!([{"role": "leader"}, {"role": "resident"}]),
+    )
+    .await;
     assert_eq!(api_total(app, &t, "").await, 5);
-    let (mut b, t) = person(app, "waterlead", json!([{"role": "leader", "unit": "110102-sw"}, {"role": "resident"}])).await;
+    let (mut b, t) = person(
+        app,
+        "waterlead",
+        json!([{"role": "leader", "unit": "110102-sw"}, {"role": "resident"}]),
+    )
+    .await;
     assert_eq!(api_total(app, &t, "").await, 3);
     let (_, grids, _) = dashboard_figures(&mut b).await;
     assert_eq!(grid_open(&grids, GRID_1), 2);
@@ -386,7 +469,11 @@ async fn dashboard_counts_what_the_api_lists(backend: Backend) {
     let (status, grids, _) = dashboard_figures(&mut b).await;
     assert_eq!(status, 403);
     assert!(grids["features"].as_array().unwrap().len() >= 24);
-    assert!(grids["features"].as_array().unwrap().iter().all(|f| f["properties"]["open"] == 0));
+    assert!(grids["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["properties"]["open"] == 0));
 }
 both!(dashboard_counts_what_the_api_lists);
 
@@ -395,7 +482,12 @@ both!(dashboard_counts_what_the_api_lists);
 async fn admin_page_shows_what_the_api_allows(backend: Backend) {
     let d = desk_on(TestApp::spawn(backend).await).await;
     let app = &d.app;
-    let (mut street, token) = person(app, "streetadm", json!([{"role": "admin", "area": "110102001"}])).await;
+    let (mut street, token) = person(
+        app,
+        "streetadm",
+        json!([{"role": "admin", "area": "110102001"}]),
+    )
+    .await;
     let (s, _) = app.get("/api/v1/audit", Some(&token)).await;
     assert_eq!(s, 403);
     let (s, _) = app.get("/api/v1/routing-rules", Some(&token)).await;
@@ -403,14 +495,24 @@ async fn admin_page_shows_what_the_api_allows(backend: Backend) {
     let (s, _, page) = street.get("/admin").await;
     assert_eq!(s, 200);
     for hidden_part in ["id=\"audit\"", "id=\"rules\"", "routing_rule.create"] {
-        assert!(!page.contains(hidden_part), "a street admin's /admin shows {hidden_part}");
+        assert!(
+            !page.contains(hidden_part),
+            "a street admin's /admin shows {hidden_part}"
+        );
     }
-    assert!(!page.contains("disp2"), "users outside the street are not listed");
+    assert!(
+        !page.contains("disp2"),
+        "users outside the street are not listed"
+    );
     assert!(page.contains("id=\"users\"") && page.contains("id=\"units\""));
     let mut district = Browser::new(&app.url);
     district.login("admin", ADMIN_PASSWORD).await;
     let (_, _, page) = district.get("/admin").await;
-    assert!(page.contains("id=\"audit\"") && page.contains("routing_rule.create") && page.contains("id=\"rules\""));
+    assert!(
+        page.contains("id=\"audit\"")
+            && page.contains("routing_rule.create")
+            && page.contains("id=\"rules\"")
+    );
 
     // Attacker-chosen texts in the address are not shown; known keys show the fixed message.
     let lure = "请致电 400-123-4567 领取补贴";
@@ -426,7 +528,9 @@ async fn admin_page_shows_what_the_api_allows(backend: Backend) {
     assert!(page.contains("单位已添加"));
     let (_, case) = d.create(&d.operator, &new_case("C0101", IN_STREET_1)).await;
     let id = case["id"].as_str().unwrap();
-    let (_, _, page) = district.get(&format!("/cases/{id}?done={}", enc(lure))).await;
+    let (_, _, page) = district
+        .get(&format!("/cases/{id}?done={}", enc(lure)))
+        .await;
     assert!(!page.contains("400-123-4567"));
     let (_, _, page) = district.get(&format!("/cases/{id}?done=accept")).await;
     assert!(page.contains("已办理"));
@@ -437,7 +541,10 @@ async fn admin_page_shows_what_the_api_allows(backend: Backend) {
         reqwest::multipart::Part::bytes(rename_grid("网格一").into_bytes()).file_name("d.csv"),
     );
     let (s, l, _) = district.post_form("/admin/divisions", form).await;
-    assert_eq!((s, l.as_str()), (303, "/admin?done=divisions&created=0&updated=1"));
+    assert_eq!(
+        (s, l.as_str()),
+        (303, "/admin?done=divisions&created=0&updated=1")
+    );
 }
 both!(admin_page_shows_what_the_api_allows);
 
@@ -493,7 +600,11 @@ async fn sign_in_stays_on_the_site() {
         let (s, location, _, _) = b.send(r).await;
         assert_eq!((s, location.as_str()), (303, "/admin"), "{next:?}");
     }
-    for (next, to) in [("/cases?status=reported", "/cases?status=reported"), ("/cases/abc#top", "/cases/abc#top"), ("/my?q=%E4%BA%95", "/my?q=%E4%BA%95")] {
+    for (next, to) in [
+        ("/cases?status=reported", "/cases?status=reported"),
+        ("/cases/abc#top", "/cases/abc#top"),
+        ("/my?q=%E4%BA%95", "/my?q=%E4%BA%95"),
+    ] {
         let mut b = Browser::new(&app.url);
         let (_, _, page) = b.get("/login").await;
         let csrf = hidden(&page, "_csrf");
@@ -508,7 +619,10 @@ async fn sign_in_stays_on_the_site() {
     }
     // The language toggle goes back only to a path of this site.
     for (referer, back) in [
-        (format!("{}/cases?status=reported", app.url), "/cases?status=reported"),
+        (
+            format!("{}/cases?status=reported", app.url),
+            "/cases?status=reported",
+        ),
         (format!("{}//attacker.example/", app.url), "/"),
         (format!("{}/\t/attacker.example", app.url), "/"),
         (format!("{}/%5C/attacker.example", app.url), "/"),
