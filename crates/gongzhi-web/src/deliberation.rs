@@ -983,7 +983,9 @@ async fn call_page(State(state): State<AppState>, s: Session, Path(id): Path<Str
         Err(e) => return refusal(lang, &s, &e, "/deliberation"),
     };
     let steward = authorize(&s.actor, DELIBERATION_MANAGE, &Target::area(&c.call.area)).is_ok();
-    let results = budgets::compute(&state.db, &state.sealer, &id, at).await.ok();
+    let results = budgets::compute(&state.db, &state.sealer, &id, at)
+        .await
+        .ok();
     let base = format!("/budgets/{id}/do/");
     let phase = c.call.phase.as_str();
     let body = html! {
