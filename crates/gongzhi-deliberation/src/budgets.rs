@@ -359,8 +359,9 @@ pub async fn add_project(
     now: i64,
 ) -> Result<String> {
     let c = call_row(db, call, now).await?;
-    in_phase(&c, &["proposing"], "proposing a project")?;
+    // Who may take part comes before the phase, which is for them to hear.
     let user = require_eligible(db, actor, &c.summary.area, &c.summary.place, None).await?;
+    in_phase(&c, &["proposing"], "proposing a project")?;
     let title = text("title", &p.title, 100)?;
     if p.cost_estimate <= 0 || p.cost_estimate > c.summary.budget {
         return Err(Error::invalid(
@@ -520,8 +521,8 @@ pub async fn cast(
     now: i64,
 ) -> Result<()> {
     let c = call_row(db, call, now).await?;
-    in_phase(&c, &["voting"], "voting")?;
     let user = require_eligible(db, actor, &c.summary.area, &c.summary.place, None).await?;
+    in_phase(&c, &["voting"], "voting")?;
     let all = projects(db, call).await?;
     let mut chosen: Vec<&ProjectView> = Vec::new();
     for want in &b.projects {

@@ -268,13 +268,13 @@ pub async fn answer(
     now: i64,
 ) -> Result<()> {
     let s = load(db, actor, id, now).await?;
+    let user = require_eligible(db, actor, &s.view.area, &s.view.place, None).await?;
     if now < s.opens || now >= s.closes {
         return Err(Error::Conflict(format!(
             "the consultation is open from {} until {}",
             s.view.opens_at, s.view.closes_at
         )));
     }
-    let user = require_eligible(db, actor, &s.view.area, &s.view.place, None).await?;
     check_answers(&s.view.questions, answers)?;
     let mut tx = db.begin_write().await?;
     let first = sqlx::query(

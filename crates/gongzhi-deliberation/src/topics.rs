@@ -891,6 +891,9 @@ pub async fn vote(
     now: i64,
 ) -> Result<()> {
     let t = parse_row(&row(db, id).await?)?;
+    // Who may vote comes first: the state of a vote is for those on its roll.
+    let roll = roll_fixed_at(db, &t.id).await?;
+    let user = require_eligible(db, actor, &t.area, &t.place, roll).await?;
     if t.status != TopicStatus::Voting {
         return Err(Error::Conflict(format!(
             "votes are taken while the topic is voting; it is {}",
@@ -909,8 +912,6 @@ pub async fn vote(
             format_ms(closes)
         )));
     }
-    let roll = roll_fixed_at(db, &t.id).await?;
-    let user = require_eligible(db, actor, &t.area, &t.place, roll).await?;
     let mut tx = db.begin_write().await?;
     // The primary key (topic, voter) makes a second or racing ballot fail here, before counting.
     let first = sqlx::query("INSERT INTO topic_voters (topic_id, user_id) VALUES ($1, $2)")
@@ -991,12 +992,6 @@ pub async fn comment(
     now: i64,
 ) -> Result<String> {
     let t = parse_row(&row(db, id).await?)?;
-    if !matches!(t.status, TopicStatus::Deliberating | TopicStatus::Voting) {
-        return Err(Error::Conflict(format!(
-            "comments are taken while the topic is deliberated or voted; it is {}",
-            t.status.as_str()
-        )));
-    }
     let user = if is_steward(actor, &t.area)
         || authorize(actor, TOPIC_PROPOSE, &Target::area(&t.area)).is_ok()
     {
@@ -1007,6 +1002,12 @@ pub async fn comment(
     } else {
         require_eligible(db, actor, &t.area, &t.place, None).await?
     };
+    if !matches!(t.status, TopicStatus::Deliberating | TopicStatus::Voting) {
+        return Err(Error::Conflict(format!(
+            "comments are taken while the topic is deliberated or voted; it is {}",
+            t.status.as_str()
+        )));
+    }
     if !["for", "against", "neutral"].contains(&input.stance.as_str()) {
         return Err(Error::invalid(
             "stance",

@@ -957,10 +957,11 @@ async fn consultations_take_one_response_per_verified_resident(backend: Backend)
     assert_eq!(r["pending"], 2);
     p.clock.advance_ms(DAY);
     assert_eq!(
-        app.post(&path, Some(&r3), &json!({"answers": [0, [0], 5, null]}))
+        app.post(&path, Some(&r2), &json!({"answers": [0, [0], 5, null]}))
             .await
             .0,
-        409
+        409,
+        "closed"
     );
     let (s, r) = app
         .get(&format!("/api/v1/consultations/{id}/results"), None)
