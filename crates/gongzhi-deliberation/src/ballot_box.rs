@@ -152,6 +152,66 @@ impl<'a> BallotBox<'a> {
     ) -> Result<Option<usize>> {
         let key = self.key();
         let k = batch_size(db).await?;
+        // SQLite: zero the pooled rows as they are deleted, so the file keeps no ciphertext
+        // to open later should the key ever leak (the setting is the connection's; restored).
+        let secure_delete: Option<i64> = match db.backend() {
+            Backend::Sqlite => {
+                let was = sqlx::query("PRAGMA secure_delete")
+                    .fetch_one(tx.conn())
+                    .await?
+                    .try_get(0)?;
+                sqlx::query("PRAGMA secure_delete = 1")
+                    .execute(tx.conn())
+                    .await?;
+                Some(was)
+            }
+            Backend::Postgres => None,
+        };
+        let sealed = self.take(tx, closing, k, now).await;
+        if let Some(was) = secure_delete {
+            sqlx::query(&format!("PRAGMA secure_delete = {was}"))
+                .execute(tx.conn())
+                .await?;
+        }
+        let Some(sealed) = sealed? else {
+            return Ok(None);
+        };
+        let mut ballots = Vec::with_capacity(sealed.len());
+        for s in &sealed {
+            let v: serde_json::Value =
+                serde_json::from_str(&sealer.open(s)?).map_err(Error::internal)?;
+            if v["box"].as_str() != Some(key.as_str()) {
+                return Err(Error::internal(format!(
+                    "a pooled ballot of {key} names another box"
+                )));
+            }
+            let ballot = v["ballot"]
+                .as_str()
+                .ok_or_else(|| Error::internal("a pooled ballot without content"))?;
+            ballots.push(ballot.to_string());
+        }
+        ballots.shuffle(&mut rand::rngs::OsRng);
+        let (table, owner, content) = self.counted();
+        let sql = format!("INSERT INTO {table} ({owner}, {content}) VALUES ($1, $2)");
+        for b in &ballots {
+            sqlx::query(&sql)
+                .bind(self.owner)
+                .bind(b)
+                .execute(tx.conn())
+                .await?;
+        }
+        Ok(Some(ballots.len()))
+    }
+
+    /// Deletes the ballots to mix from the pool and returns them sealed (see `mix`).
+    async fn take(
+        &self,
+        tx: &mut WriteTx,
+        closing: bool,
+        k: i64,
+        now: i64,
+    ) -> Result<Option<Vec<String>>> {
+        let key = self.key();
         let sealed: Vec<String> = if closing {
             // Taking the box row first waits for voters still holding it (see `drop_in`).
             sqlx::query(
@@ -195,31 +255,7 @@ impl<'a> BallotBox<'a> {
                 .map(|r| r.try_get(0))
                 .collect::<std::result::Result<_, _>>()?
         };
-        let mut ballots = Vec::with_capacity(sealed.len());
-        for s in &sealed {
-            let v: serde_json::Value =
-                serde_json::from_str(&sealer.open(s)?).map_err(Error::internal)?;
-            if v["box"].as_str() != Some(key.as_str()) {
-                return Err(Error::internal(format!(
-                    "a pooled ballot of {key} names another box"
-                )));
-            }
-            let ballot = v["ballot"]
-                .as_str()
-                .ok_or_else(|| Error::internal("a pooled ballot without content"))?;
-            ballots.push(ballot.to_string());
-        }
-        ballots.shuffle(&mut rand::rngs::OsRng);
-        let (table, owner, content) = self.counted();
-        let sql = format!("INSERT INTO {table} ({owner}, {content}) VALUES ($1, $2)");
-        for b in &ballots {
-            sqlx::query(&sql)
-                .bind(self.owner)
-                .bind(b)
-                .execute(tx.conn())
-                .await?;
-        }
-        Ok(Some(ballots.len()))
+        Ok(Some(sealed))
     }
 
     /// Mixes in a transaction of its own, by the system: a due batch while the box is open,

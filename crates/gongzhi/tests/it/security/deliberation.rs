@@ -233,8 +233,10 @@ async fn secret_ballots_are_not_linked_to_voters_by_storage(backend: Backend) {
         .await;
     assert_eq!(pooled.len(), VOTERS);
     let other_key = gongzhi_core::privacy::Sealer::from_key(&[7; 32]);
+    let mut ciphertexts = Vec::new();
     for r in &pooled {
         let s: String = r.try_get(0).unwrap();
+        ciphertexts.push(s.clone());
         assert!(
             other_key.open(&s).is_err(),
             "sealed with the server's key only"
@@ -257,6 +259,25 @@ async fn secret_ballots_are_not_linked_to_voters_by_storage(backend: Backend) {
     assert_eq!(v["tally"]["no"], n("no"));
     assert_eq!(v["tally"]["abstain"], n("abstain"));
     assert_eq!(app.count("ballot_pool").await, 0, "the pool is drained");
+    if app.db.backend() == DbBackend::Sqlite {
+        // Deleted from the pool, the ciphertext is zeroed too (secure_delete): once the WAL is
+        // checkpointed into it, the database file holds none of it.
+        let r = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(r.try_get::<i64, _>(0).unwrap(), 0, "checkpoint not blocked");
+        let file = std::fs::read(app.dir.path().join("gongzhi.db")).unwrap();
+        let wal = std::fs::read(app.dir.path().join("gongzhi.db-wal")).unwrap_or_default();
+        for c in &ciphertexts {
+            let needle = &c.as_bytes()[3..40];
+            let found = |hay: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+            assert!(
+                !found(&file) && !found(&wal),
+                "a pooled ballot's ciphertext is still in the file"
+            );
+        }
+    }
 
     // A counted ballot has nothing but its topic and choice: no id, no time, no voter.
     assert_eq!(
