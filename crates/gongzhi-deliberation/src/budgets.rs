@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::ballot_box::BallotBox;
 use crate::common::{
     add_event, check_area, check_place, events, notify_users, require_eligible, text, time, Event,
     MaybeAuthed,
@@ -28,6 +29,7 @@ use gongzhi_core::audit;
 use gongzhi_core::db::{opt_text, Db};
 use gongzhi_core::http::{ApiJson, ApiResult, AppState, Authed};
 use gongzhi_core::identity::{authorize, Actor, Target};
+use gongzhi_core::privacy::Sealer;
 use gongzhi_core::time::format_ms;
 use gongzhi_core::{Error, Result};
 
@@ -87,6 +89,7 @@ pub struct CallSummary {
     pub voting_from: String,
     pub voting_until: String,
     pub implementing_from: String,
+    /// How many residents have voted.
     pub ballots: i64,
 }
 
@@ -159,7 +162,7 @@ fn parse_rule(rule: &str, completion: &str) -> Result<Rule> {
 }
 
 async fn call_row(db: &Db, id: &str, now: i64) -> Result<CallRow> {
-    let r = sqlx::query("SELECT c.*, (SELECT COUNT(*) FROM budget_ballots b WHERE b.call_id = c.id) AS n_ballots FROM budget_calls c WHERE id = $1")
+    let r = sqlx::query("SELECT c.*, (SELECT COUNT(*) FROM budget_voters b WHERE b.call_id = c.id) AS n_ballots FROM budget_calls c WHERE id = $1")
         .bind(id)
         .fetch_optional(db.pool())
         .await?
@@ -322,7 +325,7 @@ async fn projects(db: &Db, call: &str) -> Result<Vec<ProjectView>> {
 pub async fn view(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<CallView> {
     let c = call_row(db, id, now).await?;
     let voted = match &actor.user_id {
-        Some(u) => sqlx::query("SELECT 1 FROM budget_ballots WHERE call_id = $1 AND voter_id = $2")
+        Some(u) => sqlx::query("SELECT 1 FROM budget_voters WHERE call_id = $1 AND voter_id = $2")
             .bind(id)
             .bind(u)
             .fetch_optional(db.pool())
@@ -356,8 +359,9 @@ pub async fn add_project(
     now: i64,
 ) -> Result<String> {
     let c = call_row(db, call, now).await?;
-    in_phase(&c, &["proposing"], "proposing a project")?;
+    // Who may take part comes before the phase, which is for them to hear.
     let user = require_eligible(db, actor, &c.summary.area, &c.summary.place, None).await?;
+    in_phase(&c, &["proposing"], "proposing a project")?;
     let title = text("title", &p.title, 100)?;
     if p.cost_estimate <= 0 || p.cost_estimate > c.summary.budget {
         return Err(Error::invalid(
@@ -506,10 +510,19 @@ pub struct BallotInput {
     pub projects: Vec<String>,
 }
 
-pub async fn cast(db: &Db, actor: &Actor, call: &str, b: &BallotInput, now: i64) -> Result<()> {
+/// Casts a verified resident's one ballot: who voted at once, the ballot sealed in the call's
+/// ballot box until it is mixed with others (`ballot_box`).
+pub async fn cast(
+    db: &Db,
+    sealer: &Sealer,
+    actor: &Actor,
+    call: &str,
+    b: &BallotInput,
+    now: i64,
+) -> Result<()> {
     let c = call_row(db, call, now).await?;
-    in_phase(&c, &["voting"], "voting")?;
     let user = require_eligible(db, actor, &c.summary.area, &c.summary.place, None).await?;
+    in_phase(&c, &["voting"], "voting")?;
     let all = projects(db, call).await?;
     let mut chosen: Vec<&ProjectView> = Vec::new();
     for want in &b.projects {
@@ -564,15 +577,11 @@ pub async fn cast(db: &Db, actor: &Actor, call: &str, b: &BallotInput, now: i64)
     }
     let ids: Vec<&str> = chosen.iter().map(|p| p.id.as_str()).collect();
     let mut tx = db.begin_write().await?;
-    let ok = sqlx::query(
-        "INSERT INTO budget_ballots (call_id, voter_id, projects, at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(call)
-    .bind(&user)
-    .bind(serde_json::to_string(&ids).map_err(Error::internal)?)
-    .bind(now)
-    .execute(tx.conn())
-    .await;
+    let ok = sqlx::query("INSERT INTO budget_voters (call_id, voter_id) VALUES ($1, $2)")
+        .bind(call)
+        .bind(&user)
+        .execute(tx.conn())
+        .await;
     if let Err(e) = ok {
         let e = Error::from(e);
         return Err(if e.is_unique_violation() {
@@ -581,6 +590,15 @@ pub async fn cast(db: &Db, actor: &Actor, call: &str, b: &BallotInput, now: i64)
             e
         });
     }
+    let ballot_box = BallotBox::call(call);
+    ballot_box
+        .drop_in(
+            db,
+            &mut tx,
+            sealer,
+            &serde_json::to_string(&ids).map_err(Error::internal)?,
+        )
+        .await?;
     audit::append(
         &mut tx,
         actor,
@@ -591,12 +609,19 @@ pub async fn cast(db: &Db, actor: &Actor, call: &str, b: &BallotInput, now: i64)
     )
     .await?;
     tx.commit().await?;
+    ballot_box.settle_after_vote(db, sealer, now).await;
     Ok(())
 }
 
 /// What the Method of Equal Shares or greedy needs: the feasible projects, the ballots as
-/// indices into them.
-async fn election(db: &Db, call: &str) -> Result<(Vec<ProjectView>, Vec<Vec<usize>>)> {
+/// indices into them — once voting has closed, every ballot mixed first.
+async fn election(
+    db: &Db,
+    sealer: &Sealer,
+    call: &str,
+    now: i64,
+) -> Result<(Vec<ProjectView>, Vec<Vec<usize>>)> {
+    BallotBox::call(call).settle(db, sealer, true, now).await?;
     let ps: Vec<ProjectView> = projects(db, call)
         .await?
         .into_iter()
@@ -643,10 +668,10 @@ pub struct Results {
     pub projects: Vec<ResultRow>,
 }
 
-pub async fn compute(db: &Db, call: &str, now: i64) -> Result<Results> {
+pub async fn compute(db: &Db, sealer: &Sealer, call: &str, now: i64) -> Result<Results> {
     let c = call_row(db, call, now).await?;
     in_phase(&c, &["result", "implementing"], "seeing the results")?;
-    let (ps, ballots) = election(db, call).await?;
+    let (ps, ballots) = election(db, sealer, call, now).await?;
     let rule = parse_rule(&c.summary.rule, &c.summary.completion)?;
     let input: Vec<Project> = ps
         .iter()
@@ -697,6 +722,7 @@ pub struct ProgressInput {
 
 pub async fn record_progress(
     db: &Db,
+    sealer: &Sealer,
     actor: &Actor,
     call: &str,
     project: &str,
@@ -706,7 +732,7 @@ pub async fn record_progress(
     let c = call_row(db, call, now).await?;
     authorize(actor, DELIBERATION_MANAGE, &Target::area(&c.summary.area))?;
     in_phase(&c, &["implementing"], "recording progress")?;
-    let results = compute(db, call, now).await?;
+    let results = compute(db, sealer, call, now).await?;
     let code: String =
         sqlx::query("SELECT code FROM budget_projects WHERE id = $1 AND call_id = $2")
             .bind(project)
@@ -762,10 +788,10 @@ pub async fn record_progress(
 }
 
 /// The call in the Pabulib format, voters anonymised (after voting closes).
-pub async fn export(db: &Db, call: &str, now: i64) -> Result<String> {
+pub async fn export(db: &Db, sealer: &Sealer, call: &str, now: i64) -> Result<String> {
     let c = call_row(db, call, now).await?;
     in_phase(&c, &["result", "implementing"], "exporting the ballots")?;
-    let (ps, ballots) = election(db, call).await?;
+    let (ps, ballots) = election(db, sealer, call, now).await?;
     let rule = parse_rule(&c.summary.rule, &c.summary.completion)?;
     let projects: Vec<(Project, String)> = ps
         .iter()
@@ -791,7 +817,7 @@ pub async fn export(db: &Db, call: &str, now: i64) -> Result<String> {
 }
 
 pub async fn list(db: &Db, now: i64) -> Result<Vec<CallSummary>> {
-    let rows = sqlx::query("SELECT c.*, (SELECT COUNT(*) FROM budget_ballots b WHERE b.call_id = c.id) AS n_ballots FROM budget_calls c ORDER BY voting_until DESC, id LIMIT 200")
+    let rows = sqlx::query("SELECT c.*, (SELECT COUNT(*) FROM budget_voters b WHERE b.call_id = c.id) AS n_ballots FROM budget_calls c ORDER BY voting_until DESC, id LIMIT 200")
         .fetch_all(db.pool())
         .await?;
     rows.iter().map(|r| Ok(to_call(r, now)?.summary)).collect()
@@ -873,7 +899,15 @@ async fn ballot(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<BallotInput>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    cast(&state.db, &actor, &id, &b, state.clock.now_ms()).await?;
+    cast(
+        &state.db,
+        &state.sealer,
+        &actor,
+        &id,
+        &b,
+        state.clock.now_ms(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(json!({"counted": true}))))
 }
 
@@ -884,7 +918,9 @@ async fn results(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Results>> {
-    Ok(Json(compute(&state.db, &id, state.clock.now_ms()).await?))
+    Ok(Json(
+        compute(&state.db, &state.sealer, &id, state.clock.now_ms()).await?,
+    ))
 }
 
 /// The call in the Pabulib format (pabulib.org), voters anonymised (after voting).
@@ -894,7 +930,7 @@ async fn export_pb(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<axum::response::Response> {
-    let text = export(&state.db, &id, state.clock.now_ms()).await?;
+    let text = export(&state.db, &state.sealer, &id, state.clock.now_ms()).await?;
     Ok((
         [
             ("content-type", "text/plain; charset=utf-8".to_string()),
@@ -919,6 +955,6 @@ async fn progress(
     ApiJson(p): ApiJson<ProgressInput>,
 ) -> ApiResult<Json<CallView>> {
     let now = state.clock.now_ms();
-    record_progress(&state.db, &actor, &id, &project, &p, now).await?;
+    record_progress(&state.db, &state.sealer, &actor, &id, &project, &p, now).await?;
     Ok(Json(view(&state.db, &actor, &id, now).await?))
 }

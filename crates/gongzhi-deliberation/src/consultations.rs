@@ -1,7 +1,8 @@
 //! Consultations (专项征询): surveys of single-choice, multiple-choice, scale and free-text
 //! questions for the verified residents of a place, one response each between open and close
-//! times. Who answered and what was answered are stored apart, so the results and the export
-//! never link an answer to a person.
+//! times. Who answered and what was answered are stored apart, and an answer is counted only
+//! once mixed with others (`ballot_box`): neither the results, the export nor the stored order
+//! links an answer to a person.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,12 +14,14 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::ballot_box::{self, BallotBox};
 use crate::common::{check_area, check_place, require_eligible, text, time, MaybeAuthed};
 use crate::DELIBERATION_MANAGE;
 use gongzhi_core::audit;
 use gongzhi_core::db::Db;
 use gongzhi_core::http::{ApiJson, ApiResult, AppState, Authed};
 use gongzhi_core::identity::{authorize, Actor, Target};
+use gongzhi_core::privacy::Sealer;
 use gongzhi_core::time::format_ms;
 use gongzhi_core::{Error, Result};
 
@@ -68,6 +71,7 @@ pub struct ConsultationView {
     /// upcoming, open or closed.
     pub state: String,
     pub questions: Vec<Question>,
+    /// How many residents have answered.
     pub responses: i64,
     pub answered: bool,
 }
@@ -165,7 +169,7 @@ struct Stored {
 }
 
 async fn load(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<Stored> {
-    let r = sqlx::query("SELECT c.*, (SELECT COUNT(*) FROM consultation_responses x WHERE x.consultation_id = c.id) AS n FROM consultations c WHERE id = $1")
+    let r = sqlx::query("SELECT c.*, (SELECT COUNT(*) FROM consultation_respondents x WHERE x.consultation_id = c.id) AS n FROM consultations c WHERE id = $1")
         .bind(id)
         .fetch_optional(db.pool())
         .await?
@@ -253,15 +257,24 @@ pub async fn create(db: &Db, actor: &Actor, c: &NewConsultation) -> Result<Strin
     Ok(id)
 }
 
-pub async fn answer(db: &Db, actor: &Actor, id: &str, answers: &[Value], now: i64) -> Result<()> {
+/// Records a verified resident's one response: who answered at once, the answers sealed in the
+/// consultation's ballot box until they are mixed with others.
+pub async fn answer(
+    db: &Db,
+    sealer: &Sealer,
+    actor: &Actor,
+    id: &str,
+    answers: &[Value],
+    now: i64,
+) -> Result<()> {
     let s = load(db, actor, id, now).await?;
+    let user = require_eligible(db, actor, &s.view.area, &s.view.place, None).await?;
     if now < s.opens || now >= s.closes {
         return Err(Error::Conflict(format!(
             "the consultation is open from {} until {}",
             s.view.opens_at, s.view.closes_at
         )));
     }
-    let user = require_eligible(db, actor, &s.view.area, &s.view.place, None).await?;
     check_answers(&s.view.questions, answers)?;
     let mut tx = db.begin_write().await?;
     let first = sqlx::query(
@@ -279,14 +292,15 @@ pub async fn answer(db: &Db, actor: &Actor, id: &str, answers: &[Value], now: i6
             e
         });
     }
-    sqlx::query(
-        "INSERT INTO consultation_responses (id, consultation_id, answers) VALUES ($1, $2, $3)",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(id)
-    .bind(Value::Array(answers.to_vec()).to_string())
-    .execute(tx.conn())
-    .await?;
+    let ballot_box = BallotBox::consultation(id);
+    ballot_box
+        .drop_in(
+            db,
+            &mut tx,
+            sealer,
+            &Value::Array(answers.to_vec()).to_string(),
+        )
+        .await?;
     audit::append(
         &mut tx,
         actor,
@@ -297,6 +311,7 @@ pub async fn answer(db: &Db, actor: &Actor, id: &str, answers: &[Value], now: i6
     )
     .await?;
     tx.commit().await?;
+    ballot_box.settle_after_vote(db, sealer, now).await;
     Ok(())
 }
 
@@ -323,18 +338,34 @@ pub struct QuestionResult {
 pub struct ConsultationResults {
     pub id: String,
     pub title: String,
+    /// The responses counted here: mixed ones only.
     pub responses: i64,
+    /// Responses received but not yet mixed, so not counted yet (0 once closed).
+    pub pending: i64,
+    /// While open, responses are counted in mixed batches of at least this many.
+    pub batch: i64,
     pub questions: Vec<QuestionResult>,
     /// Every response without who gave it, sorted (the anonymised export).
     #[schema(value_type = Vec<Object>)]
     pub export: Vec<Value>,
 }
 
-/// Aggregates the responses (the council of the area any time; everyone after it closes).
-pub async fn aggregate(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<ConsultationResults> {
+/// Aggregates the mixed responses (the council of the area any time; everyone after it
+/// closes, when every response is mixed first). While open, the figures move only by whole
+/// batches, so comparing them before and after someone answered tells nothing about them.
+pub async fn aggregate(
+    db: &Db,
+    sealer: &Sealer,
+    actor: &Actor,
+    id: &str,
+    now: i64,
+) -> Result<ConsultationResults> {
     let s = load(db, actor, id, now).await?;
+    let ballot_box = BallotBox::consultation(id);
     if now < s.closes {
         authorize(actor, DELIBERATION_MANAGE, &Target::area(&s.view.area))?;
+    } else {
+        ballot_box.settle(db, sealer, true, now).await?;
     }
     let rows = sqlx::query("SELECT answers FROM consultation_responses WHERE consultation_id = $1")
         .bind(id)
@@ -409,6 +440,8 @@ pub async fn aggregate(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<Con
         id: s.view.id,
         title: s.view.title,
         responses: all.len() as i64,
+        pending: ballot_box.pending(db).await?,
+        batch: ballot_box::batch_size(db).await?,
         questions: out,
         export: all,
     })
@@ -493,7 +526,15 @@ async fn respond(
     Path(id): Path<String>,
     ApiJson(r): ApiJson<ResponseInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    answer(&state.db, &actor, &id, &r.answers, state.clock.now_ms()).await?;
+    answer(
+        &state.db,
+        &state.sealer,
+        &actor,
+        &id,
+        &r.answers,
+        state.clock.now_ms(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(json!({"recorded": true}))))
 }
 
@@ -506,6 +547,6 @@ async fn results(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ConsultationResults>> {
     Ok(Json(
-        aggregate(&state.db, &actor, &id, state.clock.now_ms()).await?,
+        aggregate(&state.db, &state.sealer, &actor, &id, state.clock.now_ms()).await?,
     ))
 }

@@ -5,6 +5,7 @@
 //! Pure rules live in `rules`, `pb`, `pabulib` and `sortition`; each other file owns one part's
 //! storage (both backends, portable SQL) and its API.
 
+pub mod ballot_box;
 pub mod budgets;
 mod common;
 pub mod consultations;
@@ -62,6 +63,7 @@ impl Module for Deliberation {
     }
     fn api(&self) -> OpenApiRouter<AppState> {
         residents::api()
+            .merge(ballot_box::api())
             .merge(topics::api())
             .merge(budgets::api())
             .merge(consultations::api())
@@ -70,7 +72,7 @@ impl Module for Deliberation {
     }
 }
 
-pub const MIGRATIONS: &[Migration] = &[DELIBERATION_0001];
+pub const MIGRATIONS: &[Migration] = &[DELIBERATION_0001, DELIBERATION_0002];
 
 const DELIBERATION_0001: Migration = Migration {
     id: "deliberation-0001",
@@ -283,5 +285,35 @@ CREATE TABLE content_reports (
     UNIQUE (target, reporter_id)
 );
 CREATE TABLE deliberation_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)
+"#,
+};
+
+/// Secret ballots and consultation answers pass through a sealed pool and are counted only
+/// once mixed (`ballot_box`): the counted rows lose their ids (and budget ballots their voter
+/// and time, who voted moving to `budget_voters`); ballots stored before this are rewritten
+/// in a random order, so their rowid or ctid no longer follows the voters'.
+const DELIBERATION_0002: Migration = Migration {
+    id: "deliberation-0002-ballot-mix",
+    sql: r#"
+CREATE TABLE ballot_boxes (box TEXT PRIMARY KEY, closed_at BIGINT);
+CREATE TABLE ballot_pool (id TEXT PRIMARY KEY, box TEXT NOT NULL, sealed TEXT NOT NULL);
+CREATE INDEX ballot_pool_box ON ballot_pool (box);
+CREATE TABLE topic_ballots_mixed (topic_id TEXT NOT NULL, choice TEXT NOT NULL, voter_id TEXT);
+INSERT INTO topic_ballots_mixed (topic_id, choice, voter_id) SELECT topic_id, choice, voter_id FROM topic_ballots ORDER BY random();
+DROP TABLE topic_ballots;
+ALTER TABLE topic_ballots_mixed RENAME TO topic_ballots;
+CREATE INDEX topic_ballots_topic ON topic_ballots (topic_id, choice);
+CREATE TABLE budget_voters (call_id TEXT NOT NULL, voter_id TEXT NOT NULL, PRIMARY KEY (call_id, voter_id));
+INSERT INTO budget_voters (call_id, voter_id) SELECT call_id, voter_id FROM budget_ballots;
+CREATE TABLE budget_ballots_mixed (call_id TEXT NOT NULL, projects TEXT NOT NULL);
+INSERT INTO budget_ballots_mixed (call_id, projects) SELECT call_id, projects FROM budget_ballots ORDER BY random();
+DROP TABLE budget_ballots;
+ALTER TABLE budget_ballots_mixed RENAME TO budget_ballots;
+CREATE INDEX budget_ballots_call ON budget_ballots (call_id);
+CREATE TABLE consultation_responses_mixed (consultation_id TEXT NOT NULL, answers TEXT NOT NULL);
+INSERT INTO consultation_responses_mixed (consultation_id, answers) SELECT consultation_id, answers FROM consultation_responses ORDER BY random();
+DROP TABLE consultation_responses;
+ALTER TABLE consultation_responses_mixed RENAME TO consultation_responses;
+CREATE INDEX consultation_responses_c ON consultation_responses (consultation_id)
 "#,
 };

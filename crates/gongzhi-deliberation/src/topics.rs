@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::ballot_box::BallotBox;
 use crate::common::{
     add_event, check_area, check_place, display_name, events, notify_users, require_eligible, text,
     time, Event, MaybeAuthed,
@@ -469,6 +470,7 @@ fn need<'a>(v: &'a Option<String>, field: &'static str, step: TopicStep) -> Resu
 /// Takes one step of the loop.
 pub async fn step(
     db: &Db,
+    sealer: &Sealer,
     actor: &Actor,
     id: &str,
     step: TopicStep,
@@ -652,6 +654,11 @@ pub async fn step(
                 .rules
                 .clone()
                 .ok_or_else(|| Error::internal("a voting topic without rules"))?;
+            // Counting reads mixed ballots only: everything still pooled is mixed first, in
+            // this transaction, which also closes the box to ballots in flight.
+            BallotBox::topic(&t.id)
+                .mix(db, &mut tx, sealer, true, now)
+                .await?;
             let mut counts = [0i64; 3];
             for r in sqlx::query("SELECT choice, COUNT(*) AS n FROM topic_ballots WHERE topic_id = $1 GROUP BY choice")
                 .bind(&t.id)
@@ -873,8 +880,20 @@ pub struct VoteInput {
 }
 
 /// Casts the caller's ballot: only while the vote is open, only for residents on its roll, once.
-pub async fn vote(db: &Db, actor: &Actor, id: &str, choice: Choice, now: i64) -> Result<()> {
+/// A secret ballot goes into the topic's ballot box (`ballot_box`), counted once mixed; an open
+/// ballot is stored with its voter.
+pub async fn vote(
+    db: &Db,
+    sealer: &Sealer,
+    actor: &Actor,
+    id: &str,
+    choice: Choice,
+    now: i64,
+) -> Result<()> {
     let t = parse_row(&row(db, id).await?)?;
+    // Who may vote comes first: the state of a vote is for those on its roll.
+    let roll = roll_fixed_at(db, &t.id).await?;
+    let user = require_eligible(db, actor, &t.area, &t.place, roll).await?;
     if t.status != TopicStatus::Voting {
         return Err(Error::Conflict(format!(
             "votes are taken while the topic is voting; it is {}",
@@ -893,8 +912,6 @@ pub async fn vote(db: &Db, actor: &Actor, id: &str, choice: Choice, now: i64) ->
             format_ms(closes)
         )));
     }
-    let roll = roll_fixed_at(db, &t.id).await?;
-    let user = require_eligible(db, actor, &t.area, &t.place, roll).await?;
     let mut tx = db.begin_write().await?;
     // The primary key (topic, voter) makes a second or racing ballot fail here, before counting.
     let first = sqlx::query("INSERT INTO topic_voters (topic_id, user_id) VALUES ($1, $2)")
@@ -915,15 +932,18 @@ pub async fn vote(db: &Db, actor: &Actor, id: &str, choice: Choice, now: i64) ->
         Choice::No => "no",
         Choice::Abstain => "abstain",
     };
-    sqlx::query(
-        "INSERT INTO topic_ballots (id, topic_id, choice, voter_id) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(&t.id)
-    .bind(choice_s)
-    .bind((!rules.secret).then_some(user.as_str()))
-    .execute(tx.conn())
-    .await?;
+    let ballot_box = BallotBox::topic(&t.id);
+    if rules.secret {
+        ballot_box.drop_in(db, &mut tx, sealer, choice_s).await?;
+    } else {
+        ballot_box.hold_open(db, &mut tx).await?;
+        sqlx::query("INSERT INTO topic_ballots (topic_id, choice, voter_id) VALUES ($1, $2, $3)")
+            .bind(&t.id)
+            .bind(choice_s)
+            .bind(&user)
+            .execute(tx.conn())
+            .await?;
+    }
     participant(&mut tx, &t.id, &user).await?;
     // The audit entry records that a ballot was cast, never its choice.
     audit::append(
@@ -936,6 +956,9 @@ pub async fn vote(db: &Db, actor: &Actor, id: &str, choice: Choice, now: i64) ->
     )
     .await?;
     tx.commit().await?;
+    if rules.secret {
+        ballot_box.settle_after_vote(db, sealer, now).await;
+    }
     Ok(())
 }
 
@@ -969,12 +992,6 @@ pub async fn comment(
     now: i64,
 ) -> Result<String> {
     let t = parse_row(&row(db, id).await?)?;
-    if !matches!(t.status, TopicStatus::Deliberating | TopicStatus::Voting) {
-        return Err(Error::Conflict(format!(
-            "comments are taken while the topic is deliberated or voted; it is {}",
-            t.status.as_str()
-        )));
-    }
     let user = if is_steward(actor, &t.area)
         || authorize(actor, TOPIC_PROPOSE, &Target::area(&t.area)).is_ok()
     {
@@ -985,6 +1002,12 @@ pub async fn comment(
     } else {
         require_eligible(db, actor, &t.area, &t.place, None).await?
     };
+    if !matches!(t.status, TopicStatus::Deliberating | TopicStatus::Voting) {
+        return Err(Error::Conflict(format!(
+            "comments are taken while the topic is deliberated or voted; it is {}",
+            t.status.as_str()
+        )));
+    }
     if !["for", "against", "neutral"].contains(&input.stance.as_str()) {
         return Err(Error::invalid(
             "stance",
@@ -1136,7 +1159,16 @@ async fn act(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?
     };
-    step(&state.db, &actor, &id, s, &input, state.clock.now_ms()).await?;
+    step(
+        &state.db,
+        &state.sealer,
+        &actor,
+        &id,
+        s,
+        &input,
+        state.clock.now_ms(),
+    )
+    .await?;
     Ok(Json(view(&state.db, &state.sealer, &actor, &id).await?))
 }
 
@@ -1177,6 +1209,14 @@ async fn cast_vote(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<VoteInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    vote(&state.db, &actor, &id, input.choice, state.clock.now_ms()).await?;
+    vote(
+        &state.db,
+        &state.sealer,
+        &actor,
+        &id,
+        input.choice,
+        state.clock.now_ms(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(json!({"counted": true}))))
 }

@@ -895,7 +895,7 @@ async fn topic_do(
                 _ => Err(Error::invalid("choice", "choose yes, no or abstain")),
             };
             match choice {
-                Ok(c) => topics::vote(&state.db, &s.actor, &id, c, at).await,
+                Ok(c) => topics::vote(&state.db, &state.sealer, &s.actor, &id, c, at).await,
                 Err(e) => Err(e),
             }
         }
@@ -965,7 +965,7 @@ async fn topic_do(
                     task_id: f.opt("task_id"),
                     progress: f.get("progress").parse().ok(),
                 };
-                topics::step(&state.db, &s.actor, &id, st, &input, at).await
+                topics::step(&state.db, &state.sealer, &s.actor, &id, st, &input, at).await
             }
         },
     };
@@ -983,7 +983,9 @@ async fn call_page(State(state): State<AppState>, s: Session, Path(id): Path<Str
         Err(e) => return refusal(lang, &s, &e, "/deliberation"),
     };
     let steward = authorize(&s.actor, DELIBERATION_MANAGE, &Target::area(&c.call.area)).is_ok();
-    let results = budgets::compute(&state.db, &id, at).await.ok();
+    let results = budgets::compute(&state.db, &state.sealer, &id, at)
+        .await
+        .ok();
     let base = format!("/budgets/{id}/do/");
     let phase = c.call.phase.as_str();
     let body = html! {
@@ -1081,6 +1083,7 @@ async fn call_do(
         "ballot" => {
             budgets::cast(
                 &state.db,
+                &state.sealer,
                 &s.actor,
                 &id,
                 &budgets::BallotInput {
@@ -1122,6 +1125,7 @@ async fn call_do(
             Ok(photos) => {
                 budgets::record_progress(
                     &state.db,
+                    &state.sealer,
                     &s.actor,
                     &id,
                     f.get("project"),
@@ -1155,7 +1159,7 @@ async fn consultation_page(
         Ok(c) => c,
         Err(e) => return refusal(lang, &s, &e, "/deliberation"),
     };
-    let results = consultations::aggregate(&state.db, &s.actor, &id, at)
+    let results = consultations::aggregate(&state.db, &state.sealer, &s.actor, &id, at)
         .await
         .ok();
     let answered = c.answered;
@@ -1233,7 +1237,7 @@ async fn consultation_do(
             }
         })
         .collect();
-    match consultations::answer(&state.db, &s.actor, &id, &answers, at).await {
+    match consultations::answer(&state.db, &state.sealer, &s.actor, &id, &answers, at).await {
         Ok(()) => Redirect::to(&back).into_response(),
         Err(e) => refusal(lang, &s, &e, &back),
     }

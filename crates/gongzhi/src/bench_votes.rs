@@ -1,6 +1,6 @@
 //! `gongzhi bench votes`: one topic, `voters` verified residents, every one casting a ballot
-//! through the service layer (eligibility on the fixed roll, one-ballot check, secret ballot,
-//! audit entry, durable commit), then the tally; on SQLite and, when given, PostgreSQL.
+//! through the service layer (eligibility on the fixed roll, one-ballot check, secret ballot
+//! sealed into the ballot box and mixed in batches, audit entry, durable commit), then the tally; on SQLite and, when given, PostgreSQL.
 
 use std::path::Path;
 use std::time::Instant;
@@ -62,7 +62,7 @@ async fn measure(url: &str, dir: &Path, voters: usize, concurrency: usize) -> Re
         database_url: url.to_string(),
         ..Default::default()
     };
-    let (db, _sealer) = crate::server::open(&config).await?;
+    let (db, sealer) = crate::server::open(&config).await?;
     let system = Actor::system("bench");
     gongzhi_core::areas::import_divisions(
         &db,
@@ -118,6 +118,7 @@ async fn measure(url: &str, dir: &Path, voters: usize, concurrency: usize) -> Re
     .await?;
     topics::step(
         &db,
+        &sealer,
         &council,
         &topic,
         TopicStep::Accept,
@@ -135,6 +136,7 @@ async fn measure(url: &str, dir: &Path, voters: usize, concurrency: usize) -> Re
     };
     topics::step(
         &db,
+        &sealer,
         &council,
         &topic,
         TopicStep::OpenVote,
@@ -146,16 +148,16 @@ async fn measure(url: &str, dir: &Path, voters: usize, concurrency: usize) -> Re
     )
     .await?;
     let vote_secs = {
-        let (db, topic) = (db.clone(), topic.clone());
+        let (db, sealer, topic) = (db.clone(), sealer.clone(), topic.clone());
         spread(voters, concurrency, move |i| {
-            let (db, topic) = (db.clone(), topic.clone());
+            let (db, sealer, topic) = (db.clone(), sealer.clone(), topic.clone());
             async move {
                 let choice = match i % 5 {
                     0 | 1 | 2 => topics::Choice::Yes,
                     3 => topics::Choice::No,
                     _ => topics::Choice::Abstain,
                 };
-                topics::vote(&db, &resident(i), &topic, choice, start + 1000).await
+                topics::vote(&db, &sealer, &resident(i), &topic, choice, start + 1000).await
             }
         })
         .await?
@@ -163,6 +165,7 @@ async fn measure(url: &str, dir: &Path, voters: usize, concurrency: usize) -> Re
     let t = Instant::now();
     topics::step(
         &db,
+        &sealer,
         &council,
         &topic,
         TopicStep::CloseVote,
@@ -171,7 +174,7 @@ async fn measure(url: &str, dir: &Path, voters: usize, concurrency: usize) -> Re
     )
     .await?;
     let tally_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let v = topics::view(&db, &_sealer, &council, &topic).await?;
+    let v = topics::view(&db, &sealer, &council, &topic).await?;
     let cast = v.tally.map(|t| t.cast).unwrap_or(0);
     db.pool().close().await;
     Ok(Figures {
@@ -233,8 +236,8 @@ pub async fn votes(
         "## Votes on one topic\n\n\
          Command: `gongzhi bench votes` (release build). Machine: {}. Date: {}.\n\
          {voters} residents verified for one community, then each casts one ballot on one topic through the service layer \
-         ({concurrency} callers): vote window and roll checked, one ballot per resident (primary key), secret ballot stored apart \
-         from the voter, audit entry, durable commit. The tally is the close_vote step (counting every ballot, deciding quorum and \
+         ({concurrency} callers): vote window and roll checked, one ballot per resident (primary key), secret ballot sealed into \
+         the ballot box and mixed in batches, audit entry, durable commit. The tally is the close_vote step (mixing the ballots still pooled, counting every ballot, deciding quorum and \
          threshold); every ballot was counted.\n\n\
          | backend | verifications/s | votes/s | tally ms |\n|---|---:|---:|---:|\n{}\n",
         machine(),

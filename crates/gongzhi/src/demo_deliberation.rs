@@ -129,6 +129,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
     .await?;
     topics::step(
         db,
+        sealer,
         &council,
         &done,
         TopicStep::Accept,
@@ -160,6 +161,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
     }
     topics::step(
         db,
+        sealer,
         &council,
         &done,
         TopicStep::ScheduleMeeting,
@@ -181,6 +183,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
     };
     topics::step(
         db,
+        sealer,
         &council,
         &done,
         TopicStep::OpenVote,
@@ -208,10 +211,19 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
         } else {
             topics::Choice::Yes
         };
-        topics::vote(db, a, &done, choice, now - 49 * DAY + i as i64 * 60_000).await?;
+        topics::vote(
+            db,
+            sealer,
+            a,
+            &done,
+            choice,
+            now - 49 * DAY + i as i64 * 60_000,
+        )
+        .await?;
     }
     topics::step(
         db,
+        sealer,
         &council,
         &done,
         TopicStep::CloseVote,
@@ -221,6 +233,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
     .await?;
     topics::step(
         db,
+        sealer,
         &council,
         &done,
         TopicStep::Publish,
@@ -236,6 +249,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
     .await?;
     topics::step(
         db,
+        sealer,
         &council,
         &done,
         TopicStep::Execute,
@@ -245,6 +259,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
     .await?;
     topics::step(
         db,
+        sealer,
         &council,
         &done,
         TopicStep::AddTask,
@@ -259,6 +274,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
     let v = topics::view(db, sealer, &council, &done).await?;
     topics::step(
         db,
+        sealer,
         &council,
         &done,
         TopicStep::Progress,
@@ -273,6 +289,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
     .await?;
     topics::step(
         db,
+        sealer,
         &council,
         &done,
         TopicStep::Complete,
@@ -295,6 +312,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
     .await?;
     topics::step(
         db,
+        sealer,
         &council,
         &voting,
         TopicStep::Accept,
@@ -324,6 +342,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
     };
     topics::step(
         db,
+        sealer,
         &council,
         &voting,
         TopicStep::OpenVote,
@@ -342,6 +361,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
     {
         topics::vote(
             db,
+            sealer,
             a,
             &voting,
             if i % 5 == 0 {
@@ -368,6 +388,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
     .await?;
     topics::step(
         db,
+        sealer,
         &council,
         &talking,
         TopicStep::Accept,
@@ -390,6 +411,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
     .await?;
     topics::step(
         db,
+        sealer,
         &council,
         &talking,
         TopicStep::ScheduleMeeting,
@@ -513,6 +535,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
             let list = picks.iter().map(|k| ids[*k].0.clone()).collect();
             budgets::cast(
                 db,
+                sealer,
                 a,
                 &call,
                 &budgets::BallotInput { projects: list },
@@ -520,7 +543,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
             )
             .await?;
         }
-        let results = budgets::compute(db, &call, now).await?;
+        let results = budgets::compute(db, sealer, &call, now).await?;
         for (code, pct) in results.winners.iter().zip([100, 60, 30, 10]) {
             let project = budgets::view(db, &council, &call, now)
                 .await?
@@ -530,6 +553,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
             if let Some(project) = project {
                 budgets::record_progress(
                     db,
+                    sealer,
                     &council,
                     &call,
                     &project.id,
