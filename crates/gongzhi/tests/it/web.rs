@@ -10,14 +10,14 @@ use crate::both;
 use crate::cases::{desk_on, IN_STREET_1};
 use crate::helpers::*;
 
-struct Browser {
-    http: reqwest::Client,
+pub(crate) struct Browser {
+    pub(crate) http: reqwest::Client,
     base: String,
     cookies: Vec<(String, String)>,
 }
 
 impl Browser {
-    fn new(base: &str) -> Browser {
+    pub(crate) fn new(base: &str) -> Browser {
         Browser {
             http: reqwest::Client::builder()
                 .redirect(Policy::none())
@@ -35,7 +35,10 @@ impl Browser {
             .join("; ")
     }
     /// Keeps cookies as a browser would; answers status, Location, body and raw Set-Cookie lines.
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> (u16, String, String, Vec<String>) {
+    pub(crate) async fn send(
+        &mut self,
+        req: reqwest::RequestBuilder,
+    ) -> (u16, String, String, Vec<String>) {
         let resp = req
             .header("cookie", self.cookie_header())
             .send()
@@ -63,12 +66,12 @@ impl Browser {
             .unwrap_or_default();
         (status, location, resp.text().await.unwrap(), set)
     }
-    async fn get(&mut self, path: &str) -> (u16, String, String) {
+    pub(crate) async fn get(&mut self, path: &str) -> (u16, String, String) {
         let r = self.http.get(format!("{}{path}", self.base));
         let (s, l, b, _) = self.send(r).await;
         (s, l, b)
     }
-    async fn login(&mut self, user: &str, password: &str) -> (u16, String, Vec<String>) {
+    pub(crate) async fn login(&mut self, user: &str, password: &str) -> (u16, String, Vec<String>) {
         let (s, _, page) = self.get("/login").await;
         assert_eq!(s, 200);
         let csrf = hidden(&page, "_csrf");
@@ -81,7 +84,7 @@ impl Browser {
         let (s, l, _, set) = self.send(r).await;
         (s, l, set)
     }
-    async fn post_form(&mut self, path: &str, form: Form) -> (u16, String, String) {
+    pub(crate) async fn post_form(&mut self, path: &str, form: Form) -> (u16, String, String) {
         let r = self
             .http
             .post(format!("{}{path}", self.base))
@@ -92,7 +95,7 @@ impl Browser {
 }
 
 /// The value of the first hidden input named `name` in a page.
-fn hidden(page: &str, name: &str) -> String {
+pub(crate) fn hidden(page: &str, name: &str) -> String {
     let at = page
         .find(&format!("name=\"{name}\" value=\""))
         .unwrap_or_else(|| panic!("no {name} in page"));
