@@ -319,6 +319,20 @@ fn target(grid: Option<&str>) -> Target {
     }
 }
 
+async fn is_reporter(db: &Db, actor: &Actor, case_id: &str) -> Result<bool> {
+    let Some(me) = &actor.user_id else {
+        return Ok(false);
+    };
+    let row = sqlx::query("SELECT created_by FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(match row {
+        Some(r) => opt_text(&r, "created_by")?.as_ref() == Some(me),
+        None => false,
+    })
+}
+
 /// The publication of a case the actor may read (unknown or unreadable: not found).
 pub async fn get(db: &Db, sealer: &Sealer, actor: &Actor, id: &str) -> Result<Publication> {
     let case = crate::store::get(db, sealer, actor, id, false).await?;
@@ -329,8 +343,9 @@ pub async fn get(db: &Db, sealer: &Sealer, actor: &Actor, id: &str) -> Result<Pu
 }
 
 /// Staff's review: publish or withdraw, redact, approve the address and photos; audited, and
-/// noted on the case's timeline so the reporter sees it. A case the actor cannot read is not
-/// found; one they read but may not publish is forbidden.
+/// noted on the case's timeline so the reporter sees it. The reporter may withdraw their case
+/// (consent can be taken back, PIPL art. 15), never publish it or approve anything. A case the
+/// actor cannot read is not found; one they read but may not publish is forbidden.
 pub async fn set(
     db: &Db,
     sealer: &Sealer,
@@ -339,11 +354,17 @@ pub async fn set(
     input: &PublicationInput,
 ) -> Result<Publication> {
     let case = crate::store::get(db, sealer, actor, id, false).await?;
-    authorize(
-        actor,
-        CASE_PUBLISH,
-        &target(case.grid.as_ref().map(|g| g.code.as_str())),
-    )?;
+    let grid = case.grid.as_ref().map(|g| g.code.as_str());
+    let withdrawal = !input.public
+        && input.public_description.is_none()
+        && !input.address_public
+        && input.photos_public.is_empty();
+    let by_reporter =
+        withdrawal && !may_publish(actor, grid) && is_reporter(db, actor, &case.id).await?;
+    if !by_reporter {
+        authorize(actor, CASE_PUBLISH, &target(grid))?;
+    }
+    let chosen_by = if by_reporter { "reporter" } else { "staff" };
     let redacted = match input.public_description.as_deref().map(str::trim) {
         None => None,
         Some(t) if t == case.description.trim() => None,
@@ -382,7 +403,7 @@ pub async fn set(
     let mut tx = db.begin_write().await?;
     sqlx::query(
         "INSERT INTO case_publication (case_id, public, chosen_by, public_description, address_public, decided_by, decided_at) \
-         VALUES ($1, $2, 'staff', $3, $4, $5, $6) ON CONFLICT (case_id) DO UPDATE SET public = excluded.public, \
+         VALUES ($1, $2, $7, $3, $4, $5, $6) ON CONFLICT (case_id) DO UPDATE SET public = excluded.public, \
          chosen_by = excluded.chosen_by, public_description = excluded.public_description, \
          address_public = excluded.address_public, decided_by = excluded.decided_by, decided_at = excluded.decided_at",
     )
@@ -392,6 +413,7 @@ pub async fn set(
     .bind(i64::from(input.address_public))
     .bind(&by)
     .bind(now)
+    .bind(chosen_by)
     .execute(tx.conn())
     .await?;
     sqlx::query("DELETE FROM case_public_photos WHERE case_id = $1")
@@ -433,7 +455,7 @@ pub async fn set(
     tx.commit().await?;
     Ok(Publication {
         public: input.public,
-        chosen_by: Some("staff".into()),
+        chosen_by: Some(chosen_by.into()),
         public_description: redacted,
         address_public: input.address_public,
         photos_public: photos,

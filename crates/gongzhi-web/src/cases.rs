@@ -278,6 +278,10 @@ async fn case_page(
         .and_then(|mut m| m.remove(&c.id))
         .unwrap_or_default();
     let may_publish = publicity::may_publish(&s.actor, c.grid.as_ref().map(|g| g.code.as_str()));
+    let mine = c
+        .timeline
+        .first()
+        .is_some_and(|e| e.actor == s.actor.label());
     // Likely duplicates, for the desks that can merge: open, same category, nearby, recent.
     let dupes = match (
         c.lat,
@@ -365,6 +369,15 @@ async fn case_page(
             }
         }
         @if may_publish { (publication_form(&s, &c, &publication, state.config.open311_public_precision_m)) }
+        @else if publication.public && mine {
+            // The reporter may take their consent back (the server checks it is theirs).
+            section.card #withdraw {
+                form method="post" action={"/cases/" (c.id) "/publication"} enctype="multipart/form-data" {
+                    input type="hidden" name="_csrf" value=(s.csrf());
+                    button type="submit" { (lang.t("取消公开", "Stop showing it publicly")) }
+                }
+            }
+        }
         section.card {
             h2 { (lang.t("办理过程", "Timeline")) }
             ol.timeline {

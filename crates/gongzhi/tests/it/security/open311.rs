@@ -438,9 +438,25 @@ async fn only_the_desks_of_the_area_may_publish(backend: Backend) {
             .unwrap()
     };
     assert_eq!(audited, 1);
-    // The reporter sees on their own page that it is public now.
+    // The reporter sees on their own page that it is public now, and may take it back.
     let (_, _, page) = reporter.get(&format!("/cases/{id}")).await;
     assert!(page.contains("Open311 可见"));
+    let withdraw = Form::new().text("_csrf", hidden(&page, "_csrf"));
+    let (s, _, _) = reporter
+        .post_form(&format!("/cases/{id}/publication"), withdraw)
+        .await;
+    assert_eq!(s, 303);
+    assert_eq!(one(app, &number).await.0, 404, "withdrawn by its reporter");
+    let (s, p) = app
+        .get(
+            &format!("/api/v1/cases/{id}/publication"),
+            Some(&d.resident),
+        )
+        .await;
+    assert_eq!(
+        (s, p["public"].as_bool(), p["chosen_by"].as_str()),
+        (200, Some(false), Some("reporter"))
+    );
 }
 both!(only_the_desks_of_the_area_may_publish);
 
