@@ -336,10 +336,15 @@ async fn is_reporter(db: &Db, actor: &Actor, case_id: &str) -> Result<bool> {
 /// The publication of a case the actor may read (unknown or unreadable: not found).
 pub async fn get(db: &Db, sealer: &Sealer, actor: &Actor, id: &str) -> Result<Publication> {
     let case = crate::store::get(db, sealer, actor, id, false).await?;
-    Ok(of(db, std::slice::from_ref(&case.id))
+    let mut p = of(db, std::slice::from_ref(&case.id))
         .await?
         .remove(&case.id)
-        .unwrap_or_default())
+        .unwrap_or_default();
+    // Residents see that staff decided, not which of them.
+    if actor.assignments.iter().all(|a| a.role == Role::Resident) {
+        p.decided_by = None;
+    }
+    Ok(p)
 }
 
 /// Staff's review: publish or withdraw, redact, approve the address and photos; audited, and
