@@ -467,6 +467,15 @@ pub async fn import(
                 .execute(tx.conn())
                 .await?;
         }
+        // Past Open311 requests were published by their client, as ours are.
+        if c.channel == Channel::Open311 {
+            let public = crate::publicity::AtIntake {
+                case_id: &id,
+                chosen_by: "open311",
+                photos: &[],
+            };
+            crate::publicity::record_intake(&mut tx, &[public]).await?;
+        }
     }
     counters.apply(&mut tx).await?;
     let digest: Vec<&str> = cases.iter().map(|c| c.number.as_str()).collect();

@@ -182,6 +182,8 @@ struct Prepared {
     input_channel: crate::store::Channel,
     photos: Vec<String>,
     extras: Vec<(String, String)>,
+    public: bool,
+    photos_public: bool,
 }
 
 async fn prepare(
@@ -343,6 +345,8 @@ async fn prepare(
         input_channel: input.channel,
         photos: input.photos.clone(),
         extras: input.extras.clone(),
+        public: crate::publicity::chosen_at_intake(input.kind, input.channel, input.public),
+        photos_public: input.photos_public,
     })
 }
 
@@ -535,6 +539,16 @@ async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {
                 .await?;
         }
     }
+    let public: Vec<_> = items
+        .iter()
+        .filter(|p| p.public)
+        .map(|p| crate::publicity::AtIntake {
+            case_id: &p.id,
+            chosen_by: crate::publicity::chooser(p.input_channel),
+            photos: if p.photos_public { &p.photos } else { &[] },
+        })
+        .collect();
+    crate::publicity::record_intake(&mut tx, &public).await?;
     let entries: Vec<NewEntry> = items
         .iter()
         .zip(&numbers)

@@ -9,6 +9,7 @@ pub mod intake;
 pub mod jobs;
 pub mod notify;
 pub mod overview;
+pub mod publicity;
 pub mod stats;
 pub mod store;
 pub mod workflow;
@@ -28,7 +29,7 @@ impl Module for Cases {
         MIGRATIONS
     }
     fn api(&self) -> OpenApiRouter<AppState> {
-        api::api()
+        api::api().merge(publicity::api())
     }
     fn seed<'a>(&'a self, db: &'a Db) -> SeedFuture<'a> {
         Box::pin(catalog::seed_if_empty(db))
@@ -54,6 +55,7 @@ pub const MIGRATIONS: &[Migration] = &[
     CASES_0005_EXTRAS,
     stats::MIGRATION,
     CASES_0007_STATUS_LIST,
+    publicity::MIGRATION,
 ];
 
 /// Lists by status are read newest first: with the order in the index a page is the first rows

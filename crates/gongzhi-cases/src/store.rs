@@ -112,6 +112,15 @@ pub struct NewCase {
     /// Ids of photos uploaded first to `POST /api/v1/attachments` (at most 9).
     #[serde(default)]
     pub photos: Vec<String>,
+    /// Show the case to the public (Open311): its description, its location rounded, and the
+    /// photos staff approve; never the reporter. Default: yes for inquiries, help and
+    /// suggestions; no for complaints, reports (举报), hotline calls and imports.
+    #[serde(default)]
+    pub public: Option<bool>,
+    /// The photos are public from the start: only the Open311 door sets this (its client sent
+    /// them to be published). Not settable through the API.
+    #[serde(skip)]
+    pub photos_public: bool,
     /// What a channel carries beyond the case (kind, text), written in the case's own
     /// transaction (e.g. Open311's token and attribute values). Not settable through the API.
     #[serde(skip)]

@@ -46,6 +46,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// How long a web session lasts without signing in again (hours).
     pub session_hours: i64,
+    /// The grid (metres) public locations are rounded to before Open311 shows them.
+    pub open311_public_precision_m: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -77,6 +79,7 @@ impl Default for Config {
             basemap_url: None,
             secure_cookies: false,
             session_hours: 12,
+            open311_public_precision_m: 100,
         }
     }
 }
@@ -99,6 +102,13 @@ struct FileConfig {
     notify: FileNotify,
     #[serde(default)]
     web: FileWeb,
+    #[serde(default)]
+    open311: FileOpen311,
+}
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOpen311 {
+    public_precision_m: Option<u32>,
 }
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -175,6 +185,13 @@ impl Config {
         cfg.apply_env(env)?;
         cfg.apply_flags(flags);
         cfg.smtp()?;
+        // Below ten metres a "rounded" location is the doorstep.
+        if !(10..=100_000).contains(&cfg.open311_public_precision_m) {
+            return Err(Error::invalid(
+                "config",
+                "open311.public_precision_m is 10–100000 (metres)",
+            ));
+        }
         Ok(cfg)
     }
 
@@ -325,6 +342,9 @@ impl Config {
         if let Some(v) = f.log.format {
             self.log_format = Some(v);
         }
+        if let Some(v) = f.open311.public_precision_m {
+            self.open311_public_precision_m = v;
+        }
         Ok(())
     }
 
@@ -374,6 +394,9 @@ impl Config {
         }
         if let Some(v) = env("GONGZHI_SECURE_COOKIES") {
             self.secure_cookies = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = env("GONGZHI_OPEN311_PUBLIC_PRECISION_M") {
+            self.open311_public_precision_m = num("GONGZHI_OPEN311_PUBLIC_PRECISION_M", v)?;
         }
         if let Some(v) = env("GONGZHI_LOG_FORMAT") {
             self.log_format = match v.as_str() {
@@ -503,6 +526,21 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("smtp_from"));
+    }
+
+    #[test]
+    fn open311_precision_from_file_and_env() {
+        let mut cfg = Config::default();
+        assert_eq!(cfg.open311_public_precision_m, 100);
+        cfg.apply_file("[open311]\npublic_precision_m = 250\n")
+            .unwrap();
+        assert_eq!(cfg.open311_public_precision_m, 250);
+        cfg.apply_env(|k| (k == "GONGZHI_OPEN311_PUBLIC_PRECISION_M").then(|| "500".into()))
+            .unwrap();
+        assert_eq!(cfg.open311_public_precision_m, 500);
+        assert!(cfg
+            .apply_env(|k| (k == "GONGZHI_OPEN311_PUBLIC_PRECISION_M").then(|| "-1".into()))
+            .is_err());
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Open311 GeoReport v2 over the cases module: any Open311 client can list services (the public
 //! categories), submit requests (through the same intake as every channel: locate, route,
 //! deadlines, audit) and follow them. JSON as bare arrays, XML with the specification's element
-//! names, errors as `errors/error{code,description}`. Reporters' personal data never appears.
+//! names, errors as `errors/error{code,description}`. Only public cases are listed or served, and
+//! of them only what `gongzhi_cases::publicity` makes public: the location rounded to a grid,
+//! the description or staff's redaction of it, approved photos (without their metadata); the
+//! address only when staff approved it, reporters' personal data never.
 
 pub mod attributes;
 pub mod form;
@@ -17,6 +20,7 @@ use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
 
 use gongzhi_cases::catalog::{self, Category};
+use gongzhi_cases::publicity::{self, Original, PUBLIC_CASE_IDS};
 use gongzhi_cases::store::{Channel, Kind, NewCase};
 use gongzhi_cases::workflow::Status;
 use gongzhi_core::db::{opt_text, Db, Migration};
@@ -254,7 +258,7 @@ async fn top(
         "services" => services(&state.db)
             .await
             .map(|s| render(f, "services", "service", &s)),
-        "requests" => list_requests(&state.db, &params)
+        "requests" => list_requests(&state, &params)
             .await
             .map(|r| render(f, "service_requests", "request", &r)),
         "servicerequestupdates" => list_updates(&state.db, &params)
@@ -302,37 +306,47 @@ fn status_of(s: &str) -> &'static str {
     }
 }
 
-fn request_json(r: &sqlx::any::AnyRow, names: &Map<String, Value>) -> Result<Value> {
+/// A public request: `shown` is what publicity lets the public see of the case.
+fn request_json(
+    r: &sqlx::any::AnyRow,
+    names: &Map<String, Value>,
+    shown: &publicity::Shown,
+) -> Result<Value> {
     let category: String = r.try_get("category_code")?;
     let status: String = r.try_get("status")?;
-    let text_f =
-        |k: &str| -> Result<Option<f64>> { Ok(opt_text(r, k)?.and_then(|v| v.parse().ok())) };
+    // The client's own media URL, else our first approved photo.
+    let media_url = opt_text(r, "media_url")?.or_else(|| {
+        shown
+            .photos
+            .first()
+            .map(|id| format!("/open311/v2/media/{id}"))
+    });
     Ok(json!({
         "service_request_id": r.try_get::<String, _>("number")?,
         "status": status_of(&status),
         "status_notes": status,
         "service_name": names.get(&category).cloned().unwrap_or(Value::Null),
         "service_code": category,
-        "description": r.try_get::<String, _>("description")?,
+        "description": shown.description,
         "agency_responsible": opt_text(r, "unit_code")?,
         "service_notice": Value::Null,
         "requested_datetime": format_ms(r.try_get("created_at")?),
         "updated_datetime": format_ms(r.try_get("updated_at")?),
         "expected_datetime": r.try_get::<Option<i64>, _>("handle_deadline")?.map(format_ms),
-        "address": opt_text(r, "address")?,
+        "address": shown.address,
         "address_id": Value::Null,
         "zipcode": Value::Null,
-        "lat": text_f("lat_text")?,
-        "long": text_f("lng_text")?,
-        "media_url": opt_text(r, "media_url")?,
+        "lat": shown.lat,
+        "long": shown.lng,
+        "media_url": media_url,
     }))
 }
 
-/// A request's public fields; the media URL is the client's own or our first photo of it.
+/// What a request is made of, before publicity decides what of it is shown; `media_url` is the
+/// Open311 client's own.
 const REQUEST_COLUMNS: &str = "id, number, category_code, status, description, unit_code, created_at, updated_at, handle_deadline, address, \
     CAST(lat AS TEXT) AS lat_text, CAST(lng AS TEXT) AS lng_text, \
-    COALESCE((SELECT x.data FROM case_extras x WHERE x.case_id = cases.id AND x.kind = 'open311_media_url'), \
-             (SELECT '/open311/v2/media/' || a.id FROM attachments a WHERE a.owner = 'case:' || cases.id ORDER BY a.created_at, a.id LIMIT 1)) AS media_url";
+    (SELECT x.data FROM case_extras x WHERE x.case_id = cases.id AND x.kind = 'open311_media_url') AS media_url";
 
 async fn names(db: &Db) -> Result<(Map<String, Value>, Vec<String>)> {
     let all = catalog::list(db).await?;
@@ -349,17 +363,21 @@ async fn names(db: &Db) -> Result<(Map<String, Value>, Vec<String>)> {
     ))
 }
 
-/// Requests in public categories (only those are services), newest first.
-async fn list_requests(db: &Db, p: &Params) -> Result<Vec<Value>> {
+/// Public requests in public categories (only those are services), newest first.
+async fn list_requests(state: &AppState, p: &Params) -> Result<Vec<Value>> {
+    let db = &state.db;
     let (names, public) = names(db).await?;
-    let mut clauses = vec![format!(
-        "category_code IN ({})",
-        public
-            .iter()
-            .map(|c| format!("'{}'", c.replace('\'', "")))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )];
+    let mut clauses = vec![
+        format!(
+            "category_code IN ({})",
+            public
+                .iter()
+                .map(|c| format!("'{}'", c.replace('\'', "")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        format!("id IN ({PUBLIC_CASE_IDS})"),
+    ];
     let query = RequestQuery::parse(p, now_ms())?;
     let mut args: Vec<Value> = Vec::new();
     let bind = |v: Value, args: &mut Vec<Value>| {
@@ -411,10 +429,33 @@ async fn list_requests(db: &Db, p: &Params) -> Result<Vec<Value>> {
         };
     }
     let rows = q.fetch_all(db.pool()).await?;
+    let ids = rows
+        .iter()
+        .map(|r| r.try_get::<String, _>("id"))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let publications = publicity::of(db, &ids).await?;
+    let precision = state.config.open311_public_precision_m;
     let extensions = query.extensions;
     let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let mut v = request_json(r, &names)?;
+    for (r, id) in rows.iter().zip(&ids) {
+        let coordinate =
+            |k: &str| -> Result<Option<f64>> { Ok(opt_text(r, k)?.and_then(|v| v.parse().ok())) };
+        let description: String = r.try_get("description")?;
+        let address = opt_text(r, "address")?;
+        let Some(publication) = publications.get(id) else {
+            continue;
+        };
+        let original = Original {
+            description: &description,
+            lat: coordinate("lat_text")?,
+            lng: coordinate("lng_text")?,
+            address: address.as_deref(),
+            photos: &publication.photos_public,
+        };
+        let Some(shown) = publicity::shown(publication, &original, precision) else {
+            continue;
+        };
+        let mut v = request_json(r, &names, &shown)?;
         if extensions {
             v["extended_attributes"] =
                 json!({"notes": notes(db, &r.try_get::<String, _>("id")?).await?});
@@ -456,7 +497,7 @@ async fn list_updates(db: &Db, p: &Params) -> Result<Vec<Value>> {
         .join(", ");
     let rows = sqlx::query(&format!(
         "SELECT e.id, e.step, e.at, e.note, c.number, c.status, c.id AS case_id FROM case_events e JOIN cases c ON c.id = e.case_id \
-         WHERE c.category_code IN ({in_list}) AND e.at >= $1 AND e.at <= $2 ORDER BY e.at, e.id LIMIT 1000"
+         WHERE c.category_code IN ({in_list}) AND c.id IN ({PUBLIC_CASE_IDS}) AND e.at >= $1 AND e.at <= $2 ORDER BY e.at, e.id LIMIT 1000"
     ))
     .bind(after)
     .bind(before)
@@ -499,7 +540,7 @@ async fn one_request(
     // The path names the request; it overrides any filter in the query.
     p.0.retain(|(k, _)| k == "extensions");
     p.0.push(("service_request_id".into(), id.to_string()));
-    match list_requests(&state.db, &p).await {
+    match list_requests(&state, &p).await {
         Ok(items) if !items.is_empty() => render(f, "service_requests", "request", &items),
         Ok(_) => error(f, StatusCode::NOT_FOUND, "404", &format!("no request {id}")),
         Err(e) => from_error(f, &e),
@@ -511,9 +552,10 @@ async fn token(State(state): State<AppState>, Path(file): Path<String>) -> Respo
         Ok(x) => x,
         Err(r) => return r,
     };
-    let row = sqlx::query(
-        "SELECT c.number FROM case_extras x JOIN cases c ON c.id = x.case_id WHERE x.kind = 'open311_token' AND x.data = $1",
-    )
+    // A withdrawn request's token answers like an unknown one.
+    let row = sqlx::query(&format!(
+        "SELECT c.number FROM case_extras x JOIN cases c ON c.id = x.case_id WHERE x.kind = 'open311_token' AND x.data = $1 AND c.id IN ({PUBLIC_CASE_IDS})",
+    ))
     .bind(t)
     .fetch_optional(state.db.pool())
     .await;
@@ -683,6 +725,10 @@ async fn create(
         channel: Channel::Open311,
         reporter: Some(form.reporter),
         photos: vec![],
+        // GeoReport v2 has no private request: whatever a client posts, every client reads
+        // back. Posting is publishing, the photo included (see `publicity`).
+        public: Some(true),
+        photos_public: true,
         extras: vec![],
     };
     let mut input = input;
@@ -727,15 +773,17 @@ async fn add_update(state: &AppState, p: &Params) -> Result<Value> {
     } = UpdateForm::parse(p)?;
     let (update_id, description) = (update_id.as_str(), description.as_str());
     let (_, public) = names(&state.db).await?;
-    let row = sqlx::query("SELECT id, category_code FROM cases WHERE number = $1")
-        .bind(&number)
-        .fetch_optional(state.db.pool())
-        .await?
-        .filter(|r| {
-            r.try_get::<String, _>("category_code")
-                .is_ok_and(|c| public.contains(&c))
-        })
-        .ok_or_else(|| Error::not_found(format!("request {number}")))?;
+    let row = sqlx::query(&format!(
+        "SELECT id, category_code FROM cases WHERE number = $1 AND id IN ({PUBLIC_CASE_IDS})"
+    ))
+    .bind(&number)
+    .fetch_optional(state.db.pool())
+    .await?
+    .filter(|r| {
+        r.try_get::<String, _>("category_code")
+            .is_ok_and(|c| public.contains(&c))
+    })
+    .ok_or_else(|| Error::not_found(format!("request {number}")))?;
     let case_id: String = row.try_get("id")?;
     let mut tx = state.db.begin_write().await?;
     let inserted = sqlx::query("INSERT INTO open311_updates (update_id, case_id, status, description, media_url, updated_at, client) VALUES ($1, $2, $3, $4, $5, $6, $7)")
@@ -786,17 +834,19 @@ async fn add_update(state: &AppState, p: &Params) -> Result<Value> {
     )
 }
 
-/// A request's photo, public: it was sent through Open311 to be seen, or attached to a request
-/// in a public category, which Open311 shows to anyone; other photos are not served here.
+/// A photo approved to be public (or sent through Open311 to be seen) on a public request in a
+/// public category, without its metadata; every other photo answers as unknown.
 async fn media(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let Ok((ct, Some(owner), _, bytes)) = gongzhi_core::attachments::read(&state.db, &id).await
-    else {
-        return error(Format::Json, StatusCode::NOT_FOUND, "404", "no such media");
+    let not_found = || error(Format::Json, StatusCode::NOT_FOUND, "404", "no such media");
+    let Ok(Some(case_id)) = publicity::public_photo_case(&state.db, &id).await else {
+        return not_found();
     };
-    let case_id = owner.strip_prefix("case:").unwrap_or("");
+    let Ok((ct, _, _, bytes)) = gongzhi_core::attachments::read(&state.db, &id).await else {
+        return not_found();
+    };
     let public = match (
         sqlx::query("SELECT category_code FROM cases WHERE id = $1")
-            .bind(case_id)
+            .bind(&case_id)
             .fetch_optional(state.db.pool())
             .await,
         names(&state.db).await,
@@ -807,9 +857,13 @@ async fn media(State(state): State<AppState>, Path(id): Path<String>) -> Respons
         _ => false,
     };
     if !public {
-        return error(Format::Json, StatusCode::NOT_FOUND, "404", "no such media");
+        return not_found();
     }
-    gongzhi_core::attachments::respond(ct, bytes)
+    // A photo whose metadata cannot be stripped is not served.
+    match publicity::public_photo(&ct, bytes) {
+        Ok(bytes) => gongzhi_core::attachments::respond(ct, bytes),
+        Err(_) => not_found(),
+    }
 }
 
 /// Sets a service's attributes (administrators); an empty list removes the definition.

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 
+use gongzhi_cases::publicity::{self, Publication, PublicationInput};
 use gongzhi_cases::store::{self, ActionInput, CaseFilter, CaseView};
 use gongzhi_cases::workflow::{self, Facts, Status, Step, ALL_STEPS};
 use gongzhi_core::http::AppState;
@@ -32,6 +33,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/act/{step}", post(act))
         .route("/cases/{id}/photos/{photo}", get(photo))
+        .route("/cases/{id}/publication", post(publish))
 }
 
 #[derive(Deserialize, Default)]
@@ -270,6 +272,16 @@ async fn case_page(
             .unwrap_or_else(|| "—".into())
     };
     let steps = offered(&s, &c);
+    let publication = publicity::of(&state.db, std::slice::from_ref(&c.id))
+        .await
+        .ok()
+        .and_then(|mut m| m.remove(&c.id))
+        .unwrap_or_default();
+    let may_publish = publicity::may_publish(&s.actor, c.grid.as_ref().map(|g| g.code.as_str()));
+    let mine = c
+        .timeline
+        .first()
+        .is_some_and(|e| e.actor == s.actor.label());
     // Likely duplicates, for the desks that can merge: open, same category, nearby, recent.
     let dupes = match (
         c.lat,
@@ -309,6 +321,9 @@ async fn case_page(
                     }
                     dt { (lang.t("处置单位", "Unit")) } dd #case-unit { (unit_name(&c.unit)) }
                     dt { (lang.t("首接单位", "Lead unit")) } dd { (unit_name(&c.lead_unit)) }
+                    dt { (lang.t("公开", "Public")) } dd #case-public {
+                        @if publication.public { (lang.t("是（Open311 可见）", "Yes (shown through Open311)")) } @else { (lang.t("否", "No")) }
+                    }
                     dt { (lang.t("诉求人", "Reporter")) } dd {
                         @if c.anonymous { (lang.t("匿名", "Anonymous")) }
                         @else if let Some(r) = &c.reporter { (r.name.as_deref().unwrap_or("")) " " (r.phone.as_deref().unwrap_or("")) }
@@ -352,6 +367,16 @@ async fn case_page(
             section.card.actions aria-label=(lang.t("办理", "Actions")) {
                 h2 { (lang.t("办理", "Actions")) }
                 @for step in &steps { (step_form(&s, &c, *step, &units)) }
+            }
+        }
+        @if may_publish { (publication_form(&s, &c, &publication, state.config.open311_public_precision_m)) }
+        @else if publication.public && mine {
+            // The reporter may take their consent back (the server checks it is theirs).
+            section.card #withdraw {
+                form method="post" action={"/cases/" (c.id) "/publication"} enctype="multipart/form-data" {
+                    input type="hidden" name="_csrf" value=(s.csrf());
+                    button type="submit" { (lang.t("取消公开", "Stop showing it publicly")) }
+                }
             }
         }
         section.card {
@@ -538,6 +563,80 @@ async fn act(
                 page(Some(&s), lang, lang.word(step.as_str()).as_str(), body),
             )
                 .into_response()
+        }
+    }
+}
+
+/// Staff's review of what the public sees: publish or withdraw, the public text (a redaction of
+/// the description, which stays as it is), the address, each photo.
+fn publication_form(s: &Session, c: &CaseView, p: &Publication, metres: u32) -> Markup {
+    let lang = s.lang;
+    let text = p.public_description.as_deref().unwrap_or(&c.description);
+    html! {
+        section.card #publication aria-label=(lang.word("publication")) {
+            h2 { (lang.word("publication")) }
+            p.hint { (match lang {
+                Lang::Zh => format!("公开后，Open311 显示下面的描述，位置只到约 {metres} 米；地址和照片逐项批准后才显示；诉求人信息从不公开。"),
+                Lang::En => format!("Once public, Open311 shows the text below and the location only to within about {metres} m; the address and each photo only once approved here; the reporter never."),
+            }) }
+            form method="post" action={"/cases/" (c.id) "/publication"} enctype="multipart/form-data" {
+                input type="hidden" name="_csrf" value=(s.csrf());
+                label.choice { input #publication-public type="checkbox" name="public" value="1" checked[p.public]; (lang.t("公开此案件", "Make this case public")) }
+                label for="publication-text" { (lang.t("公开的描述（可删去姓名、门牌等；原描述不变）", "Public text (remove names, door numbers…; the description itself is kept)")) }
+                textarea #publication-text name="public_description" rows="3" maxlength="4000" { (text) }
+                @if let Some(a) = &c.address {
+                    label.choice { input #publication-address type="checkbox" name="address_public" value="1" checked[p.address_public]; (lang.t("公开地址：", "Show the address: ")) (a) }
+                }
+                @if !c.photos.is_empty() {
+                    fieldset.photos {
+                        legend { (lang.t("公开的照片", "Public photos")) }
+                        @for ph in &c.photos {
+                            label.choice {
+                                input type="checkbox" name="photo" value=(ph.id) checked[p.photos_public.contains(&ph.id)];
+                                img src={"/cases/" (c.id) "/photos/" (ph.id)} alt=(lang.t("案件照片", "Case photo")) loading="lazy";
+                            }
+                        }
+                    }
+                }
+                button type="submit" { (lang.t("保存公开设置", "Save")) }
+            }
+        }
+    }
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<String>,
+    m: Multipart,
+) -> Response {
+    let lang = s.lang;
+    let form = match read_multipart(m).await {
+        Ok(f) => f,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    if let Err(r) = s.check(form.get("_csrf")) {
+        return r;
+    }
+    let input = PublicationInput {
+        public: form.get("public") == "1",
+        public_description: form.opt("public_description"),
+        address_public: form.get("address_public") == "1",
+        photos_public: form.all("photo"),
+    };
+    match publicity::set(&state.db, &state.sealer, &s.actor, &id, &input).await {
+        Ok(_) => Redirect::to(&format!("/cases/{}?done=publication", enc(&id))).into_response(),
+        Err(e) => {
+            let code = match e {
+                Error::Forbidden(_) => StatusCode::FORBIDDEN,
+                Error::NotFound { .. } => StatusCode::NOT_FOUND,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let body = html! {
+                (error_box(lang, &e))
+                p { a href={"/cases/" (enc(&id))} { (lang.t("返回案件", "Back to the case")) } }
+            };
+            (code, page(Some(&s), lang, &lang.word("publication"), body)).into_response()
         }
     }
 }

@@ -109,6 +109,9 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("report_in", "报到", "Report in"),
     ("merge", "合并", "Merge"),
     ("merged_in", "并入案件", "Case merged in"),
+    ("made_public", "已公开", "Made public"),
+    ("made_private", "已取消公开", "Made private"),
+    ("publication", "公开设置", "Publication"),
     ("escalate", "升级", "Escalated"),
     // kinds
     ("inquiry", "咨询", "Inquiry"),

@@ -11,12 +11,13 @@ use axum::routing::get;
 use maud::{html, Markup};
 use utoipa_axum::router::OpenApiRouter;
 
-use gongzhi_cases::catalog;
 use gongzhi_cases::store::{Channel, Kind, Location, NewCase, Reporter};
+use gongzhi_cases::{catalog, publicity};
 use gongzhi_core::http::AppState;
 use gongzhi_core::identity::Role;
 use gongzhi_core::Error;
 
+use crate::i18n::Lang;
 use crate::session::Session;
 use crate::{error_box, page};
 
@@ -148,6 +149,22 @@ async fn render(state: &AppState, s: &Session, v: &Submitted, error: Option<&Err
     } else {
         v.get("kind")
     };
+    // Ticked as the reporter left it, else as the kind's default (off for complaints, reports
+    // and hotline calls); app.js follows the kind until the box is touched.
+    let public = if v.fields.is_empty() {
+        KINDS
+            .iter()
+            .find(|(c, _)| *c == kind)
+            .is_some_and(|(_, k)| publicity::public_by_default(*k, channel))
+    } else {
+        v.get("public") == "1"
+    };
+    let public_kinds: Vec<&str> = KINDS
+        .iter()
+        .filter(|(_, k)| publicity::public_by_default(*k, channel))
+        .map(|(c, _)| *c)
+        .collect();
+    let metres = state.config.open311_public_precision_m;
     page(
         Some(s),
         lang,
@@ -194,6 +211,20 @@ async fn render(state: &AppState, s: &Session, v: &Submitted, error: Option<&Err
                 }
                 label for="photos" { (lang.t("照片（最多 9 张）", "Photos (up to 9)")) }
                 input #photos name="photos" type="file" accept="image/*" capture="environment" multiple;
+                fieldset.publicity {
+                    legend { (lang.t("是否公开", "Public or not")) }
+                    label.choice {
+                        input #public type="checkbox" name="public" value="1" checked[public] aria-describedby="public-notice" data-public-kinds=(public_kinds.join(" "));
+                        (lang.t("公开此诉求", "Make this request public"))
+                    }
+                    p.hint #public-notice {
+                        (match lang {
+                            Lang::Zh => format!("勾选后，问题描述和照片将通过开放接口（Open311）向所有人公开：照片经工作人员审核后才公开，位置只显示到约 {metres} 米范围，地址不公开；姓名和电话始终不公开。不勾选则只有经办人员可见。"),
+                            Lang::En => format!("If ticked, the description and photos will be public to everyone through the open interface (Open311): photos only after staff review them, the location only to within about {metres} m, not the address; name and phone never. Unticked, only the staff handling it see it."),
+                        })
+                        @if channel == Channel::Hotline { " " (lang.t("勾选前请征得来电人同意。", "Ask the caller before ticking it.")) }
+                    }
+                }
                 @if channel != Channel::Patrol {
                     fieldset {
                         legend { (lang.t("诉求人", "Reporter")) }
@@ -287,6 +318,9 @@ async fn create(state: &AppState, s: &Session, f: &Submitted) -> Result<String, 
         channel: channel_of(s),
         reporter,
         photos,
+        // An unticked box sends nothing: not public.
+        public: Some(f.get("public") == "1"),
+        photos_public: false,
         extras: vec![],
     };
     let index = state.locate.load();

@@ -424,6 +424,8 @@ pub async fn measure_intake(
                 phone: Some("13800001234".into()),
             }),
             photos: vec![],
+            public: None,
+            photos_public: false,
             extras: vec![],
         })
         .collect();

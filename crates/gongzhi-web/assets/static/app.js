@@ -46,6 +46,18 @@
     });
   }
 
+  // The report form's "make public" box follows the chosen kind's default until it is touched.
+  var pub = document.querySelector('input[data-public-kinds]');
+  if (pub) {
+    var publicKinds = pub.getAttribute('data-public-kinds').split(' '), touched = false;
+    pub.addEventListener('change', function () { touched = true; });
+    document.querySelectorAll('input[name="kind"]').forEach(function (k) {
+      k.addEventListener('change', function () {
+        if (!touched && k.checked) pub.checked = publicKinds.indexOf(k.value) >= 0;
+      });
+    });
+  }
+
   // The 30-day trend chart on the dashboard.
   var chartEl = document.getElementById('trend-chart');
   if (chartEl && window.echarts) {
