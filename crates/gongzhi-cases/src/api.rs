@@ -34,7 +34,7 @@ pub fn api() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct InboxQuery {
-    /// At most this many, newest first (default 50).
+    /// At most this many, newest first (default 50, 1–500).
     limit: Option<i64>,
 }
 
@@ -47,7 +47,12 @@ async fn my_notifications(
     ApiQuery(q): ApiQuery<InboxQuery>,
 ) -> ApiResult<Json<Vec<crate::notify::Notification>>> {
     Ok(Json(
-        crate::notify::for_actor(&state.db, &actor, q.limit.unwrap_or(50)).await?,
+        crate::notify::for_actor(
+            &state.db,
+            &actor,
+            gongzhi_core::http::params::count("limit", q.limit, 50, 500)?,
+        )
+        .await?,
     ))
 }
 

@@ -13,7 +13,8 @@ use crate::calendar::{shanghai, DayKind, WorkCalendar};
 use crate::catalog;
 use crate::workflow::{self, Facts, Over, Status, Step};
 use gongzhi_core::areas::locate::LocateIndex;
-use gongzhi_core::db::{opt_text, Db, WriteTx};
+use gongzhi_core::db::{like_prefix, opt_text, Db, WriteTx};
+use gongzhi_core::http::params;
 use gongzhi_core::identity::{authorize, Action, Actor, ActorKind, Role, Target};
 use gongzhi_core::privacy::{mask_name, mask_phone, Sealer};
 use gongzhi_core::time::{format_ms, now_ms};
@@ -79,12 +80,18 @@ pub(crate) fn enum_str<T: Serialize>(v: T) -> String {
         .unwrap_or_default()
 }
 
+/// Refuses a filter value that names no `T` (an unknown kind or channel), as an unknown status is.
+fn known<T: for<'de> Deserialize<'de>>(s: &str, code: &'static str, what: &str) -> Result<T> {
+    serde_json::from_value(Value::String(s.to_string()))
+        .map_err(|_| Error::invalid(code, format!("unknown {what} {s:?}")))
+}
+
 fn enum_parse<T: for<'de> Deserialize<'de>>(s: &str) -> Result<T> {
     serde_json::from_value(Value::String(s.to_string()))
         .map_err(|_| Error::internal(format!("bad stored value {s}")))
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Location {
     pub lat: f64,
     pub lng: f64,
@@ -1277,17 +1284,19 @@ pub async fn list(db: &Db, sealer: &Sealer, actor: &Actor, f: &CaseFilter) -> Re
         match (&a.area, &a.unit) {
             (None, None) => global = true,
             (Some(area), None) => scope.push(format!(
-                "grid_code LIKE {}",
-                arg(SetValue::Text(Some(format!("{area}%"))), &mut args)
+                "grid_code LIKE {} ESCAPE '\\'",
+                arg(SetValue::Text(Some(like_prefix(area))), &mut args)
             )),
             (None, Some(unit)) => {
                 let p = arg(SetValue::Text(Some(unit.clone())), &mut args);
                 scope.push(format!("(unit_code = {p} OR id IN (SELECT case_id FROM case_summons WHERE unit_code = {p}))"));
             }
             (Some(area), Some(unit)) => {
-                let a1 = arg(SetValue::Text(Some(format!("{area}%"))), &mut args);
+                let a1 = arg(SetValue::Text(Some(like_prefix(area))), &mut args);
                 let u1 = arg(SetValue::Text(Some(unit.clone())), &mut args);
-                scope.push(format!("(grid_code LIKE {a1} AND unit_code = {u1})"));
+                scope.push(format!(
+                    "(grid_code LIKE {a1} ESCAPE '\\' AND unit_code = {u1})"
+                ));
             }
         }
     }
@@ -1320,8 +1329,8 @@ pub async fn list(db: &Db, sealer: &Sealer, actor: &Actor, f: &CaseFilter) -> Re
     }
     if let Some(a) = f.area.as_deref().filter(|s| !s.is_empty()) {
         clauses.push(format!(
-            "grid_code LIKE {}",
-            arg(SetValue::Text(Some(format!("{a}%"))), &mut args)
+            "grid_code LIKE {} ESCAPE '\\'",
+            arg(SetValue::Text(Some(like_prefix(a))), &mut args)
         ));
     }
     if let Some(u) = f.unit.as_deref().filter(|s| !s.is_empty()) {
@@ -1332,17 +1341,19 @@ pub async fn list(db: &Db, sealer: &Sealer, actor: &Actor, f: &CaseFilter) -> Re
     }
     if let Some(c) = f.category.as_deref().filter(|s| !s.is_empty()) {
         clauses.push(format!(
-            "category_code LIKE {}",
-            arg(SetValue::Text(Some(format!("{c}%"))), &mut args)
+            "category_code LIKE {} ESCAPE '\\'",
+            arg(SetValue::Text(Some(like_prefix(c))), &mut args)
         ));
     }
     if let Some(k) = f.kind.as_deref().filter(|s| !s.is_empty()) {
+        known::<Kind>(k, "invalid_kind", "kind")?;
         clauses.push(format!(
             "kind = {}",
             arg(SetValue::Text(Some(k.into())), &mut args)
         ));
     }
     if let Some(c) = f.channel.as_deref().filter(|s| !s.is_empty()) {
+        known::<Channel>(c, "invalid_channel", "channel")?;
         clauses.push(format!(
             "channel = {}",
             arg(SetValue::Text(Some(c.into())), &mut args)
@@ -1368,8 +1379,8 @@ pub async fn list(db: &Db, sealer: &Sealer, actor: &Actor, f: &CaseFilter) -> Re
             "status NOT IN ('closed', 'called_back', 'cancelled', 'merged') AND ((reported_back_at IS NULL AND handle_deadline < {now}) OR (closed_at IS NULL AND close_deadline < {now}))"
         ));
     }
-    let page = f.page.unwrap_or(1).max(1);
-    let page_size = f.page_size.unwrap_or(20).clamp(1, 200);
+    let page = params::page(f.page.map(i64::from), i64::from(u32::MAX))? as u32;
+    let page_size = params::count("page_size", f.page_size.map(i64::from), 20, 200)? as u32;
     let where_sql = if clauses.is_empty() {
         String::new()
     } else {

@@ -2,6 +2,7 @@
 //! extractors that turn bad input into that shape, metrics, and the app that mounts every
 //! module's routes and documents them at `/api/openapi.json`.
 
+pub mod params;
 mod ratelimit;
 
 use std::net::SocketAddr;
