@@ -321,15 +321,18 @@ async fn get_case(
 
 /// One step of the loop: accept, file, cancel, dispatch, sign, contact, report_back, verify,
 /// close, call_back, return, extend, approve_extension, hold, resume, supervise, remind, reopen,
-/// summon, report_in, merge. Wrong state or a lost race → 409; wrong role or scope → 403.
+/// summon, report_in, merge. A JSON body (`{}` when the step needs nothing). A case the caller
+/// may not read → 404, as an unknown one; wrong role or scope on a readable case → 403; wrong
+/// state or a lost race → 409.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/actions/{action}", tag = "cases", security(("bearer" = [])),
     params(("id" = String, Path), ("action" = String, Path)), request_body = ActionInput,
-    responses((status = 200, body = CaseView), (status = 403, body = gongzhi_core::http::ErrorBody), (status = 409, body = gongzhi_core::http::ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 403, body = gongzhi_core::http::ErrorBody), (status = 404, body = gongzhi_core::http::ErrorBody),
+              (status = 409, body = gongzhi_core::http::ErrorBody), (status = 415, body = gongzhi_core::http::ErrorBody)))]
 async fn act(
     State(state): State<AppState>,
     Authed(actor): Authed,
     Path((id, action)): Path<(String, String)>,
-    body: Bytes,
+    ApiJson(input): ApiJson<ActionInput>,
 ) -> ApiResult<Json<CaseView>> {
     let step = Step::parse(&action).ok_or_else(|| {
         ApiError::new(

@@ -403,27 +403,73 @@ fn case_target(r: &AnyRow, unit_override: Option<&str>) -> Result<Target> {
     })
 }
 
-/// May the actor read this case? Staff within scope, handlers of its unit or a summoned unit,
-/// and the resident who reported it.
-async fn may_read(db: &Db, actor: &Actor, r: &AnyRow) -> Result<()> {
+/// How a caller may read a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Staff within scope, or a handler of its unit or a summoned unit: the whole case.
+    Staff,
+    /// The resident who reported it: the public timeline (see [`as_reporter_sees`]).
+    Reporter,
+}
+
+/// May the actor read this case, and as whom? Anyone else is told it does not exist: out of
+/// scope answers exactly as an unknown number does, so numbers cannot be probed.
+async fn access(db: &Db, actor: &Actor, r: &AnyRow) -> Result<Access> {
     let id: String = r.try_get("id")?;
-    if actor.user_id.is_some() && opt_text(r, "created_by")? == actor.user_id {
-        return Ok(());
-    }
     if authorize(actor, CASE_READ, &case_target(r, None)?).is_ok() {
-        return Ok(());
+        return Ok(Access::Staff);
     }
-    let summoned = sqlx::query("SELECT unit_code FROM case_summons WHERE case_id = $1")
-        .bind(&id)
-        .fetch_all(db.pool())
-        .await?;
-    for s in summoned {
-        let unit: String = s.try_get(0)?;
-        if authorize(actor, CASE_READ, &case_target(r, Some(&unit))?).is_ok() {
-            return Ok(());
+    if actor
+        .assignments
+        .iter()
+        .any(|a| CASE_READ.roles.contains(&a.role))
+    {
+        let summoned = sqlx::query("SELECT unit_code FROM case_summons WHERE case_id = $1")
+            .bind(&id)
+            .fetch_all(db.pool())
+            .await?;
+        for s in summoned {
+            let unit: String = s.try_get(0)?;
+            if authorize(actor, CASE_READ, &case_target(r, Some(&unit))?).is_ok() {
+                return Ok(Access::Staff);
+            }
         }
     }
+    if actor.user_id.is_some() && opt_text(r, "created_by")? == actor.user_id {
+        return Ok(Access::Reporter);
+    }
     Err(Error::not_found("case"))
+}
+
+/// May the actor read the case `id` (id or number)? The check photos of a case go through.
+pub async fn may_read(db: &Db, actor: &Actor, id: &str) -> Result<Access> {
+    access(db, actor, &fetch_row(db, id).await?).await
+}
+
+/// What a reporter sees of their own case, as Open311 shows a request: each step and when,
+/// their own words and outside systems' updates; not who on the staff took a step, not staff
+/// notes, not the units' side of the work (which unit, summons, extension requests).
+pub fn as_reporter_sees(mut v: CaseView, actor: &Actor) -> CaseView {
+    let me = actor.label();
+    for e in &mut v.timeline {
+        let own = e.actor == me;
+        if !own {
+            e.actor = "staff".into();
+            if e.step != "open311_update" {
+                e.note = None;
+            }
+        }
+        // Only the photos of a step: its other data (units, the case merged in) is internal.
+        e.data = match e.data.get("photos") {
+            Some(p) => json!({"photos": p}),
+            None => json!({}),
+        };
+    }
+    v.unit = None;
+    v.lead_unit = None;
+    v.summons.clear();
+    v.extension_requested_until = None;
+    v
 }
 
 async fn fetch_row(db: &Db, id: &str) -> Result<AnyRow> {
@@ -563,7 +609,7 @@ pub async fn get(
     reveal: bool,
 ) -> Result<CaseView> {
     let r = fetch_row(db, id).await?;
-    may_read(db, actor, &r).await?;
+    let access = access(db, actor, &r).await?;
     let case_id: String = r.try_get("id")?;
     if reveal {
         // Reporters see their own details; staff who took a call do not count as the reporter.
@@ -588,7 +634,11 @@ pub async fn get(
             tx.commit().await?;
         }
     }
-    full_view(db, sealer, &r, reveal).await
+    let view = full_view(db, sealer, &r, reveal).await?;
+    Ok(match access {
+        Access::Staff => view,
+        Access::Reporter => as_reporter_sees(view, actor),
+    })
 }
 
 /// The view with timeline and summons, for a caller already allowed to see it.
@@ -688,6 +738,8 @@ pub async fn act(
         .fetch_optional(tx.conn())
         .await?
         .ok_or_else(|| Error::not_found("case"))?;
+    // Who may not read the case learns nothing of it: not its state, not whether it exists.
+    let seen_as = access(db, actor, &r).await?;
     let case_id: String = r.try_get("id")?;
     let version: i64 = r.try_get("version")?;
     let from = Status::parse(&r.try_get::<String, _>("status")?)
@@ -904,7 +956,23 @@ pub async fn act(
         }
         Step::Merge => {
             let into = need(&input.into, "into (the primary case)", step)?;
-            let primary = fetch_row(db, into).await?;
+            let primary = sqlx::query("SELECT * FROM cases WHERE id = $1 OR number = $1")
+                .bind(into)
+                .fetch_optional(tx.conn())
+                .await?
+                .ok_or_else(|| Error::not_found("case"))?;
+            // The primary gets an event too: it must be the caller's to read and to merge
+            // into, or it is as unknown as a wrong number.
+            access(db, actor, &primary).await?;
+            authorize(
+                actor,
+                permission,
+                &Target {
+                    area: opt_text(&primary, "grid_code")?,
+                    unit: None,
+                },
+            )
+            .map_err(|_| Error::not_found("case"))?;
             let primary_id: String = primary.try_get("id")?;
             let primary_status = Status::parse(&primary.try_get::<String, _>("status")?)
                 .unwrap_or(Status::Cancelled);
@@ -982,7 +1050,11 @@ pub async fn act(
     tx.commit().await?;
     changed(db);
     // The actor may no longer read the case (a unit that returned it): answer with it anyway.
-    full_view(db, sealer, &fetch_row(db, &case_id).await?, false).await
+    let view = full_view(db, sealer, &fetch_row(db, &case_id).await?, false).await?;
+    Ok(match seen_as {
+        Access::Staff => view,
+        Access::Reporter => as_reporter_sees(view, actor),
+    })
 }
 
 /// Deadlines from `now` on the working calendar for a category.
