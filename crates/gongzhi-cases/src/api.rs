@@ -1,6 +1,5 @@
 //! Cases over HTTP: the catalog, routing rules, intake, the actions of the loop, reads.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -341,12 +340,6 @@ async fn act(
             format!("unknown action {action:?}"),
         )
     })?;
-    let input: ActionInput = if body.iter().all(u8::is_ascii_whitespace) {
-        ActionInput::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?
-    };
     Ok(Json(
         store::act(&state.db, &state.sealer, &actor, &id, step, &input).await?,
     ))

@@ -676,8 +676,10 @@ async fn full_view(db: &Db, sealer: &Sealer, r: &AnyRow, reveal: bool) -> Result
     Ok(view)
 }
 
-/// What an action carries; each action reads the fields it needs.
+/// What an action carries; each action reads the fields it needs. A field no action knows is
+/// refused: a misspelt `reason` must not pass as an action without one.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ActionInput {
     pub note: Option<String>,
     pub reason: Option<String>,
@@ -722,7 +724,8 @@ async fn unit_exists(tx: &mut WriteTx, unit: &str) -> Result<()> {
     Ok(())
 }
 
-/// Takes one step of the loop. Refused with 403 for the wrong role or scope, 409 for the wrong
+/// Takes one step of the loop. Refused with 404 when the caller may not read the case (as for
+/// an unknown one), 403 for a readable case outside the step's role or scope, 409 for the wrong
 /// state, and 409 when another action changed the case first.
 pub async fn act(
     db: &Db,

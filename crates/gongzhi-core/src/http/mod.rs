@@ -200,29 +200,98 @@ impl IntoResponse for ApiError {
 
 pub type ApiResult<T> = std::result::Result<T, ApiError>;
 
-/// JSON body whose rejections (malformed JSON, wrong types, wrong content type) are API errors.
+/// JSON body whose rejections (malformed JSON, wrong types, unknown fields where the type
+/// refuses them, nesting deeper than [`JSON_DEPTH`], wrong content type) are API errors.
 pub struct ApiJson<T>(pub T);
+
+/// The deepest nesting of arrays and objects a JSON body may have: far beyond any request of
+/// ours (GeoJSON polygons nest six deep), far below what could exhaust a parser's stack.
+pub const JSON_DEPTH: usize = 64;
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> std::result::Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as Content-Type: application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| {
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(r.status(), "payload_too_large", r.body_text())
+                } else {
+                    ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", r.body_text())
+                }
+            })?;
+        if nesting_exceeds(&bytes, JSON_DEPTH) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("the body nests deeper than {JSON_DEPTH} levels"),
+            ));
+        }
+        match Json::<T>::from_bytes(&bytes) {
             Ok(Json(v)) => Ok(ApiJson(v)),
             Err(r) => Err(json_rejection(r)),
         }
     }
 }
 
+/// `application/json` or any `application/…+json`, as axum's own `Json` accepts.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence
+        .strip_prefix("application/")
+        .is_some_and(|sub| sub == "json" || sub.ends_with("+json"))
+}
+
+/// Whether arrays and objects in `json` nest deeper than `limit` (brackets inside strings do
+/// not count). One pass over the bytes, before any parsing.
+fn nesting_exceeds(json: &[u8], limit: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in json {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 fn json_rejection(r: JsonRejection) -> ApiError {
     let (status, code) = match &r {
-        JsonRejection::MissingJsonContentType(_) => {
-            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
-        }
         JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
-        JsonRejection::JsonDataError(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
-        _ if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
-        }
         _ => (StatusCode::BAD_REQUEST, "invalid_body"),
     };
     ApiError::new(status, code, r.body_text())
