@@ -53,7 +53,14 @@ pub const MIGRATIONS: &[Migration] = &[
     CASES_0005_EXTRAS,
     stats::MIGRATION,
     CASES_0007_STATUS_LIST,
+    CASES_0008_IDEMPOTENCY_HASH,
 ];
+
+/// A retry is told apart from a new report that reuses a key by the hash of its request.
+const CASES_0008_IDEMPOTENCY_HASH: Migration = Migration {
+    id: "cases-0008-idempotency-hash",
+    sql: "ALTER TABLE cases ADD COLUMN idempotency_hash TEXT",
+};
 
 /// Lists by status are read newest first: with the order in the index a page is the first rows
 /// of one range, not a sort of every case in that status (at millions of cases, the difference

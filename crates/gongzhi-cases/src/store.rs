@@ -105,7 +105,7 @@ pub struct Reporter {
     pub phone: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewCase {
     pub kind: Kind,
     /// Category code as `GET /api/v1/categories` lists it.
@@ -334,15 +334,18 @@ pub async fn create(
     crate::intake::create(db, sealer, index, actor, input, idempotency_key).await
 }
 
-pub(crate) async fn find_by_key(db: &Db, actor: &Actor, key: &str) -> Result<Option<String>> {
-    Ok(
-        sqlx::query("SELECT id FROM cases WHERE idempotency_key = $1")
-            .bind(format!("{}:{key}", actor.label()))
-            .fetch_optional(db.pool())
-            .await?
-            .map(|r| r.try_get::<String, _>(0))
-            .transpose()?,
-    )
+/// The case an idempotency key of `actor` created, with the hash of the request that created it.
+pub(crate) async fn find_by_key(
+    db: &Db,
+    actor: &Actor,
+    key: &str,
+) -> Result<Option<(String, Option<String>)>> {
+    let row = sqlx::query("SELECT id, idempotency_hash FROM cases WHERE idempotency_key = $1")
+        .bind(format!("{}:{key}", actor.label()))
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| Ok((r.try_get("id")?, opt_text(&r, "idempotency_hash")?)))
+        .transpose()
 }
 
 pub async fn duplicates(

@@ -156,6 +156,7 @@ impl From<Error> for ApiError {
             Error::Invalid { code, .. } => (
                 match *code {
                     "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
+                    "idempotency_key_reused" => StatusCode::UNPROCESSABLE_ENTITY,
                     "unsupported_media_type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     _ => StatusCode::BAD_REQUEST,
                 },
