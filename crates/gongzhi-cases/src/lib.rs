@@ -12,8 +12,10 @@ pub mod stats;
 pub mod store;
 pub mod workflow;
 
+use gongzhi_core::attachments::{OwnerFuture, OwnerKind};
 use gongzhi_core::db::{Db, Migration};
 use gongzhi_core::http::AppState;
+use gongzhi_core::identity::Actor;
 use gongzhi_core::module::{Module, SeedFuture};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -29,6 +31,12 @@ impl Module for Cases {
     fn api(&self) -> OpenApiRouter<AppState> {
         api::api()
     }
+    fn attachment_owners(&self) -> &'static [OwnerKind] {
+        &[OwnerKind {
+            kind: "case",
+            may_read: case_photos,
+        }]
+    }
     fn seed<'a>(&'a self, db: &'a Db) -> SeedFuture<'a> {
         Box::pin(catalog::seed_if_empty(db))
     }
@@ -43,6 +51,11 @@ impl Module for Cases {
         notify::set_mailing(&state.db, mailing);
         vec![jobs::spawn_runner(state.clone())]
     }
+}
+
+/// A case's photos are seen by whoever may read the case (its reporter included).
+fn case_photos<'a>(state: &'a AppState, actor: &'a Actor, id: &'a str) -> OwnerFuture<'a> {
+    Box::pin(async move { store::may_read(&state.db, actor, id).await.map(|_| ()) })
 }
 
 pub const MIGRATIONS: &[Migration] = &[

@@ -37,6 +37,20 @@ impl Module for Open311 {
     fn migrations(&self) -> &'static [Migration] {
         MIGRATIONS
     }
+    fn error_shape(&self) -> Option<gongzhi_core::http::ErrorShape> {
+        // What the router answers by itself (405, 413, a bad path) in GeoReport's error format.
+        Some(gongzhi_core::http::ErrorShape {
+            prefix: "/open311/",
+            render: |path, status, message| {
+                let f = if path.ends_with(".xml") {
+                    Format::Xml
+                } else {
+                    Format::Json
+                };
+                error(f, status, status.as_str(), message)
+            },
+        })
+    }
     fn api(&self) -> OpenApiRouter<AppState> {
         // The GeoReport paths are the specification's, not part of our OpenAPI document.
         OpenApiRouter::new()

@@ -224,7 +224,7 @@ fn parse_coord(v: &str, what: &str) -> Result<Option<f64>, Error> {
 async fn submit(State(state): State<AppState>, s: Session, m: Multipart) -> Response {
     let form = match read_multipart(m).await {
         Ok(f) => f,
-        Err(e) => return (axum::http::StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        Err(e) => return gongzhi_core::http::ApiError::from(e).status.into_response(),
     };
     if let Err(r) = s.check(form.get("_csrf")) {
         return r;
