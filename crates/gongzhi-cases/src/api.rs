@@ -1,6 +1,5 @@
 //! Cases over HTTP: the catalog, routing rules, intake, the actions of the loop, reads.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -32,7 +31,7 @@ pub fn api() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct InboxQuery {
-    /// At most this many, newest first (default 50).
+    /// At most this many, newest first (default 50, 1–500).
     limit: Option<i64>,
 }
 
@@ -45,7 +44,12 @@ async fn my_notifications(
     ApiQuery(q): ApiQuery<InboxQuery>,
 ) -> ApiResult<Json<Vec<crate::notify::Notification>>> {
     Ok(Json(
-        crate::notify::for_actor(&state.db, &actor, q.limit.unwrap_or(50)).await?,
+        crate::notify::for_actor(
+            &state.db,
+            &actor,
+            gongzhi_core::http::params::count("limit", q.limit, 50, 500)?,
+        )
+        .await?,
     ))
 }
 
@@ -289,15 +293,18 @@ async fn get_case(
 
 /// One step of the loop: accept, file, cancel, dispatch, sign, contact, report_back, verify,
 /// close, call_back, return, extend, approve_extension, hold, resume, supervise, remind, reopen,
-/// summon, report_in, merge. Wrong state or a lost race → 409; wrong role or scope → 403.
+/// summon, report_in, merge. A JSON body (`{}` when the step needs nothing). A case the caller
+/// may not read → 404, as an unknown one; wrong role or scope on a readable case → 403; wrong
+/// state or a lost race → 409.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/actions/{action}", tag = "cases", security(("bearer" = [])),
     params(("id" = String, Path), ("action" = String, Path)), request_body = ActionInput,
-    responses((status = 200, body = CaseView), (status = 403, body = gongzhi_core::http::ErrorBody), (status = 409, body = gongzhi_core::http::ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 403, body = gongzhi_core::http::ErrorBody), (status = 404, body = gongzhi_core::http::ErrorBody),
+              (status = 409, body = gongzhi_core::http::ErrorBody), (status = 415, body = gongzhi_core::http::ErrorBody)))]
 async fn act(
     State(state): State<AppState>,
     Authed(actor): Authed,
     Path((id, action)): Path<(String, String)>,
-    body: Bytes,
+    ApiJson(input): ApiJson<ActionInput>,
 ) -> ApiResult<Json<CaseView>> {
     let step = Step::parse(&action).ok_or_else(|| {
         ApiError::new(
@@ -306,12 +313,6 @@ async fn act(
             format!("unknown action {action:?}"),
         )
     })?;
-    let input: ActionInput = if body.iter().all(u8::is_ascii_whitespace) {
-        ActionInput::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?
-    };
     Ok(Json(
         store::act(&state.db, &state.sealer, &actor, &id, step, &input).await?,
     ))

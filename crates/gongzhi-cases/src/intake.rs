@@ -176,6 +176,8 @@ struct Prepared {
     now: i64,
     deadlines: (i64, i64, i64),
     idempotency_key: Option<String>,
+    /// With a key: what the request said, so a reused key with another body is refused.
+    request_hash: Option<String>,
     created_by: Option<String>,
     actor_label: String,
     input_kind: crate::store::Kind,
@@ -339,6 +341,7 @@ async fn prepare(
         ),
         category,
         idempotency_key: key.map(|k| format!("{}:{k}", actor.label())),
+        request_hash: key.map(|_| request_hash(actor, input)),
         created_by: actor.user_id.clone(),
         actor_label: actor.label(),
         input_kind: input.kind,
@@ -442,7 +445,7 @@ async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {
         numbers.push(format!("{}{:06}", p.day, n));
         *n += 1;
     }
-    const COLS: usize = 26;
+    const COLS: usize = 27;
     let per = gongzhi_core::db::rows_per_statement(COLS);
     for (ci, chunk) in items.chunks(per).enumerate() {
         let values: Vec<String> = (0..chunk.len())
@@ -460,7 +463,7 @@ async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {
         let sql = format!(
             "INSERT INTO cases (id, number, kind, category_code, description, lat, lng, address, channel, reporter_name, reporter_phone, \
              anonymous, grid_code, community_code, street_code, district_code, unit_code, lead_unit, created_at, updated_at, \
-             respond_deadline, handle_deadline, close_deadline, idempotency_key, created_by, held_from, status, version, rework_count, supervised) VALUES {}",
+             respond_deadline, handle_deadline, close_deadline, idempotency_key, idempotency_hash, created_by, held_from, status, version, rework_count, supervised) VALUES {}",
             values.join(", ")
         );
         let mut q = sqlx::query(&sql);
@@ -491,6 +494,7 @@ async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {
                 .bind(p.deadlines.1)
                 .bind(p.deadlines.2)
                 .bind(&p.idempotency_key)
+                .bind(&p.request_hash)
                 .bind(&p.created_by)
                 .bind(None::<String>);
         }
@@ -640,8 +644,8 @@ pub async fn create(
                 "Idempotency-Key is 1–200 characters",
             ));
         }
-        if let Some(id) = find_by_key(db, actor, key).await? {
-            return Ok((get(db, sealer, actor, &id, false).await?, false));
+        if let Some(earlier) = find_by_key(db, actor, key).await? {
+            return replay(db, sealer, actor, input, earlier).await;
         }
     }
     let p = prepare(db, sealer, index, actor, input, key).await?;
@@ -658,11 +662,39 @@ pub async fn create(
             Ok((v, true))
         }
         Err(e) if e.is_unique_violation() && key.is_some() => {
-            let id = find_by_key(db, actor, key.unwrap_or_default())
+            let earlier = find_by_key(db, actor, key.unwrap_or_default())
                 .await?
                 .ok_or(e)?;
-            Ok((get(db, sealer, actor, &id, false).await?, false))
+            replay(db, sealer, actor, input, earlier).await
         }
         Err(e) => Err(e),
     }
+}
+
+/// The answer to a retry: the case the key created, when the request is the same one. The same
+/// key with another request is refused (the IETF idempotency-key draft's 422): answering with
+/// the first case would lose the second report silently. Cases stored before requests were
+/// hashed have no hash and count as the same request.
+async fn replay(
+    db: &Db,
+    sealer: &Sealer,
+    actor: &Actor,
+    input: &NewCase,
+    (id, stored): (String, Option<String>),
+) -> Result<(CaseView, bool)> {
+    if stored.is_some_and(|h| h != request_hash(actor, input)) {
+        return Err(Error::invalid(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for another request; send a new key for a new report",
+        ));
+    }
+    Ok((get(db, sealer, actor, &id, false).await?, false))
+}
+
+/// SHA-256 of the caller and the request as parsed, in canonical JSON (fields in one order, no
+/// whitespace): the same report sent twice hashes the same however its JSON was spaced.
+fn request_hash(actor: &Actor, input: &NewCase) -> String {
+    use sha2::{Digest, Sha256};
+    let body = serde_json::to_string(input).expect("a parsed request serializes");
+    hex::encode(Sha256::digest(format!("{}\n{body}", actor.label())))
 }

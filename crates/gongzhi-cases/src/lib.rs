@@ -14,8 +14,10 @@ pub mod stats;
 pub mod store;
 pub mod workflow;
 
+use gongzhi_core::attachments::{OwnerFuture, OwnerKind};
 use gongzhi_core::db::{Db, Migration};
 use gongzhi_core::http::AppState;
+use gongzhi_core::identity::Actor;
 use gongzhi_core::module::{Module, SeedFuture};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -30,6 +32,12 @@ impl Module for Cases {
     }
     fn api(&self) -> OpenApiRouter<AppState> {
         api::api().merge(publicity::api())
+    }
+    fn attachment_owners(&self) -> &'static [OwnerKind] {
+        &[OwnerKind {
+            kind: "case",
+            may_read: case_photos,
+        }]
     }
     fn seed<'a>(&'a self, db: &'a Db) -> SeedFuture<'a> {
         Box::pin(catalog::seed_if_empty(db))
@@ -47,6 +55,11 @@ impl Module for Cases {
     }
 }
 
+/// A case's photos are seen by whoever may read the case (its reporter included).
+fn case_photos<'a>(state: &'a AppState, actor: &'a Actor, id: &'a str) -> OwnerFuture<'a> {
+    Box::pin(async move { store::may_read(&state.db, actor, id).await.map(|_| ()) })
+}
+
 pub const MIGRATIONS: &[Migration] = &[
     CASES_0001,
     CASES_0002,
@@ -55,8 +68,15 @@ pub const MIGRATIONS: &[Migration] = &[
     CASES_0005_EXTRAS,
     stats::MIGRATION,
     CASES_0007_STATUS_LIST,
+    CASES_0008_IDEMPOTENCY_HASH,
     publicity::MIGRATION,
 ];
+
+/// A retry is told apart from a new report that reuses a key by the hash of its request.
+const CASES_0008_IDEMPOTENCY_HASH: Migration = Migration {
+    id: "cases-0008-idempotency-hash",
+    sql: "ALTER TABLE cases ADD COLUMN idempotency_hash TEXT",
+};
 
 /// Lists by status are read newest first: with the order in the index a page is the first rows
 /// of one range, not a sort of every case in that status (at millions of cases, the difference

@@ -26,7 +26,7 @@ pub const CASE_PUBLISH: Action = Action::new("case_publish", &[Role::Dispatcher,
 /// through Open311 before this existed were published by their client (with the photo it sent);
 /// every other existing case stays private.
 pub(crate) const MIGRATION: Migration = Migration {
-    id: "cases-0008-publication",
+    id: "cases-0009-publication",
     sql: "CREATE TABLE case_publication (
     case_id TEXT PRIMARY KEY,
     public BIGINT NOT NULL,

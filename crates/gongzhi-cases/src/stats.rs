@@ -878,7 +878,7 @@ fn cells(r: &StatsRow) -> Vec<String> {
     out
 }
 
-/// CSV with a UTF-8 BOM so Excel opens the Chinese headers.
+/// CSV with a UTF-8 BOM so Excel opens the Chinese headers; text cells cannot run as formulas.
 pub fn to_csv(rows: &[StatsRow]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     let mut headers = HEADERS.to_vec();
@@ -887,6 +887,11 @@ pub fn to_csv(rows: &[StatsRow]) -> Vec<u8> {
     for r in rows {
         let mut c = cells(r);
         c.push(r.rework_rate.map(|x| format!("{x:.6}")).unwrap_or_default());
+        // Code and name are text (an area's name is whatever an admin typed); the rest are
+        // numbers and stay as they are.
+        for text in &mut c[1..=2] {
+            *text = gongzhi_core::export::csv_text(text).into_owned();
+        }
         w.write_record(&c).expect("in-memory CSV");
     }
     w.into_inner().expect("in-memory CSV")

@@ -13,7 +13,8 @@ use crate::calendar::{shanghai, DayKind, WorkCalendar};
 use crate::catalog;
 use crate::workflow::{self, Facts, Over, Status, Step};
 use gongzhi_core::areas::locate::LocateIndex;
-use gongzhi_core::db::{opt_text, Db, WriteTx};
+use gongzhi_core::db::{like_prefix, opt_text, Db, WriteTx};
+use gongzhi_core::http::params;
 use gongzhi_core::identity::{authorize, Action, Actor, ActorKind, Role, Target};
 use gongzhi_core::privacy::{mask_name, mask_phone, Sealer};
 use gongzhi_core::time::{format_ms, now_ms};
@@ -79,12 +80,18 @@ pub(crate) fn enum_str<T: Serialize>(v: T) -> String {
         .unwrap_or_default()
 }
 
+/// Refuses a filter value that names no `T` (an unknown kind or channel), as an unknown status is.
+fn known<T: for<'de> Deserialize<'de>>(s: &str, code: &'static str, what: &str) -> Result<T> {
+    serde_json::from_value(Value::String(s.to_string()))
+        .map_err(|_| Error::invalid(code, format!("unknown {what} {s:?}")))
+}
+
 fn enum_parse<T: for<'de> Deserialize<'de>>(s: &str) -> Result<T> {
     serde_json::from_value(Value::String(s.to_string()))
         .map_err(|_| Error::internal(format!("bad stored value {s}")))
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Location {
     pub lat: f64,
     pub lng: f64,
@@ -98,7 +105,7 @@ pub struct Reporter {
     pub phone: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewCase {
     pub kind: Kind,
     /// Category code as `GET /api/v1/categories` lists it.
@@ -336,15 +343,18 @@ pub async fn create(
     crate::intake::create(db, sealer, index, actor, input, idempotency_key).await
 }
 
-pub(crate) async fn find_by_key(db: &Db, actor: &Actor, key: &str) -> Result<Option<String>> {
-    Ok(
-        sqlx::query("SELECT id FROM cases WHERE idempotency_key = $1")
-            .bind(format!("{}:{key}", actor.label()))
-            .fetch_optional(db.pool())
-            .await?
-            .map(|r| r.try_get::<String, _>(0))
-            .transpose()?,
-    )
+/// The case an idempotency key of `actor` created, with the hash of the request that created it.
+pub(crate) async fn find_by_key(
+    db: &Db,
+    actor: &Actor,
+    key: &str,
+) -> Result<Option<(String, Option<String>)>> {
+    let row = sqlx::query("SELECT id, idempotency_hash FROM cases WHERE idempotency_key = $1")
+        .bind(format!("{}:{key}", actor.label()))
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| Ok((r.try_get("id")?, opt_text(&r, "idempotency_hash")?)))
+        .transpose()
 }
 
 pub async fn duplicates(
@@ -405,27 +415,73 @@ fn case_target(r: &AnyRow, unit_override: Option<&str>) -> Result<Target> {
     })
 }
 
-/// May the actor read this case? Staff within scope, handlers of its unit or a summoned unit,
-/// and the resident who reported it.
-async fn may_read(db: &Db, actor: &Actor, r: &AnyRow) -> Result<()> {
+/// How a caller may read a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Staff within scope, or a handler of its unit or a summoned unit: the whole case.
+    Staff,
+    /// The resident who reported it: the public timeline (see [`as_reporter_sees`]).
+    Reporter,
+}
+
+/// May the actor read this case, and as whom? Anyone else is told it does not exist: out of
+/// scope answers exactly as an unknown number does, so numbers cannot be probed.
+async fn access(db: &Db, actor: &Actor, r: &AnyRow) -> Result<Access> {
     let id: String = r.try_get("id")?;
-    if actor.user_id.is_some() && opt_text(r, "created_by")? == actor.user_id {
-        return Ok(());
-    }
     if authorize(actor, CASE_READ, &case_target(r, None)?).is_ok() {
-        return Ok(());
+        return Ok(Access::Staff);
     }
-    let summoned = sqlx::query("SELECT unit_code FROM case_summons WHERE case_id = $1")
-        .bind(&id)
-        .fetch_all(db.pool())
-        .await?;
-    for s in summoned {
-        let unit: String = s.try_get(0)?;
-        if authorize(actor, CASE_READ, &case_target(r, Some(&unit))?).is_ok() {
-            return Ok(());
+    if actor
+        .assignments
+        .iter()
+        .any(|a| CASE_READ.roles.contains(&a.role))
+    {
+        let summoned = sqlx::query("SELECT unit_code FROM case_summons WHERE case_id = $1")
+            .bind(&id)
+            .fetch_all(db.pool())
+            .await?;
+        for s in summoned {
+            let unit: String = s.try_get(0)?;
+            if authorize(actor, CASE_READ, &case_target(r, Some(&unit))?).is_ok() {
+                return Ok(Access::Staff);
+            }
         }
     }
+    if actor.user_id.is_some() && opt_text(r, "created_by")? == actor.user_id {
+        return Ok(Access::Reporter);
+    }
     Err(Error::not_found("case"))
+}
+
+/// May the actor read the case `id` (id or number)? The check photos of a case go through.
+pub async fn may_read(db: &Db, actor: &Actor, id: &str) -> Result<Access> {
+    access(db, actor, &fetch_row(db, id).await?).await
+}
+
+/// What a reporter sees of their own case, as Open311 shows a request: each step and when,
+/// their own words and outside systems' updates; not who on the staff took a step, not staff
+/// notes, not the units' side of the work (which unit, summons, extension requests).
+pub fn as_reporter_sees(mut v: CaseView, actor: &Actor) -> CaseView {
+    let me = actor.label();
+    for e in &mut v.timeline {
+        let own = e.actor == me;
+        if !own {
+            e.actor = "staff".into();
+            if e.step != "open311_update" {
+                e.note = None;
+            }
+        }
+        // Only the photos of a step: its other data (units, the case merged in) is internal.
+        e.data = match e.data.get("photos") {
+            Some(p) => json!({"photos": p}),
+            None => json!({}),
+        };
+    }
+    v.unit = None;
+    v.lead_unit = None;
+    v.summons.clear();
+    v.extension_requested_until = None;
+    v
 }
 
 async fn fetch_row(db: &Db, id: &str) -> Result<AnyRow> {
@@ -565,7 +621,7 @@ pub async fn get(
     reveal: bool,
 ) -> Result<CaseView> {
     let r = fetch_row(db, id).await?;
-    may_read(db, actor, &r).await?;
+    let access = access(db, actor, &r).await?;
     let case_id: String = r.try_get("id")?;
     if reveal {
         // Reporters see their own details; staff who took a call do not count as the reporter.
@@ -590,7 +646,11 @@ pub async fn get(
             tx.commit().await?;
         }
     }
-    full_view(db, sealer, &r, reveal).await
+    let view = full_view(db, sealer, &r, reveal).await?;
+    Ok(match access {
+        Access::Staff => view,
+        Access::Reporter => as_reporter_sees(view, actor),
+    })
 }
 
 /// The view with timeline and summons, for a caller already allowed to see it.
@@ -628,8 +688,10 @@ async fn full_view(db: &Db, sealer: &Sealer, r: &AnyRow, reveal: bool) -> Result
     Ok(view)
 }
 
-/// What an action carries; each action reads the fields it needs.
+/// What an action carries; each action reads the fields it needs. A field no action knows is
+/// refused: a misspelt `reason` must not pass as an action without one.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ActionInput {
     pub note: Option<String>,
     pub reason: Option<String>,
@@ -674,7 +736,8 @@ async fn unit_exists(tx: &mut WriteTx, unit: &str) -> Result<()> {
     Ok(())
 }
 
-/// Takes one step of the loop. Refused with 403 for the wrong role or scope, 409 for the wrong
+/// Takes one step of the loop. Refused with 404 when the caller may not read the case (as for
+/// an unknown one), 403 for a readable case outside the step's role or scope, 409 for the wrong
 /// state, and 409 when another action changed the case first.
 pub async fn act(
     db: &Db,
@@ -690,6 +753,8 @@ pub async fn act(
         .fetch_optional(tx.conn())
         .await?
         .ok_or_else(|| Error::not_found("case"))?;
+    // Who may not read the case learns nothing of it: not its state, not whether it exists.
+    let seen_as = access(db, actor, &r).await?;
     let case_id: String = r.try_get("id")?;
     let version: i64 = r.try_get("version")?;
     let from = Status::parse(&r.try_get::<String, _>("status")?)
@@ -906,7 +971,23 @@ pub async fn act(
         }
         Step::Merge => {
             let into = need(&input.into, "into (the primary case)", step)?;
-            let primary = fetch_row(db, into).await?;
+            let primary = sqlx::query("SELECT * FROM cases WHERE id = $1 OR number = $1")
+                .bind(into)
+                .fetch_optional(tx.conn())
+                .await?
+                .ok_or_else(|| Error::not_found("case"))?;
+            // The primary gets an event too: it must be the caller's to read and to merge
+            // into, or it is as unknown as a wrong number.
+            access(db, actor, &primary).await?;
+            authorize(
+                actor,
+                permission,
+                &Target {
+                    area: opt_text(&primary, "grid_code")?,
+                    unit: None,
+                },
+            )
+            .map_err(|_| Error::not_found("case"))?;
             let primary_id: String = primary.try_get("id")?;
             let primary_status = Status::parse(&primary.try_get::<String, _>("status")?)
                 .unwrap_or(Status::Cancelled);
@@ -984,7 +1065,11 @@ pub async fn act(
     tx.commit().await?;
     changed(db);
     // The actor may no longer read the case (a unit that returned it): answer with it anyway.
-    full_view(db, sealer, &fetch_row(db, &case_id).await?, false).await
+    let view = full_view(db, sealer, &fetch_row(db, &case_id).await?, false).await?;
+    Ok(match seen_as {
+        Access::Staff => view,
+        Access::Reporter => as_reporter_sees(view, actor),
+    })
 }
 
 /// Deadlines from `now` on the working calendar for a category.
@@ -1286,17 +1371,19 @@ pub async fn list(db: &Db, sealer: &Sealer, actor: &Actor, f: &CaseFilter) -> Re
         match (&a.area, &a.unit) {
             (None, None) => global = true,
             (Some(area), None) => scope.push(format!(
-                "grid_code LIKE {}",
-                arg(SetValue::Text(Some(format!("{area}%"))), &mut args)
+                "grid_code LIKE {} ESCAPE '\\'",
+                arg(SetValue::Text(Some(like_prefix(area))), &mut args)
             )),
             (None, Some(unit)) => {
                 let p = arg(SetValue::Text(Some(unit.clone())), &mut args);
                 scope.push(format!("(unit_code = {p} OR id IN (SELECT case_id FROM case_summons WHERE unit_code = {p}))"));
             }
             (Some(area), Some(unit)) => {
-                let a1 = arg(SetValue::Text(Some(format!("{area}%"))), &mut args);
+                let a1 = arg(SetValue::Text(Some(like_prefix(area))), &mut args);
                 let u1 = arg(SetValue::Text(Some(unit.clone())), &mut args);
-                scope.push(format!("(grid_code LIKE {a1} AND unit_code = {u1})"));
+                scope.push(format!(
+                    "(grid_code LIKE {a1} ESCAPE '\\' AND unit_code = {u1})"
+                ));
             }
         }
     }
@@ -1329,8 +1416,8 @@ pub async fn list(db: &Db, sealer: &Sealer, actor: &Actor, f: &CaseFilter) -> Re
     }
     if let Some(a) = f.area.as_deref().filter(|s| !s.is_empty()) {
         clauses.push(format!(
-            "grid_code LIKE {}",
-            arg(SetValue::Text(Some(format!("{a}%"))), &mut args)
+            "grid_code LIKE {} ESCAPE '\\'",
+            arg(SetValue::Text(Some(like_prefix(a))), &mut args)
         ));
     }
     if let Some(u) = f.unit.as_deref().filter(|s| !s.is_empty()) {
@@ -1341,17 +1428,19 @@ pub async fn list(db: &Db, sealer: &Sealer, actor: &Actor, f: &CaseFilter) -> Re
     }
     if let Some(c) = f.category.as_deref().filter(|s| !s.is_empty()) {
         clauses.push(format!(
-            "category_code LIKE {}",
-            arg(SetValue::Text(Some(format!("{c}%"))), &mut args)
+            "category_code LIKE {} ESCAPE '\\'",
+            arg(SetValue::Text(Some(like_prefix(c))), &mut args)
         ));
     }
     if let Some(k) = f.kind.as_deref().filter(|s| !s.is_empty()) {
+        known::<Kind>(k, "invalid_kind", "kind")?;
         clauses.push(format!(
             "kind = {}",
             arg(SetValue::Text(Some(k.into())), &mut args)
         ));
     }
     if let Some(c) = f.channel.as_deref().filter(|s| !s.is_empty()) {
+        known::<Channel>(c, "invalid_channel", "channel")?;
         clauses.push(format!(
             "channel = {}",
             arg(SetValue::Text(Some(c.into())), &mut args)
@@ -1377,8 +1466,8 @@ pub async fn list(db: &Db, sealer: &Sealer, actor: &Actor, f: &CaseFilter) -> Re
             "status NOT IN ('closed', 'called_back', 'cancelled', 'merged') AND ((reported_back_at IS NULL AND handle_deadline < {now}) OR (closed_at IS NULL AND close_deadline < {now}))"
         ));
     }
-    let page = f.page.unwrap_or(1).max(1);
-    let page_size = f.page_size.unwrap_or(20).clamp(1, 200);
+    let page = params::page(f.page.map(i64::from), i64::from(u32::MAX))? as u32;
+    let page_size = params::count("page_size", f.page_size.map(i64::from), 20, 200)? as u32;
     let where_sql = if clauses.is_empty() {
         String::new()
     } else {

@@ -1,7 +1,8 @@
 //! Photos attached to records (a case's intake, a report back, a verification): checked at the
 //! door — the type is read from the content, not trusted from the header, and the size is
 //! bounded — stored with their SHA-256, and linked to their record in the record's transaction.
-//! An upload belongs to its uploader until it is linked; it can be linked once.
+//! An upload belongs to its uploader until it is linked; it can be linked once. Once linked, a
+//! photo is seen by whoever may read its record, as the record's module decides ([`OwnerKind`]).
 
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, State};
@@ -15,8 +16,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::audit;
 use crate::db::{opt_text, Db, WriteTx};
-use crate::http::{ApiError, AppState, Authed};
-use crate::identity::{Actor, Role};
+use crate::http::{ApiError, AppState, Authed, MaybeAuthed};
+use crate::identity::{Actor, ActorKind};
 use crate::time::{format_ms, now_ms};
 use crate::{Error, Result};
 
@@ -232,11 +233,49 @@ pub async fn read(db: &Db, id: &str) -> Result<(String, Option<String>, String, 
     ))
 }
 
-/// Staff may see linked photos; anyone may see their own uploads. Residents see others' photos
-/// only through the pages of records they may see (which serve them on their behalf).
-pub fn may_see(actor: &Actor, owner: Option<&str>, uploaded_by: &str) -> bool {
-    actor.label() == uploaded_by
-        || (owner.is_some() && actor.assignments.iter().any(|a| a.role != Role::Resident))
+/// Who may see the photos of one kind of record. A module registers one for each kind of owner
+/// it links photos to (`case` for `case:ID`), and every route that serves a photo asks it: read
+/// access to a photo is read access to its record.
+#[derive(Clone, Copy)]
+pub struct OwnerKind {
+    /// The owner's prefix as linked: `case` for `case:ID`.
+    pub kind: &'static str,
+    /// Ok when `actor` may read the record `id`; any error reads as "no such photo".
+    pub may_read: for<'a> fn(&'a AppState, &'a Actor, &'a str) -> OwnerFuture<'a>,
+}
+
+pub type OwnerFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
+
+/// May `actor` see a photo? Its uploader may until it is linked; then whoever may read the
+/// record it is linked to, as the record's module decides. A kind no module registered is
+/// seen by no one.
+pub async fn may_see(
+    state: &AppState,
+    actor: &Actor,
+    owner: Option<&str>,
+    uploaded_by: &str,
+) -> bool {
+    let Some(owner) = owner else {
+        return actor.kind != ActorKind::Anonymous && actor.label() == uploaded_by;
+    };
+    let Some((kind, id)) = owner.split_once(':') else {
+        return false;
+    };
+    match state.owner_kind(kind) {
+        Some(k) => (k.may_read)(state, actor, id).await.is_ok(),
+        None => false,
+    }
+}
+
+/// A photo for `actor`, or not found (a photo they may not see does not exist for them).
+pub async fn serve(state: &AppState, actor: &Actor, id: &str) -> Result<Response> {
+    let (content_type, owner, uploaded_by, bytes) = read(&state.db, id).await?;
+    if !may_see(state, actor, owner.as_deref(), &uploaded_by).await {
+        // Not found rather than forbidden: whether a photo exists is not for everyone to know.
+        return Err(Error::not_found("attachment"));
+    }
+    Ok(respond(content_type, bytes))
 }
 
 /// Serves a photo's bytes, refusing sniffing and shared caches.
@@ -321,19 +360,15 @@ pub async fn first_file(form: &mut Multipart) -> Result<(Option<String>, Bytes)>
     Err(Error::invalid("empty_upload", "the form holds no file"))
 }
 
-/// A photo's bytes, for its uploader and for staff once it is attached.
-#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "cases", security(("bearer" = [])),
+/// A photo's bytes, for its uploader until it is attached, then for whoever may read its record
+/// (a case's photos for the case's readers; a micro-project's for everyone).
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "cases", security((), ("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, description = "the image"), (status = 404, description = "no such photo, or not yours to see")))]
 async fn get_photo(
     State(state): State<AppState>,
-    Authed(actor): Authed,
+    MaybeAuthed(actor): MaybeAuthed,
     Path(id): Path<String>,
 ) -> std::result::Result<Response, ApiError> {
-    let (content_type, owner, uploaded_by, bytes) = read(&state.db, &id).await?;
-    if !may_see(&actor, owner.as_deref(), &uploaded_by) {
-        // Not found rather than forbidden: whether a photo exists is not for everyone to know.
-        return Err(Error::not_found("attachment").into());
-    }
-    Ok(respond(content_type, bytes))
+    Ok(serve(&state, &actor, &id).await?)
 }

@@ -344,7 +344,7 @@ mod tests {
 struct ListQuery {
     /// Entries after this sequence number (default 0).
     after: Option<i64>,
-    /// At most this many (default 100, at most 1000).
+    /// At most this many (default 100, 1–1000).
     limit: Option<i64>,
 }
 
@@ -358,10 +358,9 @@ async fn list_entries(
 ) -> crate::http::ApiResult<axum::Json<Vec<AuditEntry>>> {
     use crate::identity::{authorize, Action, Target};
     authorize(&actor, Action::AUDIT_READ, &Target::global())?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(axum::Json(
-        list(&state.db, q.after.unwrap_or(0), limit).await?,
-    ))
+    let limit = crate::http::params::count("limit", q.limit, 100, 1000)?;
+    let after = crate::http::params::position("after", q.after)?;
+    Ok(axum::Json(list(&state.db, after, limit).await?))
 }
 
 pub fn api() -> utoipa_axum::router::OpenApiRouter<crate::http::AppState> {

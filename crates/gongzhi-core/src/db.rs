@@ -328,3 +328,17 @@ pub fn rows_per_statement(columns: usize) -> usize {
 pub fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>> {
     Ok(row.try_get::<Option<String>, _>(col)?)
 }
+
+/// `LIKE` pattern for "starts with `prefix`", its own `%`, `_` and `\` matched literally: use it
+/// as `col LIKE $n ESCAPE '\'` (both backends take the clause; SQLite has no default escape).
+pub fn like_prefix(prefix: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}

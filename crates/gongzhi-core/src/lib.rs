@@ -8,6 +8,7 @@ pub mod audit;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod export;
 pub mod http;
 pub mod identity;
 pub mod module;

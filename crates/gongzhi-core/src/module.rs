@@ -19,6 +19,14 @@ pub trait Module: Send + Sync {
     fn seed<'a>(&'a self, _db: &'a crate::db::Db) -> SeedFuture<'a> {
         Box::pin(async { Ok(()) })
     }
+    /// Who may see the photos linked to this module's records, per kind of record.
+    fn attachment_owners(&self) -> &'static [crate::attachments::OwnerKind] {
+        &[]
+    }
+    /// The module's own error format under its paths (else the API's JSON or an error page).
+    fn error_shape(&self) -> Option<crate::http::ErrorShape> {
+        None
+    }
     /// Background work for the life of a server (e.g. the job runner).
     fn background(&self, _state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
         vec![]

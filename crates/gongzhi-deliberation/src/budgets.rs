@@ -298,6 +298,16 @@ pub async fn create(db: &Db, actor: &Actor, c: &NewCall, now: i64) -> Result<Str
     Ok(id)
 }
 
+/// Ok when the project `id` exists (of any call: calls and their projects are public).
+pub async fn project_exists(db: &Db, id: &str) -> Result<()> {
+    sqlx::query("SELECT id FROM budget_projects WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| Error::not_found("project"))
+}
+
 async fn projects(db: &Db, call: &str) -> Result<Vec<ProjectView>> {
     let rows = sqlx::query("SELECT * FROM budget_projects WHERE call_id = $1 ORDER BY code")
         .bind(call)

@@ -1,38 +1,19 @@
 //! What every part of deliberation shares: the optional caller, history events, eligibility of
 //! verified residents, notices to participants, input checks.
 
-use axum::extract::FromRequestParts;
-use axum::http::header;
-use axum::http::request::Parts;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
 use utoipa::ToSchema;
 
 use gongzhi_core::db::{opt_text, Db, WriteTx};
-use gongzhi_core::http::{ApiError, AppState, Authed};
 use gongzhi_core::identity::Actor;
 use gongzhi_core::privacy::{mask_name, Sealer};
 use gongzhi_core::time::format_ms;
 use gongzhi_core::{Error, Result};
 
-/// The caller when signed in, else the anonymous actor: what is published (公示, 三公开) is
-/// readable by anyone.
-pub struct MaybeAuthed(pub Actor);
-
-impl FromRequestParts<AppState> for MaybeAuthed {
-    type Rejection = ApiError;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> std::result::Result<Self, Self::Rejection> {
-        if parts.headers.get(header::AUTHORIZATION).is_none() {
-            return Ok(MaybeAuthed(Actor::anonymous()));
-        }
-        let Authed(actor) = Authed::from_request_parts(parts, state).await?;
-        Ok(MaybeAuthed(actor))
-    }
-}
+/// What is published (公示, 三公开) is readable by anyone: the caller is optional.
+pub use gongzhi_core::http::MaybeAuthed;
 
 /// One step in the history of a topic, call, consultation or panel.
 #[derive(Debug, Clone, Serialize, ToSchema)]

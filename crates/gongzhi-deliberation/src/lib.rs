@@ -18,9 +18,10 @@ pub mod rules;
 pub mod sortition;
 pub mod topics;
 
+use gongzhi_core::attachments::{OwnerFuture, OwnerKind};
 use gongzhi_core::db::Migration;
 use gongzhi_core::http::AppState;
-use gongzhi_core::identity::{Action, Role};
+use gongzhi_core::identity::{Action, Actor, Role};
 use gongzhi_core::module::Module;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -61,6 +62,12 @@ impl Module for Deliberation {
     fn migrations(&self) -> &'static [Migration] {
         MIGRATIONS
     }
+    fn attachment_owners(&self) -> &'static [OwnerKind] {
+        &[OwnerKind {
+            kind: "project",
+            may_read: project_photos,
+        }]
+    }
     fn api(&self) -> OpenApiRouter<AppState> {
         residents::api()
             .merge(ballot_box::api())
@@ -70,6 +77,11 @@ impl Module for Deliberation {
             .merge(panels::api())
             .merge(moderation::api())
     }
+}
+
+/// A micro-project's progress photos are public, as its call is (三公开).
+fn project_photos<'a>(state: &'a AppState, _: &'a Actor, id: &'a str) -> OwnerFuture<'a> {
+    Box::pin(async move { budgets::project_exists(&state.db, id).await })
 }
 
 pub const MIGRATIONS: &[Migration] = &[DELIBERATION_0001, DELIBERATION_0002];

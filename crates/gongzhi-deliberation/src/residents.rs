@@ -203,8 +203,8 @@ pub async fn list_in(
     area: &str,
 ) -> Result<Vec<Verification>> {
     authorize(actor, RESIDENT_VERIFY, &Target::area(area))?;
-    let rows = sqlx::query("SELECT * FROM resident_verifications WHERE area_code LIKE $1 ORDER BY verified_at DESC LIMIT 500")
-        .bind(format!("{area}%"))
+    let rows = sqlx::query("SELECT * FROM resident_verifications WHERE area_code LIKE $1 ESCAPE '\\' ORDER BY verified_at DESC LIMIT 500")
+        .bind(gongzhi_core::db::like_prefix(area))
         .fetch_all(db.pool())
         .await?;
     let mut out = Vec::new();

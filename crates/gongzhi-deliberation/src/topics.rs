@@ -1073,8 +1073,8 @@ pub async fn list(db: &Db, f: &TopicFilter) -> Result<Vec<TopicSummary>> {
             .ok_or_else(|| Error::invalid("status", format!("unknown status {s:?}")))?;
     }
     let rows = sqlx::query("SELECT id, number, title, level, area_code, place, status, created_at, closes_at FROM topics \
-                            WHERE area_code LIKE $1 AND ($2 = '' OR status = $2) ORDER BY created_at DESC, id LIMIT 50 OFFSET $3")
-        .bind(format!("{}%", f.area.as_deref().unwrap_or("")))
+                            WHERE area_code LIKE $1 ESCAPE '\\' AND ($2 = '' OR status = $2) ORDER BY created_at DESC, id LIMIT 50 OFFSET $3")
+        .bind(gongzhi_core::db::like_prefix(f.area.as_deref().unwrap_or("")))
         .bind(f.status.as_deref().unwrap_or(""))
         .bind((page - 1) * 50)
         .fetch_all(db.pool())

@@ -11,7 +11,22 @@ use gongzhi_core::{Error, Result};
 pub struct Params(pub Vec<(String, String)>);
 
 impl Params {
-    /// The body counts when it is urlencoded (or says no content type).
+    /// The body counts when it is urlencoded (or says no content type). Text that is not UTF-8
+    /// once percent-decoded is refused: stored as U+FFFD it would no longer say what was sent.
+    pub fn parse(query: Option<&str>, body: &[u8], content_type: Option<&str>) -> Result<Params> {
+        let mut v = decode(query.unwrap_or("").as_bytes())?;
+        if content_type.is_none_or(|c| c.starts_with("application/x-www-form-urlencoded")) {
+            v.extend(decode(body)?);
+        }
+        Ok(Params(
+            v.into_iter()
+                .filter(|(_, v)| !v.trim().is_empty())
+                .collect(),
+        ))
+    }
+
+    /// As [`Params::parse`], with text that is not UTF-8 decoded lossily: only for callers that
+    /// store nothing they read.
     pub fn read(query: Option<&str>, body: &[u8], content_type: Option<&str>) -> Params {
         let mut v: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -38,6 +53,35 @@ impl Params {
             }),
         }
     }
+}
+
+/// `application/x-www-form-urlencoded` pairs, refused when a name or value is not UTF-8.
+fn decode(raw: &[u8]) -> Result<Vec<(String, String)>> {
+    raw.split(|b| *b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = match pair.iter().position(|b| *b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &[][..]),
+            };
+            Ok((field_text(&unescape(k))?, field_text(&unescape(v))?))
+        })
+        .collect()
+}
+
+/// `+` as a space, then percent-decoding, as form_urlencoded does, but to bytes.
+fn unescape(s: &[u8]) -> Vec<u8> {
+    let plus: Vec<u8> = s
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
+    percent_encoding::percent_decode(&plus).collect()
+}
+
+/// A form field's text: UTF-8 or refused (a multipart text field too).
+pub fn field_text(bytes: &[u8]) -> Result<String> {
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| Error::invalid("invalid_utf8", "form fields are UTF-8 text"))
 }
 
 /// `POST requests`: a new service request, before its service and attributes are looked up.
@@ -281,7 +325,32 @@ mod tests {
     use super::*;
 
     fn params(query: &str) -> Params {
-        Params::read(Some(query), b"", None)
+        Params::parse(Some(query), b"", None).unwrap()
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_refused_not_replaced() {
+        for bad in ["description=%FF", "%C3=x", "a=1&description=caf%E9"] {
+            let e = Params::parse(Some(bad), b"", None).unwrap_err();
+            assert!(e.to_string().contains("UTF-8"), "{bad}: {e}");
+        }
+        let e = Params::parse(None, b"description=%80%80", None).unwrap_err();
+        assert!(e.to_string().contains("UTF-8"), "{e}");
+        let p = Params::parse(
+            Some("description=%E4%BA%95%E7%9B%96+%E7%A0%B4&x=a%2Bb&flag"),
+            b"",
+            None,
+        )
+        .unwrap();
+        assert_eq!(p.get("description"), Some("井盖 破"));
+        assert_eq!(p.get("x"), Some("a+b"));
+        // The same pairs as form_urlencoded gives for valid input.
+        let q =
+            "service_code=010101&lat=39.9&long=116.4&first_name=Li&last_name=Lei&description=%20";
+        assert_eq!(
+            Params::parse(Some(q), b"", None).unwrap().0,
+            Params::read(Some(q), b"", None).0
+        );
     }
 
     /// cargo-fuzz (open311_form, fuzz/artifacts crash-31110c79…): `page=0800000000000000000`

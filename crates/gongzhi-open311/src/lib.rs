@@ -41,6 +41,20 @@ impl Module for Open311 {
     fn migrations(&self) -> &'static [Migration] {
         MIGRATIONS
     }
+    fn error_shape(&self) -> Option<gongzhi_core::http::ErrorShape> {
+        // What the router answers by itself (405, 413, a bad path) in GeoReport's error format.
+        Some(gongzhi_core::http::ErrorShape {
+            prefix: "/open311/",
+            render: |path, status, message| {
+                let f = if path.ends_with(".xml") {
+                    Format::Xml
+                } else {
+                    Format::Json
+                };
+                error(f, status, status.as_str(), message)
+            },
+        })
+    }
     fn api(&self) -> OpenApiRouter<AppState> {
         // The GeoReport paths are the specification's, not part of our OpenAPI document.
         OpenApiRouter::new()
@@ -235,7 +249,10 @@ async fn top(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let params = Params::read(q.as_deref(), b"", None);
+    let params = match Params::parse(q.as_deref(), b"", None) {
+        Ok(p) => p,
+        Err(e) => return from_error(f, &e),
+    };
     if let Err(e) = check_jurisdiction(&state.db, &params).await {
         return from_error(f, &e);
     }
@@ -533,7 +550,10 @@ async fn one_request(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let mut p = Params::read(q.as_deref(), b"", Some("none"));
+    let mut p = match Params::parse(q.as_deref(), b"", Some("none")) {
+        Ok(p) => p,
+        Err(e) => return from_error(f, &e),
+    };
     if let Err(e) = check_jurisdiction(&state.db, &p).await {
         return from_error(f, &e);
     }
@@ -627,7 +647,10 @@ async fn post_top(
             Err(e) => return from_error(f, &e),
         }
     } else {
-        (Params::read(q.as_deref(), &body, ct.as_deref()), None)
+        match Params::parse(q.as_deref(), &body, ct.as_deref()) {
+            Ok(p) => (p, None),
+            Err(e) => return from_error(f, &e),
+        }
     };
     if let Err(e) = check_jurisdiction(&state.db, &p).await {
         return from_error(f, &e);
@@ -666,7 +689,7 @@ async fn multipart(
         )
         .await
         .map_err(|e| Error::invalid("invalid_multipart", e.body_text()))?;
-    let mut params = Params::read(query, b"", Some("none"));
+    let mut params = Params::parse(query, b"", Some("none"))?;
     let mut media = None;
     let bad = |e: axum::extract::multipart::MultipartError| {
         Error::invalid("invalid_multipart", e.body_text())
@@ -675,12 +698,10 @@ async fn multipart(
         let name = field.name().unwrap_or("").to_string();
         if name == "media" {
             let ct = field.content_type().map(String::from);
-            let bytes = field.bytes().await.map_err(bad)?;
-            if !bytes.is_empty() {
-                media = Some((ct, bytes));
-            }
+            // An empty `media` is refused with the other bad photos (attachments::check).
+            media = Some((ct, field.bytes().await.map_err(bad)?));
         } else {
-            let v = field.text().await.map_err(bad)?;
+            let v = form::field_text(&field.bytes().await.map_err(bad)?)?;
             if !v.trim().is_empty() {
                 params.0.push((name, v));
             }

@@ -337,7 +337,11 @@ async fn export(
         .unwrap_or_else(this_month);
     let rows = match stats::compute(&state.db, &s.actor, &period, level).await {
         Ok(r) => r,
-        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        Err(e) => {
+            // A refused export is refused (403), not a bad request.
+            let status = gongzhi_core::http::ApiError::from(e).status;
+            return status.into_response();
+        }
     };
     let (body, ct, ext) = match q.format.as_str() {
         "csv" => (stats::to_csv(&rows), "text/csv; charset=utf-8", "csv"),

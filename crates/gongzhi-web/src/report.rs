@@ -48,23 +48,33 @@ impl Submitted {
 }
 
 pub async fn read_multipart(mut m: Multipart) -> Result<Submitted, Error> {
-    let bad =
-        |e: axum::extract::multipart::MultipartError| Error::invalid("invalid_form", e.body_text());
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        let code = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            "payload_too_large"
+        } else {
+            "invalid_form"
+        };
+        Error::invalid(code, e.body_text())
+    };
     let mut out = Submitted {
         fields: HashMap::new(),
         files: Vec::new(),
     };
     while let Some(f) = m.next_field().await.map_err(bad)? {
         let name = f.name().unwrap_or("").to_string();
-        if f.file_name().is_some() {
+        if let Some(file_name) = f.file_name() {
+            let chosen = !file_name.is_empty();
             let ct = f.content_type().map(String::from);
             let bytes = f.bytes().await.map_err(bad)?;
-            // An empty file input still sends a part with no bytes: not a photo.
-            if !bytes.is_empty() {
+            // An empty file input sends a nameless part with no bytes: not a photo. A chosen
+            // file with no bytes is one, and is refused with the other bad photos.
+            if chosen || !bytes.is_empty() {
                 out.files.push((ct, bytes));
             }
         } else {
-            let text = f.text().await.map_err(bad)?;
+            // Not U+FFFD in place of what was sent: text that is not UTF-8 is refused.
+            let text = String::from_utf8(f.bytes().await.map_err(bad)?.to_vec())
+                .map_err(|_| Error::invalid("invalid_utf8", "form fields are UTF-8 text"))?;
             out.fields.entry(name).or_default().push(text);
         }
     }
@@ -255,7 +265,7 @@ fn parse_coord(v: &str, what: &str) -> Result<Option<f64>, Error> {
 async fn submit(State(state): State<AppState>, s: Session, m: Multipart) -> Response {
     let form = match read_multipart(m).await {
         Ok(f) => f,
-        Err(e) => return (axum::http::StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        Err(e) => return gongzhi_core::http::ApiError::from(e).status.into_response(),
     };
     if let Err(r) = s.check(form.get("_csrf")) {
         return r;

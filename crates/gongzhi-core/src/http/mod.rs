@@ -3,6 +3,7 @@
 //! module's routes and documents them at `/api/openapi.json`.
 
 mod headers;
+pub mod params;
 mod ratelimit;
 
 use std::net::SocketAddr;
@@ -49,6 +50,15 @@ pub struct AppState {
     pub login_limiter: Arc<Limiter>,
     /// What scheduled work (reminders, escalations) compares its due times with.
     pub clock: Arc<dyn crate::time::Clock>,
+    /// What the modules registered beyond their routes; set once by [`app`].
+    registered: Arc<std::sync::OnceLock<Registered>>,
+}
+
+/// What the modules registered with the app beyond their routes.
+#[derive(Default)]
+struct Registered {
+    attachment_owners: Vec<crate::attachments::OwnerKind>,
+    error_shapes: Vec<ErrorShape>,
 }
 
 impl AppState {
@@ -77,6 +87,7 @@ impl AppState {
             sealer,
             locate: Arc::new(ArcSwap::from_pointee(LocateIndex::default())),
             locate_version: Arc::new(AtomicI64::new(-1)),
+            registered: Arc::default(),
         };
         state.refresh_locate().await?;
         Ok(state)
@@ -100,6 +111,15 @@ impl AppState {
         self.locate.store(Arc::new(index));
         self.locate_version.store(version, Ordering::Release);
         Ok(true)
+    }
+
+    /// Who may see photos linked to records of `kind` (see [`crate::attachments::OwnerKind`]).
+    pub fn owner_kind(&self, kind: &str) -> Option<&crate::attachments::OwnerKind> {
+        self.registered
+            .get()?
+            .attachment_owners
+            .iter()
+            .find(|k| k.kind == kind)
     }
 
     /// Keeps the locate index in step with storage until the process ends.
@@ -156,6 +176,7 @@ impl From<Error> for ApiError {
             Error::Invalid { code, .. } => (
                 match *code {
                     "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
+                    "idempotency_key_reused" => StatusCode::UNPROCESSABLE_ENTITY,
                     "unsupported_media_type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     _ => StatusCode::BAD_REQUEST,
                 },
@@ -200,29 +221,98 @@ impl IntoResponse for ApiError {
 
 pub type ApiResult<T> = std::result::Result<T, ApiError>;
 
-/// JSON body whose rejections (malformed JSON, wrong types, wrong content type) are API errors.
+/// JSON body whose rejections (malformed JSON, wrong types, unknown fields where the type
+/// refuses them, nesting deeper than [`JSON_DEPTH`], wrong content type) are API errors.
 pub struct ApiJson<T>(pub T);
+
+/// The deepest nesting of arrays and objects a JSON body may have: far beyond any request of
+/// ours (GeoJSON polygons nest six deep), far below what could exhaust a parser's stack.
+pub const JSON_DEPTH: usize = 64;
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> std::result::Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as Content-Type: application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| {
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(r.status(), "payload_too_large", r.body_text())
+                } else {
+                    ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", r.body_text())
+                }
+            })?;
+        if nesting_exceeds(&bytes, JSON_DEPTH) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("the body nests deeper than {JSON_DEPTH} levels"),
+            ));
+        }
+        match Json::<T>::from_bytes(&bytes) {
             Ok(Json(v)) => Ok(ApiJson(v)),
             Err(r) => Err(json_rejection(r)),
         }
     }
 }
 
+/// `application/json` or any `application/…+json`, as axum's own `Json` accepts.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence
+        .strip_prefix("application/")
+        .is_some_and(|sub| sub == "json" || sub.ends_with("+json"))
+}
+
+/// Whether arrays and objects in `json` nest deeper than `limit` (brackets inside strings do
+/// not count). One pass over the bytes, before any parsing.
+fn nesting_exceeds(json: &[u8], limit: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in json {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 fn json_rejection(r: JsonRejection) -> ApiError {
     let (status, code) = match &r {
-        JsonRejection::MissingJsonContentType(_) => {
-            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
-        }
         JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
-        JsonRejection::JsonDataError(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
-        _ if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
-        }
         _ => (StatusCode::BAD_REQUEST, "invalid_body"),
     };
     ApiError::new(status, code, r.body_text())
@@ -270,6 +360,24 @@ impl FromRequestParts<AppState> for Authed {
                 ))
             })?;
         Ok(Authed(actor_for_token(&state.db, token).await?))
+    }
+}
+
+/// The caller when a bearer token is sent (401 when it is invalid), else anonymous: for routes
+/// that answer everyone but show more to some.
+pub struct MaybeAuthed(pub Actor);
+
+impl FromRequestParts<AppState> for MaybeAuthed {
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> std::result::Result<Self, Self::Rejection> {
+        if parts.headers.get(header::AUTHORIZATION).is_none() {
+            return Ok(MaybeAuthed(Actor::anonymous()));
+        }
+        let Authed(actor) = Authed::from_request_parts(parts, state).await?;
+        Ok(MaybeAuthed(actor))
     }
 }
 
@@ -355,8 +463,104 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+/// Unknown paths: a bare 404, shaped by [`shape_errors`] for where it was asked.
+async fn not_found() -> (StatusCode, &'static str) {
+    (StatusCode::NOT_FOUND, "no such endpoint")
+}
+
+/// How a module answers errors under its own paths (Open311 has its own error format).
+#[derive(Clone, Copy)]
+pub struct ErrorShape {
+    /// Paths that start with this are the module's.
+    pub prefix: &'static str,
+    pub render: fn(path: &str, status: StatusCode, message: &str) -> Response,
+}
+
+/// Gives the errors that the router and extractors answer by themselves (405 with `Allow`, 413,
+/// an undecodable path, a page's bare status) the shape of where they were asked: the API's JSON
+/// under `/api/`, a module's own format under its prefix, an error page elsewhere. A response
+/// that already has a shape (JSON, XML, a page) passes unchanged.
+async fn shape_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let bare = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|ct| ct.starts_with("text/plain"));
+    if !bare || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_ascii_lowercase()
+    } else {
+        text
+    };
+    let shapes = state.registered.get().map(|r| r.error_shapes.as_slice());
+    let mut shaped = if path.starts_with("/api/") {
+        let code = match status {
+            StatusCode::BAD_REQUEST if message.starts_with("Invalid URL") => "invalid_path",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            s if s.is_server_error() => "internal",
+            _ => "invalid_request",
+        };
+        ApiError::new(status, code, message).into_response()
+    } else if let Some(shape) = shapes
+        .unwrap_or_default()
+        .iter()
+        .find(|s| path.starts_with(s.prefix))
+    {
+        (shape.render)(&path, status, &message)
+    } else {
+        error_page(status)
+    };
+    *shaped.status_mut() = status;
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        shaped.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    shaped
+}
+
+/// A plain error page in Chinese and English: fixed texts only (nothing the request said), no
+/// script and no inline style, so it stands under the pages' Content-Security-Policy.
+fn error_page(status: StatusCode) -> Response {
+    let (zh, en) = match status {
+        StatusCode::NOT_FOUND => ("页面不存在", "There is no such page"),
+        StatusCode::METHOD_NOT_ALLOWED => ("不支持此操作", "This page does not accept that method"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("提交的内容过大", "What was sent is too large"),
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ("无权访问", "You may not see this"),
+        s if s.is_server_error() => (
+            "服务器出错，已记录",
+            "Something went wrong on our side; it has been logged",
+        ),
+        _ => ("请求有误", "The request could not be understood"),
+    };
+    let code = status.as_u16();
+    let html = format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{code} {zh}</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head>\
+         <body><main><h1>{zh}</h1><p lang=\"en\">{en} ({code})</p>\
+         <p><a href=\"/\">返回首页</a> · <a href=\"/\" lang=\"en\">Home</a></p></main></body></html>"
+    );
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response()
 }
 
 /// Default request body limit; imports set their own, larger one.
@@ -378,9 +582,16 @@ async fn run_to_completion(req: Request, next: Next) -> Response {
 /// The whole HTTP app: every module's API, its OpenAPI document, health and metrics.
 pub fn app(state: AppState, modules: &[&dyn Module]) -> (Router, utoipa::openapi::OpenApi) {
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi());
+    let mut registered = Registered::default();
     for m in modules {
         api = api.merge(m.api());
+        registered
+            .attachment_owners
+            .extend_from_slice(m.attachment_owners());
+        registered.error_shapes.extend(m.error_shape());
     }
+    // A second app on the same state registers the same modules: the first set stands.
+    let _ = state.registered.set(registered);
     let (api_router, openapi) = api.split_for_parts();
     let doc = openapi.clone();
     let metrics = metrics_handle();
@@ -389,6 +600,10 @@ pub fn app(state: AppState, modules: &[&dyn Module]) -> (Router, utoipa::openapi
         .route("/healthz", get(healthz))
         .route("/metrics", get(move || async move { metrics.render() }))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            shape_errors,
+        ))
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::from_fn(track_metrics))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))

@@ -7,7 +7,7 @@ use crate::helpers::*;
 /// A point inside grid 110102001001001 (bottom-left cell; interior nodes move by ≤ 0.3 cell).
 pub const IN_STREET_1: (f64, f64) = (39.9020, 116.3020);
 /// A point inside street 110102002 (right half of the lattice).
-const IN_STREET_2: (f64, f64) = (39.9020, 116.3520);
+pub const IN_STREET_2: (f64, f64) = (39.9020, 116.3520);
 
 pub struct Desk {
     pub app: TestApp,
@@ -161,19 +161,20 @@ async fn the_whole_loop_with_refusals(backend: Backend) {
         .as_str()
         .unwrap()
         .contains("not allowed while the case is reported"));
+    // Who may not read a case is told it does not exist (issue 13: no existence oracle).
     let (s, _) = d.act(&d.resident, &id, "accept", json!({})).await;
-    assert_eq!(s, 403);
+    assert_eq!(s, 404);
     d.ok(&d.operator, &id, "accept", json!({})).await;
     d.ok(&d.operator, &id, "file", json!({})).await;
     let (s, b) = d.act(&d.other_dispatcher, &id, "dispatch", json!({})).await;
-    assert_eq!(s, 403, "a dispatcher of another street: {b}");
+    assert_eq!(s, 404, "a dispatcher of another street: {b}");
     let (s, _) = d.act(&d.operator, &id, "dispatch", json!({})).await;
     assert_eq!(s, 403, "operators do not dispatch");
     let dispatched = d.ok(&d.dispatcher, &id, "dispatch", json!({})).await;
     assert_eq!(dispatched["status"], "dispatched");
     assert_eq!(dispatched["lead_unit"], "110102-sw");
     let (s, _) = d.act(&d.urban, &id, "sign", json!({})).await;
-    assert_eq!(s, 403, "another unit cannot sign");
+    assert_eq!(s, 404, "another unit cannot sign, nor see the case");
     d.ok(&d.water, &id, "sign", json!({})).await;
     d.ok(
         &d.water,

@@ -581,7 +581,7 @@ async fn the_migration_keeps_only_open311_requests_public(backend: Backend) {
     for stmt in [
         "DROP TABLE case_public_photos",
         "DROP TABLE case_publication",
-        "DELETE FROM schema_migrations WHERE id = 'cases-0008-publication'",
+        "DELETE FROM schema_migrations WHERE id = 'cases-0009-publication'",
     ] {
         sqlx::query(stmt).execute(app.db.pool()).await.unwrap();
     }
