@@ -480,12 +480,18 @@ async fn people_are_as_visible_as_their_widest_assignment(backend: Backend) {
         )
         .await;
     assert_eq!(status, 201);
+    // The tester's case: a global admin who is also a grid worker (the grid was the first scoped
+    // assignment, so it used to count as the person's scope).
+    let global_admin = add_user(
+        &app,
+        "gadmin",
+        json!([{"role": "grid_worker", "area": "110102001001"}, {"role": "admin"}]),
+    )
+    .await;
     let district_admin = add_user(
         &app,
         "dadmin",
-        json!([
-        {"role": "grid_worker", "area": "110102001001"},
-        {"role": "admin", "area": "110102"}]),
+        json!([{"role": "grid_worker", "area": "110102001001"}, {"role": "admin", "area": "110102"}]),
     )
     .await;
     let worker = add_user(
@@ -528,6 +534,10 @@ async fn people_are_as_visible_as_their_widest_assignment(backend: Backend) {
         .await;
 
     let cases = [
+        (&street_leader, &global_admin, false),
+        (&district_leader, &global_admin, false),
+        (&street_admin, &global_admin, false),
+        (&admin, &global_admin, true),
         (&street_leader, &district_admin, false),
         (&street_leader, &two_streets, false),
         (&street_leader, &worker, true),
@@ -630,4 +640,122 @@ async fn metrics_need_their_token_or_their_own_listener() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 404);
+}
+
+/// A database from before the chain was keyed: its entries stay as they were, and the first
+/// start of this version vouches for them with a keyed entry. Rewriting them later is caught.
+async fn an_unkeyed_chain_is_keyed_once_at_migration(backend: Backend) {
+    let app = seeded(backend, |_| {}).await;
+    // Turn the database back into one written before keying: unkeyed hashes, no migration.
+    recompute_unchanged(&app).await;
+    sqlx::query("DELETE FROM schema_migrations WHERE id = 'core-0005-audit-keyed'")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE audit_log DROP COLUMN keyed")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let before = app.count("audit_log").await;
+    let out = app.cli(&["migrate"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (ok, out) = verify(&app, &[]);
+    assert!(ok, "{out}");
+    assert!(out.contains(&format!("{} entries", before + 1)), "{out}");
+    let last: String = sqlx::query("SELECT action FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(last, "audit.chain_keyed");
+    // Another restart vouches for nothing more.
+    assert!(app.cli(&["migrate"], None).status.success());
+    assert_eq!(app.count("audit_log").await, before + 1);
+    // Later keyed entries cannot be turned into unkeyed ones.
+    recompute_unchanged(&app).await;
+    let (ok, out) = verify(&app, &[]);
+    assert!(!ok && out.contains("none of the"), "{out}");
+}
+both!(an_unkeyed_chain_is_keyed_once_at_migration);
+
+/// Recomputes every hash without the key, changing nothing else, marking every row unkeyed.
+async fn recompute_unchanged(app: &TestApp) {
+    let rows = sqlx::query(
+        "SELECT seq, at, actor, action, entity, digest, reason FROM audit_log ORDER BY seq",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    let mut prev = gongzhi_core::audit::GENESIS_HASH.to_string();
+    for r in &rows {
+        let seq: i64 = r.try_get("seq").unwrap();
+        let reason: Option<String> = r.try_get("reason").unwrap();
+        let hash = gongzhi_core::audit::legacy_entry_hash(
+            &prev,
+            seq,
+            r.try_get("at").unwrap(),
+            &r.try_get::<String, _>("actor").unwrap(),
+            &r.try_get::<String, _>("action").unwrap(),
+            &r.try_get::<String, _>("entity").unwrap(),
+            &r.try_get::<String, _>("digest").unwrap(),
+            reason.as_deref(),
+        );
+        sqlx::query("UPDATE audit_log SET prev_hash = $1, hash = $2, keyed = 0 WHERE seq = $3")
+            .bind(&prev)
+            .bind(&hash)
+            .bind(seq)
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+        prev = hash;
+    }
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&prev)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+}
+
+/// `?tls=required` and `smtps://` never fall back to clear text: a relay that cannot do TLS
+/// gets nothing, while plain `smtp://` to the same relay still delivers.
+#[tokio::test]
+async fn mail_that_must_be_encrypted_is_not_sent_in_clear() {
+    use gongzhi_cases::notify::{send_mail, Mail, Sent};
+    let (relay, url) = crate::mail::relay().await;
+    let smtp = |url: String| {
+        gongzhi_core::config::Config {
+            notify_smtp_url: Some(url),
+            notify_smtp_from: Some("noreply@gongzhi.test".into()),
+            notify_smtp_username: Some("gongzhi".into()),
+            notify_smtp_password: Some("relay-password".into()),
+            ..Default::default()
+        }
+        .smtp()
+        .unwrap()
+        .unwrap()
+    };
+    let mail = Mail {
+        to: "someone@example.test".into(),
+        subject: "通知".into(),
+        text: "住户的通知".into(),
+    };
+    for strict in [
+        format!("{url}?tls=required"),
+        url.replace("smtp://", "smtps://"),
+    ] {
+        let sent = send_mail(&smtp(strict.clone()), &mail).await;
+        assert!(!matches!(sent, Sent::Delivered), "{strict}");
+        assert_eq!(relay.count(), 0, "{strict} reached the relay in clear");
+    }
+    let plain = gongzhi_core::config::Config {
+        notify_smtp_url: Some(url.clone()),
+        notify_smtp_from: Some("noreply@gongzhi.test".into()),
+        ..Default::default()
+    }
+    .smtp()
+    .unwrap()
+    .unwrap();
+    assert!(matches!(send_mail(&plain, &mail).await, Sent::Delivered));
+    assert_eq!(relay.count(), 1);
 }
