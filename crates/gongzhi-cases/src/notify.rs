@@ -124,7 +124,7 @@ pub enum Sent {
     Permanent(String),
 }
 
-/// Hands one email to the relay (plain SMTP; see `Config::notify_smtp_url`).
+/// Hands one email to the relay, over TLS when the URL asks for it (see `Config::notify_smtp_url`).
 pub async fn send_mail(smtp: &gongzhi_core::config::Smtp, mail: &Mail) -> Sent {
     use lettre::message::header::ContentType;
     use lettre::transport::smtp::authentication::Credentials;
@@ -147,8 +147,21 @@ pub async fn send_mail(smtp: &gongzhi_core::config::Smtp, mail: &Mail) -> Sent {
         Ok(m) => m,
         Err(why) => return Sent::Permanent(why),
     };
+    use gongzhi_core::config::SmtpTls;
+    use lettre::transport::smtp::client::{Tls, TlsParameters};
+    let tls = match smtp.tls {
+        SmtpTls::None => Ok(Tls::None),
+        SmtpTls::Opportunistic => TlsParameters::new(smtp.host.clone()).map(Tls::Opportunistic),
+        SmtpTls::StartTls => TlsParameters::new(smtp.host.clone()).map(Tls::Required),
+        SmtpTls::Wrapper => TlsParameters::new(smtp.host.clone()).map(Tls::Wrapper),
+    };
+    let tls = match tls {
+        Ok(t) => t,
+        Err(e) => return Sent::Permanent(format!("the relay's TLS settings: {e}")),
+    };
     let mut relay = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str())
         .port(smtp.port)
+        .tls(tls)
         .timeout(Some(std::time::Duration::from_secs(20)));
     if let Some((user, password)) = &smtp.credentials {
         relay = relay.credentials(Credentials::new(user.clone(), password.clone()));

@@ -1,8 +1,13 @@
 //! The audit chain: every write appends an entry in its own transaction, and each entry's hash
 //! covers the previous entry's hash, so editing, deleting or reordering history is detectable.
+//! The hashes are keyed (HMAC-SHA256 with a key derived from the secret key, which lives outside
+//! the database), so someone who can write the database cannot recompute them; anchors — signed
+//! statements of the head kept elsewhere — catch history cut off at the end.
 
-use serde::Serialize;
-use serde_json::Value;
+use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use utoipa::ToSchema;
@@ -12,6 +17,50 @@ use crate::identity::Actor;
 use crate::{Error, Result};
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The keys of the chain, derived from the secret key with HKDF-SHA256 under their own labels:
+/// the encryption key is never used for anything else.
+pub struct ChainKeys {
+    mac: [u8; 32],
+    signing: SigningKey,
+}
+
+impl ChainKeys {
+    pub fn derive(secret: &[u8; 32]) -> ChainKeys {
+        let hk = hkdf::Hkdf::<Sha256>::new(None, secret);
+        let mut mac = [0u8; 32];
+        let mut seed = [0u8; 32];
+        hk.expand(b"gongzhi audit chain v1", &mut mac)
+            .expect("32 bytes is a valid HKDF length");
+        hk.expand(b"gongzhi audit anchor v1", &mut seed)
+            .expect("32 bytes is a valid HKDF length");
+        ChainKeys {
+            mac,
+            signing: SigningKey::from_bytes(&seed),
+        }
+    }
+
+    /// The anchors' public key (hex), to publish beside them.
+    pub fn public_key(&self) -> String {
+        hex::encode(self.signing.verifying_key().as_bytes())
+    }
+}
+
+/// Loads the chain's keys into `db`; every later write and verification uses them.
+pub fn use_keys(db: &Db, keys: ChainKeys) {
+    // A second load in the same process derives the same keys from the same secret.
+    let _ = db.audit_keys.set(keys);
+}
+
+fn keys_of(slot: &std::sync::OnceLock<ChainKeys>) -> Result<&ChainKeys> {
+    slot.get()
+        .ok_or_else(|| Error::internal("the audit chain's key is not loaded"))
+}
+
+/// The public key of the loaded keys (hex).
+pub fn public_key(db: &Db) -> Result<String> {
+    Ok(keys_of(&db.audit_keys)?.public_key())
+}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AuditEntry {
@@ -33,9 +82,9 @@ pub fn digest_of(change: &Value) -> String {
     hex::encode(Sha256::digest(change.to_string().as_bytes()))
 }
 
-/// The entry hash: each field length-prefixed so no two field lists hash alike.
+/// What an entry's hash covers: each field length-prefixed so no two field lists encode alike.
 #[allow(clippy::too_many_arguments)]
-pub fn entry_hash(
+fn entry_bytes(
     prev_hash: &str,
     seq: i64,
     at: i64,
@@ -44,8 +93,7 @@ pub fn entry_hash(
     entity: &str,
     digest: &str,
     reason: Option<&str>,
-) -> String {
-    let mut h = Sha256::new();
+) -> Vec<u8> {
     let seq = seq.to_string();
     let at = at.to_string();
     let fields: [&str; 8] = [
@@ -58,11 +106,50 @@ pub fn entry_hash(
         digest,
         reason.unwrap_or("\u{0}none"),
     ];
+    let mut out = Vec::with_capacity(256);
     for f in fields {
-        h.update((f.len() as u64).to_be_bytes());
-        h.update(f.as_bytes());
+        out.extend((f.len() as u64).to_be_bytes());
+        out.extend(f.as_bytes());
     }
-    hex::encode(h.finalize())
+    out
+}
+
+/// The hash of entries written before the chain was keyed: plain SHA-256.
+#[allow(clippy::too_many_arguments)]
+pub fn legacy_entry_hash(
+    prev_hash: &str,
+    seq: i64,
+    at: i64,
+    actor: &str,
+    action: &str,
+    entity: &str,
+    digest: &str,
+    reason: Option<&str>,
+) -> String {
+    hex::encode(Sha256::digest(entry_bytes(
+        prev_hash, seq, at, actor, action, entity, digest, reason,
+    )))
+}
+
+/// The keyed hash of an entry: HMAC-SHA256 under the chain key.
+#[allow(clippy::too_many_arguments)]
+fn entry_hash(
+    keys: &ChainKeys,
+    prev_hash: &str,
+    seq: i64,
+    at: i64,
+    actor: &str,
+    action: &str,
+    entity: &str,
+    digest: &str,
+    reason: Option<&str>,
+) -> String {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(&keys.mac).expect("HMAC takes any key length");
+    mac.update(&entry_bytes(
+        prev_hash, seq, at, actor, action, entity, digest, reason,
+    ));
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// Appends one entry to the chain inside `tx`. The head row is updated first, which serializes
@@ -83,10 +170,21 @@ pub async fn append(
     let at = crate::time::now_ms();
     let digest = digest_of(change);
     let actor = actor.label();
-    let hash = entry_hash(&prev_hash, seq, at, &actor, action, entity, &digest, reason);
+    let keys = tx.audit_keys.clone();
+    let hash = entry_hash(
+        keys_of(&keys)?,
+        &prev_hash,
+        seq,
+        at,
+        &actor,
+        action,
+        entity,
+        &digest,
+        reason,
+    );
     sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor, action, entity, digest, reason, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO audit_log (seq, at, actor, action, entity, digest, reason, prev_hash, hash, keyed) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)",
     )
     .bind(seq)
     .bind(at)
@@ -130,11 +228,14 @@ pub async fn append_many(tx: &mut WriteTx, entries: &[NewEntry]) -> Result<()> {
     let last: i64 = head.try_get(0)?;
     let mut prev: String = head.try_get(1)?;
     let at = crate::time::now_ms();
+    let slot = tx.audit_keys.clone();
+    let keys = keys_of(&slot)?;
     let mut rows = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
         let seq = last - n + 1 + i as i64;
         let digest = digest_of(&e.change);
         let hash = entry_hash(
+            keys,
             &prev,
             seq,
             at,
@@ -153,7 +254,7 @@ pub async fn append_many(tx: &mut WriteTx, entries: &[NewEntry]) -> Result<()> {
             .map(|i| {
                 let b = i * 9;
                 format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 1)",
                     b + 1,
                     b + 2,
                     b + 3,
@@ -167,7 +268,7 @@ pub async fn append_many(tx: &mut WriteTx, entries: &[NewEntry]) -> Result<()> {
             })
             .collect();
         let sql = format!(
-            "INSERT INTO audit_log (seq, at, actor, action, entity, digest, reason, prev_hash, hash) VALUES {}",
+            "INSERT INTO audit_log (seq, at, actor, action, entity, digest, reason, prev_hash, hash, keyed) VALUES {}",
             values.join(", ")
         );
         let mut q = sqlx::query(&sql);
@@ -238,6 +339,52 @@ pub async fn latest(db: &Db, actor: &Actor, n: i64) -> Result<Vec<AuditEntry>> {
     list(db, (head - n).max(0), n).await
 }
 
+/// The action of the keyed entry that vouches for the unkeyed entries before it.
+pub const CHAIN_KEYED: &str = "audit.chain_keyed";
+
+/// Right after the migration that keys the chain: entries written before it were hashed
+/// without a key, so one keyed entry is appended at once to link to the last of them and vouch
+/// for them (its HMAC covers that link). Verify accepts unkeyed entries only before a keyed one;
+/// a chain rewritten without the key (all unkeyed, or unkeyed after keyed) is refused. Runs only when that migration was applied by this very start
+/// (`just_migrated`), so a database rewritten later is not vouched for by a restart.
+pub async fn key_legacy_chain(db: &Db, just_migrated: bool) -> Result<()> {
+    if !just_migrated {
+        return Ok(());
+    }
+    let mut tx = db.begin_write().await?;
+    // Takes the head row's lock first, as every append does (PostgreSQL: one writer at a time).
+    sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+        .execute(tx.conn())
+        .await?;
+    let mut counts = [0i64; 2];
+    for (keyed, n) in counts.iter_mut().enumerate() {
+        *n = sqlx::query("SELECT COUNT(*) FROM audit_log WHERE keyed = $1")
+            .bind(keyed as i64)
+            .fetch_one(tx.conn())
+            .await?
+            .try_get(0)?;
+    }
+    let [legacy, keyed] = counts;
+    if legacy == 0 || keyed > 0 {
+        return Ok(());
+    }
+    append(
+        &mut tx,
+        &Actor::system("migrate"),
+        CHAIN_KEYED,
+        "audit",
+        &json!({"unkeyed_entries": legacy}),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(
+        unkeyed = legacy,
+        "audit chain keyed; earlier entries are vouched for"
+    );
+    Ok(())
+}
+
 /// Why the chain is broken, naming the first bad entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainBreak {
@@ -253,12 +400,34 @@ impl std::fmt::Display for ChainBreak {
 
 /// Walks the whole chain. `Ok(Ok(n))` when intact with `n` entries.
 pub async fn verify(db: &Db) -> Result<std::result::Result<i64, ChainBreak>> {
+    verify_with_anchors(db, &[]).await
+}
+
+/// Walks the whole chain and checks that it extends every anchor: the anchored entry is still
+/// there with the anchored hash. `Ok(Ok(n))` when intact with `n` entries.
+pub async fn verify_with_anchors(
+    db: &Db,
+    anchors: &[Anchor],
+) -> Result<std::result::Result<i64, ChainBreak>> {
     const PAGE: i64 = 10_000;
+    let keys = keys_of(&db.audit_keys)?;
+    let public = keys.signing.verifying_key();
+    for a in anchors {
+        if let Err(why) = a.check(&public) {
+            return Ok(Err(ChainBreak {
+                seq: a.seq,
+                problem: format!("the anchor of this entry is not ours: {why}"),
+            }));
+        }
+    }
     let mut expected_seq = 1;
     let mut prev_hash = GENESIS_HASH.to_string();
+    let mut unkeyed = 0i64;
+    let mut seen_keyed = false;
+    let mut anchored = std::collections::HashMap::new();
     loop {
         let rows = sqlx::query(
-            "SELECT seq, at, actor, action, entity, digest, reason, prev_hash, hash FROM audit_log \
+            "SELECT seq, at, actor, action, entity, digest, reason, prev_hash, hash, keyed FROM audit_log \
              WHERE seq >= $1 ORDER BY seq LIMIT $2",
         )
         .bind(expected_seq)
@@ -268,6 +437,13 @@ pub async fn verify(db: &Db) -> Result<std::result::Result<i64, ChainBreak>> {
         let n = rows.len() as i64;
         for r in &rows {
             let (e, at) = row_to_entry(r)?;
+            let is_keyed = r.try_get::<i64, _>("keyed")? != 0;
+            let broken = |problem: &str| {
+                Ok(Err(ChainBreak {
+                    seq: e.seq,
+                    problem: problem.to_string(),
+                }))
+            };
             if e.seq != expected_seq {
                 return Ok(Err(ChainBreak {
                     seq: expected_seq,
@@ -275,27 +451,32 @@ pub async fn verify(db: &Db) -> Result<std::result::Result<i64, ChainBreak>> {
                 }));
             }
             if e.prev_hash != prev_hash {
-                return Ok(Err(ChainBreak {
-                    seq: e.seq,
-                    problem: "does not link to the entry before it (deleted or reordered history)"
-                        .into(),
-                }));
+                return broken(
+                    "does not link to the entry before it (deleted or reordered history)",
+                );
             }
-            let hash = entry_hash(
-                &e.prev_hash,
-                e.seq,
+            let (p, at, d, re) = (
+                e.prev_hash.as_str(),
                 at,
-                &e.actor,
-                &e.action,
-                &e.entity,
-                &e.digest,
+                e.digest.as_str(),
                 e.reason.as_deref(),
             );
+            let hash = if is_keyed {
+                entry_hash(keys, p, e.seq, at, &e.actor, &e.action, &e.entity, d, re)
+            } else if seen_keyed {
+                return broken(
+                    "is not keyed but follows keyed entries (history rewritten without the key)",
+                );
+            } else {
+                unkeyed += 1;
+                legacy_entry_hash(p, e.seq, at, &e.actor, &e.action, &e.entity, d, re)
+            };
             if hash != e.hash {
-                return Ok(Err(ChainBreak {
-                    seq: e.seq,
-                    problem: "content does not match its hash (altered)".into(),
-                }));
+                return broken("content does not match its hash (altered)");
+            }
+            seen_keyed |= is_keyed;
+            if anchors.iter().any(|a| a.seq == e.seq) {
+                anchored.insert(e.seq, e.hash.clone());
             }
             prev_hash = e.hash;
             expected_seq += 1;
@@ -304,13 +485,21 @@ pub async fn verify(db: &Db) -> Result<std::result::Result<i64, ChainBreak>> {
             break;
         }
     }
+    let count = expected_seq - 1;
+    if unkeyed > 0 && !seen_keyed {
+        return Ok(Err(ChainBreak {
+            seq: 1,
+            problem: format!(
+                "none of the {count} entries is keyed (history rewritten without the key)"
+            ),
+        }));
+    }
     let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
         .fetch_optional(db.pool())
         .await?
         .ok_or_else(|| Error::internal("audit head row is missing"))?;
     let head_seq: i64 = head.try_get(0)?;
     let head_hash: String = head.try_get(1)?;
-    let count = expected_seq - 1;
     if head_seq != count || head_hash != prev_hash {
         return Ok(Err(ChainBreak {
             seq: count + 1,
@@ -319,7 +508,154 @@ pub async fn verify(db: &Db) -> Result<std::result::Result<i64, ChainBreak>> {
             ),
         }));
     }
+    for a in anchors {
+        let found = if a.seq == 0 {
+            Some(GENESIS_HASH.to_string())
+        } else {
+            anchored.get(&a.seq).cloned()
+        };
+        match found {
+            None => {
+                return Ok(Err(ChainBreak {
+                    seq: a.seq,
+                    problem: format!(
+                        "anchored at {} but the chain ends at entry {count} (history deleted)",
+                        a.at
+                    ),
+                }))
+            }
+            Some(h) if h != a.hash => {
+                return Ok(Err(ChainBreak {
+                    seq: a.seq,
+                    problem: format!(
+                        "differs from the entry anchored at {} (history rewritten)",
+                        a.at
+                    ),
+                }))
+            }
+            Some(_) => {}
+        }
+    }
     Ok(Ok(count))
+}
+
+/// A signed statement of the chain's head at a moment, kept outside the database (a public
+/// notice, another system, an append-only file). Anyone can check the signature with the
+/// public key alone; `verify_with_anchors` checks that the chain still extends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Anchor {
+    pub seq: i64,
+    pub hash: String,
+    /// RFC 3339, Asia/Shanghai.
+    pub at: String,
+    /// Ed25519, hex.
+    pub public_key: String,
+    /// Ed25519 over [`Anchor::message`], hex.
+    pub signature: String,
+}
+
+impl Anchor {
+    /// What is signed: four lines, the same for anyone who checks.
+    pub fn message(seq: i64, hash: &str, at: &str) -> String {
+        format!("gongzhi audit anchor v1\nseq {seq}\nhash {hash}\nat {at}\n")
+    }
+
+    /// One anchor per line of `text` (an anchor file, or one pasted statement).
+    pub fn parse_all(text: &str) -> std::result::Result<Vec<Anchor>, String> {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .enumerate()
+            .map(|(i, l)| {
+                serde_json::from_str::<Anchor>(l)
+                    .map_err(|e| format!("anchor {}: not an anchor statement ({e})", i + 1))
+            })
+            .collect()
+    }
+
+    /// The signature is right and made with `public`.
+    pub fn check(&self, public: &VerifyingKey) -> std::result::Result<(), String> {
+        if self.public_key != hex::encode(public.as_bytes()) {
+            return Err("signed with another key".into());
+        }
+        let sig = hex::decode(&self.signature)
+            .ok()
+            .and_then(|b| <[u8; 64]>::try_from(b).ok())
+            .map(|b| ed25519_dalek::Signature::from_bytes(&b))
+            .ok_or("the signature is malformed")?;
+        public
+            .verify(
+                Self::message(self.seq, &self.hash, &self.at).as_bytes(),
+                &sig,
+            )
+            .map_err(|_| "the signature does not match".to_string())
+    }
+
+    /// Checks the signature against the public key the anchor names (for a third party, who
+    /// compares that key with the published one).
+    pub fn check_self_signed(&self) -> std::result::Result<(), String> {
+        let key = hex::decode(&self.public_key)
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+            .ok_or("the public key is malformed")?;
+        self.check(&key)
+    }
+}
+
+/// A signed statement of the current head.
+pub async fn anchor(db: &Db) -> Result<Anchor> {
+    let keys = keys_of(&db.audit_keys)?;
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| Error::internal("audit head row is missing"))?;
+    let seq: i64 = head.try_get(0)?;
+    let hash: String = head.try_get(1)?;
+    let at = crate::time::format_ms(crate::time::now_ms());
+    let signature = keys
+        .signing
+        .sign(Anchor::message(seq, &hash, &at).as_bytes());
+    Ok(Anchor {
+        seq,
+        public_key: keys.public_key(),
+        signature: hex::encode(signature.to_bytes()),
+        hash,
+        at,
+    })
+}
+
+/// Appends a statement of the head to `path` every `every` while it moves (`[audit] anchor_file`).
+pub fn spawn_anchor_writer(
+    db: Db,
+    path: std::path::PathBuf,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last_seq = None;
+        loop {
+            match anchor(&db).await {
+                Ok(a) if last_seq != Some(a.seq) => {
+                    let line = serde_json::to_string(&a).expect("an anchor serializes") + "\n";
+                    let written = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&path)
+                        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+                    match written {
+                        Ok(()) => last_seq = Some(a.seq),
+                        Err(e) => {
+                            tracing::warn!(error = %e, path = %path.display(), "cannot write the audit anchor")
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot anchor the audit head"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
 }
 
 #[cfg(test)]
@@ -327,15 +663,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hash_depends_on_every_field() {
-        let base = entry_hash("p", 1, 2, "a", "b", "c", "d", Some("r"));
-        assert_ne!(base, entry_hash("q", 1, 2, "a", "b", "c", "d", Some("r")));
-        assert_ne!(base, entry_hash("p", 2, 2, "a", "b", "c", "d", Some("r")));
-        assert_ne!(base, entry_hash("p", 1, 3, "a", "b", "c", "d", Some("r")));
-        assert_ne!(base, entry_hash("p", 1, 2, "ab", "", "c", "d", Some("r")));
-        assert_ne!(base, entry_hash("p", 1, 2, "a", "b", "c", "d", None));
-        assert_ne!(base, entry_hash("p", 1, 2, "a", "b", "c", "d", Some("")));
-        assert_eq!(base, entry_hash("p", 1, 2, "a", "b", "c", "d", Some("r")));
+    fn hash_depends_on_every_field_and_the_key() {
+        let k = ChainKeys::derive(&[7; 32]);
+        let h = |p, q, t, a, b, c, d, r| entry_hash(&k, p, q, t, a, b, c, d, r);
+        let base = h("p", 1, 2, "a", "b", "c", "d", Some("r"));
+        assert_ne!(base, h("q", 1, 2, "a", "b", "c", "d", Some("r")));
+        assert_ne!(base, h("p", 2, 2, "a", "b", "c", "d", Some("r")));
+        assert_ne!(base, h("p", 1, 3, "a", "b", "c", "d", Some("r")));
+        assert_ne!(base, h("p", 1, 2, "ab", "", "c", "d", Some("r")));
+        assert_ne!(base, h("p", 1, 2, "a", "b", "c", "d", None));
+        assert_ne!(base, h("p", 1, 2, "a", "b", "c", "d", Some("")));
+        assert_eq!(base, h("p", 1, 2, "a", "b", "c", "d", Some("r")));
+        let other = ChainKeys::derive(&[8; 32]);
+        assert_ne!(
+            base,
+            entry_hash(&other, "p", 1, 2, "a", "b", "c", "d", Some("r"))
+        );
+        assert_ne!(
+            base,
+            legacy_entry_hash("p", 1, 2, "a", "b", "c", "d", Some("r"))
+        );
+    }
+
+    #[test]
+    fn anchors_are_checked_with_the_public_key_alone() {
+        let k = ChainKeys::derive(&[7; 32]);
+        let at = "2026-12-01T09:00:00+08:00";
+        let sig = k.signing.sign(Anchor::message(5, "ab", at).as_bytes());
+        let a = Anchor {
+            seq: 5,
+            hash: "ab".into(),
+            at: at.into(),
+            public_key: k.public_key(),
+            signature: hex::encode(sig.to_bytes()),
+        };
+        assert_eq!(a.check_self_signed(), Ok(()));
+        let line = serde_json::to_string(&a).unwrap();
+        assert_eq!(
+            Anchor::parse_all(&format!("{line}\n\n{line}\n"))
+                .unwrap()
+                .len(),
+            2
+        );
+        let moved = Anchor {
+            seq: 6,
+            ..a.clone()
+        };
+        assert!(moved.check_self_signed().is_err());
+        let other = ChainKeys::derive(&[8; 32]);
+        assert!(a.check(&other.signing.verifying_key()).is_err());
+        assert_ne!(k.public_key(), other.public_key());
     }
 }
 

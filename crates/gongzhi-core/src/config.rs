@@ -19,9 +19,29 @@ pub struct Config {
     pub token_ttl_hours: i64,
     /// Public locate requests allowed per client address per second.
     pub locate_per_second: u32,
-    /// Failed logins allowed per user name and per client address within `login_window_secs`.
+    /// Sign-in attempts per account before each further one must wait (1 s, then doubling).
     pub login_failures: u32,
+    /// The same per client address: higher, so one busy address (an office behind NAT) is not
+    /// slowed down by a few people mistyping.
+    pub login_address_failures: u32,
+    /// A quiet spell this long after the last wait forgets an account's or address's failures.
     pub login_window_secs: u64,
+    /// The longest wait between attempts; never a permanent lock.
+    pub login_max_delay_secs: u64,
+    /// The header a reverse proxy puts the client's address in (`X-Forwarded-For`,
+    /// `X-Real-IP`); read only on connections from `trusted_proxies`. Unset: the peer address.
+    pub trusted_proxy_header: Option<String>,
+    /// The proxies (addresses or CIDR ranges) whose `trusted_proxy_header` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// An append-only file the server adds a signed statement of the audit head to, every
+    /// `audit_anchor_every_secs` (see `gongzhi audit anchor`).
+    pub audit_anchor_file: Option<PathBuf>,
+    pub audit_anchor_every_secs: u64,
+    /// With a token, `/metrics` on the main listener answers `Authorization: Bearer TOKEN`;
+    /// without one it is not served there (404).
+    pub metrics_token: Option<String>,
+    /// An address of its own that serves `/metrics` alone (e.g. `127.0.0.1:9090`).
+    pub metrics_listen: Option<String>,
     /// JSON or text; unset means JSON for `serve` and text for everything else.
     pub log_format: Option<LogFormat>,
     /// How often a server checks whether another process changed the areas (seconds).
@@ -30,9 +50,9 @@ pub struct Config {
     pub jobs_poll_ms: u64,
     /// Where SMS notifications are POSTed as JSON (an SMS gateway's webhook), if anywhere.
     pub notify_webhook_url: Option<String>,
-    /// `smtp://host[:port]` of a mail relay: with it (and `notify_smtp_from`) notifications to
-    /// people with an email on record are also mailed. Plain SMTP: TLS is not built in, so point
-    /// it at a relay on the host or a trusted network (e.g. the local MTA).
+    /// The mail relay: with it (and `notify_smtp_from`) notifications to people with an email on
+    /// record are also mailed. `smtps://host[:465]` (TLS), `smtp://host:587?tls=required`
+    /// (STARTTLS), or plain `smtp://host[:25]` for a relay on this host or a trusted network.
     pub notify_smtp_url: Option<String>,
     /// The sender, `noreply@example.org` or `共治平台 <noreply@example.org>`.
     pub notify_smtp_from: Option<String>,
@@ -67,7 +87,15 @@ impl Default for Config {
             token_ttl_hours: 12,
             locate_per_second: 200,
             login_failures: 10,
+            login_address_failures: 100,
             login_window_secs: 300,
+            login_max_delay_secs: 900,
+            trusted_proxy_header: None,
+            trusted_proxies: Vec::new(),
+            audit_anchor_file: None,
+            audit_anchor_every_secs: 3600,
+            metrics_token: None,
+            metrics_listen: None,
             log_format: None,
             areas_poll_secs: 5,
             jobs_poll_ms: 1000,
@@ -104,6 +132,22 @@ struct FileConfig {
     web: FileWeb,
     #[serde(default)]
     open311: FileOpen311,
+    #[serde(default)]
+    audit: FileAudit,
+    #[serde(default)]
+    metrics: FileMetrics,
+}
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAudit {
+    anchor_file: Option<PathBuf>,
+    anchor_every_secs: Option<u64>,
+}
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMetrics {
+    token: Option<String>,
+    listen: Option<String>,
 }
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,13 +180,17 @@ struct FileDatabase {
 struct FileSecurity {
     secret_key: Option<String>,
     token_ttl_hours: Option<i64>,
+    trusted_proxy_header: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
 }
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileLimits {
     locate_per_second: Option<u32>,
     login_failures: Option<u32>,
+    login_address_failures: Option<u32>,
     login_window_secs: Option<u64>,
+    login_max_delay_secs: Option<u64>,
     areas_poll_secs: Option<u64>,
     jobs_poll_ms: Option<u64>,
 }
@@ -192,7 +240,39 @@ impl Config {
                 "open311.public_precision_m is 10–100000 (metres)",
             ));
         }
+        cfg.check()?;
         Ok(cfg)
+    }
+
+    /// Settings that only make sense together.
+    fn check(&self) -> Result<()> {
+        if let Some(h) = &self.trusted_proxy_header {
+            if axum::http::HeaderName::from_bytes(h.as_bytes()).is_err() {
+                return Err(Error::invalid(
+                    "config",
+                    format!("security.trusted_proxy_header: not a header name: {h}"),
+                ));
+            }
+            if self.trusted_proxies.is_empty() {
+                return Err(Error::invalid(
+                    "config",
+                    "security.trusted_proxy_header needs security.trusted_proxies (the proxies' addresses)",
+                ));
+            }
+        }
+        if self.login_failures == 0 || self.login_address_failures < self.login_failures {
+            return Err(Error::invalid(
+                "config",
+                "limits.login_failures must be at least 1 and limits.login_address_failures at least as high",
+            ));
+        }
+        if self.metrics_token.as_deref().is_some_and(|t| t.len() < 16) {
+            return Err(Error::invalid(
+                "config",
+                "metrics.token: at least 16 characters",
+            ));
+        }
+        Ok(())
     }
 
     /// The mail relay, when one is configured; a half-made or malformed setting is an error
@@ -208,14 +288,35 @@ impl Config {
             }
             return Ok(None);
         };
-        let rest = match url.split_once("://") {
-            Some(("smtp", rest)) => rest,
-            Some(("smtps", _)) => {
+        let (tls, rest) = match url.split_once("://") {
+            Some(("smtp", rest)) => (SmtpTls::None, rest),
+            Some(("smtps", rest)) => (SmtpTls::Wrapper, rest),
+            _ => {
                 return Err(bad(format!(
-                    "{url}: TLS is not built in; relay through an MTA on this host or a trusted network (smtp://HOST:PORT)"
+                    "{url}: want smtp://HOST[:PORT][?tls=required|opportunistic] or smtps://HOST[:PORT]"
                 )))
             }
-            _ => return Err(bad(format!("{url}: want smtp://HOST[:PORT]"))),
+        };
+        // lettre's URL conventions: `?tls=required` (STARTTLS or fail) or `?tls=opportunistic`.
+        let (rest, tls) = match rest.split_once('?') {
+            None => (rest, tls),
+            Some((rest, query)) => {
+                let tls = match (tls, query) {
+                    (SmtpTls::None, "tls=required") => SmtpTls::StartTls,
+                    (SmtpTls::None, "tls=opportunistic") => SmtpTls::Opportunistic,
+                    (SmtpTls::None, _) => {
+                        return Err(bad(format!(
+                            "{url}: the only options are ?tls=required and ?tls=opportunistic"
+                        )))
+                    }
+                    _ => {
+                        return Err(bad(format!(
+                            "{url}: smtps:// is TLS from the first byte and takes no options"
+                        )))
+                    }
+                };
+                (rest, tls)
+            }
         };
         let rest = rest.trim_end_matches('/');
         if rest.contains('@') {
@@ -229,6 +330,7 @@ impl Config {
                 "{url}: want smtp://HOST[:PORT] and nothing more"
             )));
         }
+        let default_port = if tls == SmtpTls::Wrapper { 465 } else { 25 };
         let (host, port) = match rest.rsplit_once(':') {
             Some((h, p)) if !rest.ends_with(']') => (
                 h,
@@ -237,7 +339,7 @@ impl Config {
                     .filter(|p| *p > 0)
                     .ok_or_else(|| bad(format!("{url}: bad port {p}")))?,
             ),
-            _ => (rest, 25),
+            _ => (rest, default_port),
         };
         let host = host.trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() {
@@ -278,6 +380,7 @@ impl Config {
         Ok(Some(Smtp {
             host: host.to_string(),
             port,
+            tls,
             from,
             credentials,
         }))
@@ -300,14 +403,26 @@ impl Config {
         if let Some(v) = f.security.token_ttl_hours {
             self.token_ttl_hours = v;
         }
+        if let Some(v) = f.security.trusted_proxy_header {
+            self.trusted_proxy_header = Some(v);
+        }
+        if let Some(v) = f.security.trusted_proxies {
+            self.trusted_proxies = parse_proxies(v.iter().map(String::as_str))?;
+        }
         if let Some(v) = f.limits.locate_per_second {
             self.locate_per_second = v;
         }
         if let Some(v) = f.limits.login_failures {
             self.login_failures = v;
         }
+        if let Some(v) = f.limits.login_address_failures {
+            self.login_address_failures = v;
+        }
         if let Some(v) = f.limits.login_window_secs {
             self.login_window_secs = v;
+        }
+        if let Some(v) = f.limits.login_max_delay_secs {
+            self.login_max_delay_secs = v;
         }
         if let Some(v) = f.limits.areas_poll_secs {
             self.areas_poll_secs = v;
@@ -345,6 +460,18 @@ impl Config {
         if let Some(v) = f.open311.public_precision_m {
             self.open311_public_precision_m = v;
         }
+        if let Some(v) = f.audit.anchor_file {
+            self.audit_anchor_file = Some(v);
+        }
+        if let Some(v) = f.audit.anchor_every_secs {
+            self.audit_anchor_every_secs = v.max(1);
+        }
+        if let Some(v) = f.metrics.token {
+            self.metrics_token = Some(v);
+        }
+        if let Some(v) = f.metrics.listen {
+            self.metrics_listen = Some(v);
+        }
         Ok(())
     }
 
@@ -373,6 +500,19 @@ impl Config {
         }
         if let Some(v) = env("GONGZHI_LOGIN_FAILURES") {
             self.login_failures = num("GONGZHI_LOGIN_FAILURES", v)?;
+        }
+        if let Some(v) = env("GONGZHI_TRUSTED_PROXY_HEADER") {
+            self.trusted_proxy_header = Some(v);
+        }
+        if let Some(v) = env("GONGZHI_TRUSTED_PROXIES") {
+            self.trusted_proxies = parse_proxies(v.split(','))
+                .map_err(|e| Error::invalid("config", format!("GONGZHI_TRUSTED_PROXIES: {e}")))?;
+        }
+        if let Some(v) = env("GONGZHI_METRICS_TOKEN") {
+            self.metrics_token = Some(v);
+        }
+        if let Some(v) = env("GONGZHI_METRICS_LISTEN") {
+            self.metrics_listen = Some(v);
         }
         if let Some(v) = env("GONGZHI_NOTIFY_WEBHOOK_URL") {
             self.notify_webhook_url = Some(v);
@@ -430,13 +570,42 @@ impl Config {
     }
 }
 
+/// How the connection to the relay is protected (certificates checked against the Mozilla roots).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// `smtp://`: plain text; for a relay on this host or a trusted network.
+    None,
+    /// `smtp://…?tls=opportunistic`: STARTTLS when the relay offers it, else plain text.
+    Opportunistic,
+    /// `smtp://…?tls=required`: STARTTLS, or no mail at all.
+    StartTls,
+    /// `smtps://`: TLS from the first byte (port 465 by default).
+    Wrapper,
+}
+
 /// A mail relay, parsed from the `notify.smtp_*` settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Smtp {
     pub host: String,
     pub port: u16,
+    pub tls: SmtpTls,
     pub from: String,
     pub credentials: Option<(String, String)>,
+}
+
+/// `10.0.0.0/8`, `127.0.0.1` or `::1` → the network; a bare address is a network of one.
+fn parse_proxies<'a>(
+    items: impl Iterator<Item = &'a str>,
+) -> std::result::Result<Vec<ipnet::IpNet>, String> {
+    items
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("not an address or CIDR range: {s}"))
+        })
+        .collect()
 }
 
 pub fn sqlite_url(path: &Path) -> String {
@@ -502,8 +671,32 @@ mod tests {
         let smtp = cfg.smtp().unwrap().unwrap();
         assert_eq!((smtp.host.as_str(), smtp.port), ("mail.internal", 25));
         assert_eq!(smtp.credentials, Some(("gz".into(), "pw".into())));
+        for (url, port, tls) in [
+            ("smtps://mail.example.org", 465, SmtpTls::Wrapper),
+            ("smtps://mail.example.org:2465", 2465, SmtpTls::Wrapper),
+            (
+                "smtp://mail.example.org:587?tls=required",
+                587,
+                SmtpTls::StartTls,
+            ),
+            (
+                "smtp://mail.example.org?tls=opportunistic",
+                25,
+                SmtpTls::Opportunistic,
+            ),
+            ("smtp://[::1]:2525", 2525, SmtpTls::None),
+        ] {
+            let cfg = Config {
+                notify_smtp_url: Some(url.into()),
+                notify_smtp_from: Some("a@b.c".into()),
+                ..Config::default()
+            };
+            let smtp = cfg.smtp().unwrap().unwrap();
+            assert_eq!((smtp.port, smtp.tls), (port, tls), "{url}");
+        }
         for (url, from) in [
-            ("smtps://mail.internal", "a@b.c"),
+            ("smtps://mail.internal?tls=required", "a@b.c"),
+            ("smtp://mail.internal?tls=maybe", "a@b.c"),
             ("http://mail.internal", "a@b.c"),
             ("smtp://u:p@mail.internal", "a@b.c"),
             ("smtp://mail.internal:99999", "a@b.c"),

@@ -36,6 +36,9 @@ pub struct Db {
     extensions: Arc<std::sync::Mutex<axum::http::Extensions>>,
     /// SQLite has one writer at a time; queueing writers here avoids busy-waiting on the file.
     writer: Option<Arc<Mutex<()>>>,
+    /// The keys the audit chain is keyed and its anchors signed with, derived from the secret
+    /// key outside the database; loaded once at open (`audit::use_keys`).
+    pub(crate) audit_keys: Arc<std::sync::OnceLock<crate::audit::ChainKeys>>,
 }
 
 impl Db {
@@ -92,6 +95,7 @@ impl Db {
             backend,
             extensions: Arc::default(),
             writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            audit_keys: Arc::default(),
         })
     }
 
@@ -128,7 +132,17 @@ impl Db {
         Ok(WriteTx {
             tx,
             audited: false,
+            audit_keys: self.audit_keys.clone(),
             _writer: guard,
+        })
+    }
+
+    /// A transaction for counters that are not records (sign-in attempts): not audited, since
+    /// an entry per attempt would let anyone flood the chain. Nothing else may use it.
+    pub async fn begin_counters(&self) -> Result<Transaction<'static, Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.write_pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.write_pool.begin().await?,
         })
     }
 
@@ -178,6 +192,22 @@ impl Db {
         Ok(applied)
     }
 
+    /// Has this migration been applied?
+    pub async fn migration_applied(&self, id: &str) -> Result<bool> {
+        self.pool
+            .execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            )
+            .await?;
+        Ok(
+            sqlx::query("SELECT id FROM schema_migrations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
+    }
+
     /// A counter that moves whenever `key`'s data changes (used to rebuild in-memory indexes
     /// in every process that serves the same database).
     pub async fn version(&self, key: &str) -> Result<i64> {
@@ -205,6 +235,7 @@ fn sqlite_path(url: &str) -> Option<String> {
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
     pub(crate) audited: bool,
+    pub(crate) audit_keys: Arc<std::sync::OnceLock<crate::audit::ChainKeys>>,
     _writer: Option<OwnedMutexGuard<()>>,
 }
 
@@ -314,7 +345,34 @@ CREATE TABLE attachments (
 CREATE INDEX attachments_owner ON attachments (owner)
 "#,
     },
+    // Sign-in attempts per account and per client address, shared by every server on the
+    // database (identity::sign_in); a row is a streak, forgotten after a quiet window.
+    Migration {
+        id: "core-0003-login-throttle",
+        sql: r#"
+CREATE TABLE login_throttle (
+    key TEXT PRIMARY KEY,
+    failures BIGINT NOT NULL,
+    last_at BIGINT NOT NULL,
+    delay_ms BIGINT NOT NULL
+)
+"#,
+    },
+    // Sign-in compares user names case-insensitively, so no two may differ only in case.
+    Migration {
+        id: "core-0004-username-canonical",
+        sql: "CREATE UNIQUE INDEX users_username_canonical ON users (lower(username))",
+    },
+    // Entries written from now on are keyed (HMAC); the ones before stay as they were and are
+    // vouched for by the keyed entry that follows them (audit::key_legacy_chain).
+    Migration {
+        id: AUDIT_KEYED_MIGRATION,
+        sql: "ALTER TABLE audit_log ADD COLUMN keyed BIGINT NOT NULL DEFAULT 0",
+    },
 ];
+
+/// The migration that keys the audit chain; `audit::key_legacy_chain` runs right after it.
+pub const AUDIT_KEYED_MIGRATION: &str = "core-0005-audit-keyed";
 
 /// Rows per multi-row statement with `columns` bound values each: at most 96 values. sqlx's
 /// SQLite driver finds each `$N` by walking the statement's parameter list, so binding costs

@@ -51,6 +51,17 @@ impl Module for Platform {
             .merge(crate::audit::api())
             .merge(crate::attachments::api())
     }
+    fn background(&self, state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = vec![crate::identity::spawn_attempts_sweeper(state)];
+        if let Some(path) = &state.config.audit_anchor_file {
+            tasks.push(crate::audit::spawn_anchor_writer(
+                state.db.clone(),
+                path.clone(),
+                std::time::Duration::from_secs(state.config.audit_anchor_every_secs.max(1)),
+            ));
+        }
+        tasks
+    }
 }
 
 /// Areas and grids.

@@ -31,24 +31,9 @@ impl Sealer {
         }
     }
 
-    /// The key from `configured` (hex or base64 of 32 bytes) or else from `secret.key` in the
-    /// data dir, which the first run creates with mode 0600.
+    /// The key from `configured` or the data dir (see [`load_secret`]).
     pub fn load(configured: Option<&str>, data_dir: &Path) -> Result<Self> {
-        if let Some(text) = configured {
-            return Ok(Self::from_key(&parse_key(text)?));
-        }
-        let path = data_dir.join("secret.key");
-        if path.exists() {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| Error::internal(format!("cannot read {}: {e}", path.display())))?;
-            return Ok(Self::from_key(&parse_key(text.trim())?));
-        }
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| Error::internal(format!("cannot create {}: {e}", data_dir.display())))?;
-        let mut key = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut key);
-        write_private(&path, &hex::encode(key))?;
-        Ok(Self::from_key(&key))
+        Ok(Self::from_key(&load_secret(configured, data_dir)?))
     }
 
     pub fn seal(&self, plain: &str) -> String {
@@ -77,6 +62,27 @@ impl Sealer {
             .map_err(|_| bad())?;
         String::from_utf8(plain).map_err(|_| bad())
     }
+}
+
+/// The secret key, kept outside the database: `configured` (hex or base64 of 32 bytes) or else
+/// `secret.key` in the data dir, which the first run creates with mode 0600. Personal fields are
+/// encrypted with it; the audit chain's keys are derived from it (`audit::ChainKeys`).
+pub fn load_secret(configured: Option<&str>, data_dir: &Path) -> Result<[u8; 32]> {
+    if let Some(text) = configured {
+        return parse_key(text);
+    }
+    let path = data_dir.join("secret.key");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::internal(format!("cannot read {}: {e}", path.display())))?;
+        return parse_key(text.trim());
+    }
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| Error::internal(format!("cannot create {}: {e}", data_dir.display())))?;
+    let mut key = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    write_private(&path, &hex::encode(key))?;
+    Ok(key)
 }
 
 fn parse_key(text: &str) -> Result<[u8; 32]> {

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 
 use gongzhi_core::http::AppState;
-use gongzhi_core::identity::{issue_token, revoke_token, Role};
+use gongzhi_core::identity::{revoke_token, sign_in, Role};
 use gongzhi_core::module::Module;
 
 use i18n::Lang;
@@ -336,22 +336,19 @@ async fn login(
         )
             .into_response()
     };
-    let keys = [format!("user:{}", f.username), format!("addr:{}", client.0)];
-    if keys.iter().any(|k| state.login_limiter.exhausted(k)) {
-        return refused(lang.t(
-            "尝试次数过多，请稍后再试。",
-            "Too many attempts; try again later.",
-        ));
-    }
-    match issue_token(
-        &state.db,
-        f.username.trim(),
-        &f.password,
-        state.config.session_hours,
-    )
-    .await
-    {
-        Ok(t) => {
+    let ttl = state.config.session_hours;
+    match sign_in(&state, &f.username, &f.password, &client.0, ttl).await {
+        Ok(Err(wait)) => {
+            let mut resp = refused(lang.t(
+                "尝试次数过多，请稍后再试。",
+                "Too many attempts; try again later.",
+            ));
+            *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            let after = header::HeaderValue::from(wait.retry_after_secs);
+            resp.headers_mut().insert(header::RETRY_AFTER, after);
+            resp
+        }
+        Ok(Ok(t)) => {
             let to = match next {
                 Some(n) => n,
                 None => match gongzhi_core::identity::actor_for_token(&state.db, &t.token).await {
@@ -381,12 +378,7 @@ async fn login(
             }
             resp
         }
-        Err(_) => {
-            for k in &keys {
-                state.login_limiter.hit(k);
-            }
-            refused(lang.t("用户名或密码错误。", "Wrong user name or password."))
-        }
+        Err(_) => refused(lang.t("用户名或密码错误。", "Wrong user name or password.")),
     }
 }
 

@@ -155,7 +155,19 @@ enum UnitCommand {
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Check the whole chain; exits non-zero naming the first bad entry.
-    Verify,
+    Verify {
+        /// An anchor file (one statement per line, as `audit anchor` prints them or the server
+        /// appends them to `[audit] anchor_file`): the chain must still extend each. Repeatable.
+        #[arg(long = "anchor", value_name = "FILE")]
+        anchors: Vec<PathBuf>,
+    },
+    /// Print a signed statement of the chain's head (sequence, hash, time) to keep outside the
+    /// database: a public notice, another system. Anyone can check it with the public key.
+    Anchor {
+        /// Print only the public key the statements are signed with (hex, Ed25519).
+        #[arg(long)]
+        public_key: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -362,6 +374,23 @@ fn fail(e: &Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// Opens storage for the audit commands, which need the secret key the chain was written with:
+/// a missing key is an error here, never a new one.
+async fn open_keyed(
+    config: &Config,
+) -> Result<(gongzhi_core::db::Db, gongzhi_core::privacy::Sealer), Error> {
+    if config.secret_key.is_none() && !config.data_dir.join("secret.key").exists() {
+        return Err(Error::invalid(
+            "no_secret_key",
+            format!(
+                "no secret key (security.secret_key, GONGZHI_SECRET_KEY or {}): the chain is keyed with it",
+                config.data_dir.join("secret.key").display()
+            ),
+        ));
+    }
+    crate::server::open(config).await
+}
+
 fn read_file(path: &PathBuf) -> Result<String, Error> {
     std::fs::read_to_string(path)
         .map_err(|e| Error::invalid("file", format!("cannot read {}: {e}", path.display())))
@@ -380,8 +409,7 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
         }
         Command::Demo { .. } => crate::demo::run(config).await?,
         Command::Migrate => {
-            let db = gongzhi_core::db::Db::connect(&config.database_url()).await?;
-            let n = gongzhi_core::module::migrate(&db, &crate::server::modules()).await?;
+            let (_, _, n) = crate::server::open_counting(&config).await?;
             println!("applied {n} migration(s)");
         }
         Command::Import(ImportCommand::Divisions { file }) => {
@@ -519,11 +547,38 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
             .await?;
             println!("created unit {code}");
         }
-        Command::Audit(AuditCommand::Verify) => {
-            let db = gongzhi_core::db::Db::connect(&config.database_url()).await?;
-            match audit::verify(&db).await? {
-                Ok(n) => println!("audit chain intact: {n} entries"),
+        Command::Audit(AuditCommand::Verify { anchors }) => {
+            let mut all = Vec::new();
+            for path in &anchors {
+                let text = read_file(path)?;
+                let found = audit::Anchor::parse_all(&text).map_err(|e| {
+                    Error::invalid("invalid_anchor", format!("{}: {e}", path.display()))
+                })?;
+                if found.is_empty() {
+                    return Err(Error::invalid(
+                        "invalid_anchor",
+                        format!("{}: no anchor in it", path.display()),
+                    ));
+                }
+                all.extend(found);
+            }
+            let (db, _) = open_keyed(&config).await?;
+            match audit::verify_with_anchors(&db, &all).await? {
+                Ok(n) if all.is_empty() => println!("audit chain intact: {n} entries"),
+                Ok(n) => println!(
+                    "audit chain intact: {n} entries, extending all {} anchor(s)",
+                    all.len()
+                ),
                 Err(b) => return Err(Error::Conflict(format!("audit chain broken at {b}"))),
+            }
+        }
+        Command::Audit(AuditCommand::Anchor { public_key }) => {
+            let (db, _) = open_keyed(&config).await?;
+            if public_key {
+                println!("{}", audit::public_key(&db)?);
+            } else {
+                let a = audit::anchor(&db).await?;
+                println!("{}", serde_json::to_string(&a).map_err(Error::internal)?);
             }
         }
         Command::Open311(Open311Command::Key(k)) => {

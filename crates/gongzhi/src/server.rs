@@ -2,11 +2,13 @@
 
 use std::net::SocketAddr;
 
+use gongzhi_core::audit;
 use gongzhi_core::config::Config;
 use gongzhi_core::db::Db;
+use gongzhi_core::db::AUDIT_KEYED_MIGRATION;
 use gongzhi_core::http::{app, AppState};
 use gongzhi_core::module::{self, Areas, Module, Platform};
-use gongzhi_core::privacy::Sealer;
+use gongzhi_core::privacy::{self, Sealer};
 use gongzhi_core::Result;
 use tokio::net::TcpListener;
 
@@ -22,17 +24,29 @@ pub fn modules() -> Vec<&'static dyn Module> {
     ]
 }
 
-/// Opens the configured database, applies pending migrations and loads the personal-data key.
+/// Opens the configured database, loads the keys derived from the secret key (personal data,
+/// audit chain) and applies pending migrations.
 pub async fn open(config: &Config) -> Result<(Db, Sealer)> {
-    let db = Db::connect(&config.database_url()).await?;
-    module::migrate(&db, &modules()).await?;
-    let sealer = Sealer::load(config.secret_key.as_deref(), &config.data_dir)?;
+    let (db, sealer, _) = open_counting(config).await?;
     Ok((db, sealer))
+}
+
+/// As [`open`], with the number of migrations applied.
+pub async fn open_counting(config: &Config) -> Result<(Db, Sealer, usize)> {
+    let db = Db::connect(&config.database_url()).await?;
+    let secret = privacy::load_secret(config.secret_key.as_deref(), &config.data_dir)?;
+    audit::use_keys(&db, audit::ChainKeys::derive(&secret));
+    let keyed_before = db.migration_applied(AUDIT_KEYED_MIGRATION).await?;
+    let applied = module::migrate(&db, &modules()).await?;
+    audit::key_legacy_chain(&db, !keyed_before).await?;
+    Ok((db, Sealer::from_key(&secret), applied))
 }
 
 /// A server running in the background (tests and `demo` use it).
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served alone, with `[metrics] listen`.
+    pub metrics_addr: Option<SocketAddr>,
     pub state: AppState,
     task: tokio::task::JoinHandle<()>,
     background: Vec<tokio::task::JoinHandle<()>>,
@@ -79,8 +93,21 @@ pub async fn start_with_clock(
     listener: TcpListener,
     clock: std::sync::Arc<dyn gongzhi_core::time::Clock>,
 ) -> Result<Running> {
+    let metrics_listener = match &config.metrics_listen {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
     let state = AppState::with_clock(db, config, sealer, clock).await?;
     let mut background = vec![state.spawn_locate_watcher()];
+    let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
+    if let Some(listener) = metrics_listener {
+        let metrics = gongzhi_core::http::metrics_app(state.config.clone());
+        background.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, metrics).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        }));
+    }
     for m in modules() {
         background.extend(m.background(&state));
     }
@@ -101,6 +128,7 @@ pub async fn start_with_clock(
     });
     Ok(Running {
         addr,
+        metrics_addr,
         state,
         task,
         background,

@@ -47,7 +47,6 @@ pub struct AppState {
     pub locate: Arc<ArcSwap<LocateIndex>>,
     locate_version: Arc<AtomicI64>,
     pub locate_limiter: Arc<Limiter>,
-    pub login_limiter: Arc<Limiter>,
     /// What scheduled work (reminders, escalations) compares its due times with.
     pub clock: Arc<dyn crate::time::Clock>,
     /// What the modules registered beyond their routes; set once by [`app`].
@@ -77,10 +76,6 @@ impl AppState {
             locate_limiter: Arc::new(Limiter::new(
                 config.locate_per_second,
                 Duration::from_secs(1),
-            )),
-            login_limiter: Arc::new(Limiter::new(
-                config.login_failures,
-                Duration::from_secs(config.login_window_secs),
             )),
             db,
             config: Arc::new(config),
@@ -338,6 +333,22 @@ fn query_rejection(r: QueryRejection) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", r.body_text())
 }
 
+fn bearer(parts: &Parts) -> std::result::Result<String, ApiError> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .ok_or_else(|| {
+            ApiError::from(Error::Unauthenticated(
+                "send Authorization: Bearer TOKEN".into(),
+            ))
+        })
+}
+
 /// The signed-in caller (bearer token); 401 when missing or invalid.
 pub struct Authed(pub Actor);
 
@@ -347,19 +358,8 @@ impl FromRequestParts<AppState> for Authed {
         parts: &mut Parts,
         state: &AppState,
     ) -> std::result::Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::from(Error::Unauthenticated(
-                    "send Authorization: Bearer TOKEN".into(),
-                ))
-            })?;
-        Ok(Authed(actor_for_token(&state.db, token).await?))
+        let token = bearer(parts)?;
+        Ok(Authed(actor_for_token(&state.db, &token).await?))
     }
 }
 
@@ -381,23 +381,66 @@ impl FromRequestParts<AppState> for MaybeAuthed {
     }
 }
 
-/// The client's address as the server sees it (for rate limits).
-pub fn client_addr(parts_ext: &axum::http::Extensions) -> String {
-    parts_ext
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
+/// The bearer token itself (to revoke it); 401 when missing.
+pub struct BearerToken(pub String);
 
-pub struct ClientAddr(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
+impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
+    type Rejection = ApiError;
     async fn from_request_parts(
         parts: &mut Parts,
         _: &S,
     ) -> std::result::Result<Self, Self::Rejection> {
-        Ok(ClientAddr(client_addr(&parts.extensions)))
+        Ok(BearerToken(bearer(parts)?))
+    }
+}
+
+/// The client's address for rate limits: the peer's, or on a connection from a trusted proxy
+/// the one that proxy reports in `trusted_proxy_header` — the rightmost address there that is
+/// not itself a trusted proxy, since everything left of it the client could have written.
+pub fn client_addr(parts: &Parts, config: &Config) -> String {
+    let Some(peer) = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_canonical())
+    else {
+        return "unknown".into();
+    };
+    let trusted = |ip: &std::net::IpAddr| config.trusted_proxies.iter().any(|n| n.contains(ip));
+    let Some(name) = config.trusted_proxy_header.as_deref() else {
+        return peer.to_string();
+    };
+    if !trusted(&peer) {
+        return peer.to_string();
+    }
+    let reported: Vec<&str> = parts
+        .headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in reported.iter().rev() {
+        match hop.parse::<std::net::IpAddr>() {
+            Ok(ip) if trusted(&ip.to_canonical()) => client = ip.to_canonical(),
+            Ok(ip) => return ip.to_canonical().to_string(),
+            // A malformed hop: the last trusted one is the best we know.
+            Err(_) => break,
+        }
+    }
+    client.to_string()
+}
+
+pub struct ClientAddr(pub String);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> std::result::Result<Self, Self::Rejection> {
+        Ok(ClientAddr(client_addr(parts, &state.config)))
     }
 }
 
@@ -563,6 +606,54 @@ fn error_page(status: StatusCode) -> Response {
         .into_response()
 }
 
+/// `/metrics` on the main listener: only with `[metrics] token`, as a bearer token (the figures
+/// tell an outsider how busy each endpoint is); otherwise not served here.
+async fn metrics_on_main(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let Some(expected) = state.config.metrics_token.as_deref() else {
+        return not_found().await.into_response();
+    };
+    metrics_with_token(expected, &headers)
+}
+
+fn metrics_with_token(expected: &str, headers: &axum::http::HeaderMap) -> Response {
+    use subtle::ConstantTimeEq;
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+        return (
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "metrics need Authorization: Bearer with the metrics token",
+            ),
+        )
+            .into_response();
+    }
+    metrics_handle().render().into_response()
+}
+
+/// The router for `[metrics] listen`: `/metrics` alone (behind the token too, when one is set).
+pub fn metrics_app(config: Arc<Config>) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(move |headers: axum::http::HeaderMap| async move {
+                match config.metrics_token.as_deref() {
+                    Some(t) => metrics_with_token(t, &headers),
+                    None => metrics_handle().render().into_response(),
+                }
+            }),
+        )
+        .fallback(not_found)
+}
+
 /// Default request body limit; imports set their own, larger one.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
@@ -594,11 +685,12 @@ pub fn app(state: AppState, modules: &[&dyn Module]) -> (Router, utoipa::openapi
     let _ = state.registered.set(registered);
     let (api_router, openapi) = api.split_for_parts();
     let doc = openapi.clone();
-    let metrics = metrics_handle();
+    // Installs the recorder, so figures are kept from the first request on.
+    metrics_handle();
     let router = api_router
         .route("/api/openapi.json", get(move || async move { Json(doc) }))
         .route("/healthz", get(healthz))
-        .route("/metrics", get(move || async move { metrics.render() }))
+        .route("/metrics", get(metrics_on_main))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

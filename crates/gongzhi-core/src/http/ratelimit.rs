@@ -1,5 +1,6 @@
-//! Fixed-window counters keyed by client address or user name: enough to blunt brute force and
-//! floods on public endpoints, in memory and per process.
+//! Fixed-window counters keyed by client address, in memory and per process: enough to blunt
+//! floods on public endpoints (locate). Sign-in has its own throttle, in the database and shared
+//! by every server (`identity::sign_in`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -40,11 +41,6 @@ impl Limiter {
             *n <= self.limit
         })
     }
-
-    /// True when the key has used up its allowance, without counting.
-    pub fn exhausted(&self, key: &str) -> bool {
-        self.with_entry(key, |n| *n >= self.limit)
-    }
 }
 
 #[cfg(test)]
@@ -56,10 +52,8 @@ mod tests {
         let l = Limiter::new(3, Duration::from_millis(200));
         assert!(l.hit("a") && l.hit("a") && l.hit("a"));
         assert!(!l.hit("a"));
-        assert!(l.exhausted("a"));
         assert!(l.hit("b"));
         std::thread::sleep(Duration::from_millis(250));
-        assert!(!l.exhausted("a"));
         assert!(l.hit("a"));
     }
 }

@@ -1,7 +1,8 @@
 //! Identity over HTTP: tokens, the caller's own record, users and units.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -9,12 +10,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{authorize, Action, IssuedToken, NewUser, Target, Unit, UserView};
-use crate::http::{ApiJson, ApiQuery, ApiResult, AppState, Authed, ClientAddr};
+use crate::http::{ApiJson, ApiQuery, ApiResult, AppState, Authed, BearerToken, ClientAddr};
 use crate::Error;
 
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(token))
+        .routes(routes!(token, sign_out))
         .routes(routes!(me))
         .routes(routes!(list_units, create_unit))
         .routes(routes!(list_users, create_user))
@@ -27,38 +28,44 @@ struct Credentials {
     password: String,
 }
 
-/// Exchanges a user name and password for a bearer token. Repeated failures are rate limited
-/// per user name and per client address.
+/// Exchanges a user name and password for a bearer token. Attempts are counted per account and
+/// per client address before the password is checked; past the limits each further attempt
+/// must wait (429 with `Retry-After`, doubling up to `login_max_delay_secs`).
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", request_body = Credentials,
-    responses((status = 200, body = IssuedToken), (status = 401, body = crate::http::ErrorBody), (status = 429, body = crate::http::ErrorBody)))]
+    responses((status = 200, body = IssuedToken), (status = 401, body = crate::http::ErrorBody),
+        (status = 429, body = crate::http::ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait")))))]
 async fn token(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
     ApiJson(c): ApiJson<Credentials>,
-) -> ApiResult<Json<IssuedToken>> {
-    let user_key = format!("user:{}", c.username);
-    let addr_key = format!("addr:{addr}");
-    if state.login_limiter.exhausted(&user_key) || state.login_limiter.exhausted(&addr_key) {
-        return Err(
-            Error::RateLimited("too many failed sign-ins; wait a few minutes".into()).into(),
-        );
+) -> ApiResult<Response> {
+    let ttl = state.config.token_ttl_hours;
+    match super::sign_in(&state, &c.username, &c.password, &addr, ttl).await? {
+        Ok(t) => Ok(Json(t).into_response()),
+        Err(t) => Ok(throttled(t)),
     }
-    match super::issue_token(
-        &state.db,
-        &c.username,
-        &c.password,
-        state.config.token_ttl_hours,
-    )
-    .await
-    {
-        Ok(t) => Ok(Json(t)),
-        Err(e @ Error::Unauthenticated(_)) => {
-            state.login_limiter.hit(&user_key);
-            state.login_limiter.hit(&addr_key);
-            Err(e.into())
-        }
-        Err(e) => Err(e.into()),
-    }
+}
+
+/// 429 with `Retry-After`, in the API's error shape.
+fn throttled(t: super::Throttled) -> Response {
+    let err = crate::http::ApiError::from(Error::RateLimited(format!(
+        "too many sign-in attempts; try again in {} s",
+        t.retry_after_secs
+    )));
+    ([(header::RETRY_AFTER, t.retry_after_secs.to_string())], err).into_response()
+}
+
+/// Signs out: the caller's bearer token stops working at once (on every server sharing the
+/// database within two seconds).
+#[utoipa::path(delete, path = "/api/v1/auth/token", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "revoked"), (status = 401, body = crate::http::ErrorBody)))]
+async fn sign_out(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    BearerToken(token): BearerToken,
+) -> ApiResult<StatusCode> {
+    super::revoke_token(&state.db, &actor, &token).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The caller's own record, personal fields unmasked (it is their own data).

@@ -3,10 +3,14 @@
 
 mod api;
 mod permissions;
+mod signin;
 mod store;
 
 pub use api::api;
 pub use permissions::{authorize, Action, Target, ALL_ACTIONS};
+pub use signin::{
+    canonical_username, forget_old_attempts, sign_in, spawn_attempts_sweeper, Throttled,
+};
 pub use store::*;
 
 use serde::{Deserialize, Serialize};

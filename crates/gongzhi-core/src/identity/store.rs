@@ -194,16 +194,24 @@ fn validate_new_user(u: &NewUser) -> Result<()> {
     Ok(())
 }
 
-/// The target a user counts under for scoped permissions: their first scoped assignment.
-fn user_target(assignments: &[Assignment]) -> Target {
-    assignments
-        .iter()
-        .find(|a| a.area.is_some() || a.unit.is_some())
-        .map(|a| Target {
-            area: a.area.clone(),
-            unit: a.unit.clone(),
-        })
-        .unwrap_or_default()
+/// May the actor do `action` to this person? Only over all of their assignments: a person is as
+/// visible as their widest role, so a district admin who is also a grid worker stays out of a
+/// street leader's reach. Someone with no assignment counts as global.
+fn authorize_over_person(actor: &Actor, action: Action, assignments: &[Assignment]) -> Result<()> {
+    if assignments.is_empty() {
+        return authorize(actor, action, &Target::global());
+    }
+    for a in assignments {
+        authorize(
+            actor,
+            action,
+            &Target {
+                area: a.area.clone(),
+                unit: a.unit.clone(),
+            },
+        )?;
+    }
+    Ok(())
 }
 
 pub async fn create_user(db: &Db, sealer: &Sealer, actor: &Actor, u: &NewUser) -> Result<String> {
@@ -373,7 +381,8 @@ fn view(
 }
 
 /// One user. `reveal` asks for the personal fields unmasked: allowed to the user themself and
-/// to roles with `PersonalReveal` over the user's scope; a reveal of someone else is audited.
+/// to roles with `PersonalReveal` over every one of the user's assignments; a reveal of someone
+/// else is audited.
 pub async fn get_user(
     db: &Db,
     sealer: &Sealer,
@@ -385,12 +394,11 @@ pub async fn get_user(
     let is_self = actor.user_id.as_deref() == Some(id);
     let stored = fetch_user(db, id).await?;
     let assignments = load_assignments(db, id).await?;
-    let target = user_target(&assignments);
     if !is_self {
-        authorize(actor, Action::USER_READ, &target)?;
+        authorize_over_person(actor, Action::USER_READ, &assignments)?;
     }
     if reveal && !is_self {
-        authorize(actor, Action::PERSONAL_REVEAL, &target)?;
+        authorize_over_person(actor, Action::PERSONAL_REVEAL, &assignments)?;
         let mut tx = db.begin_write().await?;
         audit::append(
             &mut tx,
@@ -422,7 +430,7 @@ pub async fn list_users(db: &Db, sealer: &Sealer, actor: &Actor) -> Result<Vec<U
     for r in rows {
         let id: String = r.try_get(0)?;
         let assignments = load_assignments(db, &id).await?;
-        if authorize(actor, Action::USER_READ, &user_target(&assignments)).is_ok() {
+        if authorize_over_person(actor, Action::USER_READ, &assignments).is_ok() {
             out.push(view(
                 sealer,
                 fetch_user(db, &id).await?,
@@ -446,26 +454,30 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Checks a user name and password and issues a token. Any failure is the same error, so a
+/// Checks a user name (canonical, see `canonical_username`) and password and issues a token;
+/// only `sign_in` calls it, after counting the attempt. Any failure is the same error, so a
 /// caller cannot learn which part was wrong; unknown users cost as much time as known ones.
-pub async fn issue_token(
+pub(super) async fn issue_token(
     db: &Db,
-    username: &str,
+    canonical_name: &str,
     password: &str,
     ttl_hours: i64,
 ) -> Result<IssuedToken> {
     let bad = || Error::Unauthenticated("wrong user name or password".into());
-    let row = sqlx::query("SELECT id, password_hash, disabled FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(db.pool())
-        .await?;
-    let (user_id, stored_hash, disabled) = match row {
+    let row = sqlx::query(
+        "SELECT id, username, password_hash, disabled FROM users WHERE lower(username) = $1",
+    )
+    .bind(canonical_name)
+    .fetch_optional(db.pool())
+    .await?;
+    let (user_id, username, stored_hash, disabled) = match row {
         Some(r) => (
             Some(r.try_get::<String, _>("id")?),
+            r.try_get::<String, _>("username")?,
             r.try_get::<String, _>("password_hash")?,
             r.try_get::<i64, _>("disabled")? != 0,
         ),
-        None => (None, dummy_hash().to_string(), false),
+        None => (None, String::new(), dummy_hash().to_string(), false),
     };
     let password = password.to_string();
     let ok = tokio::task::spawn_blocking(move || {
@@ -501,7 +513,7 @@ pub async fn issue_token(
         &Actor {
             kind: ActorKind::User,
             user_id: Some(user_id.clone()),
-            username: username.to_string(),
+            username,
             assignments: vec![],
         },
         "auth.token_issued",
@@ -614,11 +626,14 @@ pub async fn revoke_token(db: &Db, actor: &Actor, token: &str) -> Result<()> {
     Ok(())
 }
 
+/// The user signing in as `username` would be (the same canonical comparison).
 pub async fn user_id_by_name(db: &Db, username: &str) -> Result<Option<String>> {
-    Ok(sqlx::query("SELECT id FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(db.pool())
-        .await?
-        .map(|r| r.try_get::<String, _>(0))
-        .transpose()?)
+    Ok(
+        sqlx::query("SELECT id FROM users WHERE lower(username) = $1")
+            .bind(super::canonical_username(username))
+            .fetch_optional(db.pool())
+            .await?
+            .map(|r| r.try_get::<String, _>(0))
+            .transpose()?,
+    )
 }

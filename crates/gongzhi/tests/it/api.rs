@@ -44,12 +44,13 @@ async fn openapi_documents_every_route_and_every_documented_route_answers() {
 
 #[tokio::test]
 async fn health_metrics_and_error_shapes() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+    let token = "metrics-token-for-the-test";
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.metrics_token = Some(token.into())).await;
     let (status, body) = app.get("/healthz", None).await;
     assert_eq!(status, 200);
     assert_eq!(body["status"], "ok");
     app.get("/api/v1/areas/locate?lat=1&lng=1", None).await;
-    let (status, metrics) = app.get("/metrics", None).await;
+    let (status, metrics) = app.get("/metrics", Some(token)).await;
     assert_eq!(status, 200);
     let metrics = metrics.as_str().unwrap().to_string();
     assert!(metrics.contains("gongzhi_http_requests_total"), "{metrics}");

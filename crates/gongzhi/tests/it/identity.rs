@@ -57,7 +57,9 @@ both!(tokens_and_one_error_for_wrong_credentials);
 
 #[tokio::test]
 async fn repeated_sign_in_failures_are_rate_limited() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.login_failures = 3).await;
+    // The throttle's waits run on the server's clock: a standing one keeps this test from racing it.
+    let clock = std::sync::Arc::new(gongzhi_core::time::ManualClock::new(1_800_000_000_000));
+    let app = TestApp::spawn_with_clock(Backend::Sqlite, |c| c.login_failures = 3, clock).await;
     for _ in 0..3 {
         let (status, _) = app
             .post(

@@ -131,7 +131,7 @@ fn decode_words(v: &str) -> String {
 
 /// A mail relay on loopback that speaks enough of RFC 5321 and keeps what it is given.
 #[derive(Clone, Default)]
-struct Relay {
+pub(crate) struct Relay {
     received: Arc<Mutex<Vec<Received>>>,
 }
 
@@ -145,7 +145,7 @@ impl Relay {
             .cloned()
             .collect()
     }
-    fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.received.lock().unwrap().len()
     }
 }
@@ -164,7 +164,7 @@ async fn relay_on(listener: TcpListener) -> Relay {
     relay
 }
 
-async fn relay() -> (Relay, String) {
+pub(crate) async fn relay() -> (Relay, String) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("smtp://{}", listener.local_addr().unwrap());
     (relay_on(listener).await, url)

@@ -457,7 +457,11 @@ async fn only_the_desks_of_the_area_may_publish(backend: Backend) {
         (s, p["public"].as_bool(), p["chosen_by"].as_str()),
         (200, Some(false), Some("reporter"))
     );
-    assert_eq!(p["decided_by"], Value::Null, "residents are not told who decided");
+    assert_eq!(
+        p["decided_by"],
+        Value::Null,
+        "residents are not told who decided"
+    );
 }
 both!(only_the_desks_of_the_area_may_publish);
 

@@ -1,0 +1,202 @@
+//! Signing in with a user name and password, the one way for the API and the web pages alike:
+//! every attempt is counted per account and per client address before the password is checked,
+//! in the database (so every server on it sees the same counts), and after too many each
+//! further attempt waits twice as long as the last (OWASP ASVS 2.2.1) — never a permanent lock.
+
+use sqlx::Row;
+
+use super::IssuedToken;
+use crate::db::Db;
+use crate::http::AppState;
+use crate::{Error, Result};
+
+/// The attempt was not checked: wait this long before the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled {
+    pub retry_after_secs: u64,
+}
+
+/// The name sign-in looks users up by: trimmed and in lower case (user names are ASCII letters,
+/// digits, '.', '_' and '-', unique regardless of case).
+pub fn canonical_username(name: &str) -> String {
+    name.trim().to_ascii_lowercase()
+}
+
+/// The limits of one key: attempts before waiting starts, and the window and longest wait.
+struct Limits {
+    attempts: i64,
+    window_ms: i64,
+    max_delay_ms: i64,
+}
+
+/// Checks a user name and password and issues a token, unless the account or the client
+/// address must wait (`Ok(Err(Throttled))`, the password unchecked). A success clears the
+/// account's count and takes back its attempt from the address's.
+pub async fn sign_in(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    client: &str,
+    ttl_hours: i64,
+) -> Result<std::result::Result<IssuedToken, Throttled>> {
+    let name = canonical_username(username);
+    let account = account_key(&name);
+    let address = format!("addr:{client}");
+    let config = &state.config;
+    let window_ms = config.login_window_secs as i64 * 1000;
+    let max_delay_ms = (config.login_max_delay_secs as i64 * 1000).max(1000);
+    let per = |attempts: u32| Limits {
+        attempts: attempts.max(1) as i64,
+        window_ms,
+        max_delay_ms,
+    };
+    let now = state.clock.now_ms();
+    if let Err(t) = admit(
+        &state.db,
+        now,
+        [
+            (&account, per(config.login_failures)),
+            (&address, per(config.login_address_failures)),
+        ],
+    )
+    .await?
+    {
+        tracing::warn!(account = %account, client, "sign-in throttled");
+        return Ok(Err(t));
+    }
+    match super::store::issue_token(&state.db, &name, password, ttl_hours).await {
+        Ok(token) => {
+            succeeded(&state.db, &account, &address).await?;
+            Ok(Ok(token))
+        }
+        Err(e) => {
+            if matches!(e, Error::Unauthenticated(_)) {
+                tracing::warn!(account = %account, client, "sign-in failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Long names (no user has one) share one key per hash, so a flood of them stays small.
+fn account_key(name: &str) -> String {
+    if name.len() <= 64 {
+        format!("user:{name}")
+    } else {
+        use sha2::Digest;
+        format!(
+            "user#{}",
+            hex::encode(sha2::Sha256::digest(name.as_bytes()))
+        )
+    }
+}
+
+/// Counts one attempt under each key, all or none, in key order (account, then address, so
+/// two sign-ins never wait on each other's rows in opposite orders). A key still waiting
+/// refuses the attempt and nothing is counted.
+async fn admit<const N: usize>(
+    db: &Db,
+    now: i64,
+    keys: [(&String, Limits); N],
+) -> Result<std::result::Result<(), Throttled>> {
+    let mut tx = db.begin_counters().await?;
+    for (key, l) in &keys {
+        // The streak starts over after a quiet window beyond the last wait; from the
+        // `attempts`-th attempt on each one sets a wait of 1 s, 2 s, 4 s … up to the longest.
+        let counted = sqlx::query(
+            "INSERT INTO login_throttle (key, failures, last_at, delay_ms) VALUES ($1, 1, $2, $3) \
+             ON CONFLICT (key) DO UPDATE SET \
+               failures = CASE WHEN $2 - login_throttle.last_at - login_throttle.delay_ms >= $4 THEN 1 \
+                               ELSE login_throttle.failures + 1 END, \
+               delay_ms = CASE WHEN $2 - login_throttle.last_at - login_throttle.delay_ms >= $4 THEN $3 \
+                               WHEN login_throttle.failures + 1 < $5 THEN 0 \
+                               WHEN login_throttle.delay_ms = 0 THEN 1000 \
+                               WHEN login_throttle.delay_ms * 2 > $6 THEN $6 \
+                               ELSE login_throttle.delay_ms * 2 END, \
+               last_at = $2 \
+             WHERE login_throttle.last_at + login_throttle.delay_ms <= $2 \
+             RETURNING failures",
+        )
+        .bind(key.as_str())
+        .bind(now)
+        .bind(if l.attempts <= 1 { 1000i64 } else { 0 })
+        .bind(l.window_ms)
+        .bind(l.attempts)
+        .bind(l.max_delay_ms)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if counted.is_none() {
+            let until: i64 =
+                sqlx::query("SELECT last_at + delay_ms FROM login_throttle WHERE key = $1")
+                    .bind(key.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get(0)?;
+            tx.rollback().await?;
+            let secs = (until - now + 999).div_euclid(1000).max(1) as u64;
+            return Ok(Err(Throttled {
+                retry_after_secs: secs,
+            }));
+        }
+    }
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+async fn succeeded(db: &Db, account: &str, address: &str) -> Result<()> {
+    let mut tx = db.begin_counters().await?;
+    sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+        .bind(account)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0",
+    )
+    .bind(address)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Forgets streaks that ended a window ago (a flood of made-up names would otherwise pile up).
+pub async fn forget_old_attempts(db: &Db, now: i64, window_secs: u64) -> Result<u64> {
+    let mut tx = db.begin_counters().await?;
+    let done = sqlx::query("DELETE FROM login_throttle WHERE last_at + delay_ms + $1 < $2")
+        .bind(window_secs as i64 * 1000)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}
+
+/// Runs [`forget_old_attempts`] once a window for the life of the server.
+pub fn spawn_attempts_sweeper(state: &AppState) -> tokio::task::JoinHandle<()> {
+    let state = state.clone();
+    let every = std::time::Duration::from_secs(state.config.login_window_secs.max(60));
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let now = state.clock.now_ms();
+            if let Err(e) =
+                forget_old_attempts(&state.db, now, state.config.login_window_secs).await
+            {
+                tracing::warn!(error = %e, "old sign-in attempts could not be forgotten");
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_of_a_name_are_one_account() {
+        for v in [" mod2", "mod2\t", "MOD2", "\u{3000}Mod2\n", "mod2"] {
+            assert_eq!(account_key(&canonical_username(v)), "user:mod2", "{v:?}");
+        }
+        assert!(account_key(&"x".repeat(1000)).starts_with("user#"));
+    }
+}
