@@ -567,7 +567,7 @@ async fn shape_errors(State(state): State<AppState>, req: Request, next: Next) -
     {
         (shape.render)(&path, status, &message)
     } else {
-        error_page(status)
+        error_page(status, &message)
     };
     *shaped.status_mut() = status;
     if let Some(allow) = parts.headers.get(header::ALLOW) {
@@ -576,9 +576,9 @@ async fn shape_errors(State(state): State<AppState>, req: Request, next: Next) -
     shaped
 }
 
-/// A plain error page in Chinese and English: fixed texts only (nothing the request said), no
-/// script and no inline style, so it stands under the pages' Content-Security-Policy.
-fn error_page(status: StatusCode) -> Response {
+/// A plain error page in Chinese and English, with what went wrong (escaped) for a client error;
+/// no script and no inline style, so it stands under the pages' Content-Security-Policy.
+fn error_page(status: StatusCode, detail: &str) -> Response {
     let (zh, en) = match status {
         StatusCode::NOT_FOUND => ("页面不存在", "There is no such page"),
         StatusCode::METHOD_NOT_ALLOWED => ("不支持此操作", "This page does not accept that method"),
@@ -591,11 +591,28 @@ fn error_page(status: StatusCode) -> Response {
         _ => ("请求有误", "The request could not be understood"),
     };
     let code = status.as_u16();
+    // What the router or a page said (a form's missing field, an import's bad row), as text.
+    let detail = if status.is_client_error() {
+        let mut escaped = String::with_capacity(detail.len());
+        for c in detail.chars() {
+            match c {
+                '<' => escaped.push_str("&lt;"),
+                '>' => escaped.push_str("&gt;"),
+                '&' => escaped.push_str("&amp;"),
+                '"' => escaped.push_str("&quot;"),
+                '\'' => escaped.push_str("&#39;"),
+                c => escaped.push(c),
+            }
+        }
+        format!("<p><code>{escaped}</code></p>")
+    } else {
+        String::new()
+    };
     let html = format!(
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{code} {zh}</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head>\
-         <body><main><h1>{zh}</h1><p lang=\"en\">{en} ({code})</p>\
+         <body><main><h1>{zh}</h1><p lang=\"en\">{en} ({code})</p>{detail}\
          <p><a href=\"/\">返回首页</a> · <a href=\"/\" lang=\"en\">Home</a></p></main></body></html>"
     );
     (

@@ -819,6 +819,10 @@ async fn micro_project_calls_compute_their_winners(backend: Backend) {
         .clone();
     assert_eq!(proj["progress"], 40);
     assert_eq!(proj["photos"].as_array().unwrap().len(), 1);
+    // A project's photos are public, as its call is: anyone may load them.
+    let photo = proj["photos"][0]["url"].as_str().unwrap();
+    let (s, _, bytes) = app.get_bytes(photo, None).await;
+    assert_eq!((s, bytes.as_slice()), (200, PNG));
     assert_eq!(
         app.post(
             &format!("/api/v1/budgets/{g}/projects/{loser}/progress"),

@@ -575,6 +575,13 @@ async fn every_error_has_the_shape_of_where_it_was_asked() {
         ("wrong method", "DELETE", "/report", vec![], 405),
         ("not UTF-8", "GET", "/cases/%FF%FE", vec![], 400),
         ("no such page", "GET", "/no-such-page", vec![], 404),
+        (
+            "markup in a bad path",
+            "GET",
+            "/cases/%3Cb%3Ex%FF",
+            vec![],
+            400,
+        ),
         ("too large", "POST", "/report", bigger.clone(), 413),
         ("too large", "POST", "/login", bigger, 413),
     ] {
@@ -589,6 +596,7 @@ async fn every_error_has_the_shape_of_where_it_was_asked() {
             "{what}: {b}"
         );
         assert!(!b.contains("<script") && !b.contains("style="), "{what}");
+        assert!(!b.contains("<b>"), "what the request said is text: {b}");
         if s == 405 {
             assert!(h.contains_key("allow"), "{what}");
         }
