@@ -7,10 +7,13 @@
 //! the inserting transaction (PostgreSQL xmin) links a counted ballot to a voter: the ballots
 //! of a batch share one transaction and a shuffled run of rows, and no voter row shares either.
 //!
-//! Batches: while a box is open, `k` randomly chosen ballots are mixed whenever `2k` are
-//! pooled (the `k` left behind hide the next voters); when it closes everything left is mixed
-//! at once. Every batch so holds at least `k` ballots, or every ballot when fewer were cast.
-//! Counting reads mixed ballots only. `k` is the `ballot_batch` setting (default 20).
+//! When: a topic's vote and a micro-project call show no result before they close, so their
+//! boxes are mixed once, at the close — every ballot hides among all the others. A
+//! consultation shows its council results while open, so its box is mixed in batches: `k`
+//! randomly chosen answers whenever `2k` are pooled (the `k` left behind hide the next ones),
+//! the rest at the close. Every batch so holds at least `k`, or all when fewer were given, and
+//! the council's figures move only by whole batches. Counting reads mixed ballots only. `k`
+//! is the `ballot_batch` setting (default 20).
 
 use axum::extract::State;
 use axum::Json;
@@ -297,9 +300,13 @@ impl<'a> BallotBox<'a> {
         tx.commit().await
     }
 
-    /// After a voter's commit: mixes a batch if one is due. The ballot is safely pooled
-    /// already, so a failed mix is left to the next voter or to the close.
+    /// After a voter's commit: mixes a batch if one is due (consultations only, see above).
+    /// The ballot is safely pooled already, so a failed mix is left to the next voter or to
+    /// the close.
     pub async fn settle_after_vote(&self, db: &Db, sealer: &Sealer, now: i64) {
+        if !matches!(self.kind, Kind::Consultation) {
+            return;
+        }
         if let Err(e) = self.settle(db, sealer, false, now).await {
             tracing::warn!(ballot_box = %self.key(), error = %e, "mixing a due batch failed");
         }
@@ -334,8 +341,8 @@ pub fn api() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct BallotSettings {
-    /// Ballots mixed together at least (`k`): a batch is mixed when `2k` are pooled, the rest
-    /// when the vote closes. 5–1000.
+    /// Consultation answers mixed together at least (`k`) while a consultation is open: a
+    /// batch is mixed when `2k` are pooled, the rest at the close. 5–1000.
     pub ballot_batch: i64,
 }
 

@@ -618,8 +618,8 @@ pub async fn cast(
         None,
     )
     .await?;
+    // Mixed once, when voting has closed (see `election`).
     tx.commit().await?;
-    ballot_box.settle_after_vote(db, sealer, now).await;
     Ok(())
 }
 

@@ -134,6 +134,40 @@ impl Place {
         assert_eq!(s, 201, "{b}");
     }
 
+    /// Voter 0 sends eight requests and every other voter one, all in flight together; the
+    /// statuses, voter 0's first.
+    async fn race(&self, path: &str, body: impl Fn(usize) -> Value) -> Vec<u16> {
+        let mut calls = Vec::new();
+        for i in 0..8 {
+            calls.push((self.voters[0].clone(), body(i)));
+        }
+        for (i, v) in self.voters[1..].iter().enumerate() {
+            calls.push((v.clone(), body(i)));
+        }
+        let handles: Vec<_> = calls
+            .into_iter()
+            .map(|(token, body)| {
+                let (client, url) = (self.app.client.clone(), format!("{}{path}", self.app.url));
+                tokio::spawn(async move {
+                    client
+                        .post(url)
+                        .bearer_auth(token)
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap()
+                        .status()
+                        .as_u16()
+                })
+            })
+            .collect();
+        let mut codes = Vec::new();
+        for h in handles {
+            codes.push(h.await.unwrap());
+        }
+        codes
+    }
+
     async fn set_batch(&self, k: i64) {
         let admin = self.app.admin().await;
         let mut req = self
@@ -573,7 +607,7 @@ async fn micro_project_ballots_name_no_voter_and_keep_no_order(backend: Backend)
 }
 both!(micro_project_ballots_name_no_voter_and_keep_no_order);
 
-async fn racing_secret_ballots_have_one_winner(backend: Backend) {
+async fn racing_ballots_and_answers_have_one_winner_and_count_once(backend: Backend) {
     let p = Place::new(backend).await;
     let app = &p.app;
     let (_, t) = app
@@ -597,40 +631,15 @@ async fn racing_secret_ballots_have_one_winner(backend: Backend) {
         }
     };
     assert_eq!(step("accept", json!({})).await, 200);
-    // Small batches, so mixes race with ballots and with each other.
-    p.set_batch(5).await;
     let now = p.clock.now_ms();
     assert_eq!(step("open_vote", json!({"rules": {"quorum": 0.1, "pass_threshold": 0.5, "opens_at": at(now), "closes_at": at(now + DAY), "secret": true}})).await, 200);
     // One voter's eight ballots and every other voter's one, all in flight together.
-    let path = format!("/api/v1/topics/{id}/votes");
-    let mut calls = Vec::new();
-    for i in 0..8 {
-        calls.push((p.voters[0].clone(), if i % 2 == 0 { "yes" } else { "no" }));
-    }
-    for v in &p.voters[1..] {
-        calls.push((v.clone(), "yes"));
-    }
-    let handles: Vec<_> = calls
-        .into_iter()
-        .map(|(token, choice)| {
-            let (client, url) = (app.client.clone(), format!("{}{path}", app.url));
-            tokio::spawn(async move {
-                client
-                    .post(url)
-                    .bearer_auth(token)
-                    .json(&json!({"choice": choice}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            })
-        })
-        .collect();
-    let mut codes = Vec::new();
-    for h in handles {
-        codes.push(h.await.unwrap());
-    }
+    let codes = p
+        .race(
+            &format!("/api/v1/topics/{id}/votes"),
+            |i| json!({"choice": if i % 2 == 0 { "yes" } else { "no" }}),
+        )
+        .await;
     assert_eq!(
         codes[..8].iter().filter(|c| **c == 201).count(),
         1,
@@ -642,7 +651,70 @@ async fn racing_secret_ballots_have_one_winner(backend: Backend) {
         "{codes:?}"
     );
     assert!(codes[8..].iter().all(|c| *c == 201), "{codes:?}");
+
+    // Consultation answers in small batches, so mixes race with answers and each other.
+    p.set_batch(5).await;
+    let (_, c) = app
+        .post(
+            "/api/v1/consultations",
+            Some(&p.council),
+            &json!({"title": "征询", "area": COMMUNITY, "opens_at": at(now - HOUR), "closes_at": at(now + DAY),
+                "questions": [{"kind": "single", "text": "同意吗？", "options": ["同意", "不同意"]}]}),
+        )
+        .await;
+    let consultation = c["id"].as_str().unwrap().to_string();
+    let codes = p
+        .race(
+            &format!("/api/v1/consultations/{consultation}/responses"),
+            |i| json!({"answers": [i % 2]}),
+        )
+        .await;
+    assert_eq!(
+        codes[..8].iter().filter(|c| **c == 201).count(),
+        1,
+        "{codes:?}"
+    );
+    assert!(codes[8..].iter().all(|c| *c == 201), "{codes:?}");
+    let (_, r) = app
+        .get(
+            &format!("/api/v1/consultations/{consultation}/results"),
+            Some(&p.council),
+        )
+        .await;
+    let (counted, pending) = (
+        r["responses"].as_i64().unwrap(),
+        r["pending"].as_i64().unwrap(),
+    );
+    assert_eq!(counted + pending, VOTERS as i64, "{r}");
+    assert_eq!(counted % 5, 0, "whole batches only: {r}");
+    if app.db.backend() == DbBackend::Postgres {
+        let mut batches: std::collections::HashMap<String, usize> = Default::default();
+        for x in p
+            .xmins(
+                "consultation_responses",
+                "consultation_id = $1",
+                &consultation,
+            )
+            .await
+        {
+            *batches.entry(x).or_default() += 1;
+        }
+        assert!(
+            batches.values().all(|n| *n == 5),
+            "batches of k while open: {batches:?}"
+        );
+    }
     p.clock.advance_ms(DAY);
+    let (_, r) = app
+        .get(
+            &format!("/api/v1/consultations/{consultation}/results"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r["responses"], VOTERS,
+        "every answer counted exactly once: {r}"
+    );
     let (s, v) = app
         .post(
             &format!("/api/v1/topics/{id}/actions/close_vote"),
@@ -658,4 +730,4 @@ async fn racing_secret_ballots_have_one_winner(backend: Backend) {
     assert_eq!(app.count("topic_ballots").await, VOTERS as i64);
     assert_eq!(app.count("ballot_pool").await, 0);
 }
-both!(racing_secret_ballots_have_one_winner);
+both!(racing_ballots_and_answers_have_one_winner_and_count_once);
