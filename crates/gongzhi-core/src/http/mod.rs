@@ -630,7 +630,8 @@ async fn metrics_on_main(
     headers: axum::http::HeaderMap,
 ) -> Response {
     let Some(expected) = state.config.metrics_token.as_deref() else {
-        return not_found().await.into_response();
+        return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+            .into_response();
     };
     metrics_with_token(expected, &headers)
 }
