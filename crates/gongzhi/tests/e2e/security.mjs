@@ -116,6 +116,7 @@ async function signIn(user, password) {
  * how many elements of the planted markup it holds (none: the name is a text node). */
 async function hover(page, mapId, level, code) {
   await page.locator(`#${mapId}[data-ready]`).waitFor({ timeout: 30000 });
+  await page.locator(`#${mapId}`).scrollIntoViewIfNeeded();
   if (await page.locator('#map-level').count()) {
     await page.locator('#map-level').selectOption(String(level));
   }
@@ -124,6 +125,8 @@ async function hover(page, mapId, level, code) {
     let layer = null;
     map.eachLayer((l) => { if (l.feature && l.feature.properties.code === code && l.getLatLngs) layer = l; });
     if (!layer) return null;
+    // The map may have been laid out after Leaflet measured it (a tab, a late stylesheet).
+    map.invalidateSize({ animate: false });
     map.fitBounds(layer.getBounds(), { animate: false, maxZoom: 17 });
     // A point truly inside the polygon: its centre, or a vertex pulled towards it.
     const c = layer.getBounds().getCenter();
