@@ -7,9 +7,9 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use crate::store::CASE_READ;
+use crate::store::{self, CASE_READ};
 use gongzhi_core::db::Db;
-use gongzhi_core::identity::{authorize, Actor, ActorKind, Target};
+use gongzhi_core::identity::{authorize, Actor, Target};
 use gongzhi_core::{Error, Result};
 
 const DAY_MS: i64 = 86_400_000;
@@ -33,80 +33,23 @@ pub struct Trend {
     pub closed: Vec<i64>,
 }
 
-/// The cases an actor may read, as a condition on `cases` with its text arguments (numbered
-/// from `$first`); `None` is every case. The union of what each assignment reaches, like
-/// `store::list`: an assignment whose role does not let it read cases adds nothing (a resident
-/// role never widens a leader's street), and a unit-only one adds that unit's and its summons'
-/// cases. Refused when no assignment may read cases at all.
+/// The cases an actor may read (`store::read_scope`), for figures that only staff who may read
+/// cases see: refused when no assignment reads cases (one's own reports are no dashboard).
 struct Scope {
     clause: Option<String>,
     args: Vec<String>,
 }
 
 fn read_scope(actor: &Actor, first: usize) -> Result<Scope> {
-    if actor.kind == ActorKind::System {
-        return Ok(Scope {
-            clause: None,
-            args: vec![],
-        });
-    }
-    let mut parts = Vec::new();
-    let mut args: Vec<String> = Vec::new();
-    let arg = |v: String, args: &mut Vec<String>| {
-        args.push(v);
-        format!("${}", first + args.len() - 1)
-    };
-    let mut reads = false;
-    for a in &actor.assignments {
-        // May this assignment read cases in its own scope? The one check, asked of it alone.
-        let alone = Actor {
-            assignments: vec![a.clone()],
-            ..actor.clone()
-        };
-        let own = Target {
-            area: a.area.clone(),
-            unit: a.unit.clone(),
-        };
-        if authorize(&alone, CASE_READ, &own).is_err() {
-            continue;
-        }
-        reads = true;
-        match (&a.area, &a.unit) {
-            (None, None) => {
-                return Ok(Scope {
-                    clause: None,
-                    args: vec![],
-                })
-            }
-            (Some(area), None) => parts.push(format!(
-                "grid_code LIKE {}",
-                arg(format!("{area}%"), &mut args)
-            )),
-            (None, Some(unit)) => {
-                let p = arg(unit.clone(), &mut args);
-                parts.push(format!(
-                    "(unit_code = {p} OR id IN (SELECT case_id FROM case_summons WHERE unit_code = {p}))"
-                ));
-            }
-            (Some(area), Some(unit)) => {
-                let a1 = arg(format!("{area}%"), &mut args);
-                let u1 = arg(unit.clone(), &mut args);
-                parts.push(format!("(grid_code LIKE {a1} AND unit_code = {u1})"));
-            }
-        }
-    }
-    if !reads {
+    let scope = store::read_scope(actor, first)?;
+    if !scope.reads {
         return Err(authorize(actor, CASE_READ, &Target::global())
             .err()
             .unwrap_or_else(|| Error::Forbidden("your roles do not allow case_read".into())));
     }
-    // Their own reports too, as in the list.
-    if let (Some(uid), ActorKind::User) = (&actor.user_id, &actor.kind) {
-        parts.push(format!("created_by = {}", arg(uid.clone(), &mut args)));
-    }
     Ok(Scope {
-        clause: Some(format!("({})", parts.join(" OR "))),
-        args,
+        clause: scope.clause,
+        args: scope.args,
     })
 }
 

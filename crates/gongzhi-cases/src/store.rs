@@ -1352,6 +1352,78 @@ pub fn generation(db: &Db) -> u64 {
         .load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// The cases an actor may read, as a condition on `cases` with its text arguments numbered
+/// from `$first` (`clause` is `None` for every case): the union of what each assignment
+/// reaches, plus the actor's own reports. An assignment whose role may not read cases adds
+/// nothing (a resident role never widens a leader's street); a unit-only one adds that unit's
+/// and its summons' cases. The case list and the dashboard's figures both count through it, so
+/// a page can never show more than the API. Refused when nothing is readable.
+pub(crate) struct ReadScope {
+    pub clause: Option<String>,
+    pub args: Vec<String>,
+    /// Whether any assignment may read cases (else only the actor's own reports are in scope).
+    pub reads: bool,
+}
+
+pub(crate) fn read_scope(actor: &Actor, first: usize) -> Result<ReadScope> {
+    if matches!(actor.kind, ActorKind::System) {
+        return Ok(ReadScope {
+            clause: None,
+            args: vec![],
+            reads: true,
+        });
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let mut args: Vec<String> = Vec::new();
+    let arg = |v: String, args: &mut Vec<String>| {
+        args.push(v);
+        format!("${}", first + args.len() - 1)
+    };
+    let mut reads = false;
+    for a in &actor.assignments {
+        // An assignment always covers its own scope, so this is the one check asked of it alone.
+        if !CASE_READ.roles.contains(&a.role) {
+            continue;
+        }
+        reads = true;
+        match (&a.area, &a.unit) {
+            (None, None) => {
+                return Ok(ReadScope {
+                    clause: None,
+                    args: vec![],
+                    reads,
+                })
+            }
+            (Some(area), None) => parts.push(format!(
+                "grid_code LIKE {} ESCAPE '\\'",
+                arg(like_prefix(area), &mut args)
+            )),
+            (None, Some(unit)) => {
+                let p = arg(unit.clone(), &mut args);
+                parts.push(format!("(unit_code = {p} OR id IN (SELECT case_id FROM case_summons WHERE unit_code = {p}))"));
+            }
+            (Some(area), Some(unit)) => {
+                let a1 = arg(like_prefix(area), &mut args);
+                let u1 = arg(unit.clone(), &mut args);
+                parts.push(format!(
+                    "(grid_code LIKE {a1} ESCAPE '\\' AND unit_code = {u1})"
+                ));
+            }
+        }
+    }
+    if let (Some(uid), ActorKind::User) = (&actor.user_id, &actor.kind) {
+        parts.push(format!("created_by = {}", arg(uid.clone(), &mut args)));
+    }
+    if parts.is_empty() {
+        return Err(Error::Forbidden("your roles do not allow case_read".into()));
+    }
+    Ok(ReadScope {
+        clause: Some(format!("({})", parts.join(" OR "))),
+        args,
+        reads,
+    })
+}
+
 /// Cases in the caller's scope, filtered, newest first, a page at a time; matches are counted
 /// up to [`LIST_COUNT_CAP`].
 pub async fn list(db: &Db, sealer: &Sealer, actor: &Actor, f: &CaseFilter) -> Result<CasePage> {
@@ -1361,47 +1433,9 @@ pub async fn list(db: &Db, sealer: &Sealer, actor: &Actor, f: &CaseFilter) -> Re
         args.push(v);
         format!("${}", args.len())
     };
-    // Scope: the union of what each assignment reaches.
-    let mut scope: Vec<String> = Vec::new();
-    let mut global = false;
-    for a in &actor.assignments {
-        if !CASE_READ.roles.contains(&a.role) {
-            continue;
-        }
-        match (&a.area, &a.unit) {
-            (None, None) => global = true,
-            (Some(area), None) => scope.push(format!(
-                "grid_code LIKE {} ESCAPE '\\'",
-                arg(SetValue::Text(Some(like_prefix(area))), &mut args)
-            )),
-            (None, Some(unit)) => {
-                let p = arg(SetValue::Text(Some(unit.clone())), &mut args);
-                scope.push(format!("(unit_code = {p} OR id IN (SELECT case_id FROM case_summons WHERE unit_code = {p}))"));
-            }
-            (Some(area), Some(unit)) => {
-                let a1 = arg(SetValue::Text(Some(like_prefix(area))), &mut args);
-                let u1 = arg(SetValue::Text(Some(unit.clone())), &mut args);
-                scope.push(format!(
-                    "(grid_code LIKE {a1} ESCAPE '\\' AND unit_code = {u1})"
-                ));
-            }
-        }
-    }
-    if let (Some(uid), ActorKind::User) = (&actor.user_id, &actor.kind) {
-        scope.push(format!(
-            "created_by = {}",
-            arg(SetValue::Text(Some(uid.clone())), &mut args)
-        ));
-    }
-    if matches!(actor.kind, ActorKind::System) {
-        global = true;
-    }
-    if !global {
-        if scope.is_empty() {
-            return Err(Error::Forbidden("your roles do not allow case_read".into()));
-        }
-        clauses.push(format!("({})", scope.join(" OR ")));
-    }
+    let scope = read_scope(actor, 1)?;
+    args.extend(scope.args.into_iter().map(|a| SetValue::Text(Some(a))));
+    clauses.extend(scope.clause);
     if let Some(s) = f.status.as_deref().filter(|s| !s.is_empty()) {
         if Status::parse(s).is_none() {
             return Err(Error::invalid(
