@@ -392,10 +392,21 @@ pub async fn get_user(
     reason: Option<&str>,
 ) -> Result<UserView> {
     let is_self = actor.user_id.as_deref() == Some(id);
+    // The role first, the same answer for every id; then a person out of reach answers as one
+    // who does not exist (no telling staff of other streets from ids never issued).
+    if !is_self
+        && !actor
+            .assignments
+            .iter()
+            .any(|a| Action::USER_READ.roles.contains(&a.role))
+    {
+        authorize(actor, Action::USER_READ, &Target::global())?;
+    }
     let stored = fetch_user(db, id).await?;
     let assignments = load_assignments(db, id).await?;
     if !is_self {
-        authorize_over_person(actor, Action::USER_READ, &assignments)?;
+        authorize_over_person(actor, Action::USER_READ, &assignments)
+            .map_err(|_| Error::not_found("user"))?;
     }
     if reveal && !is_self {
         authorize_over_person(actor, Action::PERSONAL_REVEAL, &assignments)?;
