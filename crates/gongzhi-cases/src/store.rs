@@ -786,7 +786,8 @@ pub async fn act(
             || opt_text(&r, "callback_satisfaction")?.as_deref() == Some("dissatisfied"),
         held_from: opt_text(&r, "held_from")?.and_then(|s| Status::parse(&s)),
     };
-    let outcome = workflow::next(from, step, facts, input.passed).map_err(Error::Conflict)?;
+    let outcome = workflow::next(from, step, facts, input.passed)
+        .map_err(|m| Error::refused("wrong_state", m))?;
     let now = now_ms();
     let note = input
         .note

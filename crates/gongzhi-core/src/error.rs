@@ -23,6 +23,9 @@ pub enum Error {
     /// A state change that is not allowed now, or a lost race.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The same, with a stable code a client can act on (`already_voted`, `wrong_state`).
+    #[error("conflict: {message}")]
+    Refused { code: &'static str, message: String },
     #[error("too many requests: {0}")]
     RateLimited(String),
     #[error("point is outside the jurisdiction")]
@@ -50,6 +53,12 @@ impl Error {
     }
     pub fn not_found(what: impl Into<String>) -> Self {
         Error::NotFound { what: what.into() }
+    }
+    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Refused {
+            code,
+            message: message.into(),
+        }
     }
     pub fn internal(message: impl std::fmt::Display) -> Self {
         Error::Internal(message.to_string())

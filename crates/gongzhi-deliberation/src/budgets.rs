@@ -595,7 +595,7 @@ pub async fn cast(
     if let Err(e) = ok {
         let e = Error::from(e);
         return Err(if e.is_unique_violation() {
-            Error::Conflict("you have already voted in this call".into())
+            Error::refused("already_voted", "you have already voted in this call")
         } else {
             e
         });

@@ -287,7 +287,10 @@ pub async fn answer(
     if let Err(e) = first {
         let e = Error::from(e);
         return Err(if e.is_unique_violation() {
-            Error::Conflict("you have already answered this consultation".into())
+            Error::refused(
+                "already_answered",
+                "you have already answered this consultation",
+            )
         } else {
             e
         });

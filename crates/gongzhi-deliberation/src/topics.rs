@@ -485,7 +485,7 @@ pub async fn step(
         }
     }
     let passed = t.tally.as_ref().is_some_and(|x| x.passed);
-    let to = rules::next(t.status, step, passed).map_err(Error::Conflict)?;
+    let to = rules::next(t.status, step, passed).map_err(|m| Error::refused("wrong_state", m))?;
     let note = input
         .note
         .as_deref()
@@ -922,7 +922,7 @@ pub async fn vote(
     if let Err(e) = first {
         let e = Error::from(e);
         return Err(if e.is_unique_violation() {
-            Error::Conflict("you have already voted on this topic".into())
+            Error::refused("already_voted", "you have already voted on this topic")
         } else {
             e
         });

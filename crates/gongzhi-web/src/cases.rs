@@ -550,7 +550,7 @@ async fn act(
         Err(e) => {
             let code = match e {
                 Error::Forbidden(_) => StatusCode::FORBIDDEN,
-                Error::Conflict(_) => StatusCode::CONFLICT,
+                Error::Conflict(_) | Error::Refused { .. } => StatusCode::CONFLICT,
                 Error::NotFound { .. } => StatusCode::NOT_FOUND,
                 _ => StatusCode::BAD_REQUEST,
             };

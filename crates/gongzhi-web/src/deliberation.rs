@@ -248,7 +248,7 @@ fn parse_questions(text: &str) -> Result<Vec<consultations::Question>, Error> {
 fn refusal(lang: Lang, s: &Session, e: &Error, back: &str) -> Response {
     let code = match e {
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
-        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::Conflict(_) | Error::Refused { .. } => StatusCode::CONFLICT,
         Error::NotFound { .. } => StatusCode::NOT_FOUND,
         Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         _ => StatusCode::BAD_REQUEST,

@@ -181,6 +181,7 @@ impl From<Error> for ApiError {
             Error::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Error::Refused { code, .. } => (StatusCode::CONFLICT, *code),
             Error::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Error::OutsideJurisdiction => (StatusCode::NOT_FOUND, "outside_jurisdiction"),
             Error::Storage(_) | Error::Internal(_) => {

@@ -157,6 +157,7 @@ async fn the_whole_loop_with_refusals(backend: Backend) {
     // Wrong state, wrong role, wrong scope.
     let (s, b) = d.act(&d.water, &id, "sign", json!({})).await;
     assert_eq!(s, 409, "{b}");
+    assert_eq!(b["error"]["code"], "wrong_state", "{b}");
     assert!(b["error"]["message"]
         .as_str()
         .unwrap()

@@ -170,6 +170,7 @@ async fn the_topic_loop_with_refusals(backend: Backend) {
     p.ok(&p.council, &id, "accept", json!({})).await;
     let (s, b) = p.step(&p.council, &id, "accept", json!({})).await;
     assert_eq!(s, 409, "{b}");
+    assert_eq!(b["error"]["code"], "wrong_state", "{b}");
     assert!(inbox_titles(app, &r1)
         .await
         .iter()

@@ -256,6 +256,7 @@ async fn secret_ballots_are_not_linked_to_voters_by_storage(backend: Backend) {
         )
         .await;
     assert_eq!(s, 409, "a second ballot: {b}");
+    assert_eq!(b["error"]["code"], "already_voted", "{b}");
 
     // While the vote is open nothing is counted, and the pool holds only ciphertext.
     assert_eq!(app.count("topic_ballots").await, 0);
