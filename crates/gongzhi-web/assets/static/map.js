@@ -90,10 +90,11 @@
         }
       }).addTo(map);
     }
-    function fit() { if (layer && layer.getBounds().isValid()) map.fitBounds(layer.getBounds()); }
+    // Drilling down glides; the first view is set at once, so 'ready' means the map has settled.
+    function fit(still) { if (layer && layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { animate: !still }); }
     if (measure) measure.addEventListener('change', draw);
     if (levelSel) levelSel.addEventListener('change', function () { level = parseInt(levelSel.value, 10); if (within.length >= level) within = within.slice(0, level - 3); draw(); });
     if (up) up.addEventListener('click', function () { if (level > 9) { level -= 3; within = within.slice(0, Math.max(0, level - 3)); if (levelSel) levelSel.value = String(level); draw(); fit(); } });
-    loadGrids(el.getAttribute('data-grids')).then(function (data) { fc = data; draw(); fit(); el.setAttribute('data-ready', String(fc.features.length)); });
+    loadGrids(el.getAttribute('data-grids')).then(function (data) { fc = data; draw(); fit(true); el.setAttribute('data-ready', String(fc.features.length)); });
   });
 })();

@@ -120,8 +120,10 @@ async function hover(page, mapId, level, code) {
   if (await page.locator('#map-level').count()) {
     await page.locator('#map-level').selectOption(String(level));
   }
-  const at = await page.evaluate(({ mapId, code }) => {
+  const at = await page.evaluate(async ({ mapId, code }) => {
     const map = (window.__gzMaps || []).find((m) => m.getContainer().id === mapId);
+    // A zoom still gliding would put its own view back when it ends, over the one set here.
+    for (let i = 0; i < 100 && map._animatingZoom; i++) await new Promise((r) => setTimeout(r, 50));
     let layer = null;
     map.eachLayer((l) => { if (l.feature && l.feature.properties.code === code && l.getLatLngs) layer = l; });
     if (!layer) return null;
