@@ -121,6 +121,28 @@ pub async fn create(db: &Db, sealer: &Sealer, actor: &Actor, p: &NewPanel) -> Re
     Ok(id)
 }
 
+/// A panel as the hub lists it (panels are public, as their draws are).
+pub struct PanelSummary {
+    pub id: String,
+    pub title: String,
+}
+
+/// The newest `n` panels.
+pub async fn recent(db: &Db, n: i64) -> Result<Vec<PanelSummary>> {
+    let rows = sqlx::query("SELECT id, title FROM panels ORDER BY created_at DESC LIMIT $1")
+        .bind(n)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PanelSummary {
+                id: r.try_get("id")?,
+                title: r.try_get("title")?,
+            })
+        })
+        .collect()
+}
+
 pub async fn record(db: &Db, id: &str) -> Result<PanelRecord> {
     let r = sqlx::query("SELECT * FROM panels WHERE id = $1")
         .bind(id)

@@ -402,6 +402,26 @@ async fn redeem(
     ))
 }
 
+/// The actor's own current verification, if any (what `/api/v1/me/verification` and the hub
+/// page show).
+pub async fn current(db: &Db, sealer: &Sealer, actor: &Actor) -> Result<Option<Verification>> {
+    let Some(user) = &actor.user_id else {
+        return Ok(None);
+    };
+    let row = sqlx::query(
+        "SELECT id FROM resident_verifications WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(user)
+    .fetch_optional(db.pool())
+    .await?;
+    match row {
+        Some(r) => Ok(Some(
+            load(db, sealer, &r.try_get::<String, _>("id")?).await?,
+        )),
+        None => Ok(None),
+    }
+}
+
 /// The caller's own current verification.
 #[utoipa::path(get, path = "/api/v1/me/verification", tag = "deliberation", security(("bearer" = [])),
     responses((status = 200, body = Option<Verification>)))]
@@ -409,25 +429,5 @@ async fn mine(
     State(state): State<AppState>,
     Authed(actor): Authed,
 ) -> ApiResult<Json<Option<Verification>>> {
-    let Some(user) = &actor.user_id else {
-        return Ok(Json(None));
-    };
-    let row = sqlx::query(
-        "SELECT id FROM resident_verifications WHERE user_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(user)
-    .fetch_optional(state.db.pool())
-    .await
-    .map_err(Error::from)?;
-    Ok(Json(match row {
-        Some(r) => Some(
-            load(
-                &state.db,
-                &state.sealer,
-                &r.try_get::<String, _>("id").map_err(Error::from)?,
-            )
-            .await?,
-        ),
-        None => None,
-    }))
+    Ok(Json(current(&state.db, &state.sealer, &actor).await?))
 }

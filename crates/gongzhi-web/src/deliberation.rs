@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{html, Markup};
 use serde_json::Value;
-use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
 
 use gongzhi_core::http::AppState;
@@ -305,15 +304,10 @@ fn local_value(ms: i64) -> String {
 
 async fn hub(State(state): State<AppState>, s: Session) -> Response {
     let lang = s.lang;
-    let mine = match &s.actor.user_id {
-        Some(u) => sqlx::query("SELECT area_code, place, method FROM resident_verifications WHERE user_id = $1 AND revoked_at IS NULL")
-            .bind(u)
-            .fetch_optional(state.db.pool())
-            .await
-            .ok()
-            .flatten(),
-        None => None,
-    };
+    let mine = residents::current(&state.db, &state.sealer, &s.actor)
+        .await
+        .ok()
+        .flatten();
     let topics = topics::list(&state.db, &topics::TopicFilter::default())
         .await
         .unwrap_or_default();
@@ -323,11 +317,7 @@ async fn hub(State(state): State<AppState>, s: Session) -> Response {
     let consults = consultations::list(&state.db, now(&state))
         .await
         .unwrap_or_default();
-    let panel_rows =
-        sqlx::query("SELECT id, title, drawn_at FROM panels ORDER BY created_at DESC LIMIT 20")
-            .fetch_all(state.db.pool())
-            .await
-            .unwrap_or_default();
+    let panel_rows = panels::recent(&state.db, 20).await.unwrap_or_default();
     let staff = staff_area(&s);
     let body = html! {
         @if let Some(area) = &staff {
@@ -338,7 +328,7 @@ async fn hub(State(state): State<AppState>, s: Session) -> Response {
             @match &mine {
                 Some(r) => p.ok {
                     (lang.t("您已认证为本地居民：", "You are verified as a resident of: "))
-                    strong { (r.try_get::<String, _>("area_code").unwrap_or_default()) " " (r.try_get::<String, _>("place").unwrap_or_default()) }
+                    strong { (r.area) " " (r.place) }
                 },
                 None => {
                     p { (lang.t("认证后才能提出议题、投票和参与征询。请向社区工作人员核验，或输入社区发放的一次性认证码。", "Verify to raise topics, vote and answer consultations: ask community staff, or enter the one-time code they gave you.")) }
@@ -364,9 +354,9 @@ async fn hub(State(state): State<AppState>, s: Session) -> Response {
                     option value="building" { (lang.word("building")) }
                 }
                 label for="t-area" { (lang.t("社区编码", "Community code")) }
-                input #t-area name="area" required value=(mine.as_ref().and_then(|r| r.try_get::<String, _>("area_code").ok()).unwrap_or_default());
+                input #t-area name="area" required value=(mine.as_ref().map(|r| r.area.as_str()).unwrap_or_default());
                 label for="t-place" { (lang.t("小区/楼栋（如 多福巷小区/3号楼）", "Compound/building (e.g. 多福巷小区/3号楼)")) }
-                input #t-place name="place" value=(mine.as_ref().and_then(|r| r.try_get::<String, _>("place").ok()).unwrap_or_default());
+                input #t-place name="place" value=(mine.as_ref().map(|r| r.place.as_str()).unwrap_or_default());
                 button type="submit" { (lang.t("提交议题", "Submit")) }
             }))
         }
@@ -406,7 +396,7 @@ async fn hub(State(state): State<AppState>, s: Session) -> Response {
             h2 { (lang.t("抽签产生的代表", "Panels drawn by lot")) }
             ul {
                 @for r in &panel_rows {
-                    li { a href={"/panels/" (r.try_get::<String, _>("id").unwrap_or_default())} { (r.try_get::<String, _>("title").unwrap_or_default()) } }
+                    li { a href={"/panels/" (r.id)} { (r.title) } }
                 }
             }
         }
