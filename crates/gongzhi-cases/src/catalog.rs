@@ -15,7 +15,7 @@ use gongzhi_core::{audit, Error, Result};
 
 const SEED: &str = include_str!("../data/catalog.csv");
 
-pub const CATALOG_MANAGE: Action = Action::new("catalog_manage", &[Role::Admin]);
+pub const CATALOG_MANAGE: Action = Action::new("catalog_manage", &[Role::ADMIN]);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Category {

@@ -215,7 +215,7 @@ async fn prepare(
                 format!("no category {}", input.category),
             )
         })?;
-    let public_only = actor.assignments.iter().all(|a| a.role == Role::Resident);
+    let public_only = actor.assignments.iter().all(|a| a.role == Role::RESIDENT);
     if public_only && !category.public {
         return Err(Error::invalid(
             "unknown_category",

@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod notify;
 pub mod overview;
 pub mod publicity;
+pub mod roles;
 pub mod stats;
 pub mod store;
 pub mod workflow;
@@ -17,11 +18,26 @@ pub mod workflow;
 use gongzhi_core::attachments::{OwnerFuture, OwnerKind};
 use gongzhi_core::db::{Db, Migration};
 use gongzhi_core::http::AppState;
-use gongzhi_core::identity::Actor;
+use gongzhi_core::identity::{Action, Actor, RoleDef};
 use gongzhi_core::module::{Module, SeedFuture};
 use utoipa_axum::router::OpenApiRouter;
 
 pub struct Cases;
+
+/// Every permission the module checks: its own actions and one per workflow step.
+static ACTIONS: std::sync::LazyLock<Vec<Action>> = std::sync::LazyLock::new(|| {
+    let mut v = vec![
+        store::CASE_CREATE,
+        store::CASE_READ,
+        store::REPORTER_REVEAL,
+        stats::STATS_READ,
+        stats::SETTINGS_MANAGE,
+        publicity::CASE_PUBLISH,
+        catalog::CATALOG_MANAGE,
+    ];
+    v.extend(workflow::ALL_STEPS.iter().map(|s| s.permission().0));
+    v
+});
 
 impl Module for Cases {
     fn name(&self) -> &'static str {
@@ -32,6 +48,12 @@ impl Module for Cases {
     }
     fn api(&self) -> OpenApiRouter<AppState> {
         api::api().merge(publicity::api())
+    }
+    fn roles(&self) -> &'static [RoleDef] {
+        roles::ROLES
+    }
+    fn actions(&self) -> &'static [Action] {
+        &ACTIONS
     }
     fn attachment_owners(&self) -> &'static [OwnerKind] {
         &[OwnerKind {

@@ -189,7 +189,7 @@ fn inboxes(actor: &Actor) -> Vec<String> {
         if let Some(u) = &a.unit {
             out.push(format!("unit:{u}"));
         }
-        if a.role == Role::Leader {
+        if a.role == Role::LEADER {
             for scope in [&a.area, &a.unit].into_iter().flatten() {
                 out.push(format!("leaders:{scope}"));
             }

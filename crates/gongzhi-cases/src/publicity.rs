@@ -20,7 +20,8 @@ use gongzhi_core::{audit, Error, Result};
 
 /// Publish or withdraw a case, redact its public text, approve its address and photos: the
 /// desks that dispatch, within their area.
-pub const CASE_PUBLISH: Action = Action::new("case_publish", &[Role::Dispatcher, Role::Admin]);
+pub const CASE_PUBLISH: Action =
+    Action::new("case_publish", &[crate::roles::DISPATCHER, Role::ADMIN]);
 
 /// One row per case that was ever made public; photos approved one by one. Cases that came
 /// through Open311 before this existed were published by their client (with the photo it sent);
@@ -341,7 +342,7 @@ pub async fn get(db: &Db, sealer: &Sealer, actor: &Actor, id: &str) -> Result<Pu
         .remove(&case.id)
         .unwrap_or_default();
     // Residents see that staff decided, not which of them.
-    if actor.assignments.iter().all(|a| a.role == Role::Resident) {
+    if actor.assignments.iter().all(|a| a.role == Role::RESIDENT) {
         p.decided_by = None;
     }
     Ok(p)

@@ -14,9 +14,11 @@ use gongzhi_core::db::{opt_text, Db, Migration, WriteTx};
 use gongzhi_core::identity::{authorize, Action, Actor, Role, Target};
 use gongzhi_core::{audit, Error, Result};
 
-pub const STATS_READ: Action =
-    Action::new("stats_read", &[Role::Dispatcher, Role::Leader, Role::Admin]);
-pub const SETTINGS_MANAGE: Action = Action::new("case_settings_manage", &[Role::Admin]);
+pub const STATS_READ: Action = Action::new(
+    "stats_read",
+    &[crate::roles::DISPATCHER, Role::LEADER, Role::ADMIN],
+);
+pub const SETTINGS_MANAGE: Action = Action::new("case_settings_manage", &[Role::ADMIN]);
 
 /// The knobs of the measures; stored as data, edited by administrators.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]

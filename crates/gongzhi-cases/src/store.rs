@@ -23,28 +23,33 @@ use gongzhi_core::{audit, Error, Result};
 pub const CASE_CREATE: Action = Action::unscoped(
     "case_create",
     &[
-        Role::Resident,
-        Role::GridWorker,
-        Role::Operator,
-        Role::Dispatcher,
-        Role::Admin,
+        Role::RESIDENT,
+        Role::GRID_WORKER,
+        crate::roles::OPERATOR,
+        crate::roles::DISPATCHER,
+        Role::ADMIN,
     ],
 );
 pub const CASE_READ: Action = Action::new(
     "case_read",
     &[
-        Role::GridWorker,
-        Role::Operator,
-        Role::Dispatcher,
-        Role::Handler,
-        Role::Leader,
-        Role::Admin,
+        Role::GRID_WORKER,
+        crate::roles::OPERATOR,
+        crate::roles::DISPATCHER,
+        crate::roles::HANDLER,
+        Role::LEADER,
+        Role::ADMIN,
     ],
 );
 /// See a reporter's name and phone unmasked (to call them back); audited.
 pub const REPORTER_REVEAL: Action = Action::new(
     "reporter_reveal",
-    &[Role::Operator, Role::Dispatcher, Role::Handler, Role::Admin],
+    &[
+        crate::roles::OPERATOR,
+        crate::roles::DISPATCHER,
+        crate::roles::HANDLER,
+        Role::ADMIN,
+    ],
 );
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -128,12 +128,21 @@ pub const ALL_STEPS: [Step; 21] = [
     Step::Merge,
 ];
 
-const DISPATCH_DESK: &[Role] = &[Role::Dispatcher, Role::Admin];
-const INTAKE_DESK: &[Role] = &[Role::Operator, Role::Dispatcher, Role::Admin];
-const HANDLING_UNIT: &[Role] = &[Role::Handler];
-const VERIFIERS: &[Role] = &[Role::GridWorker, Role::Dispatcher, Role::Admin];
-const OVERSIGHT: &[Role] = &[Role::Dispatcher, Role::Leader, Role::Admin];
-const REMINDERS: &[Role] = &[Role::Operator, Role::Dispatcher, Role::Leader, Role::Admin];
+const DISPATCH_DESK: &[Role] = &[crate::roles::DISPATCHER, Role::ADMIN];
+const INTAKE_DESK: &[Role] = &[
+    crate::roles::OPERATOR,
+    crate::roles::DISPATCHER,
+    Role::ADMIN,
+];
+const HANDLING_UNIT: &[Role] = &[crate::roles::HANDLER];
+const VERIFIERS: &[Role] = &[Role::GRID_WORKER, crate::roles::DISPATCHER, Role::ADMIN];
+const OVERSIGHT: &[Role] = &[crate::roles::DISPATCHER, Role::LEADER, Role::ADMIN];
+const REMINDERS: &[Role] = &[
+    crate::roles::OPERATOR,
+    crate::roles::DISPATCHER,
+    Role::LEADER,
+    Role::ADMIN,
+];
 
 /// Whose scope a step is checked against: the case's area (desks, verifiers, oversight) or the
 /// unit the case is assigned to (handling units; for `report_in`, the summoned unit).

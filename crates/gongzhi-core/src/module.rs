@@ -5,6 +5,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::db::Migration;
 use crate::http::AppState;
+use crate::identity::{Action, RoleDef};
 
 pub trait Module: Send + Sync {
     /// Short identifier, e.g. `areas`.
@@ -14,6 +15,15 @@ pub trait Module: Send + Sync {
     }
     /// Routes under `/api/v1`, documented for `/api/openapi.json`.
     fn api(&self) -> OpenApiRouter<AppState>;
+    /// The roles this module introduces, with their labels and the earlier modules' actions
+    /// they are granted.
+    fn roles(&self) -> &'static [RoleDef] {
+        &[]
+    }
+    /// The actions (permissions) this module checks, each naming the roles it is granted to.
+    fn actions(&self) -> &'static [Action] {
+        &[]
+    }
     /// Reference data every deployment starts with (e.g. the category catalog); runs after
     /// migrations and must do nothing when the data is already there.
     fn seed<'a>(&'a self, _db: &'a crate::db::Db) -> SeedFuture<'a> {
@@ -45,6 +55,12 @@ impl Module for Platform {
     }
     fn migrations(&self) -> &'static [Migration] {
         crate::db::CORE_MIGRATIONS
+    }
+    fn roles(&self) -> &'static [RoleDef] {
+        crate::identity::PLATFORM_ROLES
+    }
+    fn actions(&self) -> &'static [Action] {
+        &crate::identity::ALL_ACTIONS
     }
     fn api(&self) -> OpenApiRouter<AppState> {
         crate::identity::api()
@@ -79,8 +95,17 @@ impl Module for Areas {
     }
 }
 
+/// Registers the modules' roles and actions with identity (done when the server is wired;
+/// repeating it is harmless).
+pub fn register(modules: &[&dyn Module]) {
+    for m in modules {
+        crate::identity::register(m.roles(), m.actions());
+    }
+}
+
 /// Applies every module's migrations in module order, then their seeds.
 pub async fn migrate(db: &crate::db::Db, modules: &[&dyn Module]) -> crate::Result<usize> {
+    register(modules);
     let all: Vec<&Migration> = modules.iter().flat_map(|m| m.migrations().iter()).collect();
     let applied = db.migrate(&all).await?;
     for m in modules {

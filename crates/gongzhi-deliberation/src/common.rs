@@ -54,7 +54,7 @@ fn public_label(actor: &Actor) -> String {
     if actor
         .assignments
         .iter()
-        .all(|a| a.role == gongzhi_core::identity::Role::Resident)
+        .all(|a| a.role == gongzhi_core::identity::Role::RESIDENT)
         && actor.kind == gongzhi_core::identity::ActorKind::User
     {
         "resident".into()

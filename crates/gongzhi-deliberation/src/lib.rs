@@ -14,6 +14,7 @@ pub mod pabulib;
 pub mod panels;
 pub mod pb;
 pub mod residents;
+pub mod roles;
 pub mod rules;
 pub mod sortition;
 pub mod topics;
@@ -21,7 +22,7 @@ pub mod topics;
 use gongzhi_core::attachments::{OwnerFuture, OwnerKind};
 use gongzhi_core::db::Migration;
 use gongzhi_core::http::AppState;
-use gongzhi_core::identity::{Action, Actor, Role};
+use gongzhi_core::identity::{Action, Actor, Role, RoleDef};
 use gongzhi_core::module::Module;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -30,28 +31,33 @@ pub use common::MaybeAuthed;
 /// Verify residents for a place, or revoke a verification (community staff).
 pub const RESIDENT_VERIFY: Action = Action::new(
     "resident_verify",
-    &[Role::GridWorker, Role::Council, Role::Leader, Role::Admin],
+    &[
+        Role::GRID_WORKER,
+        crate::roles::COUNCIL,
+        Role::LEADER,
+        Role::ADMIN,
+    ],
 );
 /// Screen topics, run meetings and votes, publish and carry out resolutions; run micro-project
 /// calls, consultations and panels (the community council and leaders).
 pub const DELIBERATION_MANAGE: Action = Action::new(
     "deliberation_manage",
-    &[Role::Council, Role::Leader, Role::Admin],
+    &[crate::roles::COUNCIL, Role::LEADER, Role::ADMIN],
 );
 /// Raise a topic on behalf of one's work (grid workers, organizations, the council); verified
 /// residents raise topics for their own place without a role.
 pub const TOPIC_PROPOSE: Action = Action::new(
     "topic_propose",
     &[
-        Role::GridWorker,
-        Role::Organization,
-        Role::Council,
-        Role::Leader,
-        Role::Admin,
+        Role::GRID_WORKER,
+        crate::roles::ORGANIZATION,
+        crate::roles::COUNCIL,
+        Role::LEADER,
+        Role::ADMIN,
     ],
 );
 /// Hide or restore reported content.
-pub const MODERATE: Action = Action::new("moderate", &[Role::Moderator, Role::Admin]);
+pub const MODERATE: Action = Action::new("moderate", &[crate::roles::MODERATOR, Role::ADMIN]);
 
 pub struct Deliberation;
 
@@ -61,6 +67,17 @@ impl Module for Deliberation {
     }
     fn migrations(&self) -> &'static [Migration] {
         MIGRATIONS
+    }
+    fn roles(&self) -> &'static [RoleDef] {
+        roles::ROLES
+    }
+    fn actions(&self) -> &'static [Action] {
+        &[
+            RESIDENT_VERIFY,
+            DELIBERATION_MANAGE,
+            TOPIC_PROPOSE,
+            MODERATE,
+        ]
     }
     fn attachment_owners(&self) -> &'static [OwnerKind] {
         &[OwnerKind {

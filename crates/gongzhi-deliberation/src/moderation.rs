@@ -111,7 +111,7 @@ pub async fn file_report(
         && actor
             .assignments
             .iter()
-            .all(|a| a.role == gongzhi_core::identity::Role::Resident)
+            .all(|a| a.role == gongzhi_core::identity::Role::RESIDENT)
     {
         return Err(Error::Forbidden(
             "only verified residents and staff report content".into(),

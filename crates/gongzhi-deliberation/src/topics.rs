@@ -240,9 +240,9 @@ pub async fn create(
         .clone()
         .ok_or_else(|| Error::Unauthenticated("sign in to raise a topic".into()))?;
     let kind = if authorize(actor, TOPIC_PROPOSE, &Target::area(&area)).is_ok() {
-        if actor.has_role(Role::GridWorker) {
+        if actor.has_role(Role::GRID_WORKER) {
             "grid_worker"
-        } else if actor.has_role(Role::Organization) {
+        } else if actor.has_role(crate::roles::ORGANIZATION) {
             "organization"
         } else {
             "council"

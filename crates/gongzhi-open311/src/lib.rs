@@ -613,7 +613,7 @@ async fn client_of(db: &Db, key: Option<&str>) -> Result<Actor> {
         user_id: None,
         username: format!("open311:{name}"),
         assignments: vec![Assignment {
-            role: Role::Resident,
+            role: Role::RESIDENT,
             area: None,
             unit: None,
         }],

@@ -49,7 +49,7 @@ const TABS: [(&str, &str, &str); 7] = [
 
 async fn admin(State(state): State<AppState>, s: Session, Query(q): Query<AdminQuery>) -> Response {
     let lang = s.lang;
-    if !s.has(Role::Admin) {
+    if !s.has(Role::ADMIN) {
         return (
             StatusCode::FORBIDDEN,
             page(Some(&s), lang, lang.t("管理", "Administration"), html! {
@@ -227,7 +227,7 @@ async fn admin(State(state): State<AppState>, s: Session, Query(q): Query<AdminQ
                 label for="user-name" { (lang.t("用户名", "User name")) } input #user-name name="username" required size="12";
                 label for="user-password" { (lang.t("初始密码", "Password")) } input #user-password name="password" type="password" required minlength="8";
                 label for="user-role" { (lang.t("角色", "Role")) }
-                select #user-role name="role" { @for r in identity::ALL_ROLES { option value=(r.as_str()) { (lang.role(r)) } } }
+                select #user-role name="role" { @for d in identity::registered() { option value=(d.role.as_str()) { (lang.t(d.zh, d.en)) } } }
                 label for="user-area" { (lang.t("区域", "Area")) } input #user-area name="area" size="12";
                 label for="user-unit" { (lang.t("单位", "Unit")) } input #user-unit name="unit" size="12";
                 button type="submit" { (lang.t("添加", "Add")) }

@@ -655,7 +655,7 @@ async fn photo(
 
 /// Roles that see the staff side of a case list.
 pub fn staff(s: &Session) -> bool {
-    s.actor.assignments.iter().any(|a| a.role != Role::Resident)
+    s.actor.assignments.iter().any(|a| a.role != Role::RESIDENT)
 }
 
 pub fn _json_unused() -> Markup {

@@ -41,10 +41,12 @@ pub fn map_scripts(state: &AppState) -> Markup {
 }
 
 fn may_oversee(s: &Session) -> bool {
-    s.actor
-        .assignments
-        .iter()
-        .any(|a| matches!(a.role, Role::Leader | Role::Dispatcher | Role::Admin))
+    s.actor.assignments.iter().any(|a| {
+        matches!(
+            a.role,
+            Role::LEADER | gongzhi_cases::roles::DISPATCHER | Role::ADMIN
+        )
+    })
 }
 
 #[derive(Deserialize, Default)]

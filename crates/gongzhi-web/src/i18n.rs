@@ -31,7 +31,8 @@ impl Lang {
             .unwrap_or_else(|| w.to_string())
     }
     pub fn role(self, r: Role) -> String {
-        self.word(r.as_str())
+        let (zh, en) = gongzhi_core::identity::role_label(r);
+        self.t(zh, en).to_string()
     }
 }
 
@@ -126,17 +127,6 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("open311", "Open311", "Open311"),
     ("api", "接口", "API"),
     ("import", "导入", "Import"),
-    // roles
-    ("resident", "居民", "Resident"),
-    ("grid_worker", "网格员", "Grid worker"),
-    ("operator", "话务员", "Hotline operator"),
-    ("dispatcher", "派遣员", "Dispatcher"),
-    ("handler", "处置单位", "Handling unit"),
-    ("leader", "领导", "Leader"),
-    ("admin", "管理员", "Administrator"),
-    ("council", "议事会成员", "Council member"),
-    ("moderator", "内容审核员", "Moderator"),
-    ("organization", "社会组织", "Organization"),
     // satisfaction
     ("satisfied", "满意", "Satisfied"),
     ("basically_satisfied", "基本满意", "Basically satisfied"),

@@ -121,38 +121,41 @@ fn nav_items(s: &Session) -> Vec<(&'static str, &'static str, &'static str)> {
     };
     for r in s.roles() {
         match r {
-            Role::Resident => {
+            Role::RESIDENT => {
                 add(("/report", "我要反映", "Report a problem"));
                 add(("/my", "我的诉求", "My requests"));
                 add(("/deliberation", "议事协商", "Deliberation"));
                 add(("/notices", "公示公告", "Notices"));
             }
-            Role::GridWorker => {
+            Role::GRID_WORKER => {
                 add(("/report", "巡查上报", "Report a finding"));
                 add(("/tasks", "我的任务", "My tasks"));
             }
-            Role::Operator => {
+            gongzhi_cases::roles::OPERATOR => {
                 add(("/report", "热线受理", "Hotline intake"));
                 add(("/cases", "案件", "Cases"));
             }
-            Role::Dispatcher => {
+            gongzhi_cases::roles::DISPATCHER => {
                 add(("/queue", "待派遣", "Dispatch queue"));
                 add(("/cases", "案件", "Cases"));
                 add(("/dashboard", "看板", "Dashboard"));
             }
-            Role::Handler => add(("/inbox", "待办", "Inbox")),
-            Role::Leader => {
+            gongzhi_cases::roles::HANDLER => add(("/inbox", "待办", "Inbox")),
+            Role::LEADER => {
                 add(("/dashboard", "看板", "Dashboard"));
                 add(("/cases", "案件", "Cases"));
             }
-            Role::Council | Role::Moderator | Role::Organization => {
+            gongzhi_deliberation::roles::COUNCIL
+            | gongzhi_deliberation::roles::MODERATOR
+            | gongzhi_deliberation::roles::ORGANIZATION => {
                 add(("/deliberation", "议事协商", "Deliberation"));
             }
-            Role::Admin => {
+            Role::ADMIN => {
                 add(("/cases", "案件", "Cases"));
                 add(("/dashboard", "看板", "Dashboard"));
                 add(("/admin", "管理", "Administration"));
             }
+            _ => {}
         }
     }
     v
@@ -162,19 +165,22 @@ fn nav_items(s: &Session) -> Vec<(&'static str, &'static str, &'static str)> {
 fn start_of(s: &Session) -> &'static str {
     let roles = s.roles();
     let first = |r: Role| roles.contains(&r);
-    if first(Role::Admin) {
+    if first(Role::ADMIN) {
         "/admin"
-    } else if first(Role::Leader) {
+    } else if first(Role::LEADER) {
         "/dashboard"
-    } else if first(Role::Dispatcher) {
+    } else if first(gongzhi_cases::roles::DISPATCHER) {
         "/queue"
-    } else if first(Role::Operator) {
+    } else if first(gongzhi_cases::roles::OPERATOR) {
         "/report"
-    } else if first(Role::Handler) {
+    } else if first(gongzhi_cases::roles::HANDLER) {
         "/inbox"
-    } else if first(Role::GridWorker) {
+    } else if first(Role::GRID_WORKER) {
         "/tasks"
-    } else if first(Role::Council) || first(Role::Moderator) || first(Role::Organization) {
+    } else if first(gongzhi_deliberation::roles::COUNCIL)
+        || first(gongzhi_deliberation::roles::MODERATOR)
+        || first(gongzhi_deliberation::roles::ORGANIZATION)
+    {
         "/deliberation"
     } else {
         "/my"

@@ -106,9 +106,9 @@ pub async fn upload_photos(
 }
 
 fn channel_of(s: &Session) -> Channel {
-    if s.has(Role::Operator) || s.has(Role::Dispatcher) {
+    if s.has(gongzhi_cases::roles::OPERATOR) || s.has(gongzhi_cases::roles::DISPATCHER) {
         Channel::Hotline
-    } else if s.has(Role::GridWorker) {
+    } else if s.has(Role::GRID_WORKER) {
         Channel::Patrol
     } else {
         Channel::Web

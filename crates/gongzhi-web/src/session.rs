@@ -57,7 +57,7 @@ impl Session {
         self.actor
             .assignments
             .iter()
-            .all(|a| a.role == Role::Resident)
+            .all(|a| a.role == Role::RESIDENT)
     }
 }
 

@@ -390,7 +390,7 @@ pub async fn measure_intake(
     concurrency: usize,
 ) -> Result<IntakeFigures> {
     use gongzhi_cases::store::{create, Channel, Kind, Location, NewCase, Reporter};
-    use gongzhi_core::identity::{Actor, Assignment, Role};
+    use gongzhi_core::identity::{Actor, Assignment};
     let config = gongzhi_core::config::Config {
         data_dir: data_dir.to_path_buf(),
         database_url: database_url.to_string(),
@@ -403,7 +403,7 @@ pub async fn measure_intake(
         kind: gongzhi_core::identity::ActorKind::User,
         user_id: Some("bench".into()),
         username: "bench-operator".into(),
-        assignments: vec![Assignment::global(Role::Operator)],
+        assignments: vec![Assignment::global(gongzhi_cases::roles::OPERATOR)],
     };
     let mut rng = StdRng::seed_from_u64(3);
     let categories = ["C0101", "E0102", "E0503", "R0101", "E0601", "C0302"];
@@ -988,7 +988,7 @@ async fn time_stats_levels(
         kind: ActorKind::User,
         user_id: Some("bench".into()),
         username: "bench-leader".into(),
-        assignments: vec![Assignment::global(Role::Leader)],
+        assignments: vec![Assignment::global(Role::LEADER)],
     };
     let mut out = Vec::new();
     for (name, level) in [

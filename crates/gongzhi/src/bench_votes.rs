@@ -27,7 +27,7 @@ fn resident(i: usize) -> Actor {
         kind: ActorKind::User,
         user_id: Some(format!("bench-voter-{i}")),
         username: format!("voter{i}"),
-        assignments: vec![Assignment::global(Role::Resident)],
+        assignments: vec![Assignment::global(Role::RESIDENT)],
     }
 }
 
@@ -75,7 +75,7 @@ async fn measure(url: &str, dir: &Path, voters: usize, concurrency: usize) -> Re
         user_id: Some("bench-council".into()),
         username: "bench-council".into(),
         assignments: vec![Assignment {
-            role: Role::Council,
+            role: gongzhi_deliberation::roles::COUNCIL,
             area: Some(COMMUNITY.into()),
             unit: None,
         }],

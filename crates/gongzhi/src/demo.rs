@@ -75,7 +75,7 @@ pub const DEMO_USERS: &[DemoUser] = &[
     DemoUser {
         username: "admin",
         password: "admin-demo",
-        role: Role::Admin,
+        role: Role::ADMIN,
         area: None,
         unit: None,
         name: "管理员",
@@ -84,7 +84,7 @@ pub const DEMO_USERS: &[DemoUser] = &[
     DemoUser {
         username: "leader",
         password: "leader-demo",
-        role: Role::Leader,
+        role: Role::LEADER,
         area: Some("110101"),
         unit: None,
         name: "李建国",
@@ -93,7 +93,7 @@ pub const DEMO_USERS: &[DemoUser] = &[
     DemoUser {
         username: "dispatcher",
         password: "dispatcher-demo",
-        role: Role::Dispatcher,
+        role: gongzhi_cases::roles::DISPATCHER,
         area: Some("110101"),
         unit: None,
         name: "王秀英",
@@ -102,7 +102,7 @@ pub const DEMO_USERS: &[DemoUser] = &[
     DemoUser {
         username: "operator",
         password: "operator-demo",
-        role: Role::Operator,
+        role: gongzhi_cases::roles::OPERATOR,
         area: Some("110101"),
         unit: None,
         name: "张丽",
@@ -111,7 +111,7 @@ pub const DEMO_USERS: &[DemoUser] = &[
     DemoUser {
         username: "handler",
         password: "handler-demo",
-        role: Role::Handler,
+        role: gongzhi_cases::roles::HANDLER,
         area: None,
         unit: Some("110101-cgw"),
         name: "刘强",
@@ -120,7 +120,7 @@ pub const DEMO_USERS: &[DemoUser] = &[
     DemoUser {
         username: "gridworker",
         password: "gridworker-demo",
-        role: Role::GridWorker,
+        role: Role::GRID_WORKER,
         area: Some("110101001001"),
         unit: None,
         name: "陈静",
@@ -129,7 +129,7 @@ pub const DEMO_USERS: &[DemoUser] = &[
     DemoUser {
         username: "resident",
         password: "resident-demo",
-        role: Role::Resident,
+        role: Role::RESIDENT,
         area: None,
         unit: None,
         name: "赵小明",
@@ -138,7 +138,7 @@ pub const DEMO_USERS: &[DemoUser] = &[
     DemoUser {
         username: "council",
         password: "council-demo",
-        role: Role::Council,
+        role: gongzhi_deliberation::roles::COUNCIL,
         area: Some("110101001001"),
         unit: None,
         name: "孙慧",
@@ -147,7 +147,7 @@ pub const DEMO_USERS: &[DemoUser] = &[
     DemoUser {
         username: "moderator",
         password: "moderator-demo",
-        role: Role::Moderator,
+        role: gongzhi_deliberation::roles::MODERATOR,
         area: Some("110101001"),
         unit: None,
         name: "周敏",

@@ -32,7 +32,7 @@ fn as_user(id: &str, username: &str, role: Role) -> Actor {
         username: username.into(),
         assignments: vec![Assignment {
             role,
-            area: (role != Role::Resident).then(|| COMMUNITY.to_string()),
+            area: (role != Role::RESIDENT).then(|| COMMUNITY.to_string()),
             unit: None,
         }],
     }
@@ -48,7 +48,11 @@ async fn user_id(db: &Db, name: &str) -> Result<String> {
 pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
     let system = Actor::system("demo-seed");
     let now = gongzhi_core::time::now_ms();
-    let council = as_user(&user_id(db, "council").await?, "council", Role::Council);
+    let council = as_user(
+        &user_id(db, "council").await?,
+        "council",
+        gongzhi_deliberation::roles::COUNCIL,
+    );
     let mut rng = StdRng::seed_from_u64(2026);
     let compounds = ["多福巷小区", "南池子小区", "韶九胡同小区"];
     let mut people: Vec<Actor> = Vec::new();
@@ -66,7 +70,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
             &NewUser {
                 username: username.clone(),
                 password: format!("{username}-demo"),
-                assignments: vec![Assignment::global(Role::Resident)],
+                assignments: vec![Assignment::global(Role::RESIDENT)],
                 full_name: Some(name),
                 phone: Some(format!("1390000{:04}", i + 1)),
                 email: None,
@@ -85,7 +89,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
             now - 90 * DAY,
         )
         .await?;
-        people.push(as_user(&id, &username, Role::Resident));
+        people.push(as_user(&id, &username, Role::RESIDENT));
     }
     let me = user_id(db, "resident").await?;
     residents::record(
@@ -99,11 +103,11 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
         now - 90 * DAY,
     )
     .await?;
-    let resident = as_user(&me, "resident", Role::Resident);
+    let resident = as_user(&me, "resident", Role::RESIDENT);
     let grid = as_user(
         &user_id(db, "gridworker").await?,
         "gridworker",
-        Role::GridWorker,
+        Role::GRID_WORKER,
     );
 
     // Topics: one done (with its vote), one voting now, one in deliberation, one just raised.

@@ -691,6 +691,7 @@ async fn run_to_completion(req: Request, next: Next) -> Response {
 
 /// The whole HTTP app: every module's API, its OpenAPI document, health and metrics.
 pub fn app(state: AppState, modules: &[&dyn Module]) -> (Router, utoipa::openapi::OpenApi) {
+    crate::module::register(modules);
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi());
     let mut registered = Registered::default();
     for m in modules {

@@ -20,6 +20,41 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(list_units, create_unit))
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user))
+        .routes(routes!(list_roles))
+}
+
+/// A registered role: who may be assigned what, in both languages.
+#[derive(Serialize, ToSchema)]
+struct RoleView {
+    role: super::Role,
+    zh: &'static str,
+    en: &'static str,
+    /// Every action the role is granted (wherever its scope reaches).
+    actions: Vec<&'static str>,
+}
+
+/// Lists the roles the platform and its modules declare, with the actions each grants.
+#[utoipa::path(get, path = "/api/v1/roles", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = [RoleView]), (status = 401, body = crate::http::ErrorBody),
+        (status = 403, body = crate::http::ErrorBody)))]
+async fn list_roles(Authed(actor): Authed) -> ApiResult<Json<Vec<RoleView>>> {
+    super::authorize_somewhere(&actor, Action::USER_READ)?;
+    let actions = super::registered_actions();
+    Ok(Json(
+        super::registered()
+            .into_iter()
+            .map(|d| RoleView {
+                role: d.role,
+                zh: d.zh,
+                en: d.en,
+                actions: actions
+                    .iter()
+                    .filter(|a| super::roles::grants(d.role, **a))
+                    .map(|a| a.name)
+                    .collect(),
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -3,11 +3,16 @@
 
 mod api;
 mod permissions;
+mod roles;
 mod signin;
 mod store;
 
 pub use api::api;
-pub use permissions::{authorize, Action, Target, ALL_ACTIONS};
+pub use permissions::{authorize, authorize_somewhere, may_somewhere, Target, ALL_ACTIONS};
+pub use roles::{
+    label as role_label, register, registered, registered_actions, Action, Role, RoleDef,
+    PLATFORM_ROLES,
+};
 pub use signin::{
     canonical_username, forget_old_attempts, sign_in, spawn_attempts_sweeper, Throttled,
 };
@@ -15,70 +20,6 @@ pub use store::*;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-use crate::{Error, Result};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Resident,
-    GridWorker,
-    Operator,
-    Dispatcher,
-    Handler,
-    Leader,
-    Admin,
-    /// 议事会成员: screens topics, runs meetings, votes and micro-project calls in its scope.
-    Council,
-    /// 内容审核: hides or restores reported content.
-    Moderator,
-    /// 社会组织: an organization's account; proposes topics in its scope.
-    Organization,
-}
-
-pub const ALL_ROLES: [Role; 10] = [
-    Role::Resident,
-    Role::GridWorker,
-    Role::Operator,
-    Role::Dispatcher,
-    Role::Handler,
-    Role::Leader,
-    Role::Admin,
-    Role::Council,
-    Role::Moderator,
-    Role::Organization,
-];
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Resident => "resident",
-            Role::GridWorker => "grid_worker",
-            Role::Operator => "operator",
-            Role::Dispatcher => "dispatcher",
-            Role::Handler => "handler",
-            Role::Leader => "leader",
-            Role::Admin => "admin",
-            Role::Council => "council",
-            Role::Moderator => "moderator",
-            Role::Organization => "organization",
-        }
-    }
-    pub fn parse(s: &str) -> Result<Role> {
-        ALL_ROLES
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                Error::invalid(
-                    "unknown_role",
-                    format!(
-                        "unknown role {s:?}; roles are {}",
-                        ALL_ROLES.map(|r| r.as_str()).join(", ")
-                    ),
-                )
-            })
-    }
-}
 
 /// A role held within a scope: an area subtree and/or a unit. No scope means everywhere.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -123,7 +64,7 @@ impl Actor {
             kind: ActorKind::System,
             user_id: None,
             username: name.to_string(),
-            assignments: vec![Assignment::global(Role::Admin)],
+            assignments: vec![Assignment::global(Role::ADMIN)],
         }
     }
     pub fn anonymous() -> Actor {

@@ -1,70 +1,26 @@
 //! The permission check: a role grants actions, and an assignment's scope limits where.
 
-use super::{Actor, Assignment, Role};
+use super::roles::grants;
+use super::{Action, Actor, Assignment, Role};
 use crate::{Error, Result};
 
-/// Something a user may do. Each module declares its actions as data — the roles that may do
-/// it — so the one check below serves every module (like a Decidim component's permissions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Action {
-    pub name: &'static str,
-    pub roles: &'static [Role],
-    /// Directory reads (geography, the list of units) are not limited by scope.
-    pub unscoped: bool,
-}
-
 impl Action {
-    pub const fn new(name: &'static str, roles: &'static [Role]) -> Action {
-        Action {
-            name,
-            roles,
-            unscoped: false,
-        }
-    }
-    pub const fn unscoped(name: &'static str, roles: &'static [Role]) -> Action {
-        Action {
-            name,
-            roles,
-            unscoped: true,
-        }
-    }
-
     /// Read area details and children.
     pub const AREA_READ: Action = Action::unscoped(
         "area_read",
-        &[
-            Role::Resident,
-            Role::GridWorker,
-            Role::Operator,
-            Role::Dispatcher,
-            Role::Handler,
-            Role::Leader,
-            Role::Admin,
-            Role::Council,
-            Role::Moderator,
-            Role::Organization,
-        ],
+        &[Role::RESIDENT, Role::GRID_WORKER, Role::LEADER, Role::ADMIN],
     );
     /// Import or change areas.
-    pub const AREA_MANAGE: Action = Action::new("area_manage", &[Role::Admin]);
-    pub const UNIT_READ: Action = Action::unscoped(
-        "unit_read",
-        &[
-            Role::GridWorker,
-            Role::Operator,
-            Role::Dispatcher,
-            Role::Handler,
-            Role::Leader,
-            Role::Admin,
-        ],
-    );
-    pub const UNIT_MANAGE: Action = Action::new("unit_manage", &[Role::Admin]);
-    pub const USER_READ: Action = Action::new("user_read", &[Role::Leader, Role::Admin]);
-    pub const USER_MANAGE: Action = Action::new("user_manage", &[Role::Admin]);
+    pub const AREA_MANAGE: Action = Action::new("area_manage", &[Role::ADMIN]);
+    pub const UNIT_READ: Action =
+        Action::unscoped("unit_read", &[Role::GRID_WORKER, Role::LEADER, Role::ADMIN]);
+    pub const UNIT_MANAGE: Action = Action::new("unit_manage", &[Role::ADMIN]);
+    pub const USER_READ: Action = Action::new("user_read", &[Role::LEADER, Role::ADMIN]);
+    pub const USER_MANAGE: Action = Action::new("user_manage", &[Role::ADMIN]);
     /// See someone else's personal fields unmasked.
     pub const PERSONAL_REVEAL: Action =
-        Action::new("personal_reveal", &[Role::Leader, Role::Admin]);
-    pub const AUDIT_READ: Action = Action::new("audit_read", &[Role::Admin]);
+        Action::new("personal_reveal", &[Role::LEADER, Role::ADMIN]);
+    pub const AUDIT_READ: Action = Action::new("audit_read", &[Role::ADMIN]);
 }
 
 pub const ALL_ACTIONS: [Action; 8] = [
@@ -78,9 +34,20 @@ pub const ALL_ACTIONS: [Action; 8] = [
     Action::AUDIT_READ,
 ];
 
-/// Does the role grant the action (wherever its scope reaches)?
-pub(crate) fn grants(role: Role, action: Action) -> bool {
-    action.roles.contains(&role)
+/// As [`authorize`] for a reading that is the same wherever the actor's scope lies (the list of
+/// roles): refused only when no assignment grants the action.
+pub fn authorize_somewhere(actor: &Actor, action: Action) -> Result<()> {
+    if may_somewhere(actor, action) {
+        Ok(())
+    } else {
+        authorize(actor, action, &Target::global())
+    }
+}
+
+/// May the actor do this somewhere, in any of its scopes? (Menus show what a user may open;
+/// the page itself still checks its target.)
+pub fn may_somewhere(actor: &Actor, action: Action) -> bool {
+    actor.assignments.iter().any(|a| grants(a.role, action))
 }
 
 /// Where an action applies: an area (by code) and/or a unit. A target with neither is global.
@@ -148,7 +115,23 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::{ActorKind, ALL_ROLES};
+    use crate::identity::{register, registered, ActorKind, RoleDef};
+
+    /// A role a module would declare, granted two of the platform's actions.
+    const CLERK: Role = Role::new("test_clerk");
+
+    fn with_clerk() -> Vec<Role> {
+        register(
+            &[RoleDef {
+                role: CLERK,
+                zh: "测试文员",
+                en: "Test clerk",
+                grants: &[Action::AREA_READ, Action::UNIT_READ],
+            }],
+            &[],
+        );
+        registered().into_iter().map(|d| d.role).collect()
+    }
 
     fn actor(a: Assignment) -> Actor {
         Actor {
@@ -162,20 +145,15 @@ mod tests {
     /// The expected matrix, written out independently of `grants`.
     fn expected(role: Role, action: Action) -> bool {
         let table: &[(Role, &[&str])] = &[
-            (Role::Resident, &["area_read"]),
-            (Role::Council, &["area_read"]),
-            (Role::Moderator, &["area_read"]),
-            (Role::Organization, &["area_read"]),
-            (Role::GridWorker, &["area_read", "unit_read"]),
-            (Role::Operator, &["area_read", "unit_read"]),
-            (Role::Dispatcher, &["area_read", "unit_read"]),
-            (Role::Handler, &["area_read", "unit_read"]),
+            (Role::RESIDENT, &["area_read"]),
+            (CLERK, &["area_read", "unit_read"]),
+            (Role::GRID_WORKER, &["area_read", "unit_read"]),
             (
-                Role::Leader,
+                Role::LEADER,
                 &["area_read", "unit_read", "user_read", "personal_reveal"],
             ),
             (
-                Role::Admin,
+                Role::ADMIN,
                 &[
                     "area_read",
                     "area_manage",
@@ -214,8 +192,10 @@ mod tests {
                 unit: Some("u-cg".into()),
             },
         ];
+        let roles = with_clerk();
+        assert!(roles.contains(&CLERK) && roles.contains(&Role::ADMIN));
         let mut checked = 0;
-        for role in ALL_ROLES {
+        for role in roles.iter().copied() {
             for (area, unit) in scopes {
                 let a = Assignment {
                     role,
@@ -241,7 +221,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, ALL_ROLES.len() * 4 * ALL_ACTIONS.len() * 6);
+        assert_eq!(checked, roles.len() * 4 * ALL_ACTIONS.len() * 6);
     }
 
     #[test]
@@ -255,13 +235,13 @@ mod tests {
     #[test]
     fn any_matching_assignment_suffices() {
         let mut a = actor(Assignment {
-            role: Role::Admin,
+            role: Role::ADMIN,
             area: Some("110101002".into()),
             unit: None,
         });
         assert!(authorize(&a, Action::AREA_MANAGE, &Target::area("110101001001")).is_err());
         a.assignments.push(Assignment {
-            role: Role::Admin,
+            role: Role::ADMIN,
             area: Some("110101001".into()),
             unit: None,
         });

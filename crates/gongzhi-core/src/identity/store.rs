@@ -36,25 +36,13 @@ pub struct Unit {
     pub area_code: Option<String>,
 }
 
-fn valid_code(code: &str) -> bool {
-    (2..=40).contains(&code.len())
-        && code
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-}
-
 pub async fn create_unit(db: &Db, actor: &Actor, unit: &Unit) -> Result<()> {
     let target = match &unit.area_code {
         Some(a) => Target::area(a),
         None => Target::global(),
     };
     authorize(actor, Action::UNIT_MANAGE, &target)?;
-    if !valid_code(&unit.code) {
-        return Err(Error::invalid(
-            "invalid_unit_code",
-            "a unit code is 2–40 letters, digits, '-', '_' or '.'",
-        ));
-    }
+    crate::codes::UnitCode::parse(&unit.code)?;
     if unit.name.trim().is_empty() {
         return Err(Error::invalid("invalid_unit_name", "a unit needs a name"));
     }
@@ -433,7 +421,7 @@ pub async fn list_users(db: &Db, sealer: &Sealer, actor: &Actor) -> Result<Vec<U
     if !actor
         .assignments
         .iter()
-        .any(|a| super::permissions::grants(a.role, Action::USER_READ))
+        .any(|a| super::roles::grants(a.role, Action::USER_READ))
     {
         return Err(Error::Forbidden("your roles do not allow user_read".into()));
     }

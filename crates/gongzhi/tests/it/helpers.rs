@@ -157,7 +157,7 @@ impl TestApp {
                 &NewUser {
                     username: "admin".into(),
                     password: ADMIN_PASSWORD.into(),
-                    assignments: vec![Assignment::global(Role::Admin)],
+                    assignments: vec![Assignment::global(Role::ADMIN)],
                     full_name: Some("管理员".into()),
                     phone: Some("13900000000".into()),
                     email: None,

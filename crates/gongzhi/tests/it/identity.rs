@@ -430,3 +430,66 @@ async fn cli_creates_users_who_can_sign_in(backend: Backend) {
     );
 }
 both!(cli_creates_users_who_can_sign_in);
+
+/// Roles are registered by the modules: the list names each with its labels and the actions it
+/// is granted, a role nobody declared is refused when assigned, and the list itself is for
+/// those who may read users.
+async fn roles_are_registered_by_modules(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let (status, roles) = app.get("/api/v1/roles", Some(&admin)).await;
+    assert_eq!(status, 200, "{roles}");
+    let role = |id: &str| {
+        roles
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["role"] == id)
+            .unwrap_or_else(|| panic!("{id} in {roles}"))
+            .clone()
+    };
+    // The platform's, then the cases module's, then deliberation's.
+    assert_eq!(role("grid_worker")["zh"], "网格员");
+    assert_eq!(role("dispatcher")["en"], "Dispatcher");
+    assert_eq!(role("council")["zh"], "议事会成员");
+    let actions = |id: &str| -> Vec<String> {
+        role(id)["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    };
+    // A dispatcher is granted the platform's unit directory by the cases module's declaration,
+    // and its own module's steps by the steps themselves.
+    assert!(actions("dispatcher").contains(&"unit_read".to_string()));
+    assert!(actions("dispatcher").contains(&"dispatch".to_string()));
+    assert!(!actions("dispatcher").contains(&"user_manage".to_string()));
+    assert!(actions("council").contains(&"area_read".to_string()));
+    assert!(!actions("council").contains(&"unit_read".to_string()));
+    assert!(actions("moderator").contains(&"moderate".to_string()));
+
+    let (status, body) = app
+        .post(
+            "/api/v1/users",
+            Some(&admin),
+            &json!({"username": "nobody-role", "password": "nobody-role-pw",
+                    "assignments": [{"role": "janitor"}]}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_body", "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("unknown role \"janitor\"") && message.contains("council"),
+        "{body}"
+    );
+    assert_eq!(app.count("users").await, 1);
+
+    let resident = app.user_with("resident-one", "resident", None, None).await;
+    let (status, _) = app.get("/api/v1/roles", Some(&resident)).await;
+    assert_eq!(status, 403);
+    let (status, _) = app.get("/api/v1/roles", None).await;
+    assert_eq!(status, 401);
+}
+both!(roles_are_registered_by_modules);

@@ -13,6 +13,7 @@ mod demo;
 mod fuzz;
 mod identity;
 mod jobs;
+mod layout;
 mod mail;
 mod open311;
 mod security;

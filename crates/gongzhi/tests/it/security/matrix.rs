@@ -306,10 +306,20 @@ fn find_category(nodes: &Value, code: &str) -> Option<Value> {
     None
 }
 
-/// The callers: every role scoped to street A; handler and leader also scoped to a unit only.
+/// The callers: every registered role (as `GET /api/v1/roles` lists them, so a module's new
+/// role joins the matrix by being declared) scoped to street A; handler and leader also
+/// scoped to a unit only.
 async fn street_a(app: &TestApp, admin: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for role in [
+    let (status, roles) = app.get("/api/v1/roles", Some(admin)).await;
+    assert_eq!(status, 200, "{roles}");
+    let roles: Vec<String> = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["role"].as_str().unwrap().to_string())
+        .collect();
+    for known in [
         "resident",
         "grid_worker",
         "operator",
@@ -321,6 +331,12 @@ async fn street_a(app: &TestApp, admin: &str) -> Vec<(String, String)> {
         "moderator",
         "organization",
     ] {
+        assert!(
+            roles.iter().any(|r| r == known),
+            "{known} is registered: {roles:?}"
+        );
+    }
+    for role in &roles {
         let name = format!("a-{role}");
         let token = app.user_with(&name, role, Some(STREET_A), None).await;
         out.push((format!("{role}@{STREET_A}"), token));
