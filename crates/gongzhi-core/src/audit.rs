@@ -49,11 +49,12 @@ impl ChainKeys {
 /// Loads the chain's keys into `db`; every later write and verification uses them.
 pub fn use_keys(db: &Db, keys: ChainKeys) {
     // A second load in the same process derives the same keys from the same secret.
-    let _ = db.audit_keys.set(keys);
+    let _ = db.audit_keys.set(std::sync::Arc::new(keys));
 }
 
-fn keys_of(slot: &std::sync::OnceLock<ChainKeys>) -> Result<&ChainKeys> {
+fn keys_of(slot: &crate::db::AuditKeySlot) -> Result<&ChainKeys> {
     slot.get()
+        .and_then(|k| k.downcast_ref::<ChainKeys>())
         .ok_or_else(|| Error::internal("the audit chain's key is not loaded"))
 }
 

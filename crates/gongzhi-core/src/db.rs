@@ -38,7 +38,7 @@ pub struct Db {
     writer: Option<Arc<Mutex<()>>>,
     /// The keys the audit chain is keyed and its anchors signed with, derived from the secret
     /// key outside the database; loaded once at open (`audit::use_keys`).
-    pub(crate) audit_keys: Arc<std::sync::OnceLock<crate::audit::ChainKeys>>,
+    pub(crate) audit_keys: AuditKeySlot,
 }
 
 impl Db {
@@ -230,12 +230,16 @@ fn sqlite_path(url: &str) -> Option<String> {
     (!path.is_empty() && path != ":memory:").then(|| path.to_string())
 }
 
+/// Where the audit chain's keys travel with the storage handle and its transactions. Storage
+/// carries them without knowing their type, so it does not depend on the audit chain above it.
+pub(crate) type AuditKeySlot = Arc<std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>>;
+
 /// A write in progress. Every module's command takes one of these, does its change and appends
 /// its audit entry (`audit::append`) before `commit`.
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
     pub(crate) audited: bool,
-    pub(crate) audit_keys: Arc<std::sync::OnceLock<crate::audit::ChainKeys>>,
+    pub(crate) audit_keys: AuditKeySlot,
     _writer: Option<OwnedMutexGuard<()>>,
 }
 
