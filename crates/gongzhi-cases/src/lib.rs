@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod history;
 pub mod intake;
 pub mod jobs;
+pub mod measures;
 pub mod notify;
 pub mod overview;
 pub mod publicity;
@@ -19,7 +20,7 @@ use gongzhi_core::attachments::{OwnerFuture, OwnerKind};
 use gongzhi_core::db::{Db, Migration};
 use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{Action, Actor, RoleDef};
-use gongzhi_core::module::{Module, SeedFuture};
+use gongzhi_core::module::{Measure, Module, SeedFuture};
 use utoipa_axum::router::OpenApiRouter;
 
 pub struct Cases;
@@ -54,6 +55,9 @@ impl Module for Cases {
     }
     fn actions(&self) -> &'static [Action] {
         &ACTIONS
+    }
+    fn measures(&self) -> &'static [Measure] {
+        measures::MEASURES
     }
     fn attachment_owners(&self) -> &'static [OwnerKind] {
         &[OwnerKind {

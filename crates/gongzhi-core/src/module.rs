@@ -5,7 +5,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::db::Migration;
 use crate::http::AppState;
-use crate::identity::{Action, RoleDef};
+use crate::identity::{Action, Actor, RoleDef};
 
 pub trait Module: Send + Sync {
     /// Short identifier, e.g. `areas`.
@@ -37,10 +37,54 @@ pub trait Module: Send + Sync {
     fn error_shape(&self) -> Option<crate::http::ErrorShape> {
         None
     }
+    /// The figures this module publishes for later modules (evaluation, insight) to read
+    /// through the manifest, never through its tables.
+    fn measures(&self) -> &'static [Measure] {
+        &[]
+    }
     /// Background work for the life of a server (e.g. the job runner).
     fn background(&self, _state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
         vec![]
     }
+}
+
+/// A figure a module publishes: named `module.figure`, with labels, read per area or unit for a
+/// period, within what the reading actor may see (the module's own permission check).
+pub struct Measure {
+    pub name: &'static str,
+    pub zh: &'static str,
+    pub en: &'static str,
+    /// What it counts and how, in a line.
+    pub about: &'static str,
+    pub read: for<'a> fn(&'a crate::db::Db, &'a Actor, &'a MeasureQuery) -> MeasureFuture<'a>,
+}
+
+/// Which figures: a period (`YYYY-MM`, the module's own cycle) and a level (`street`,
+/// `community`, `grid`, or `unit`).
+#[derive(Debug, Clone)]
+pub struct MeasureQuery {
+    pub period: String,
+    pub level: String,
+}
+
+/// One area's or unit's value; None when there is nothing to measure (no cases, no callbacks).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MeasureValue {
+    pub code: String,
+    pub name: String,
+    pub value: Option<f64>,
+}
+
+pub type MeasureFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = crate::Result<Vec<MeasureValue>>> + Send + 'a>,
+>;
+
+/// The measure named `module.figure` among the modules' declarations.
+pub fn measure(modules: &[&dyn Module], name: &str) -> Option<&'static Measure> {
+    modules
+        .iter()
+        .flat_map(|m| m.measures().iter())
+        .find(|m| m.name == name)
 }
 
 pub type SeedFuture<'a> =

@@ -233,6 +233,25 @@ async fn history_rates_match_an_independent_computation(backend: Backend) {
                 );
             }
         }
+        // Later modules read the same figures through the cases module's manifest.
+        let modules = gongzhi::server::modules();
+        let measure = gongzhi_core::module::measure(&modules, "cases.satisfaction_rate")
+            .expect("cases declares its satisfaction rate");
+        let q = gongzhi_core::module::MeasureQuery {
+            period: "2026-10".into(),
+            level: level.into(),
+        };
+        let system = gongzhi_core::identity::Actor::system("evaluation");
+        let values = (measure.read)(&app.db, &system, &q).await.unwrap();
+        let measured: Vec<_> = values
+            .iter()
+            .filter(|v| want.contains_key(&v.code))
+            .collect();
+        assert_eq!(measured.len(), want.len(), "{level}");
+        for v in measured {
+            let (_, _, _, sat, _) = want[&v.code];
+            assert!((v.value.unwrap() - sat).abs() < 1e-9, "{level} {}", v.code);
+        }
         // Ranked by score, then volume, then code.
         for w in rows.windows(2) {
             let (a, b) = (
@@ -377,6 +396,29 @@ async fn history_rates_match_an_independent_computation(backend: Backend) {
         )
         .await;
     assert_eq!(s, 403);
+    // The measure is read within the reader's permission, as the API.
+    let modules = gongzhi::server::modules();
+    let measure = gongzhi_core::module::measure(&modules, "cases.score").unwrap();
+    let unit_handler = gongzhi_core::identity::actor_for_token(&app.db, &handler)
+        .await
+        .unwrap();
+    let q = gongzhi_core::module::MeasureQuery {
+        period: "2026-10".into(),
+        level: "grid".into(),
+    };
+    let refused = (measure.read)(&app.db, &unit_handler, &q)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, gongzhi_core::Error::Forbidden(_)),
+        "{refused:?}"
+    );
+    let q = gongzhi_core::module::MeasureQuery {
+        period: "2026-10".into(),
+        level: "planet".into(),
+    };
+    let system = gongzhi_core::identity::Actor::system("evaluation");
+    assert!((measure.read)(&app.db, &system, &q).await.is_err());
 }
 both!(history_rates_match_an_independent_computation);
 
