@@ -7,7 +7,7 @@ mod signin;
 mod store;
 
 pub use api::api;
-pub use permissions::{authorize, Action, Target, ALL_ACTIONS};
+pub use permissions::{authorize, may_somewhere, Action, Target, ALL_ACTIONS};
 pub use signin::{
     canonical_username, forget_old_attempts, sign_in, spawn_attempts_sweeper, Throttled,
 };

@@ -268,3 +268,9 @@ mod tests {
         assert!(authorize(&a, Action::AREA_MANAGE, &Target::area("110101001001")).is_ok());
     }
 }
+
+/// Does any of the actor's roles grant the action, wherever its scope reaches? What a menu
+/// offers: the page itself then checks the scope of what it shows.
+pub fn may_somewhere(actor: &Actor, action: Action) -> bool {
+    actor.assignments.iter().any(|a| grants(a.role, action))
+}
