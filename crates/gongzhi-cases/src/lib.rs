@@ -9,6 +9,7 @@ pub mod intake;
 pub mod jobs;
 pub mod notify;
 pub mod overview;
+pub mod pages;
 pub mod publicity;
 pub mod stats;
 pub mod store;
@@ -18,7 +19,7 @@ use gongzhi_core::attachments::{OwnerFuture, OwnerKind};
 use gongzhi_core::db::{Db, Migration};
 use gongzhi_core::http::AppState;
 use gongzhi_core::identity::Actor;
-use gongzhi_core::module::{Module, SeedFuture};
+use gongzhi_core::module::{AdminSection, MenuEntry, Module, SeedFuture};
 use utoipa_axum::router::OpenApiRouter;
 
 pub struct Cases;
@@ -32,6 +33,15 @@ impl Module for Cases {
     }
     fn api(&self) -> OpenApiRouter<AppState> {
         api::api().merge(publicity::api())
+    }
+    fn pages(&self) -> axum::Router<AppState> {
+        pages::routes()
+    }
+    fn menu(&self) -> &'static [MenuEntry] {
+        pages::MENU
+    }
+    fn admin_sections(&self) -> &'static [AdminSection] {
+        pages::ADMIN_SECTIONS
     }
     fn attachment_owners(&self) -> &'static [OwnerKind] {
         &[OwnerKind {

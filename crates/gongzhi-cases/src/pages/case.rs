@@ -1,195 +1,35 @@
-//! Case lists for each desk (dispatch queue, a unit's inbox, a grid worker's tasks, a resident's
-//! own requests) and the case page: timeline, deadlines counting down, map, photos, and the
-//! steps this user may take now. Refusals come from the same rules as the API.
+//! The case page: timeline, deadlines counting down, map, photos, likely duplicates, the steps
+//! this user may take now and, for the staff who may, what the public sees of it. Refusals come
+//! from the same rules as the API.
 
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::json;
-use utoipa_axum::router::OpenApiRouter;
 
-use gongzhi_cases::publicity::{self, Publication, PublicationInput};
-use gongzhi_cases::store::{self, ActionInput, CaseFilter, CaseView};
-use gongzhi_cases::workflow::{self, Facts, Status, Step, ALL_STEPS};
 use gongzhi_core::http::AppState;
-use gongzhi_core::identity::Role;
+use gongzhi_core::identity::{self, may_somewhere, Unit};
 use gongzhi_core::Error;
+use gongzhi_web::form::{checked_form, upload_photos, Submitted};
+use gongzhi_web::i18n::Lang;
+use gongzhi_web::map::map_scripts;
+use gongzhi_web::session::Session;
+use gongzhi_web::{enc, error_box, error_response, notice, page, refusal};
 
-use crate::i18n::Lang;
-use crate::report::{read_multipart, upload_photos};
-use crate::session::Session;
-use crate::{enc, error_box, json_script, notice, page};
+use super::desks::short_time;
+use crate::publicity::{self, Publication, PublicationInput};
+use crate::store::{self, ActionInput, CaseView};
+use crate::workflow::{self, Facts, Status, Step, ALL_STEPS};
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .route("/cases", get(all_cases))
-        .route("/queue", get(queue))
-        .route("/inbox", get(inbox))
-        .route("/tasks", get(tasks))
-        .route("/my", get(mine))
+pub fn routes() -> Router<AppState> {
+    Router::new()
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/act/{step}", post(act))
         .route("/cases/{id}/photos/{photo}", get(photo))
         .route("/cases/{id}/publication", post(publish))
-}
-
-#[derive(Deserialize, Default)]
-pub struct ListQuery {
-    status: Option<String>,
-    area: Option<String>,
-    overdue: Option<String>,
-    page: Option<u32>,
-}
-
-/// A desk's list: its tabs (statuses), the chosen one, a page of cases.
-async fn desk(
-    state: &AppState,
-    s: &Session,
-    path: &str,
-    title: &str,
-    tabs: &[&str],
-    q: ListQuery,
-) -> Response {
-    let lang = s.lang;
-    let status = q
-        .status
-        .clone()
-        .filter(|t| t.is_empty() || Status::parse(t).is_some())
-        .unwrap_or_else(|| tabs.first().map(|t| t.to_string()).unwrap_or_default());
-    let filter = CaseFilter {
-        status: Some(status.clone()).filter(|s| !s.is_empty()),
-        area: q.area.clone().filter(|a| !a.is_empty()),
-        overdue: q.overdue.as_deref().map(|o| o == "1"),
-        page: q.page,
-        page_size: Some(PAGE),
-        ..Default::default()
-    };
-    let listed = store::list(&state.db, &state.sealer, &s.actor, &filter).await;
-    let body = html! {
-        nav.tabs aria-label=(lang.t("状态", "Status")) {
-            @for t in tabs {
-                a href={(path) "?status=" (t)} aria-current=[(status == *t).then_some("page")] {
-                    @if t.is_empty() { (lang.t("全部", "All")) } @else { (lang.word(t)) }
-                }
-            }
-            a href={(path) "?status=" (status) "&overdue=1"} aria-current=[(q.overdue.as_deref() == Some("1")).then_some("page")] { (lang.t("已超期", "Overdue")) }
-        }
-        @match &listed {
-            Err(e) => (error_box(lang, e)),
-            Ok(p) => {
-                (case_table(lang, &p.items))
-                (pager(lang, path, &status, p))
-            }
-        }
-    };
-    page(Some(s), lang, title, body).into_response()
-}
-
-const PAGE: u32 = 20;
-
-pub fn case_table(lang: Lang, items: &[CaseView]) -> Markup {
-    html! {
-        @if items.is_empty() {
-            p.empty { (lang.t("没有案件。", "No cases.")) }
-        } @else {
-            div.table-wrap {
-                table.cases {
-                    thead { tr {
-                        th { (lang.t("编号", "Number")) }
-                        th { (lang.t("类别", "Category")) }
-                        th { (lang.t("描述", "Description")) }
-                        th { (lang.t("位置", "Where")) }
-                        th { (lang.t("状态", "Status")) }
-                        th { (lang.t("处置单位", "Unit")) }
-                        th { (lang.t("处置时限", "Handle by")) }
-                    } }
-                    tbody {
-                        @for c in items {
-                            tr.overdue[c.overdue] {
-                                td { a href={"/cases/" (c.id)} { (c.number) } }
-                                td { (c.category_name) }
-                                td.desc { (truncate(&c.description, 40)) }
-                                td { (c.community.as_ref().map(|a| a.name.as_str()).or(c.address.as_deref()).unwrap_or("—")) }
-                                td { span class={"status s-" (c.status.as_str())} { (lang.word(c.status.as_str())) } }
-                                td { (c.unit.as_deref().unwrap_or("—")) }
-                                td { @if let Some(d) = &c.deadlines.handle { time.countdown datetime=(d) { (short_time(d)) } } }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn pager(lang: Lang, path: &str, status: &str, p: &store::CasePage) -> Markup {
-    let (page, size, total, capped) = (p.page, p.page_size, p.total, p.total_capped);
-    let pages = ((total as f64) / f64::from(size.max(1))).ceil().max(1.0) as u32;
-    html! {
-        nav.pager aria-label=(lang.t("分页", "Pages")) {
-            @if page > 1 { a rel="prev" href={(path) "?status=" (status) "&page=" (page - 1)} { (lang.t("上一页", "Previous")) } }
-            span { (page) " / " (pages) @if capped { "+" } " · " (total) @if capped { "+" } (lang.t(" 件", " cases")) }
-            @if page < pages { a rel="next" href={(path) "?status=" (status) "&page=" (page + 1)} { (lang.t("下一页", "Next")) } }
-        }
-    }
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() > n {
-        format!("{}…", s.chars().take(n).collect::<String>())
-    } else {
-        s.to_string()
-    }
-}
-
-fn short_time(rfc3339: &str) -> String {
-    // 2026-11-23T14:05:00+08:00 → 11-23 14:05
-    rfc3339
-        .get(5..16)
-        .map(|t| t.replace('T', " "))
-        .unwrap_or_default()
-}
-
-async fn all_cases(State(st): State<AppState>, s: Session, Query(q): Query<ListQuery>) -> Response {
-    let tabs = [
-        "",
-        "reported",
-        "filed",
-        "dispatched",
-        "signed",
-        "reported_back",
-        "verified",
-        "closed",
-        "called_back",
-    ];
-    let t = s.lang.t("案件", "Cases");
-    desk(&st, &s, "/cases", t, &tabs, q).await
-}
-
-async fn queue(State(st): State<AppState>, s: Session, Query(q): Query<ListQuery>) -> Response {
-    let tabs = ["reported", "accepted", "filed", "verified", "closed"];
-    let t = s.lang.t("待派遣", "Dispatch queue");
-    desk(&st, &s, "/queue", t, &tabs, q).await
-}
-
-async fn inbox(State(st): State<AppState>, s: Session, Query(q): Query<ListQuery>) -> Response {
-    let tabs = ["dispatched", "signed", "reported_back"];
-    let t = s.lang.t("待办", "Inbox");
-    desk(&st, &s, "/inbox", t, &tabs, q).await
-}
-
-async fn tasks(State(st): State<AppState>, s: Session, Query(q): Query<ListQuery>) -> Response {
-    let tabs = ["reported_back", "reported", ""];
-    let t = s.lang.t("我的任务：核查", "My tasks: verify");
-    desk(&st, &s, "/tasks", t, &tabs, q).await
-}
-
-async fn mine(State(st): State<AppState>, s: Session, Query(q): Query<ListQuery>) -> Response {
-    let t = s.lang.t("我的诉求", "My requests");
-    desk(&st, &s, "/my", t, &["", "closed"], q).await
 }
 
 #[derive(Deserialize, Default)]
@@ -214,25 +54,54 @@ fn facts_of(c: &CaseView) -> Facts {
     }
 }
 
-/// The steps `s` may offer on `c`: allowed from its state and within one of the user's roles.
+/// The steps `s` may offer on `c`: allowed from its state and granted by one of the user's
+/// roles (a reporter answers the callback of their own case).
 fn offered(s: &Session, c: &CaseView) -> Vec<Step> {
     let facts = facts_of(c);
-    let mine = c
-        .timeline
-        .first()
-        .is_some_and(|e| e.actor == s.actor.label());
+    let mine = reported_by(s, c);
     ALL_STEPS
         .into_iter()
         .filter(|step| {
-            let roles = step.permission().0.roles;
-            let role_ok = s.actor.assignments.iter().any(|a| roles.contains(&a.role))
-                || (*step == Step::CallBack && mine);
-            role_ok
+            let granted =
+                may_somewhere(&s.actor, step.permission().0) || (*step == Step::CallBack && mine);
+            granted
                 && workflow::next(c.status, *step, facts, Some(true)).is_ok()
                 // Reporters answer callbacks; they do not verify or merge.
                 && !(s.resident_only() && *step != Step::CallBack)
         })
         .collect()
+}
+
+fn reported_by(s: &Session, c: &CaseView) -> bool {
+    c.timeline
+        .first()
+        .is_some_and(|e| e.actor == s.actor.label())
+}
+
+/// What the case page shows beside the case itself, each with its own failure.
+struct Around {
+    units: Result<Vec<Unit>, Error>,
+    publication: Result<Publication, Error>,
+    dupes: Result<Vec<store::DuplicateRef>, Error>,
+}
+
+async fn around(state: &AppState, c: &CaseView, steps: &[Step]) -> Around {
+    let publication = publicity::of(&state.db, std::slice::from_ref(&c.id))
+        .await
+        .map(|mut m| m.remove(&c.id).unwrap_or_default());
+    // Likely duplicates, for the desks that can merge: open, same category, nearby, recent.
+    let dupes = match (c.lat, c.lng) {
+        (Some(lat), Some(lng)) if c.status.is_open() && steps.contains(&Step::Merge) => {
+            let created = gongzhi_core::time::parse_rfc3339(&c.created_at).unwrap_or(0);
+            store::duplicates(&state.db, &c.id, &c.category, lat, lng, created).await
+        }
+        _ => Ok(vec![]),
+    };
+    Around {
+        units: identity::list_units(&state.db).await,
+        publication,
+        dupes,
+    }
 }
 
 async fn case_page(
@@ -244,58 +113,11 @@ async fn case_page(
     let lang = s.lang;
     let c = match store::get(&state.db, &state.sealer, &s.actor, &id, false).await {
         Ok(c) => c,
-        Err(e) => {
-            let code = match e {
-                Error::NotFound { .. } => StatusCode::NOT_FOUND,
-                Error::Forbidden(_) => StatusCode::FORBIDDEN,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            return (
-                code,
-                page(Some(&s), lang, lang.t("案件", "Case"), error_box(lang, &e)),
-            )
-                .into_response();
-        }
-    };
-    let units = gongzhi_core::identity::list_units(&state.db)
-        .await
-        .unwrap_or_default();
-    let unit_name = |code: &Option<String>| {
-        code.as_ref()
-            .map(|u| {
-                units
-                    .iter()
-                    .find(|x| &x.code == u)
-                    .map(|x| x.name.clone())
-                    .unwrap_or(u.clone())
-            })
-            .unwrap_or_else(|| "—".into())
+        Err(e) => return refusal(&s, &e, lang.t("案件", "Case"), "/"),
     };
     let steps = offered(&s, &c);
-    let publication = publicity::of(&state.db, std::slice::from_ref(&c.id))
-        .await
-        .ok()
-        .and_then(|mut m| m.remove(&c.id))
-        .unwrap_or_default();
-    let may_publish = publicity::may_publish(&s.actor, c.grid.as_ref().map(|g| g.code.as_str()));
-    let mine = c
-        .timeline
-        .first()
-        .is_some_and(|e| e.actor == s.actor.label());
-    // Likely duplicates, for the desks that can merge: open, same category, nearby, recent.
-    let dupes = match (
-        c.lat,
-        c.lng,
-        c.status.is_open() && steps.contains(&Step::Merge),
-    ) {
-        (Some(lat), Some(lng), true) => {
-            let created = gongzhi_core::time::parse_rfc3339(&c.created_at).unwrap_or(0);
-            store::duplicates(&state.db, &c.id, &c.category, lat, lng, created)
-                .await
-                .unwrap_or_default()
-        }
-        _ => vec![],
-    };
+    let around = around(&state, &c, &steps).await;
+    let units: &[Unit] = around.units.as_deref().unwrap_or(&[]);
     let title = format!("{} {}", lang.t("案件", "Case"), c.number);
     let body = html! {
         @if q.created.is_some() {
@@ -303,74 +125,121 @@ async fn case_page(
         }
         // Only a step's own name: the address cannot choose what the page says.
         @if let Some(step) = q.done.as_deref().and_then(Step::parse) { (notice(&format!("{}：{}", lang.t("已办理", "Done"), lang.word(step.as_str())))) }
+        @for e in [&around.units.as_ref().err(), &around.publication.as_ref().err()].into_iter().flatten() { (error_box(lang, e)) }
         div.case-head {
             span class={"status big s-" (c.status.as_str())} #case-status { (lang.word(c.status.as_str())) }
             @if c.overdue { span.badge.overdue { (lang.t("已超期", "Overdue")) } }
             @if c.supervised { span.badge { (lang.t("督办", "Supervised")) } }
         }
         div.grid2 {
-            section.card {
-                dl.facts {
-                    dt { (lang.t("类别", "Category")) } dd { (c.category_name) " (" (c.category) ")" }
-                    dt { (lang.t("诉求类型", "Kind")) } dd { (lang.word(&enum_text(&c.kind))) }
-                    dt { (lang.t("渠道", "Channel")) } dd { (lang.word(&enum_text(&c.channel))) }
-                    dt { (lang.t("描述", "Description")) } dd.desc { (c.description) }
-                    dt { (lang.t("位置", "Where")) } dd {
-                        @for a in [&c.street, &c.community, &c.grid].into_iter().flatten() { (a.name) " " }
-                        @if let Some(a) = &c.address { br; (a) }
-                    }
-                    dt { (lang.t("处置单位", "Unit")) } dd #case-unit { (unit_name(&c.unit)) }
-                    dt { (lang.t("首接单位", "Lead unit")) } dd { (unit_name(&c.lead_unit)) }
-                    dt { (lang.t("公开", "Public")) } dd #case-public {
-                        @if publication.public { (lang.t("是（Open311 可见）", "Yes (shown through Open311)")) } @else { (lang.t("否", "No")) }
-                    }
-                    dt { (lang.t("诉求人", "Reporter")) } dd {
-                        @if c.anonymous { (lang.t("匿名", "Anonymous")) }
-                        @else if let Some(r) = &c.reporter { (r.name.as_deref().unwrap_or("")) " " (r.phone.as_deref().unwrap_or("")) }
-                    }
-                    dt { (lang.t("响应时限", "Respond by")) } dd { (deadline(&c.deadlines.respond)) }
-                    dt { (lang.t("处置时限", "Handle by")) } dd { (deadline(&c.deadlines.handle)) }
-                    dt { (lang.t("结案时限", "Close by")) } dd { (deadline(&c.deadlines.close)) }
-                    @if let Some(u) = &c.extension_requested_until { dt { (lang.t("申请延期至", "Extension asked until")) } dd { (short_time(u)) } }
-                    @if let Some(m) = &c.merged_into { dt { (lang.t("并入", "Merged into")) } dd { a href={"/cases/" (m)} { (m) } } }
-                }
-                @if !c.summons.is_empty() {
-                    h3 { (lang.t("吹哨报到", "Summoned units")) }
-                    ul { @for t in &c.summons { li { (unit_name(&Some(t.unit.clone()))) " · " (short_time(&t.deadline)) " · "
-                        @if t.reported_at.is_some() { (lang.t("已报到", "reported in")) } @else { (lang.t("未报到", "not yet")) } } } }
-                }
+            (facts(lang, &c, units, around.publication.as_ref().ok()))
+            (media(lang, &c))
+        }
+        (duplicates(lang, &around.dupes))
+        @if !steps.is_empty() {
+            section.card.actions aria-label=(lang.t("办理", "Actions")) {
+                h2 { (lang.t("办理", "Actions")) }
+                @for step in &steps { (step_form(&s, &c, *step, units)) }
             }
-            section {
-                @if let (Some(lat), Some(lng)) = (c.lat, c.lng) {
-                    div #case-map .map.small data-point={(lat) "," (lng)} {}
+        }
+        // Unknown publication settings are not offered for change: saving them would overwrite.
+        @if let Ok(p) = &around.publication { (publication_part(&state, &s, &c, p)) }
+        (timeline(lang, &c))
+        (map_scripts(&state))
+    };
+    page(Some(&s), lang, &title, body).into_response()
+}
+
+/// The case's facts: what, where, who handles it, whether it is public, its deadlines.
+fn facts(lang: Lang, c: &CaseView, units: &[Unit], publication: Option<&Publication>) -> Markup {
+    let unit_name = |code: &Option<String>| match code {
+        None => "—".to_string(),
+        Some(u) => units
+            .iter()
+            .find(|x| &x.code == u)
+            .map_or_else(|| u.clone(), |x| x.name.clone()),
+    };
+    html! {
+        section.card {
+            dl.facts {
+                dt { (lang.t("类别", "Category")) } dd { (c.category_name) " (" (c.category) ")" }
+                dt { (lang.t("诉求类型", "Kind")) } dd { (lang.word(&enum_text(&c.kind))) }
+                dt { (lang.t("渠道", "Channel")) } dd { (lang.word(&enum_text(&c.channel))) }
+                dt { (lang.t("描述", "Description")) } dd.desc { (c.description) }
+                dt { (lang.t("位置", "Where")) } dd {
+                    @for a in [&c.street, &c.community, &c.grid].into_iter().flatten() { (a.name) " " }
+                    @if let Some(a) = &c.address { br; (a) }
                 }
-                @if !c.photos.is_empty() {
-                    div.photos {
-                        @for p in &c.photos {
-                            figure {
-                                a href={"/cases/" (c.id) "/photos/" (p.id)} { img src={"/cases/" (c.id) "/photos/" (p.id)} alt=(lang.t("案件照片", "Case photo")) loading="lazy"; }
-                                figcaption { (lang.word(p.step.as_deref().unwrap_or(""))) }
-                            }
+                dt { (lang.t("处置单位", "Unit")) } dd #case-unit { (unit_name(&c.unit)) }
+                dt { (lang.t("首接单位", "Lead unit")) } dd { (unit_name(&c.lead_unit)) }
+                dt { (lang.t("公开", "Public")) } dd #case-public {
+                    @match publication {
+                        Some(p) if p.public => (lang.t("是（Open311 可见）", "Yes (shown through Open311)")),
+                        Some(_) => (lang.t("否", "No")),
+                        None => "—",
+                    }
+                }
+                dt { (lang.t("诉求人", "Reporter")) } dd {
+                    @if c.anonymous { (lang.t("匿名", "Anonymous")) }
+                    @else if let Some(r) = &c.reporter { (r.name.as_deref().unwrap_or("")) " " (r.phone.as_deref().unwrap_or("")) }
+                }
+                dt { (lang.t("响应时限", "Respond by")) } dd { (deadline(&c.deadlines.respond)) }
+                dt { (lang.t("处置时限", "Handle by")) } dd { (deadline(&c.deadlines.handle)) }
+                dt { (lang.t("结案时限", "Close by")) } dd { (deadline(&c.deadlines.close)) }
+                @if let Some(u) = &c.extension_requested_until { dt { (lang.t("申请延期至", "Extension asked until")) } dd { (short_time(u)) } }
+                @if let Some(m) = &c.merged_into { dt { (lang.t("并入", "Merged into")) } dd { a href={"/cases/" (m)} { (m) } } }
+            }
+            @if !c.summons.is_empty() {
+                h3 { (lang.t("吹哨报到", "Summoned units")) }
+                ul { @for t in &c.summons { li { (unit_name(&Some(t.unit.clone()))) " · " (short_time(&t.deadline)) " · "
+                    @if t.reported_at.is_some() { (lang.t("已报到", "reported in")) } @else { (lang.t("未报到", "not yet")) } } } }
+            }
+        }
+    }
+}
+
+/// The case on a map, and its photos.
+fn media(lang: Lang, c: &CaseView) -> Markup {
+    html! {
+        section {
+            @if let (Some(lat), Some(lng)) = (c.lat, c.lng) {
+                div #case-map .map.small data-point={(lat) "," (lng)} {}
+            }
+            @if !c.photos.is_empty() {
+                div.photos {
+                    @for p in &c.photos {
+                        figure {
+                            a href={"/cases/" (c.id) "/photos/" (p.id)} { img src={"/cases/" (c.id) "/photos/" (p.id)} alt=(lang.t("案件照片", "Case photo")) loading="lazy"; }
+                            figcaption { (lang.word(p.step.as_deref().unwrap_or(""))) }
                         }
                     }
                 }
             }
         }
-        @if !dupes.is_empty() {
-            section.card #duplicates {
+    }
+}
+
+fn duplicates(lang: Lang, dupes: &Result<Vec<store::DuplicateRef>, Error>) -> Markup {
+    html! {
+        @match dupes {
+            Err(e) => section.card #duplicates { (error_box(lang, e)) },
+            Ok(dupes) if !dupes.is_empty() => section.card #duplicates {
                 h2 { (lang.t("可能重复", "Likely duplicates")) }
-                ul { @for d in &dupes { li { a href={"/cases/" (d.id)} { (d.number) } " · " (format!("{:.0}", d.distance_m)) (lang.t(" 米", " m")) } } }
+                ul { @for d in dupes { li { a href={"/cases/" (d.id)} { (d.number) } " · " (format!("{:.0}", d.distance_m)) (lang.t(" 米", " m")) } } }
                 p.hint { (lang.t("确认重复后，用“合并”把本案并入主案件。", "If it is the same problem, merge this case into the primary one.")) }
-            }
+            },
+            Ok(_) => {},
         }
-        @if !steps.is_empty() {
-            section.card.actions aria-label=(lang.t("办理", "Actions")) {
-                h2 { (lang.t("办理", "Actions")) }
-                @for step in &steps { (step_form(&s, &c, *step, &units)) }
-            }
-        }
-        @if may_publish { (publication_form(&s, &c, &publication, state.config.open311_public_precision_m)) }
-        @else if publication.public && mine {
+    }
+}
+
+/// The staff's publication form, or the reporter's way to take their consent back.
+fn publication_part(state: &AppState, s: &Session, c: &CaseView, p: &Publication) -> Markup {
+    let lang = s.lang;
+    let may_publish = publicity::may_publish(&s.actor, c.grid.as_ref().map(|g| g.code.as_str()));
+    html! {
+        @if may_publish { (publication_form(s, c, p, state.config.open311_public_precision_m)) }
+        @else if p.public && reported_by(s, c) {
             // The reporter may take their consent back (the server checks it is theirs).
             section.card #withdraw {
                 form method="post" action={"/cases/" (c.id) "/publication"} enctype="multipart/form-data" {
@@ -379,6 +248,11 @@ async fn case_page(
                 }
             }
         }
+    }
+}
+
+fn timeline(lang: Lang, c: &CaseView) -> Markup {
+    html! {
         section.card {
             h2 { (lang.t("办理过程", "Timeline")) }
             ol.timeline {
@@ -391,9 +265,7 @@ async fn case_page(
                 }
             }
         }
-        (crate::dashboard::map_scripts(&state))
-    };
-    page(Some(&s), lang, &title, body).into_response()
+    }
 }
 
 fn enum_text<T: serde::Serialize>(v: &T) -> String {
@@ -497,49 +369,19 @@ async fn act(
     m: Multipart,
 ) -> Response {
     let lang = s.lang;
-    let form = match read_multipart(m).await {
+    let form = match checked_form(&s, m).await {
         Ok(f) => f,
-        Err(e) => return gongzhi_core::http::ApiError::from(e).status.into_response(),
+        Err(r) => return r,
     };
-    if let Err(r) = s.check(form.get("_csrf")) {
-        return r;
-    }
     let Some(step) = Step::parse(&step) else {
-        return (
-            StatusCode::NOT_FOUND,
-            lang.t("没有这个操作。", "No such action."),
-        )
-            .into_response();
+        return error_response(&Error::not_found("step"));
     };
     let result = async {
-        let bool_of = |k: &str| match form.get(k) {
-            "true" => Some(true),
-            "false" => Some(false),
-            _ => None,
+        let input = action_input(&form)?;
+        let input = ActionInput {
+            photos: upload_photos(&state, &s.actor, &form).await?,
+            ..input
         };
-        let until = form.opt("until").map(|u| {
-            // datetime-local has no zone: it is Beijing time.
-            if u.len() == 16 {
-                format!("{u}:00+08:00")
-            } else {
-                u
-            }
-        });
-        let mut input = ActionInput {
-            note: form.opt("note"),
-            reason: form.opt("reason"),
-            unit: form.opt("unit"),
-            units: form.all("units"),
-            report_within_minutes: form.get("report_within_minutes").parse().ok(),
-            passed: bool_of("passed"),
-            contacted: bool_of("contacted"),
-            resolved: bool_of("resolved"),
-            satisfaction: form.opt("satisfaction"),
-            until,
-            into: form.opt("into"),
-            photos: vec![],
-        };
-        input.photos = upload_photos(&state, &s, &form).await?;
         store::act(&state.db, &state.sealer, &s.actor, &id, step, &input).await
     }
     .await;
@@ -547,24 +389,44 @@ async fn act(
         Ok(c) => {
             Redirect::to(&format!("/cases/{}?done={}", c.id, enc(step.as_str()))).into_response()
         }
-        Err(e) => {
-            let code = match e {
-                Error::Forbidden(_) => StatusCode::FORBIDDEN,
-                Error::Conflict(_) | Error::Refused { .. } => StatusCode::CONFLICT,
-                Error::NotFound { .. } => StatusCode::NOT_FOUND,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            let body = html! {
-                (error_box(lang, &e))
-                p { a href={"/cases/" (id)} { (lang.t("返回案件", "Back to the case")) } }
-            };
-            (
-                code,
-                page(Some(&s), lang, lang.word(step.as_str()).as_str(), body),
-            )
-                .into_response()
-        }
+        Err(e) => refusal(
+            &s,
+            &e,
+            &lang.word(step.as_str()),
+            &format!("/cases/{}", enc(&id)),
+        ),
     }
+}
+
+/// A step's form as the service's input (photos are stored once the rest has been read).
+fn action_input(form: &Submitted) -> Result<ActionInput, Error> {
+    let bool_of = |k: &str| match form.get(k) {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    };
+    let until = form.opt("until").map(|u| {
+        // datetime-local has no zone: it is Beijing time.
+        if u.len() == 16 {
+            format!("{u}:00+08:00")
+        } else {
+            u
+        }
+    });
+    Ok(ActionInput {
+        note: form.opt("note"),
+        reason: form.opt("reason"),
+        unit: form.opt("unit"),
+        units: form.all("units"),
+        report_within_minutes: form.opt_number("report_within_minutes")?,
+        passed: bool_of("passed"),
+        contacted: bool_of("contacted"),
+        resolved: bool_of("resolved"),
+        satisfaction: form.opt("satisfaction"),
+        until,
+        into: form.opt("into"),
+        photos: vec![],
+    })
 }
 
 /// Staff's review of what the public sees: publish or withdraw, the public text (a redaction of
@@ -611,13 +473,10 @@ async fn publish(
     m: Multipart,
 ) -> Response {
     let lang = s.lang;
-    let form = match read_multipart(m).await {
+    let form = match checked_form(&s, m).await {
         Ok(f) => f,
-        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        Err(r) => return r,
     };
-    if let Err(r) = s.check(form.get("_csrf")) {
-        return r;
-    }
     let input = PublicationInput {
         public: form.get("public") == "1",
         public_description: form.opt("public_description"),
@@ -626,18 +485,12 @@ async fn publish(
     };
     match publicity::set(&state.db, &state.sealer, &s.actor, &id, &input).await {
         Ok(_) => Redirect::to(&format!("/cases/{}?done=publication", enc(&id))).into_response(),
-        Err(e) => {
-            let code = match e {
-                Error::Forbidden(_) => StatusCode::FORBIDDEN,
-                Error::NotFound { .. } => StatusCode::NOT_FOUND,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            let body = html! {
-                (error_box(lang, &e))
-                p { a href={"/cases/" (enc(&id))} { (lang.t("返回案件", "Back to the case")) } }
-            };
-            (code, page(Some(&s), lang, &lang.word("publication"), body)).into_response()
-        }
+        Err(e) => refusal(
+            &s,
+            &e,
+            &lang.word("publication"),
+            &format!("/cases/{}", enc(&id)),
+        ),
     }
 }
 
@@ -650,14 +503,5 @@ async fn photo(
 ) -> Response {
     gongzhi_core::attachments::serve(&state, &s.actor, &photo)
         .await
-        .unwrap_or_else(|_| StatusCode::NOT_FOUND.into_response())
-}
-
-/// Roles that see the staff side of a case list.
-pub fn staff(s: &Session) -> bool {
-    s.actor.assignments.iter().any(|a| a.role != Role::Resident)
-}
-
-pub fn _json_unused() -> Markup {
-    json_script("x", &json!(null))
+        .unwrap_or_else(|e| error_response(&e))
 }
