@@ -56,9 +56,6 @@ impl Session {
                 .into_response())
         }
     }
-    pub fn has(&self, role: Role) -> bool {
-        self.actor.assignments.iter().any(|a| a.role == role)
-    }
     /// Only a resident: sees the public side.
     pub fn resident_only(&self) -> bool {
         self.actor

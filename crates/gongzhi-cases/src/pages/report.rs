@@ -88,22 +88,6 @@ async fn render(state: &AppState, s: &Session, v: &Submitted, error: Option<&Err
     } else {
         v.get("kind")
     };
-    // Ticked as the reporter left it, else as the kind's default (off for complaints, reports
-    // and hotline calls); app.js follows the kind until the box is touched.
-    let public = if v.fields.is_empty() {
-        KINDS
-            .iter()
-            .find(|(c, _)| *c == kind)
-            .is_some_and(|(_, k)| publicity::public_by_default(*k, channel))
-    } else {
-        v.get("public") == "1"
-    };
-    let public_kinds: Vec<&str> = KINDS
-        .iter()
-        .filter(|(_, k)| publicity::public_by_default(*k, channel))
-        .map(|(c, _)| *c)
-        .collect();
-    let metres = state.config.open311_public_precision_m;
     page(
         Some(s),
         lang,
@@ -151,20 +135,7 @@ async fn render(state: &AppState, s: &Session, v: &Submitted, error: Option<&Err
                 }
                 label for="photos" { (lang.t("照片（最多 9 张）", "Photos (up to 9)")) }
                 input #photos name="photos" type="file" accept="image/*" capture="environment" multiple;
-                fieldset.publicity {
-                    legend { (lang.t("是否公开", "Public or not")) }
-                    label.choice {
-                        input #public type="checkbox" name="public" value="1" checked[public] aria-describedby="public-notice" data-public-kinds=(public_kinds.join(" "));
-                        (lang.t("公开此诉求", "Make this request public"))
-                    }
-                    p.hint #public-notice {
-                        (match lang {
-                            Lang::Zh => format!("勾选后，问题描述和照片将通过开放接口（Open311）向所有人公开：照片经工作人员审核后才公开，位置只显示到约 {metres} 米范围，地址不公开；姓名和电话始终不公开。不勾选则只有经办人员可见。"),
-                            Lang::En => format!("If ticked, the description and photos will be public to everyone through the open interface (Open311): photos only after staff review them, the location only to within about {metres} m, not the address; name and phone never. Unticked, only the staff handling it see it."),
-                        })
-                        @if channel == Channel::Hotline { " " (lang.t("勾选前请征得来电人同意。", "Ask the caller before ticking it.")) }
-                    }
-                }
+                (publicity_choice(lang, v, kind, channel, state.config.open311_public_precision_m))
                 @if channel != Channel::Patrol {
                     fieldset {
                         legend { (lang.t("诉求人", "Reporter")) }
@@ -181,6 +152,48 @@ async fn render(state: &AppState, s: &Session, v: &Submitted, error: Option<&Err
             (map_scripts(state))
         },
     )
+}
+
+/// Whether the request is shown publicly (Open311), ticked as the reporter left it or as the
+/// kind's default, with what that means.
+fn publicity_choice(
+    lang: Lang,
+    v: &Submitted,
+    kind: &str,
+    channel: Channel,
+    metres: u32,
+) -> Markup {
+    // Ticked as the reporter left it, else as the kind's default (off for complaints, reports
+    // and hotline calls); app.js follows the kind until the box is touched.
+    let public = if v.fields.is_empty() {
+        KINDS
+            .iter()
+            .find(|(c, _)| *c == kind)
+            .is_some_and(|(_, k)| publicity::public_by_default(*k, channel))
+    } else {
+        v.get("public") == "1"
+    };
+    let public_kinds: Vec<&str> = KINDS
+        .iter()
+        .filter(|(_, k)| publicity::public_by_default(*k, channel))
+        .map(|(c, _)| *c)
+        .collect();
+    html! {
+        fieldset.publicity {
+            legend { (lang.t("是否公开", "Public or not")) }
+            label.choice {
+                input #public type="checkbox" name="public" value="1" checked[public] aria-describedby="public-notice" data-public-kinds=(public_kinds.join(" "));
+                (lang.t("公开此诉求", "Make this request public"))
+            }
+            p.hint #public-notice {
+                (match lang {
+                    Lang::Zh => format!("勾选后，问题描述和照片将通过开放接口（Open311）向所有人公开：照片经工作人员审核后才公开，位置只显示到约 {metres} 米范围，地址不公开；姓名和电话始终不公开。不勾选则只有经办人员可见。"),
+                    Lang::En => format!("If ticked, the description and photos will be public to everyone through the open interface (Open311): photos only after staff review them, the location only to within about {metres} m, not the address; name and phone never. Unticked, only the staff handling it see it."),
+                })
+                @if channel == Channel::Hotline { " " (lang.t("勾选前请征得来电人同意。", "Ask the caller before ticking it.")) }
+            }
+        }
+    }
 }
 
 fn parse_coord(v: &str, what: &str) -> Result<Option<f64>, Error> {

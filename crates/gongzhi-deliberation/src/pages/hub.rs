@@ -38,50 +38,50 @@ pub(super) async fn hub(State(state): State<AppState>, s: Session) -> Response {
 fn taking_part(s: &Session, mine: &Result<Option<Verification>, Error>) -> Markup {
     let lang = s.lang;
     html! {
-    section #verification {
-        h2 { (lang.t("参与资格", "Taking part")) }
-        @match mine {
-            Err(e) => (error_box(lang, e)),
-            Ok(Some(r)) => p.ok {
-                (lang.t("您已认证为本地居民：", "You are verified as a resident of: "))
-                strong { (r.area) " " (r.place) }
-            },
-            Ok(None) => {
-                p { (lang.t("认证后才能提出议题、投票和参与征询。请向社区工作人员核验，或输入社区发放的一次性认证码。", "Verify to raise topics, vote and answer consultations: ask community staff, or enter the one-time code they gave you.")) }
-                (form(s, "/deliberation/do/redeem", html! {
-                    label for="code" { (lang.t("认证码", "Code")) }
-                    input #code name="code" required autocomplete="off";
-                    button type="submit" { (lang.t("认证", "Verify")) }
-                }))
+        section #verification {
+            h2 { (lang.t("参与资格", "Taking part")) }
+            @match mine {
+                Err(e) => (error_box(lang, e)),
+                Ok(Some(r)) => p.ok {
+                    (lang.t("您已认证为本地居民：", "You are verified as a resident of: "))
+                    strong { (r.area) " " (r.place) }
+                },
+                Ok(None) => {
+                    p { (lang.t("认证后才能提出议题、投票和参与征询。请向社区工作人员核验，或输入社区发放的一次性认证码。", "Verify to raise topics, vote and answer consultations: ask community staff, or enter the one-time code they gave you.")) }
+                    (form(s, "/deliberation/do/redeem", html! {
+                        label for="code" { (lang.t("认证码", "Code")) }
+                        input #code name="code" required autocomplete="off";
+                        button type="submit" { (lang.t("认证", "Verify")) }
+                    }))
+                }
             }
         }
-    }
     }
 }
 
 fn new_topic(s: &Session, mine: Option<&Verification>) -> Markup {
     let lang = s.lang;
     html! {
-    section #new-topic {
-        h2 { (lang.t("提出议题", "Raise a topic")) }
-        (form(s, "/deliberation/do/propose", html! {
-            label for="t-title" { (lang.t("标题", "Title")) }
-            input #t-title name="title" required maxlength="100";
-            label for="t-body" { (lang.t("内容", "What and why")) }
-            textarea #t-body name="body" required rows="3" {}
-            label for="t-level" { (lang.t("范围", "Level")) }
-            select #t-level name="level" {
-                option value="community" { (lang.word("community")) }
-                option value="compound" { (lang.word("compound")) }
-                option value="building" { (lang.word("building")) }
-            }
-            label for="t-area" { (lang.t("社区编码", "Community code")) }
-            input #t-area name="area" required value=(mine.map_or("", |r| r.area.as_str()));
-            label for="t-place" { (lang.t("小区/楼栋（如 多福巷小区/3号楼）", "Compound/building (e.g. 多福巷小区/3号楼)")) }
-            input #t-place name="place" value=(mine.map_or("", |r| r.place.as_str()));
-            button type="submit" { (lang.t("提交议题", "Submit")) }
-        }))
-    }
+        section #new-topic {
+            h2 { (lang.t("提出议题", "Raise a topic")) }
+            (form(s, "/deliberation/do/propose", html! {
+                label for="t-title" { (lang.t("标题", "Title")) }
+                input #t-title name="title" required maxlength="100";
+                label for="t-body" { (lang.t("内容", "What and why")) }
+                textarea #t-body name="body" required rows="3" {}
+                label for="t-level" { (lang.t("范围", "Level")) }
+                select #t-level name="level" {
+                    option value="community" { (lang.word("community")) }
+                    option value="compound" { (lang.word("compound")) }
+                    option value="building" { (lang.word("building")) }
+                }
+                label for="t-area" { (lang.t("社区编码", "Community code")) }
+                input #t-area name="area" required value=(mine.map_or("", |r| r.area.as_str()));
+                label for="t-place" { (lang.t("小区/楼栋（如 多福巷小区/3号楼）", "Compound/building (e.g. 多福巷小区/3号楼)")) }
+                input #t-place name="place" value=(mine.map_or("", |r| r.place.as_str()));
+                button type="submit" { (lang.t("提交议题", "Submit")) }
+            }))
+        }
     }
 }
 

@@ -542,14 +542,13 @@ async fn unit_only_users_see_only_their_units_figures(backend: Backend) {
             "no area's figures at {level} level"
         );
     }
-    let (s, _, csv) = lead
-        .get("/dashboard/export?format=csv&level=unit")
-        .await;
+    let (s, _, csv) = lead.get("/dashboard/export?format=csv&level=unit").await;
     assert_eq!(s, 200);
-    assert!(csv.contains("110102-sw") && !csv.contains("110102-cg"), "{csv}");
-    let (s, _, csv) = lead
-        .get("/dashboard/export?format=csv&level=street")
-        .await;
+    assert!(
+        csv.contains("110102-sw") && !csv.contains("110102-cg"),
+        "{csv}"
+    );
+    let (s, _, csv) = lead.get("/dashboard/export?format=csv&level=street").await;
     assert_eq!(s, 200);
     assert!(!csv.contains("110102001"), "no street's row: {csv}");
 
@@ -564,9 +563,7 @@ async fn unit_only_users_see_only_their_units_figures(backend: Backend) {
     assert_eq!(status, 403);
     assert!(trend.is_none());
     assert_eq!(sum_open(&grids), 1);
-    let (s, _, _) = handler
-        .get("/dashboard/export?format=csv&level=unit")
-        .await;
+    let (s, _, _) = handler.get("/dashboard/export?format=csv&level=unit").await;
     assert_eq!(s, 403);
 }
 both!(unit_only_users_see_only_their_units_figures);
