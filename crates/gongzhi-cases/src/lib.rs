@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod measures;
 pub mod notify;
 pub mod overview;
+pub mod pages;
 pub mod publicity;
 pub mod roles;
 pub mod stats;
@@ -20,7 +21,7 @@ use gongzhi_core::attachments::{OwnerFuture, OwnerKind};
 use gongzhi_core::db::{Db, Migration};
 use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{Action, Actor, RoleDef};
-use gongzhi_core::module::{Measure, Module, SeedFuture};
+use gongzhi_core::module::{AdminSection, Measure, MenuEntry, Module, SeedFuture};
 use utoipa_axum::router::OpenApiRouter;
 
 pub struct Cases;
@@ -58,6 +59,15 @@ impl Module for Cases {
     }
     fn measures(&self) -> &'static [Measure] {
         measures::MEASURES
+    }
+    fn pages(&self) -> axum::Router<AppState> {
+        pages::routes()
+    }
+    fn menu(&self) -> &'static [MenuEntry] {
+        pages::MENU
+    }
+    fn admin_sections(&self) -> &'static [AdminSection] {
+        pages::ADMIN_SECTIONS
     }
     fn attachment_owners(&self) -> &'static [OwnerKind] {
         &[OwnerKind {

@@ -128,3 +128,28 @@ pub async fn trend(db: &Db, actor: &Actor, now: i64, days: i64) -> Result<Trend>
     }
     Ok(t)
 }
+
+/// What the leaders' dashboard shows: a period's ranking at one level and the trend of the
+/// last [`TREND_DAYS`] days.
+#[derive(Debug, Clone, Default)]
+pub struct Dashboard {
+    pub ranking: Vec<crate::stats::StatsRow>,
+    pub trend: Trend,
+}
+
+pub const TREND_DAYS: i64 = 30;
+
+/// The dashboard of `actor`: refused unless one of their roles reads the figures
+/// (`stats_read`), and then only of what their assignments reach — an area's subtree, or a
+/// unit's own cases and row for a unit-only assignment, never the district's.
+pub async fn dashboard(
+    db: &Db,
+    actor: &Actor,
+    period: &str,
+    level: crate::stats::StatsLevel,
+    now: i64,
+) -> Result<Dashboard> {
+    let ranking = crate::stats::compute(db, actor, period, level).await?;
+    let trend = trend(db, actor, now, TREND_DAYS).await?;
+    Ok(Dashboard { ranking, trend })
+}

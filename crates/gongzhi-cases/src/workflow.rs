@@ -153,7 +153,7 @@ pub enum Over {
 }
 
 impl Step {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Step::Accept => "accept",
             Step::File => "file",
@@ -182,30 +182,29 @@ impl Step {
         ALL_STEPS.into_iter().find(|x| x.as_str() == s)
     }
 
-    /// The permission this step needs, and what its scope is checked against.
-    pub fn permission(self) -> (Action, Over) {
-        let a = |roles: &'static [Role]| Action::new(self.as_str(), roles);
-        match self {
-            Step::Accept | Step::File | Step::Cancel | Step::CallBack => {
-                (a(INTAKE_DESK), Over::Area)
-            }
+    /// The permission this step needs, and what its scope is checked against. A `const fn`, so
+    /// a menu entry can be gated by the step its page offers.
+    pub const fn permission(self) -> (Action, Over) {
+        let (roles, over) = match self {
+            Step::Accept | Step::File | Step::Cancel | Step::CallBack => (INTAKE_DESK, Over::Area),
             Step::Dispatch
             | Step::Close
             | Step::ApproveExtension
             | Step::Hold
             | Step::Resume
             | Step::Reopen
-            | Step::Merge => (a(DISPATCH_DESK), Over::Area),
-            Step::Summon | Step::Supervise => (a(OVERSIGHT), Over::Area),
-            Step::Remind => (a(REMINDERS), Over::Area),
-            Step::Verify => (a(VERIFIERS), Over::Area),
+            | Step::Merge => (DISPATCH_DESK, Over::Area),
+            Step::Summon | Step::Supervise => (OVERSIGHT, Over::Area),
+            Step::Remind => (REMINDERS, Over::Area),
+            Step::Verify => (VERIFIERS, Over::Area),
             Step::Sign
             | Step::Contact
             | Step::ReportBack
             | Step::Return
             | Step::Extend
-            | Step::ReportIn => (a(HANDLING_UNIT), Over::Unit),
-        }
+            | Step::ReportIn => (HANDLING_UNIT, Over::Unit),
+        };
+        (Action::new(self.as_str(), roles), over)
     }
 }
 

@@ -1,5 +1,8 @@
-//! How a part of the product plugs into gongzhi: its migrations and its API routes, declared in
-//! one place (like a Decidim component manifest). The binary lists the modules it serves.
+//! How a part of the product plugs into gongzhi: its migrations, API routes, pages, menu entries
+//! and administration sections, declared in one place (like a Decidim component manifest). The
+//! binary lists the modules it serves.
+
+use std::collections::HashMap;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -14,7 +17,22 @@ pub trait Module: Send + Sync {
         &[]
     }
     /// Routes under `/api/v1`, documented for `/api/openapi.json`.
-    fn api(&self) -> OpenApiRouter<AppState>;
+    fn api(&self) -> OpenApiRouter<AppState> {
+        OpenApiRouter::new()
+    }
+    /// Server-rendered pages: plain routes, not in the OpenAPI document, with the pages' body
+    /// limit (forms carry photos).
+    fn pages(&self) -> axum::Router<AppState> {
+        axum::Router::new()
+    }
+    /// What the module adds to the main menu; each entry shows to those who may use it.
+    fn menu(&self) -> &'static [MenuEntry] {
+        &[]
+    }
+    /// What the module adds to the administration page (its settings).
+    fn admin_sections(&self) -> &'static [AdminSection] {
+        &[]
+    }
     /// The roles this module introduces, with their labels and the earlier modules' actions
     /// they are granted.
     fn roles(&self) -> &'static [RoleDef] {
@@ -90,6 +108,58 @@ pub fn measure(modules: &[&dyn Module], name: &str) -> Option<&'static Measure> 
 pub type SeedFuture<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = crate::Result<()>> + Send + 'a>>;
 
+/// An entry of the main menu. It shows to a signed-in user when one of their roles is granted
+/// `action` somewhere ([`crate::identity::may_somewhere`]): the action the page itself checks,
+/// so the menu never offers what the page refuses. Entries with the same `href` collapse to the
+/// first shown (several entries for one page give it a label per kind of user, in priority
+/// order).
+#[derive(Debug, Clone, Copy)]
+pub struct MenuEntry {
+    pub href: &'static str,
+    pub zh: &'static str,
+    pub en: &'static str,
+    pub action: Action,
+    /// Place in the menu, across every module: lower comes first.
+    pub order: u16,
+    /// Whether this page can be where a user lands after signing in: the shown entry with the
+    /// lowest rank is.
+    pub start: Option<u16>,
+}
+
+/// A part of the administration page that a module brings (the cases module: categories,
+/// the working calendar, routing rules). Its forms post to the module's own pages, which
+/// redirect back to `/admin?done=KEY` with a key of `done`.
+#[derive(Clone, Copy)]
+pub struct AdminSection {
+    /// The section's element id and tab anchor.
+    pub id: &'static str,
+    pub zh: &'static str,
+    pub en: &'static str,
+    /// Place on the page, across every module (the platform's own: areas 10, units 50, users
+    /// 60, audit 70).
+    pub order: u16,
+    /// The section's HTML for this user, or `None` when they may not see it (then neither the
+    /// section nor its tab shows). Errors are shown inside it, with their reason.
+    pub render: for<'a> fn(&'a AppState, &'a AdminView<'a>) -> AdminFuture<'a>,
+    /// What the page says after a change, by the key the module's form redirects with:
+    /// (key, zh-CN, English). Fixed texts: a link cannot make the page say anything else.
+    pub done: &'static [(&'static str, &'static str, &'static str)],
+}
+
+/// Who asks for the administration page, and how.
+pub struct AdminView<'a> {
+    pub actor: &'a Actor,
+    /// The page's language: `zh-CN` or `en`.
+    pub lang: &'static str,
+    /// The CSRF token every form of the page carries.
+    pub csrf: &'a str,
+    /// The page's query (e.g. `edit`: the record to edit).
+    pub query: &'a HashMap<String, String>,
+}
+
+pub type AdminFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send + 'a>>;
+
 /// The platform itself: audit chain, users, units, roles, tokens.
 pub struct Platform;
 
@@ -144,6 +214,9 @@ impl Module for Areas {
 pub fn register(modules: &[&dyn Module]) {
     for m in modules {
         crate::identity::register(m.roles(), m.actions());
+        // The actions gating menu entries are permissions too, listed with the rest.
+        let gates: Vec<Action> = m.menu().iter().map(|e| e.action).collect();
+        crate::identity::register(&[], &gates);
     }
 }
 

@@ -11,6 +11,7 @@ mod common;
 pub mod consultations;
 pub mod moderation;
 pub mod pabulib;
+pub mod pages;
 pub mod panels;
 pub mod pb;
 pub mod residents;
@@ -23,7 +24,7 @@ use gongzhi_core::attachments::{OwnerFuture, OwnerKind};
 use gongzhi_core::db::Migration;
 use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{Action, Actor, Role, RoleDef};
-use gongzhi_core::module::Module;
+use gongzhi_core::module::{MenuEntry, Module};
 use utoipa_axum::router::OpenApiRouter;
 
 pub use common::MaybeAuthed;
@@ -93,6 +94,12 @@ impl Module for Deliberation {
             .merge(consultations::api())
             .merge(panels::api())
             .merge(moderation::api())
+    }
+    fn pages(&self) -> axum::Router<AppState> {
+        pages::routes()
+    }
+    fn menu(&self) -> &'static [MenuEntry] {
+        pages::MENU
     }
 }
 

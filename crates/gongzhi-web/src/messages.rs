@@ -1,17 +1,15 @@
-//! The fixed texts a page shows after a redirect (`?done=`): looked up by key in this list,
-//! never taken from the address, so a link cannot make a page say what its sender wants.
+//! The fixed texts a page shows after a redirect (`?done=`): looked up by key in this list (or
+//! in a module's administration section), never taken from the address, so a link cannot make
+//! a page say what its sender wants.
 
 use crate::i18n::Lang;
 
-/// What `/admin` says after a change, by the form that made it.
+/// What `/admin` says after a change to the platform, by the form that made it.
 const ADMIN_DONE: &[(&str, &str, &str)] = &[
     ("divisions", "区划已导入", "Divisions imported"),
     ("geojson", "网格边界已导入", "Grid boundaries imported"),
-    ("calendar", "工作日历已导入", "Working calendar imported"),
-    ("rules", "派遣规则已添加", "Routing rule added"),
     ("units", "单位已添加", "Unit added"),
     ("users", "用户已添加", "User added"),
-    ("category", "类别已保存", "Category saved"),
 ];
 
 /// The message for an administration form's key; unknown keys have none.

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{actor_for_token, Actor, Role};
+use gongzhi_core::module::MenuEntry;
 
 use crate::i18n::Lang;
 
@@ -23,9 +24,20 @@ pub struct Session {
     pub actor: Actor,
     pub token: String,
     pub lang: Lang,
+    /// The menu entries this user may use (see [`crate::menu::shown`]).
+    pub menu: Vec<MenuEntry>,
 }
 
 impl Session {
+    pub fn new(state: &AppState, actor: Actor, token: String, lang: Lang) -> Session {
+        let menu = crate::menu::shown(state.menu(), &actor);
+        Session {
+            actor,
+            token,
+            lang,
+            menu,
+        }
+    }
     pub fn csrf(&self) -> String {
         csrf_of(&self.token)
     }
@@ -43,14 +55,6 @@ impl Session {
             )
                 .into_response())
         }
-    }
-    pub fn has(&self, role: Role) -> bool {
-        self.actor.assignments.iter().any(|a| a.role == role)
-    }
-    pub fn roles(&self) -> Vec<Role> {
-        let mut r: Vec<Role> = self.actor.assignments.iter().map(|a| a.role).collect();
-        r.dedup();
-        r
     }
     /// Only a resident: sees the public side.
     pub fn resident_only(&self) -> bool {
@@ -113,11 +117,7 @@ impl FromRequestParts<AppState> for Session {
         let actor = actor_for_token(&state.db, &token)
             .await
             .map_err(|_| to_login())?;
-        Ok(Session {
-            actor,
-            token,
-            lang: lang_of(&parts.headers),
-        })
+        Ok(Session::new(state, actor, token, lang_of(&parts.headers)))
     }
 }
 

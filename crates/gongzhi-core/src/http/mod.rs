@@ -58,6 +58,8 @@ pub struct AppState {
 struct Registered {
     attachment_owners: Vec<crate::attachments::OwnerKind>,
     error_shapes: Vec<ErrorShape>,
+    menu: Vec<crate::module::MenuEntry>,
+    admin_sections: Vec<crate::module::AdminSection>,
 }
 
 impl AppState {
@@ -115,6 +117,18 @@ impl AppState {
             .attachment_owners
             .iter()
             .find(|k| k.kind == kind)
+    }
+
+    /// Every module's menu entries, in menu order (the page shell shows those a user may use).
+    pub fn menu(&self) -> &[crate::module::MenuEntry] {
+        self.registered.get().map_or(&[], |r| r.menu.as_slice())
+    }
+
+    /// Every module's sections of the administration page, in page order.
+    pub fn admin_sections(&self) -> &[crate::module::AdminSection] {
+        self.registered
+            .get()
+            .map_or(&[], |r| r.admin_sections.as_slice())
     }
 
     /// Keeps the locate index in step with storage until the process ends.
@@ -676,6 +690,9 @@ pub fn metrics_app(config: Arc<Config>) -> Router {
 /// Default request body limit; imports set their own, larger one.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// What a page's form may carry: a few photos and the fields around them.
+pub const PAGE_BODY_LIMIT: usize = crate::attachments::MAX_BYTES * 3 + 64 * 1024;
+
 /// Runs each request in its own task, so a client that goes away cannot cancel a write half-way:
 /// a cancelled transaction can leave a pooled SQLite connection inside it (an upstream sqlx
 /// cancel-safety gap), failing later writes. The request finishes, commits or rolls back.
@@ -689,18 +706,27 @@ async fn run_to_completion(req: Request, next: Next) -> Response {
     }
 }
 
-/// The whole HTTP app: every module's API, its OpenAPI document, health and metrics.
+/// The whole HTTP app: every module's API, its OpenAPI document, its pages, health and metrics.
 pub fn app(state: AppState, modules: &[&dyn Module]) -> (Router, utoipa::openapi::OpenApi) {
     crate::module::register(modules);
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi());
+    let mut pages = Router::new();
     let mut registered = Registered::default();
     for m in modules {
         api = api.merge(m.api());
+        pages = pages.merge(m.pages());
         registered
             .attachment_owners
             .extend_from_slice(m.attachment_owners());
         registered.error_shapes.extend(m.error_shape());
+        registered.menu.extend_from_slice(m.menu());
+        registered
+            .admin_sections
+            .extend_from_slice(m.admin_sections());
     }
+    // Stable sorts: entries of equal place keep the modules' order.
+    registered.menu.sort_by_key(|e| e.order);
+    registered.admin_sections.sort_by_key(|s| s.order);
     // A second app on the same state registers the same modules: the first set stands.
     let _ = state.registered.set(registered);
     let (api_router, openapi) = api.split_for_parts();
@@ -708,6 +734,7 @@ pub fn app(state: AppState, modules: &[&dyn Module]) -> (Router, utoipa::openapi
     // Installs the recorder, so figures are kept from the first request on.
     metrics_handle();
     let router = api_router
+        .merge(pages.layer(axum::extract::DefaultBodyLimit::max(PAGE_BODY_LIMIT)))
         .route("/api/openapi.json", get(move || async move { Json(doc) }))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_on_main))

@@ -477,6 +477,97 @@ async fn dashboard_counts_what_the_api_lists(backend: Backend) {
 }
 both!(dashboard_counts_what_the_api_lists);
 
+/// A user whose only assignments are units (no area) sees their units' figures on the dashboard
+/// — the ranking, the map, the trend and the export — never the district's; a handling unit,
+/// whose roles do not read the figures, is refused the dashboard and sees only its own cases on
+/// the map. Through the real pages, issue 14.
+async fn unit_only_users_see_only_their_units_figures(backend: Backend) {
+    let d: Desk = desk_on(TestApp::spawn(backend).await).await;
+    let app = &d.app;
+    // Three cases for the water unit (two in street 1, one in street 2), one for urban
+    // management; all dispatched, so each unit has a row in the month's ranking.
+    for (category, at, unit) in [
+        ("C0101", IN_STREET_1, "110102-sw"),
+        ("C0101", IN_STREET_1, "110102-sw"),
+        ("C0101", IN_STREET_2, "110102-sw"),
+        ("E0503", IN_STREET_2, "110102-cg"),
+    ] {
+        let (s, c) = d.create(&d.operator, &new_case(category, at)).await;
+        assert_eq!((s, c["unit"].as_str()), (201, Some(unit)), "{c}");
+        let id = c["id"].as_str().unwrap();
+        d.ok(&d.operator, id, "accept", json!({})).await;
+        d.ok(&d.operator, id, "file", json!({})).await;
+        d.ok(&d.dispatcher, id, "dispatch", json!({})).await;
+    }
+    let sum_open = |grids: &Value| -> i64 {
+        grids["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["properties"]["open"].as_i64().unwrap())
+            .sum()
+    };
+    // The district leader sees both units: the figures are really there to leak.
+    let (mut district, _) = person(app, "distlead", json!([{"role": "leader"}])).await;
+    let (_, _, page) = district.get("/dashboard?level=unit").await;
+    assert!(page.contains("西城区水务局") && page.contains("西城区城管委"));
+
+    let (mut lead, token) = person(
+        app,
+        "swlead",
+        json!([{"role": "leader", "unit": "110102-sw"}]),
+    )
+    .await;
+    assert_eq!(api_total(app, &token, "").await, 3);
+    let (status, grids, trend) = dashboard_figures(&mut lead).await;
+    assert_eq!(status, 200);
+    assert_eq!(sum_open(&grids), 3, "the map counts the water unit's cases");
+    let created: i64 = trend.expect("the trend")["created"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .sum();
+    assert_eq!(created, 3, "the trend counts the water unit's cases");
+    let (s, _, page) = lead.get("/dashboard?level=unit").await;
+    assert_eq!(s, 200);
+    assert!(page.contains("id=\"ranking\""), "its own row: {page}");
+    assert!(page.contains("西城区水务局"));
+    assert!(!page.contains("西城区城管委"), "no other unit's row");
+    for level in ["street", "community", "grid"] {
+        let (s, _, page) = lead.get(&format!("/dashboard?level={level}")).await;
+        assert_eq!(s, 200);
+        assert!(
+            !page.contains("id=\"ranking\""),
+            "no area's figures at {level} level"
+        );
+    }
+    let (s, _, csv) = lead.get("/dashboard/export?format=csv&level=unit").await;
+    assert_eq!(s, 200);
+    assert!(
+        csv.contains("110102-sw") && !csv.contains("110102-cg"),
+        "{csv}"
+    );
+    let (s, _, csv) = lead.get("/dashboard/export?format=csv&level=street").await;
+    assert_eq!(s, 200);
+    assert!(!csv.contains("110102001"), "no street's row: {csv}");
+
+    // A handling unit: the dashboard is not theirs; the map counts their one case.
+    let (mut handler, _) = person(
+        app,
+        "cghandler",
+        json!([{"role": "handler", "unit": "110102-cg"}]),
+    )
+    .await;
+    let (status, grids, trend) = dashboard_figures(&mut handler).await;
+    assert_eq!(status, 403);
+    assert!(trend.is_none());
+    assert_eq!(sum_open(&grids), 1);
+    let (s, _, _) = handler.get("/dashboard/export?format=csv&level=unit").await;
+    assert_eq!(s, 403);
+}
+both!(unit_only_users_see_only_their_units_figures);
+
 /// A street admin's /admin has no district-wide audit log and no routing rules (the API
 /// refuses both); messages after a redirect come from a fixed list, never from the address.
 async fn admin_page_shows_what_the_api_allows(backend: Backend) {

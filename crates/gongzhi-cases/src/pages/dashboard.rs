@@ -6,47 +6,28 @@ use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Json;
+use axum::{Json, Router};
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use utoipa_axum::router::OpenApiRouter;
 
-use gongzhi_cases::overview;
-use gongzhi_cases::stats::{self, StatsLevel, StatsRow};
 use gongzhi_core::areas::Level;
 use gongzhi_core::http::AppState;
-use gongzhi_core::identity::Role;
 use gongzhi_core::time::now_ms;
+use gongzhi_core::Error;
+use gongzhi_web::i18n::Lang;
+use gongzhi_web::map::{chart_scripts, grid_shapes, map_scripts};
+use gongzhi_web::session::Session;
+use gongzhi_web::{error_response, json_script, page, refusal};
 
-use crate::i18n::Lang;
-use crate::session::Session;
-use crate::{error_box, json_script, page};
+use crate::overview;
+use crate::stats::{self, StatsLevel, StatsRow};
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+pub fn routes() -> Router<AppState> {
+    Router::new()
         .route("/dashboard", get(dashboard))
         .route("/dashboard/grids.json", get(grids))
         .route("/dashboard/export", get(export))
-}
-
-/// Leaflet, our map script and the map settings (basemap, if any), for pages with a map.
-pub fn map_scripts(state: &AppState) -> Markup {
-    html! {
-        link rel="stylesheet" href="/static/leaflet.css";
-        (json_script("map-config", &json!({"basemap": state.config.basemap_url})))
-        script src="/static/leaflet.js" {}
-        script src="/static/map.js" {}
-    }
-}
-
-fn may_oversee(s: &Session) -> bool {
-    s.actor.assignments.iter().any(|a| {
-        matches!(
-            a.role,
-            Role::LEADER | gongzhi_cases::roles::DISPATCHER | Role::ADMIN
-        )
-    })
 }
 
 #[derive(Deserialize, Default)]
@@ -82,10 +63,6 @@ async fn dashboard(
     Query(q): Query<DashQuery>,
 ) -> Response {
     let lang = s.lang;
-    if !may_oversee(&s) {
-        return (StatusCode::FORBIDDEN, page(Some(&s), lang, lang.t("看板", "Dashboard"),
-            html! { div.error role="alert" { (lang.t("看板供领导、派遣员和管理员使用。", "The dashboard is for leaders, dispatchers and administrators.")) } })).into_response();
-    }
     let (level, level_name) = level_of(q.level.as_deref());
     let period = q
         .period
@@ -96,10 +73,17 @@ async fn dashboard(
         "{period}|{level_name}|{:?}|{:?}",
         s.actor.user_id, s.actor.assignments
     );
-    let (rows, trend, computed_at) = match figures(&state, &s, &key, &period, level).await {
-        Ok((rows, trend, at)) => (Ok(rows), trend, at),
-        Err(e) => (Err(e), Value::Null, now_ms()),
+    // Refused (403) to those whose roles do not read the figures, with the reason.
+    let (figures, computed_at) = match cached(&state, &key, async {
+        overview::dashboard(&state.db, &s.actor, &period, level, now_ms()).await
+    })
+    .await
+    {
+        Ok(f) => f,
+        Err(e) => return refusal(&s, &e, lang.t("领导看板", "Leaders' dashboard"), "/"),
     };
+    let t = &figures.trend;
+    let trend = json!({"days": t.days, "created": t.created, "closed": t.closed});
     let body = html! {
         section.card {
             div.map-tools {
@@ -135,10 +119,7 @@ async fn dashboard(
                 a.button href={"/dashboard/export?format=xlsx&level=" (level_name) "&period=" (period)} { "XLSX" }
                 a.button href={"/dashboard/export?format=csv&level=" (level_name) "&period=" (period)} { "CSV" }
             }
-            @match &rows {
-                Err(e) => (error_box(lang, e)),
-                Ok(rows) => (ranking(lang, rows)),
-            }
+            (ranking(lang, &figures.ranking))
         }
         section.card {
             h2 { (lang.t("近 30 天趋势", "Last 30 days")) }
@@ -148,7 +129,7 @@ async fn dashboard(
                 "created": lang.t("新增", "New"), "closed": lang.t("结案", "Closed")})))
         }
         (map_scripts(&state))
-        script src="/static/echarts.min.js" {}
+        (chart_scripts())
     };
     page(
         Some(&s),
@@ -210,7 +191,7 @@ where
     F: std::future::Future<Output = gongzhi_core::Result<T>>,
 {
     let cache = state.db.extension(Cached::<T>::default);
-    let generation = gongzhi_cases::store::generation(&state.db);
+    let generation = crate::store::generation(&state.db);
     let hit = cache
         .0
         .lock()
@@ -236,25 +217,6 @@ where
     Ok((v, at_ms))
 }
 
-async fn figures(
-    state: &AppState,
-    s: &Session,
-    key: &str,
-    period: &str,
-    level: StatsLevel,
-) -> gongzhi_core::Result<(Vec<StatsRow>, Value, i64)> {
-    let ((rows, trend), at) = cached(state, key, async {
-        let rows = stats::compute(&state.db, &s.actor, period, level).await?;
-        let t = overview::trend(&state.db, &s.actor, now_ms(), 30).await?;
-        Ok((
-            rows,
-            json!({"days": t.days, "created": t.created, "closed": t.closed}),
-        ))
-    })
-    .await?;
-    Ok((rows, trend, at))
-}
-
 /// The grids as GeoJSON for the maps (the report form's too): the shapes and names are
 /// directory data; each grid's open and overdue cases count only the cases the user may read
 /// (zero for those who may read none), from the cases module's own scoped figures.
@@ -268,21 +230,18 @@ async fn grids(State(state): State<AppState>, s: Session) -> Response {
     .await
     {
         Ok((c, _)) => c,
-        Err(gongzhi_core::Error::Forbidden(_)) => Default::default(),
-        Err(e) => {
-            tracing::error!(error = %e, "grid figures");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
+        // Those who read no cases still get the shapes (the report form's map), with no figures.
+        Err(Error::Forbidden(_)) => Default::default(),
+        Err(e) => return error_response(&e),
     };
-    let (Ok(mut fc), Ok(areas)) = (
-        grid_shapes(&state.db).await,
-        gongzhi_core::areas::names_at(
-            &state.db,
-            &[Level::District, Level::Street, Level::Community],
-        )
-        .await,
-    ) else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    let mut fc = match grid_shapes(&state.db).await {
+        Ok(fc) => fc,
+        Err(e) => return error_response(&e),
+    };
+    let levels = [Level::District, Level::Street, Level::Community];
+    let areas = match gongzhi_core::areas::names_at(&state.db, &levels).await {
+        Ok(a) => a,
+        Err(e) => return error_response(&e),
     };
     // Names of streets and communities, for the drill-down labels.
     let names: serde_json::Map<String, Value> = areas
@@ -299,24 +258,6 @@ async fn grids(State(state): State<AppState>, s: Session) -> Response {
     }
     fc["names"] = Value::Object(names);
     ([(header::CACHE_CONTROL, "private, max-age=30")], Json(fc)).into_response()
-}
-
-/// The grids' GeoJSON changes only with an import: kept per areas version.
-#[derive(Default)]
-struct GridShapes(tokio::sync::Mutex<Option<(i64, Value)>>);
-
-async fn grid_shapes(db: &gongzhi_core::db::Db) -> gongzhi_core::Result<Value> {
-    let version = db.version("areas").await?;
-    let cache = db.extension(GridShapes::default);
-    let mut slot = cache.0.lock().await;
-    if let Some((v, fc)) = slot.as_ref() {
-        if *v == version {
-            return Ok(fc.clone());
-        }
-    }
-    let fc = gongzhi_core::areas::export_geojson(db, Some(Level::Grid)).await?;
-    *slot = Some((version, fc.clone()));
-    Ok(fc)
 }
 
 #[derive(Deserialize)]
@@ -339,11 +280,8 @@ async fn export(
         .unwrap_or_else(this_month);
     let rows = match stats::compute(&state.db, &s.actor, &period, level).await {
         Ok(r) => r,
-        Err(e) => {
-            // A refused export is refused (403), not a bad request.
-            let status = gongzhi_core::http::ApiError::from(e).status;
-            return status.into_response();
-        }
+        // A refused export is refused (403), not a bad request.
+        Err(e) => return error_response(&e),
     };
     let (body, ct, ext) = match q.format.as_str() {
         "csv" => (stats::to_csv(&rows), "text/csv; charset=utf-8", "csv"),
@@ -353,7 +291,7 @@ async fn export(
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 "xlsx",
             ),
-            Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+            Err(e) => return error_response(&e),
         },
         _ => return (StatusCode::BAD_REQUEST, "format is csv or xlsx").into_response(),
     };

@@ -2,113 +2,42 @@
 //! finding on patrol (phone, photo taken on the spot), a hotline operator's live call. It goes
 //! through the same intake as the API: locate, route, deadlines, audit.
 
-use std::collections::HashMap;
-
-use axum::body::Bytes;
 use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use axum::Router;
 use maud::{html, Markup};
-use utoipa_axum::router::OpenApiRouter;
 
-use gongzhi_cases::store::{Channel, Kind, Location, NewCase, Reporter};
-use gongzhi_cases::{catalog, publicity};
 use gongzhi_core::http::AppState;
-use gongzhi_core::identity::Role;
+use gongzhi_core::identity::{may_somewhere, Action, Role};
 use gongzhi_core::Error;
+use gongzhi_web::form::{checked_form, upload_photos, Submitted};
+use gongzhi_web::i18n::Lang;
+use gongzhi_web::map::map_scripts;
+use gongzhi_web::session::Session;
+use gongzhi_web::{error_box, page};
 
-use crate::i18n::Lang;
-use crate::session::Session;
-use crate::{error_box, page};
+use crate::store::{Channel, Kind, Location, NewCase, Reporter};
+use crate::{catalog, publicity};
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().route("/report", get(form_page).post(submit))
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/report", get(form_page).post(submit))
 }
 
-/// A multipart form read whole: text fields (repeatable) and files with their declared type.
-pub struct Submitted {
-    pub fields: HashMap<String, Vec<String>>,
-    pub files: Vec<(Option<String>, Bytes)>,
-}
+/// Taking calls on the hotline: the form is the operator's intake, its channel the hotline.
+pub const HOTLINE_INTAKE: Action = Action::unscoped(
+    "case_intake_hotline",
+    &[crate::roles::OPERATOR, crate::roles::DISPATCHER],
+);
+/// Reporting a finding on patrol: the channel is the patrol, the reporter the grid worker.
+pub const PATROL_REPORT: Action = Action::unscoped("case_report_patrol", &[Role::GRID_WORKER]);
 
-impl Submitted {
-    pub fn get(&self, k: &str) -> &str {
-        self.fields
-            .get(k)
-            .and_then(|v| v.first())
-            .map(|s| s.trim())
-            .unwrap_or("")
-    }
-    pub fn opt(&self, k: &str) -> Option<String> {
-        Some(self.get(k).to_string()).filter(|s| !s.is_empty())
-    }
-    pub fn all(&self, k: &str) -> Vec<String> {
-        self.fields.get(k).cloned().unwrap_or_default()
-    }
-}
-
-pub async fn read_multipart(mut m: Multipart) -> Result<Submitted, Error> {
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        let code = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            "payload_too_large"
-        } else {
-            "invalid_form"
-        };
-        Error::invalid(code, e.body_text())
-    };
-    let mut out = Submitted {
-        fields: HashMap::new(),
-        files: Vec::new(),
-    };
-    while let Some(f) = m.next_field().await.map_err(bad)? {
-        let name = f.name().unwrap_or("").to_string();
-        if let Some(file_name) = f.file_name() {
-            let chosen = !file_name.is_empty();
-            let ct = f.content_type().map(String::from);
-            let bytes = f.bytes().await.map_err(bad)?;
-            // An empty file input sends a nameless part with no bytes: not a photo. A chosen
-            // file with no bytes is one, and is refused with the other bad photos.
-            if chosen || !bytes.is_empty() {
-                out.files.push((ct, bytes));
-            }
-        } else {
-            // Not U+FFFD in place of what was sent: text that is not UTF-8 is refused.
-            let text = String::from_utf8(f.bytes().await.map_err(bad)?.to_vec())
-                .map_err(|_| Error::invalid("invalid_utf8", "form fields are UTF-8 text"))?;
-            out.fields.entry(name).or_default().push(text);
-        }
-    }
-    Ok(out)
-}
-
-/// Stores the photos of a form for `s`; their ids, or the first refusal.
-pub async fn upload_photos(
-    state: &AppState,
-    s: &Session,
-    form: &Submitted,
-) -> Result<Vec<String>, Error> {
-    if form.files.len() > gongzhi_core::attachments::MAX_PER_RECORD {
-        return Err(Error::invalid("too_many_photos", "at most 9 photos"));
-    }
-    // Check every photo before storing any: a bad third photo must not leave two orphans.
-    for (ct, bytes) in &form.files {
-        gongzhi_core::attachments::check(ct.as_deref(), bytes)?;
-    }
-    let mut ids = Vec::new();
-    for (ct, bytes) in &form.files {
-        ids.push(
-            gongzhi_core::attachments::upload(&state.db, &s.actor, ct.as_deref(), bytes)
-                .await?
-                .id,
-        );
-    }
-    Ok(ids)
-}
-
+/// The channel a report from this user comes in by (the menu names the form the same way).
 fn channel_of(s: &Session) -> Channel {
-    if s.has(gongzhi_cases::roles::OPERATOR) || s.has(gongzhi_cases::roles::DISPATCHER) {
+    if may_somewhere(&s.actor, HOTLINE_INTAKE) {
         Channel::Hotline
-    } else if s.has(Role::GRID_WORKER) {
+    } else if may_somewhere(&s.actor, PATROL_REPORT) {
         Channel::Patrol
     } else {
         Channel::Web
@@ -124,17 +53,19 @@ const KINDS: [(&str, Kind); 5] = [
 ];
 
 async fn form_page(State(state): State<AppState>, s: Session) -> Response {
-    let empty = Submitted {
-        fields: HashMap::new(),
-        files: vec![],
-    };
-    render(&state, &s, &empty, None).await.into_response()
+    render(&state, &s, &Submitted::empty(), None)
+        .await
+        .into_response()
 }
 
 async fn render(state: &AppState, s: &Session, v: &Submitted, error: Option<&Error>) -> Markup {
     let lang = s.lang;
     let public_only = s.resident_only();
-    let all = catalog::list(&state.db).await.unwrap_or_default();
+    let categories = catalog::list(&state.db).await;
+    let all: &[catalog::Category] = match &categories {
+        Ok(c) => c,
+        Err(_) => &[],
+    };
     let channel = channel_of(s);
     let title = match channel {
         Channel::Hotline => lang.t("热线受理", "Hotline intake"),
@@ -159,28 +90,13 @@ async fn render(state: &AppState, s: &Session, v: &Submitted, error: Option<&Err
     } else {
         v.get("kind")
     };
-    // Ticked as the reporter left it, else as the kind's default (off for complaints, reports
-    // and hotline calls); app.js follows the kind until the box is touched.
-    let public = if v.fields.is_empty() {
-        KINDS
-            .iter()
-            .find(|(c, _)| *c == kind)
-            .is_some_and(|(_, k)| publicity::public_by_default(*k, channel))
-    } else {
-        v.get("public") == "1"
-    };
-    let public_kinds: Vec<&str> = KINDS
-        .iter()
-        .filter(|(_, k)| publicity::public_by_default(*k, channel))
-        .map(|(c, _)| *c)
-        .collect();
-    let metres = state.config.open311_public_precision_m;
     page(
         Some(s),
         lang,
         title,
         html! {
             @if let Some(e) = error { (error_box(lang, e)) }
+            @if let Err(e) = &categories { (error_box(lang, e)) }
             form.card.report method="post" action="/report" enctype="multipart/form-data" {
                 input type="hidden" name="_csrf" value=(s.csrf());
                 fieldset {
@@ -221,20 +137,7 @@ async fn render(state: &AppState, s: &Session, v: &Submitted, error: Option<&Err
                 }
                 label for="photos" { (lang.t("照片（最多 9 张）", "Photos (up to 9)")) }
                 input #photos name="photos" type="file" accept="image/*" capture="environment" multiple;
-                fieldset.publicity {
-                    legend { (lang.t("是否公开", "Public or not")) }
-                    label.choice {
-                        input #public type="checkbox" name="public" value="1" checked[public] aria-describedby="public-notice" data-public-kinds=(public_kinds.join(" "));
-                        (lang.t("公开此诉求", "Make this request public"))
-                    }
-                    p.hint #public-notice {
-                        (match lang {
-                            Lang::Zh => format!("勾选后，问题描述和照片将通过开放接口（Open311）向所有人公开：照片经工作人员审核后才公开，位置只显示到约 {metres} 米范围，地址不公开；姓名和电话始终不公开。不勾选则只有经办人员可见。"),
-                            Lang::En => format!("If ticked, the description and photos will be public to everyone through the open interface (Open311): photos only after staff review them, the location only to within about {metres} m, not the address; name and phone never. Unticked, only the staff handling it see it."),
-                        })
-                        @if channel == Channel::Hotline { " " (lang.t("勾选前请征得来电人同意。", "Ask the caller before ticking it.")) }
-                    }
-                }
+                (publicity_choice(lang, v, kind, channel, state.config.open311_public_precision_m))
                 @if channel != Channel::Patrol {
                     fieldset {
                         legend { (lang.t("诉求人", "Reporter")) }
@@ -248,9 +151,51 @@ async fn render(state: &AppState, s: &Session, v: &Submitted, error: Option<&Err
                 }
                 button type="submit" { (lang.t("提交", "Submit")) }
             }
-            (crate::dashboard::map_scripts(state))
+            (map_scripts(state))
         },
     )
+}
+
+/// Whether the request is shown publicly (Open311), ticked as the reporter left it or as the
+/// kind's default, with what that means.
+fn publicity_choice(
+    lang: Lang,
+    v: &Submitted,
+    kind: &str,
+    channel: Channel,
+    metres: u32,
+) -> Markup {
+    // Ticked as the reporter left it, else as the kind's default (off for complaints, reports
+    // and hotline calls); app.js follows the kind until the box is touched.
+    let public = if v.fields.is_empty() {
+        KINDS
+            .iter()
+            .find(|(c, _)| *c == kind)
+            .is_some_and(|(_, k)| publicity::public_by_default(*k, channel))
+    } else {
+        v.get("public") == "1"
+    };
+    let public_kinds: Vec<&str> = KINDS
+        .iter()
+        .filter(|(_, k)| publicity::public_by_default(*k, channel))
+        .map(|(c, _)| *c)
+        .collect();
+    html! {
+        fieldset.publicity {
+            legend { (lang.t("是否公开", "Public or not")) }
+            label.choice {
+                input #public type="checkbox" name="public" value="1" checked[public] aria-describedby="public-notice" data-public-kinds=(public_kinds.join(" "));
+                (lang.t("公开此诉求", "Make this request public"))
+            }
+            p.hint #public-notice {
+                (match lang {
+                    Lang::Zh => format!("勾选后，问题描述和照片将通过开放接口（Open311）向所有人公开：照片经工作人员审核后才公开，位置只显示到约 {metres} 米范围，地址不公开；姓名和电话始终不公开。不勾选则只有经办人员可见。"),
+                    Lang::En => format!("If ticked, the description and photos will be public to everyone through the open interface (Open311): photos only after staff review them, the location only to within about {metres} m, not the address; name and phone never. Unticked, only the staff handling it see it."),
+                })
+                @if channel == Channel::Hotline { " " (lang.t("勾选前请征得来电人同意。", "Ask the caller before ticking it.")) }
+            }
+        }
+    }
 }
 
 fn parse_coord(v: &str, what: &str) -> Result<Option<f64>, Error> {
@@ -263,17 +208,15 @@ fn parse_coord(v: &str, what: &str) -> Result<Option<f64>, Error> {
 }
 
 async fn submit(State(state): State<AppState>, s: Session, m: Multipart) -> Response {
-    let form = match read_multipart(m).await {
+    let form = match checked_form(&s, m).await {
         Ok(f) => f,
-        Err(e) => return gongzhi_core::http::ApiError::from(e).status.into_response(),
+        Err(r) => return r,
     };
-    if let Err(r) = s.check(form.get("_csrf")) {
-        return r;
-    }
     match create(&state, &s, &form).await {
         Ok(id) => Redirect::to(&format!("/cases/{id}?created=1")).into_response(),
+        // The form comes back as it was typed, with the reason.
         Err(e) => (
-            axum::http::StatusCode::BAD_REQUEST,
+            StatusCode::BAD_REQUEST,
             render(&state, &s, &form, Some(&e)).await,
         )
             .into_response(),
@@ -318,7 +261,7 @@ async fn create(state: &AppState, s: &Session, f: &Submitted) -> Result<String, 
             "describe the problem",
         ));
     }
-    let photos = upload_photos(state, s, f).await?;
+    let photos = upload_photos(state, &s.actor, f).await?;
     let input = NewCase {
         kind,
         category: f.get("category").to_string(),
@@ -335,7 +278,6 @@ async fn create(state: &AppState, s: &Session, f: &Submitted) -> Result<String, 
     };
     let index = state.locate.load();
     let (case, _) =
-        gongzhi_cases::intake::create(&state.db, &state.sealer, &index, &s.actor, &input, None)
-            .await?;
+        crate::intake::create(&state.db, &state.sealer, &index, &s.actor, &input, None).await?;
     Ok(case.id)
 }

@@ -1,0 +1,45 @@
+//! Maps and charts on pages: Leaflet and our map script with the deployment's basemap, ECharts,
+//! and the grids' shapes as GeoJSON (kept per version of the areas).
+
+use maud::{html, Markup};
+use serde_json::{json, Value};
+
+use gongzhi_core::areas::Level;
+use gongzhi_core::db::Db;
+use gongzhi_core::http::AppState;
+
+use crate::layout::json_script;
+
+/// Leaflet, our map script and the map settings (basemap, if any), for pages with a map.
+pub fn map_scripts(state: &AppState) -> Markup {
+    html! {
+        link rel="stylesheet" href="/static/leaflet.css";
+        (json_script("map-config", &json!({"basemap": state.config.basemap_url})))
+        script src="/static/leaflet.js" {}
+        script src="/static/map.js" {}
+    }
+}
+
+/// ECharts, for pages with a chart (app.js draws the charts from their JSON).
+pub fn chart_scripts() -> Markup {
+    html! { script src="/static/echarts.min.js" {} }
+}
+
+/// The grids' GeoJSON changes only with an import: kept per areas version.
+#[derive(Default)]
+struct GridShapes(tokio::sync::Mutex<Option<(i64, Value)>>);
+
+/// Every grid's shape, code and name as a GeoJSON feature collection.
+pub async fn grid_shapes(db: &Db) -> gongzhi_core::Result<Value> {
+    let version = db.version("areas").await?;
+    let cache = db.extension(GridShapes::default);
+    let mut slot = cache.0.lock().await;
+    if let Some((v, fc)) = slot.as_ref() {
+        if *v == version {
+            return Ok(fc.clone());
+        }
+    }
+    let fc = gongzhi_core::areas::export_geojson(db, Some(Level::Grid)).await?;
+    *slot = Some((version, fc.clone()));
+    Ok(fc)
+}
