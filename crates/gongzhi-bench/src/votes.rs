@@ -1,4 +1,4 @@
-//! `gongzhi bench votes`: one topic, `voters` verified residents, every one casting a ballot
+//! `gongzhi-bench votes`: one topic, `voters` verified residents, every one casting a ballot
 //! through the service layer (eligibility on the fixed roll, one-ballot check, secret ballot
 //! sealed into the ballot box and mixed in batches, audit entry, durable commit), then the tally; on SQLite and, when given, PostgreSQL.
 
@@ -10,7 +10,7 @@ use gongzhi_core::Result;
 use gongzhi_deliberation::rules::{TopicStep, VoteRules};
 use gongzhi_deliberation::{residents, topics};
 
-use crate::bench::{machine, write_section};
+use crate::report::{machine, on_scratch_postgres, write_section};
 
 const COMMUNITY: &str = "110101001001";
 
@@ -62,7 +62,7 @@ async fn measure(url: &str, dir: &Path, voters: usize, concurrency: usize) -> Re
         database_url: url.to_string(),
         ..Default::default()
     };
-    let (db, sealer) = crate::server::open(&config).await?;
+    let (db, sealer) = gongzhi::server::open(&config).await?;
     let system = Actor::system("bench");
     gongzhi_core::areas::import_divisions(
         &db,
@@ -213,7 +213,7 @@ pub async fn votes(
         let dir_ref = dir.as_path();
         eprintln!("votes: PostgreSQL, {voters} voters …");
         rows.push(
-            crate::bench::on_scratch_postgres(admin_url, "votes", |url| async move {
+            on_scratch_postgres(admin_url, "votes", |url| async move {
                 measure(&url, dir_ref, voters, concurrency).await
             })
             .await?,
@@ -234,7 +234,7 @@ pub async fn votes(
     }
     let body = format!(
         "## Votes on one topic\n\n\
-         Command: `gongzhi bench votes` (release build). Machine: {}. Date: {}.\n\
+         Command: `gongzhi-bench votes` (release build). Machine: {}. Date: {}.\n\
          {voters} residents verified for one community, then each casts one ballot on one topic through the service layer \
          ({concurrency} callers): vote window and roll checked, one ballot per resident (primary key), secret ballot sealed into \
          the ballot box and mixed in batches, audit entry, durable commit. The tally is the close_vote step (mixing the ballots still pooled, counting every ballot, deciding quorum and \

@@ -7,6 +7,7 @@ pub mod attachments;
 pub mod audit;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod export;
 pub mod http;
