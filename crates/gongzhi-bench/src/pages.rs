@@ -8,7 +8,7 @@ use gongzhi_core::demo::DemoSize;
 use gongzhi_core::{Error, Result};
 
 use crate::report::{machine, on_scratch_postgres, write_section};
-use crate::setup::sign_in;
+use crate::setup::{config_for, sign_in};
 
 /// Server time of each main page (loopback round trip, one request at a time) with `cases`
 /// stored: the demo seed, then its cases copied until there are enough.
@@ -29,9 +29,7 @@ pub async fn measure_pages(
 ) -> Result<PageFigures> {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).map_err(Error::internal)?;
-    let mut config = gongzhi_core::config::Config::default();
-    config.data_dir = dir.to_path_buf();
-    config.database_url = db_url.to_string();
+    let config = config_for(db_url, dir);
     let (db, sealer) = gongzhi::server::open(&config).await?;
     gongzhi::server::seed_demo(&db, &sealer, DemoSize::FULL).await?;
     let started = std::time::Instant::now();

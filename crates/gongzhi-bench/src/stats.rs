@@ -9,6 +9,7 @@ use gongzhi_core::demo::DemoSize;
 use gongzhi_core::{Error, Result};
 
 use crate::report::{load_average, machine, median, on_scratch_postgres, write_section};
+use crate::setup::config_for;
 
 /// One size of `bench stats`: the month's ranking at each level.
 pub struct StatsFigures {
@@ -98,9 +99,7 @@ pub async fn measure_stats(
 ) -> Result<Vec<StatsFigures>> {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).map_err(Error::internal)?;
-    let mut config = gongzhi_core::config::Config::default();
-    config.data_dir = dir.to_path_buf();
-    config.database_url = db_url.to_string();
+    let config = config_for(db_url, dir);
     let (db, sealer) = gongzhi::server::open(&config).await?;
     gongzhi::server::seed_demo(&db, &sealer, DemoSize::FULL).await?;
     let backend = if db_url.starts_with("postgres") {

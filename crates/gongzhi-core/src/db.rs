@@ -448,7 +448,8 @@ impl Db {
                 "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL"
             }
             Backend::Postgres => {
-                "SELECT indexname AS name, indexdef AS sql FROM pg_indexes WHERE tablename = $1 \
+                // `name` is a type of its own, which the Any driver cannot read: as text.
+                "SELECT CAST(indexname AS TEXT) AS name, indexdef AS sql FROM pg_indexes WHERE tablename = $1 \
                  AND indexname NOT IN (SELECT conname FROM pg_constraint)"
             }
         };

@@ -304,69 +304,6 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
             let (_, _, n) = crate::server::open_counting(&config).await?;
             println!("applied {n} migration(s)");
         }
-        Command::Import(ImportCommand::Divisions { file }) => {
-            let text = read_file(&file)?;
-            let (db, _) = crate::server::open(&config).await?;
-            let r = areas::import_divisions(&db, &cli_actor, &text).await?;
-            println!(
-                "imported {}: {} created, {} updated",
-                file.display(),
-                r.created,
-                r.updated
-            );
-        }
-        Command::Import(ImportCommand::Geojson { file }) => {
-            let text = read_file(&file)?;
-            let (db, _) = crate::server::open(&config).await?;
-            let r = areas::import_geojson(&db, &cli_actor, &text).await?;
-            println!(
-                "imported {}: {} created, {} updated",
-                file.display(),
-                r.created,
-                r.updated
-            );
-        }
-        Command::Import(ImportCommand::Calendar { name, file }) => {
-            let text = read_file(&file)?;
-            let days = gongzhi_cases::calendar::parse_calendar_csv(&text).map_err(|problems| {
-                let list: Vec<_> = problems
-                    .iter()
-                    .map(|(at, p)| serde_json::json!({"at": at, "problem": p}))
-                    .collect();
-                Error::invalid_with(
-                    "import_rejected",
-                    format!(
-                        "the import was rejected with {} problem(s); nothing was changed",
-                        list.len()
-                    ),
-                    serde_json::json!({"problems": list}),
-                )
-            })?;
-            let (db, _) = crate::server::open(&config).await?;
-            let n = gongzhi_cases::calendar::import(&db, &cli_actor, &name, &days).await?;
-            println!("imported {n} calendar day(s) into {name}");
-        }
-        Command::Import(ImportCommand::Cases { file }) => {
-            let text = read_file(&file)?;
-            let cases = gongzhi_cases::history::parse(&text).map_err(|problems| {
-                let list: Vec<_> = problems
-                    .iter()
-                    .map(|p| serde_json::json!({"at": "", "problem": p}))
-                    .collect();
-                Error::invalid_with(
-                    "import_rejected",
-                    format!(
-                        "the import was rejected with {} problem(s); nothing was changed",
-                        list.len()
-                    ),
-                    serde_json::json!({"problems": list}),
-                )
-            })?;
-            let (db, _) = crate::server::open(&config).await?;
-            let index = areas::build_locate_index(&db).await?;
-            let n = gongzhi_cases::history::import(&db, &index, &cli_actor, &cases).await?;
-            println!("imported {n} case(s) from {}", file.display());
-        }
         Command::Export(ExportCommand::Geojson { level, output }) => {
             let level = match level.as_deref() {
                 None => None,
@@ -383,41 +320,6 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
                 })?,
                 None => println!("{text}"),
             }
-        }
-        Command::User(UserCommand::Add {
-            username,
-            role,
-            scope,
-            unit,
-            password_stdin: _,
-            name,
-            phone,
-        }) => {
-            let mut password = String::new();
-            std::io::stdin()
-                .read_to_string(&mut password)
-                .map_err(|e| {
-                    Error::invalid(
-                        "password",
-                        format!("cannot read the password from standard input: {e}"),
-                    )
-                })?;
-            let password = password.trim_end_matches(['\r', '\n']).to_string();
-            let (db, sealer) = crate::server::open(&config).await?;
-            let user = NewUser {
-                username: username.clone(),
-                password,
-                assignments: vec![Assignment {
-                    role: Role::parse(&role)?,
-                    area: scope,
-                    unit,
-                }],
-                full_name: name,
-                phone,
-                email: None,
-            };
-            let id = identity::create_user(&db, &sealer, &cli_actor, &user).await?;
-            println!("created user {username} ({id})");
         }
         Command::Unit(UnitCommand::Add {
             code,
@@ -439,7 +341,133 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
             .await?;
             println!("created unit {code}");
         }
-        Command::Audit(AuditCommand::Verify { anchors }) => {
+        Command::Import(c) => import(c, &config).await?,
+        Command::User(c) => user(c, &config).await?,
+        Command::Audit(c) => audit(c, &config).await?,
+        Command::Open311(c) => open311(c, &config).await?,
+        Command::Sortition(c) => sortition(c)?,
+    }
+    Ok(())
+}
+
+/// `gongzhi import …`: all or nothing.
+async fn import(command: ImportCommand, config: &Config) -> Result<(), Error> {
+    let cli_actor = Actor::system("cli");
+    match command {
+        ImportCommand::Divisions { file } => {
+            let text = read_file(&file)?;
+            let (db, _) = crate::server::open(config).await?;
+            let r = areas::import_divisions(&db, &cli_actor, &text).await?;
+            println!(
+                "imported {}: {} created, {} updated",
+                file.display(),
+                r.created,
+                r.updated
+            );
+        }
+        ImportCommand::Geojson { file } => {
+            let text = read_file(&file)?;
+            let (db, _) = crate::server::open(config).await?;
+            let r = areas::import_geojson(&db, &cli_actor, &text).await?;
+            println!(
+                "imported {}: {} created, {} updated",
+                file.display(),
+                r.created,
+                r.updated
+            );
+        }
+        ImportCommand::Calendar { name, file } => {
+            let text = read_file(&file)?;
+            let days = gongzhi_cases::calendar::parse_calendar_csv(&text).map_err(|problems| {
+                let list: Vec<_> = problems
+                    .iter()
+                    .map(|(at, p)| serde_json::json!({"at": at, "problem": p}))
+                    .collect();
+                Error::invalid_with(
+                    "import_rejected",
+                    format!(
+                        "the import was rejected with {} problem(s); nothing was changed",
+                        list.len()
+                    ),
+                    serde_json::json!({"problems": list}),
+                )
+            })?;
+            let (db, _) = crate::server::open(config).await?;
+            let n = gongzhi_cases::calendar::import(&db, &cli_actor, &name, &days).await?;
+            println!("imported {n} calendar day(s) into {name}");
+        }
+        ImportCommand::Cases { file } => {
+            let text = read_file(&file)?;
+            let cases = gongzhi_cases::history::parse(&text).map_err(|problems| {
+                let list: Vec<_> = problems
+                    .iter()
+                    .map(|p| serde_json::json!({"at": "", "problem": p}))
+                    .collect();
+                Error::invalid_with(
+                    "import_rejected",
+                    format!(
+                        "the import was rejected with {} problem(s); nothing was changed",
+                        list.len()
+                    ),
+                    serde_json::json!({"problems": list}),
+                )
+            })?;
+            let (db, _) = crate::server::open(config).await?;
+            let index = areas::build_locate_index(&db).await?;
+            let n = gongzhi_cases::history::import(&db, &index, &cli_actor, &cases).await?;
+            println!("imported {n} case(s) from {}", file.display());
+        }
+    }
+    Ok(())
+}
+
+/// `gongzhi user add`: the password from standard input.
+async fn user(command: UserCommand, config: &Config) -> Result<(), Error> {
+    let cli_actor = Actor::system("cli");
+    match command {
+        UserCommand::Add {
+            username,
+            role,
+            scope,
+            unit,
+            password_stdin: _,
+            name,
+            phone,
+        } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .map_err(|e| {
+                    Error::invalid(
+                        "password",
+                        format!("cannot read the password from standard input: {e}"),
+                    )
+                })?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let (db, sealer) = crate::server::open(config).await?;
+            let user = NewUser {
+                username: username.clone(),
+                password,
+                assignments: vec![Assignment {
+                    role: Role::parse(&role)?,
+                    area: scope,
+                    unit,
+                }],
+                full_name: name,
+                phone,
+                email: None,
+            };
+            let id = identity::create_user(&db, &sealer, &cli_actor, &user).await?;
+            println!("created user {username} ({id})");
+        }
+    }
+    Ok(())
+}
+
+/// `gongzhi audit verify | anchor`.
+async fn audit(command: AuditCommand, config: &Config) -> Result<(), Error> {
+    match command {
+        AuditCommand::Verify { anchors } => {
             let mut all = Vec::new();
             for path in &anchors {
                 let text = read_file(path)?;
@@ -454,7 +482,7 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
                 }
                 all.extend(found);
             }
-            let (db, _) = open_keyed(&config).await?;
+            let (db, _) = open_keyed(config).await?;
             match audit::verify_with_anchors(&db, &all).await? {
                 Ok(n) if all.is_empty() => println!("audit chain intact: {n} entries"),
                 Ok(n) => println!(
@@ -464,8 +492,8 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
                 Err(b) => return Err(Error::Conflict(format!("audit chain broken at {b}"))),
             }
         }
-        Command::Audit(AuditCommand::Anchor { public_key }) => {
-            let (db, _) = open_keyed(&config).await?;
+        AuditCommand::Anchor { public_key } => {
+            let (db, _) = open_keyed(config).await?;
             if public_key {
                 println!("{}", audit::public_key(&db)?);
             } else {
@@ -473,8 +501,15 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
                 println!("{}", serde_json::to_string(&a).map_err(Error::internal)?);
             }
         }
-        Command::Open311(Open311Command::Key(k)) => {
-            let (db, _) = crate::server::open(&config).await?;
+    }
+    Ok(())
+}
+
+/// `gongzhi open311 key …`.
+async fn open311(command: Open311Command, config: &Config) -> Result<(), Error> {
+    match command {
+        Open311Command::Key(k) => {
+            let (db, _) = crate::server::open(config).await?;
             let actor = Actor::system("cli");
             match k {
                 Open311KeyCommand::Add { name } => {
@@ -498,7 +533,14 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
                 }
             }
         }
-        Command::Sortition(SortitionCommand::Verify { file }) => {
+    }
+    Ok(())
+}
+
+/// `gongzhi sortition verify`.
+fn sortition(command: SortitionCommand) -> Result<(), Error> {
+    match command {
+        SortitionCommand::Verify { file } => {
             let text = if file.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin()).map_err(Error::internal)?
             } else {

@@ -339,15 +339,16 @@ fn section(
         for r in &rows {
             let one = r.one.clone().map(median);
             let many = median(r.many.clone());
+            let one_text = one.map(fmt).unwrap_or_else(|| "—".into());
+            let one_ratio = one
+                .map(|v| format!("{:.2}×", v / raw_one))
+                .unwrap_or_else(|| "—".into());
             lines.push(format!(
-                "| {backend} | {} | {} | {} | {} | {} | {} |",
+                "| {backend} | {} | {one_text} | {one_ratio} | {} | {:.2}× | {:.2}× |",
                 r.path,
-                one.map(fmt).unwrap_or_else(|| "—".into()),
-                one.map(|v| format!("{:.2}×", v / raw_one))
-                    .unwrap_or_else(|| "—".into()),
                 fmt(many),
-                format!("{:.2}×", many / raw_many),
-                format!("{:.2}×", many / raw_batched),
+                many / raw_many,
+                many / raw_batched,
             ));
         }
     }
