@@ -4,6 +4,7 @@
 mod api;
 pub mod calendar;
 pub mod catalog;
+pub mod demo;
 pub mod history;
 pub mod intake;
 pub mod jobs;
@@ -19,9 +20,10 @@ pub mod workflow;
 
 use gongzhi_core::attachments::{OwnerFuture, OwnerKind};
 use gongzhi_core::db::{Db, Migration};
+use gongzhi_core::demo::{Demo, DemoUser};
 use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{Action, Actor, RoleDef};
-use gongzhi_core::module::{AdminSection, Measure, MenuEntry, Module, SeedFuture};
+use gongzhi_core::module::{AdminSection, DemoFuture, Measure, MenuEntry, Module, SeedFuture};
 use utoipa_axum::router::OpenApiRouter;
 
 pub struct Cases;
@@ -88,6 +90,12 @@ impl Module for Cases {
         };
         notify::set_mailing(&state.db, mailing);
         vec![jobs::spawn_runner(state.clone())]
+    }
+    fn demo_users(&self) -> &'static [DemoUser] {
+        demo::USERS
+    }
+    fn demo<'a>(&'a self, demo: &'a Demo<'a>) -> DemoFuture<'a> {
+        Box::pin(demo::seed(demo))
     }
 }
 

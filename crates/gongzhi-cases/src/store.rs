@@ -1,6 +1,8 @@
 //! Cases in storage: intake (locate, route, deadlines, audit in one transaction), the actions
 //! of the loop with optimistic concurrency, the timeline, reads and lists within scope.
 
+pub mod bulk;
+
 use chrono::{DateTime, FixedOffset, TimeZone};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

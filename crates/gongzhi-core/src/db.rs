@@ -21,6 +21,37 @@ pub enum Backend {
     Postgres,
 }
 
+fn backend_of(url: &str) -> Result<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(Error::invalid(
+            "database_url",
+            format!("unsupported database URL (want sqlite:// or postgres://): {url}"),
+        ))
+    }
+}
+
+/// Every connection's settings: on SQLite, WAL for concurrent readers and FULL so an
+/// acknowledged commit survives a crash.
+fn pool_options(backend: Backend, size: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = FULL").await?;
+                }
+                Ok(())
+            })
+        })
+}
+
 /// A migration owned by one module. Ids are global and never change once released.
 pub struct Migration {
     pub id: &'static str,
@@ -44,16 +75,7 @@ pub struct Db {
 impl Db {
     pub async fn connect(url: &str) -> Result<Db> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres
-        } else {
-            return Err(Error::invalid(
-                "database_url",
-                format!("unsupported database URL (want sqlite:// or postgres://): {url}"),
-            ));
-        };
+        let backend = backend_of(url)?;
         if backend == Backend::Sqlite {
             if let Some(path) = sqlite_path(url) {
                 if let Some(dir) = std::path::Path::new(&path).parent() {
@@ -65,22 +87,7 @@ impl Db {
                 }
             }
         }
-        let options = |size: u32| {
-            AnyPoolOptions::new()
-                .max_connections(size)
-                .acquire_timeout(Duration::from_secs(30))
-                .after_connect(move |conn, _| {
-                    Box::pin(async move {
-                        if backend == Backend::Sqlite {
-                            // WAL for concurrent readers; FULL so an acknowledged commit survives a crash.
-                            conn.execute("PRAGMA busy_timeout = 10000").await?;
-                            conn.execute("PRAGMA journal_mode = WAL").await?;
-                            conn.execute("PRAGMA synchronous = FULL").await?;
-                        }
-                        Ok(())
-                    })
-                })
-        };
+        let options = |size: u32| pool_options(backend, size);
         let pool = options(if backend == Backend::Sqlite { 4 } else { 16 })
             .connect(url)
             .await?;
@@ -403,4 +410,98 @@ pub fn like_prefix(prefix: &str) -> String {
     }
     out.push('%');
     out
+}
+
+// Maintenance for bulk loads and scratch databases (the benchmarks and their seeded data).
+impl Db {
+    /// A bare pool of `size` connections with the same settings as [`Db::connect`]'s and
+    /// nothing else (no write queue, no audit): the baseline that plain inserts are timed on.
+    pub async fn bare_pool(url: &str, size: u32) -> Result<AnyPool> {
+        sqlx::any::install_default_drivers();
+        Ok(pool_options(backend_of(url)?, size).connect(url).await?)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.write_pool.close().await;
+    }
+
+    /// Refreshes the query planner's statistics (after a bulk load).
+    pub async fn analyze(&self) -> Result<()> {
+        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// SQLite: folds the write-ahead log into the database file now, so the next writer does
+    /// not inherit a checkpoint of a whole bulk load. PostgreSQL: nothing to do.
+    pub async fn checkpoint(&self) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Drops the secondary indexes of `table` (not those behind its keys) and returns the
+    /// statements that make them again ([`Db::create_indexes`]): a bulk load followed by one
+    /// sorted build of each index is many times faster than keeping every index up to date.
+    pub async fn drop_secondary_indexes(&self, table: &str) -> Result<Vec<String>> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL"
+            }
+            Backend::Postgres => {
+                // `name` is a type of its own, which the Any driver cannot read: as text.
+                "SELECT CAST(indexname AS TEXT) AS name, indexdef AS sql FROM pg_indexes WHERE tablename = $1 \
+                 AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+            }
+        };
+        let mut made = Vec::new();
+        for r in sqlx::query(sql).bind(table).fetch_all(&self.pool).await? {
+            let name: String = r.try_get("name")?;
+            sqlx::query(&format!("DROP INDEX {name}"))
+                .execute(&self.pool)
+                .await?;
+            made.push(r.try_get("sql")?);
+        }
+        Ok(made)
+    }
+
+    /// Makes the indexes [`Db::drop_secondary_indexes`] dropped.
+    pub async fn create_indexes(&self, statements: &[String]) -> Result<()> {
+        for s in statements {
+            sqlx::query(s).execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
+    /// PostgreSQL, on an administrative connection: creates the database `name` (dropping a
+    /// leftover of that name first) and returns its URL beside this one's.
+    pub async fn create_scratch_database(admin_url: &str, name: &str) -> Result<String> {
+        let admin = Db::connect(admin_url).await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&admin.pool)
+            .await?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin.pool)
+            .await?;
+        admin.close().await;
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or_default();
+        Ok(format!("{base}/{name}"))
+    }
+
+    /// Drops the scratch database `name` made by [`Db::create_scratch_database`], whoever is
+    /// still connected to it; best effort.
+    pub async fn drop_scratch_database(admin_url: &str, name: &str) {
+        if let Ok(admin) = Db::connect(admin_url).await {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&admin.pool)
+                .await;
+            admin.close().await;
+        }
+    }
 }

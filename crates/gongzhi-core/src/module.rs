@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::db::Migration;
+use crate::demo::{Demo, DemoUser};
 use crate::http::AppState;
 use crate::identity::{Action, Actor, RoleDef};
 
@@ -63,6 +64,16 @@ pub trait Module: Send + Sync {
     /// Background work for the life of a server (e.g. the job runner).
     fn background(&self, _state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
         vec![]
+    }
+    /// One demo user for each role the module brings, with fixed passwords (`gongzhi demo`
+    /// creates them before the module's [`Module::demo`] and prints them at every start).
+    fn demo_users(&self) -> &'static [DemoUser] {
+        &[]
+    }
+    /// The module's part of the demo (`gongzhi demo`), through its own commands; runs after the
+    /// demos of the modules listed before it. Returns lines to print once (e.g. a new key).
+    fn demo<'a>(&'a self, _demo: &'a Demo<'a>) -> DemoFuture<'a> {
+        Box::pin(async { Ok(vec![]) })
     }
 }
 
@@ -160,6 +171,9 @@ pub struct AdminView<'a> {
 pub type AdminFuture<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send + 'a>>;
 
+pub type DemoFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = crate::Result<Vec<String>>> + Send + 'a>>;
+
 /// The platform itself: audit chain, users, units, roles, tokens.
 pub struct Platform;
 
@@ -191,6 +205,12 @@ impl Module for Platform {
             ));
         }
         tasks
+    }
+    fn demo_users(&self) -> &'static [DemoUser] {
+        crate::demo::PLATFORM_USERS
+    }
+    fn demo<'a>(&'a self, demo: &'a Demo<'a>) -> DemoFuture<'a> {
+        Box::pin(crate::demo::seed_platform(demo))
     }
 }
 
@@ -229,4 +249,15 @@ pub async fn migrate(db: &crate::db::Db, modules: &[&dyn Module]) -> crate::Resu
         m.seed(db).await?;
     }
     Ok(applied)
+}
+
+/// Seeds the demo, module by module in order: its demo users, then its seed. Returns the
+/// seeds' lines to print once.
+pub async fn seed_demo(demo: &Demo<'_>, modules: &[&dyn Module]) -> crate::Result<Vec<String>> {
+    let mut notes = Vec::new();
+    for m in modules {
+        crate::demo::add_users(demo, m.demo_users()).await?;
+        notes.extend(m.demo(demo).await?);
+    }
+    Ok(notes)
 }

@@ -9,6 +9,7 @@ pub mod ballot_box;
 pub mod budgets;
 mod common;
 pub mod consultations;
+pub mod demo;
 pub mod moderation;
 pub mod pabulib;
 pub mod pages;
@@ -24,7 +25,7 @@ use gongzhi_core::attachments::{OwnerFuture, OwnerKind};
 use gongzhi_core::db::Migration;
 use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{Action, Actor, Role, RoleDef};
-use gongzhi_core::module::{MenuEntry, Module};
+use gongzhi_core::module::{DemoFuture, MenuEntry, Module};
 use utoipa_axum::router::OpenApiRouter;
 
 pub use common::MaybeAuthed;
@@ -100,6 +101,12 @@ impl Module for Deliberation {
     }
     fn menu(&self) -> &'static [MenuEntry] {
         pages::MENU
+    }
+    fn demo_users(&self) -> &'static [gongzhi_core::demo::DemoUser] {
+        demo::USERS
+    }
+    fn demo<'a>(&'a self, demo: &'a gongzhi_core::demo::Demo<'a>) -> DemoFuture<'a> {
+        Box::pin(demo::seed(demo))
     }
 }
 

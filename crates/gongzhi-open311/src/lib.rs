@@ -7,6 +7,7 @@
 //! address only when staff approved it, reporters' personal data never.
 
 pub mod attributes;
+pub mod demo;
 pub mod form;
 
 use axum::body::Bytes;
@@ -26,7 +27,7 @@ use gongzhi_cases::workflow::Status;
 use gongzhi_core::db::{opt_text, Db, Migration};
 use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{Actor, ActorKind, Assignment, Role};
-use gongzhi_core::module::Module;
+use gongzhi_core::module::{DemoFuture, Module};
 use gongzhi_core::time::{format_ms, now_ms};
 
 use form::{Params, RequestForm, RequestQuery, UpdateForm};
@@ -40,6 +41,9 @@ impl Module for Open311 {
     }
     fn migrations(&self) -> &'static [Migration] {
         MIGRATIONS
+    }
+    fn demo<'a>(&'a self, demo: &'a gongzhi_core::demo::Demo<'a>) -> DemoFuture<'a> {
+        Box::pin(demo::seed(demo))
     }
     fn error_shape(&self) -> Option<gongzhi_core::http::ErrorShape> {
         // What the router answers by itself (405, 413, a bad path) in GeoReport's error format.

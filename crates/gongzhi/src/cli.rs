@@ -1,4 +1,5 @@
-//! The command line: `gongzhi serve | demo | migrate | import | export | user | unit | audit | bench`.
+//! The command line: `gongzhi serve | demo | migrate | import | export | user | unit | audit |
+//! open311 | sortition`. (The benchmarks are their own binary, `gongzhi-bench`.)
 //! Errors end with a non-zero exit and a one-line reason (import problems one per line).
 
 use std::io::Read;
@@ -7,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use gongzhi_core::config::{Config, LogFormat, Overrides};
+use gongzhi_core::demo::DemoSize;
 use gongzhi_core::identity::{Actor, Assignment, NewUser, Role, Unit};
 use gongzhi_core::{areas, audit, identity, Error};
 
@@ -73,9 +75,6 @@ enum Command {
     /// Verifiable sortition (docs/sortition.md).
     #[command(subcommand)]
     Sortition(SortitionCommand),
-    /// Benchmarks that write their figures to docs/benchmarks.md.
-    #[command(subcommand)]
-    Bench(BenchCommand),
 }
 
 #[derive(Subcommand)]
@@ -200,113 +199,6 @@ enum SortitionCommand {
     },
 }
 
-#[derive(Subcommand)]
-enum BenchCommand {
-    /// Votes on one topic through the service layer, then the tally (SQLite, and PostgreSQL with --postgres).
-    Votes {
-        #[arg(long, default_value_t = 100_000)]
-        voters: usize,
-        #[arg(long, default_value_t = 16)]
-        concurrency: usize,
-        /// Also measure on PostgreSQL (an admin URL; a scratch database is created and dropped).
-        #[arg(long)]
-        postgres: Option<String>,
-        /// Markdown file to update.
-        #[arg(long, default_value = "docs/benchmarks.md")]
-        output: PathBuf,
-    },
-    /// The proof harness's comparisons (bench/run): intake-raw, rankings-export, http.
-    #[command(flatten)]
-    Harness(crate::bench::harness::HarnessCommand),
-    /// The Method of Equal Shares and greedy approval on generated ballots.
-    Mes {
-        #[arg(long, default_value_t = 100)]
-        projects: usize,
-        #[arg(long, default_value_t = 100_000)]
-        voters: usize,
-        /// Markdown file to update.
-        #[arg(long, default_value = "docs/benchmarks.md")]
-        output: PathBuf,
-    },
-    /// Locate throughput and index build time at 1,000, 10,000 and 100,000 generated grids.
-    Locate {
-        /// Grid counts to measure, comma separated.
-        #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
-        sizes: Vec<usize>,
-        /// Random points per run.
-        #[arg(long, default_value_t = 1_000_000)]
-        points: usize,
-        /// Markdown file to update.
-        #[arg(long, default_value = "docs/benchmarks.md")]
-        output: PathBuf,
-    },
-    /// Writes generated grids, points, gongzhi's answers and its locate timing to a directory
-    /// (for bench/locate-postgis, which compares them with PostGIS).
-    LocateExport {
-        /// Generated grids.
-        #[arg(long, default_value_t = 100_000)]
-        grids: usize,
-        /// Random points.
-        #[arg(long, default_value_t = 1_000_000)]
-        points: usize,
-        /// Timed runs over every point (the median is reported).
-        #[arg(long, default_value_t = 3)]
-        runs: usize,
-        /// Directory for grids.tsv, points.csv, gongzhi.csv and gongzhi.json.
-        #[arg(long)]
-        dir: PathBuf,
-    },
-    /// Every main page's server time with many cases stored (SQLite, and PostgreSQL with --postgres).
-    Pages {
-        /// Cases stored while measuring.
-        #[arg(long, default_value_t = 1_000_000)]
-        cases: i64,
-        /// Requests per page.
-        #[arg(long, default_value_t = 40)]
-        requests: usize,
-        /// An administrative PostgreSQL URL; a scratch database is created and dropped.
-        #[arg(long)]
-        postgres: Option<String>,
-        /// Markdown file to update.
-        #[arg(long, default_value = "docs/benchmarks.md")]
-        output: PathBuf,
-    },
-    /// The month's measures and rankings at every level with many cases stored (SQLite, and
-    /// PostgreSQL with --postgres).
-    Stats {
-        /// Stored case counts to measure, comma separated (one database, grown between sizes).
-        #[arg(long, value_delimiter = ',', default_value = "1000000,10000000")]
-        cases: Vec<i64>,
-        /// Timed runs per level after the first (the median is reported).
-        #[arg(long, default_value_t = 5)]
-        runs: usize,
-        /// An administrative PostgreSQL URL; a scratch database is created and dropped.
-        #[arg(long)]
-        postgres: Option<String>,
-        /// Case counts on PostgreSQL (default: the same as --cases).
-        #[arg(long, value_delimiter = ',')]
-        postgres_cases: Option<Vec<i64>>,
-        /// Markdown file to update.
-        #[arg(long, default_value = "docs/benchmarks.md")]
-        output: PathBuf,
-    },
-    /// Case intake through the service layer on SQLite (and PostgreSQL with --postgres).
-    Intake {
-        /// Cases per run.
-        #[arg(long, default_value_t = 5_000)]
-        cases: usize,
-        /// Concurrent callers in the second run.
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
-        /// An administrative PostgreSQL URL; a scratch database is created and dropped.
-        #[arg(long)]
-        postgres: Option<String>,
-        /// Markdown file to update.
-        #[arg(long, default_value = "docs/benchmarks.md")]
-        output: PathBuf,
-    },
-}
-
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let flags = Overrides {
@@ -407,73 +299,10 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
             eprintln!("gongzhi is serving on {}", running.url());
             running.wait().await;
         }
-        Command::Demo { .. } => crate::demo::run(config).await?,
+        Command::Demo { .. } => demo(config).await?,
         Command::Migrate => {
             let (_, _, n) = crate::server::open_counting(&config).await?;
             println!("applied {n} migration(s)");
-        }
-        Command::Import(ImportCommand::Divisions { file }) => {
-            let text = read_file(&file)?;
-            let (db, _) = crate::server::open(&config).await?;
-            let r = areas::import_divisions(&db, &cli_actor, &text).await?;
-            println!(
-                "imported {}: {} created, {} updated",
-                file.display(),
-                r.created,
-                r.updated
-            );
-        }
-        Command::Import(ImportCommand::Geojson { file }) => {
-            let text = read_file(&file)?;
-            let (db, _) = crate::server::open(&config).await?;
-            let r = areas::import_geojson(&db, &cli_actor, &text).await?;
-            println!(
-                "imported {}: {} created, {} updated",
-                file.display(),
-                r.created,
-                r.updated
-            );
-        }
-        Command::Import(ImportCommand::Calendar { name, file }) => {
-            let text = read_file(&file)?;
-            let days = gongzhi_cases::calendar::parse_calendar_csv(&text).map_err(|problems| {
-                let list: Vec<_> = problems
-                    .iter()
-                    .map(|(at, p)| serde_json::json!({"at": at, "problem": p}))
-                    .collect();
-                Error::invalid_with(
-                    "import_rejected",
-                    format!(
-                        "the import was rejected with {} problem(s); nothing was changed",
-                        list.len()
-                    ),
-                    serde_json::json!({"problems": list}),
-                )
-            })?;
-            let (db, _) = crate::server::open(&config).await?;
-            let n = gongzhi_cases::calendar::import(&db, &cli_actor, &name, &days).await?;
-            println!("imported {n} calendar day(s) into {name}");
-        }
-        Command::Import(ImportCommand::Cases { file }) => {
-            let text = read_file(&file)?;
-            let cases = gongzhi_cases::history::parse(&text).map_err(|problems| {
-                let list: Vec<_> = problems
-                    .iter()
-                    .map(|p| serde_json::json!({"at": "", "problem": p}))
-                    .collect();
-                Error::invalid_with(
-                    "import_rejected",
-                    format!(
-                        "the import was rejected with {} problem(s); nothing was changed",
-                        list.len()
-                    ),
-                    serde_json::json!({"problems": list}),
-                )
-            })?;
-            let (db, _) = crate::server::open(&config).await?;
-            let index = areas::build_locate_index(&db).await?;
-            let n = gongzhi_cases::history::import(&db, &index, &cli_actor, &cases).await?;
-            println!("imported {n} case(s) from {}", file.display());
         }
         Command::Export(ExportCommand::Geojson { level, output }) => {
             let level = match level.as_deref() {
@@ -491,41 +320,6 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
                 })?,
                 None => println!("{text}"),
             }
-        }
-        Command::User(UserCommand::Add {
-            username,
-            role,
-            scope,
-            unit,
-            password_stdin: _,
-            name,
-            phone,
-        }) => {
-            let mut password = String::new();
-            std::io::stdin()
-                .read_to_string(&mut password)
-                .map_err(|e| {
-                    Error::invalid(
-                        "password",
-                        format!("cannot read the password from standard input: {e}"),
-                    )
-                })?;
-            let password = password.trim_end_matches(['\r', '\n']).to_string();
-            let (db, sealer) = crate::server::open(&config).await?;
-            let user = NewUser {
-                username: username.clone(),
-                password,
-                assignments: vec![Assignment {
-                    role: Role::parse(&role)?,
-                    area: scope,
-                    unit,
-                }],
-                full_name: name,
-                phone,
-                email: None,
-            };
-            let id = identity::create_user(&db, &sealer, &cli_actor, &user).await?;
-            println!("created user {username} ({id})");
         }
         Command::Unit(UnitCommand::Add {
             code,
@@ -547,7 +341,133 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
             .await?;
             println!("created unit {code}");
         }
-        Command::Audit(AuditCommand::Verify { anchors }) => {
+        Command::Import(c) => import(c, &config).await?,
+        Command::User(c) => user(c, &config).await?,
+        Command::Audit(c) => audit(c, &config).await?,
+        Command::Open311(c) => open311(c, &config).await?,
+        Command::Sortition(c) => sortition(c)?,
+    }
+    Ok(())
+}
+
+/// `gongzhi import …`: all or nothing.
+async fn import(command: ImportCommand, config: &Config) -> Result<(), Error> {
+    let cli_actor = Actor::system("cli");
+    match command {
+        ImportCommand::Divisions { file } => {
+            let text = read_file(&file)?;
+            let (db, _) = crate::server::open(config).await?;
+            let r = areas::import_divisions(&db, &cli_actor, &text).await?;
+            println!(
+                "imported {}: {} created, {} updated",
+                file.display(),
+                r.created,
+                r.updated
+            );
+        }
+        ImportCommand::Geojson { file } => {
+            let text = read_file(&file)?;
+            let (db, _) = crate::server::open(config).await?;
+            let r = areas::import_geojson(&db, &cli_actor, &text).await?;
+            println!(
+                "imported {}: {} created, {} updated",
+                file.display(),
+                r.created,
+                r.updated
+            );
+        }
+        ImportCommand::Calendar { name, file } => {
+            let text = read_file(&file)?;
+            let days = gongzhi_cases::calendar::parse_calendar_csv(&text).map_err(|problems| {
+                let list: Vec<_> = problems
+                    .iter()
+                    .map(|(at, p)| serde_json::json!({"at": at, "problem": p}))
+                    .collect();
+                Error::invalid_with(
+                    "import_rejected",
+                    format!(
+                        "the import was rejected with {} problem(s); nothing was changed",
+                        list.len()
+                    ),
+                    serde_json::json!({"problems": list}),
+                )
+            })?;
+            let (db, _) = crate::server::open(config).await?;
+            let n = gongzhi_cases::calendar::import(&db, &cli_actor, &name, &days).await?;
+            println!("imported {n} calendar day(s) into {name}");
+        }
+        ImportCommand::Cases { file } => {
+            let text = read_file(&file)?;
+            let cases = gongzhi_cases::history::parse(&text).map_err(|problems| {
+                let list: Vec<_> = problems
+                    .iter()
+                    .map(|p| serde_json::json!({"at": "", "problem": p}))
+                    .collect();
+                Error::invalid_with(
+                    "import_rejected",
+                    format!(
+                        "the import was rejected with {} problem(s); nothing was changed",
+                        list.len()
+                    ),
+                    serde_json::json!({"problems": list}),
+                )
+            })?;
+            let (db, _) = crate::server::open(config).await?;
+            let index = areas::build_locate_index(&db).await?;
+            let n = gongzhi_cases::history::import(&db, &index, &cli_actor, &cases).await?;
+            println!("imported {n} case(s) from {}", file.display());
+        }
+    }
+    Ok(())
+}
+
+/// `gongzhi user add`: the password from standard input.
+async fn user(command: UserCommand, config: &Config) -> Result<(), Error> {
+    let cli_actor = Actor::system("cli");
+    match command {
+        UserCommand::Add {
+            username,
+            role,
+            scope,
+            unit,
+            password_stdin: _,
+            name,
+            phone,
+        } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .map_err(|e| {
+                    Error::invalid(
+                        "password",
+                        format!("cannot read the password from standard input: {e}"),
+                    )
+                })?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let (db, sealer) = crate::server::open(config).await?;
+            let user = NewUser {
+                username: username.clone(),
+                password,
+                assignments: vec![Assignment {
+                    role: Role::parse(&role)?,
+                    area: scope,
+                    unit,
+                }],
+                full_name: name,
+                phone,
+                email: None,
+            };
+            let id = identity::create_user(&db, &sealer, &cli_actor, &user).await?;
+            println!("created user {username} ({id})");
+        }
+    }
+    Ok(())
+}
+
+/// `gongzhi audit verify | anchor`.
+async fn audit(command: AuditCommand, config: &Config) -> Result<(), Error> {
+    match command {
+        AuditCommand::Verify { anchors } => {
             let mut all = Vec::new();
             for path in &anchors {
                 let text = read_file(path)?;
@@ -562,7 +482,7 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
                 }
                 all.extend(found);
             }
-            let (db, _) = open_keyed(&config).await?;
+            let (db, _) = open_keyed(config).await?;
             match audit::verify_with_anchors(&db, &all).await? {
                 Ok(n) if all.is_empty() => println!("audit chain intact: {n} entries"),
                 Ok(n) => println!(
@@ -572,8 +492,8 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
                 Err(b) => return Err(Error::Conflict(format!("audit chain broken at {b}"))),
             }
         }
-        Command::Audit(AuditCommand::Anchor { public_key }) => {
-            let (db, _) = open_keyed(&config).await?;
+        AuditCommand::Anchor { public_key } => {
+            let (db, _) = open_keyed(config).await?;
             if public_key {
                 println!("{}", audit::public_key(&db)?);
             } else {
@@ -581,8 +501,15 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
                 println!("{}", serde_json::to_string(&a).map_err(Error::internal)?);
             }
         }
-        Command::Open311(Open311Command::Key(k)) => {
-            let (db, _) = crate::server::open(&config).await?;
+    }
+    Ok(())
+}
+
+/// `gongzhi open311 key …`.
+async fn open311(command: Open311Command, config: &Config) -> Result<(), Error> {
+    match command {
+        Open311Command::Key(k) => {
+            let (db, _) = crate::server::open(config).await?;
             let actor = Actor::system("cli");
             match k {
                 Open311KeyCommand::Add { name } => {
@@ -606,7 +533,14 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
                 }
             }
         }
-        Command::Sortition(SortitionCommand::Verify { file }) => {
+    }
+    Ok(())
+}
+
+/// `gongzhi sortition verify`.
+fn sortition(command: SortitionCommand) -> Result<(), Error> {
+    match command {
+        SortitionCommand::Verify { file } => {
             let text = if file.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin()).map_err(Error::internal)?
             } else {
@@ -639,69 +573,38 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
                 r.candidates.len()
             );
         }
-        Command::Bench(BenchCommand::Votes {
-            voters,
-            concurrency,
-            postgres,
-            output,
-        }) => {
-            crate::bench_votes::votes(voters, concurrency, postgres.as_deref(), &output).await?;
-        }
-        Command::Bench(BenchCommand::Harness(cmd)) => crate::bench::harness::run(cmd).await?,
-        Command::Bench(BenchCommand::Mes {
-            projects,
-            voters,
-            output,
-        }) => {
-            crate::bench::mes(projects, voters, &output)?;
-        }
-        Command::Bench(BenchCommand::Locate {
-            sizes,
-            points,
-            output,
-        }) => {
-            crate::bench::locate(&sizes, points, &output)?;
-        }
-        Command::Bench(BenchCommand::LocateExport {
-            grids,
-            points,
-            runs,
-            dir,
-        }) => {
-            crate::bench::locate_export(grids, points, runs, &dir)?;
-        }
-        Command::Bench(BenchCommand::Pages {
-            cases,
-            requests,
-            postgres,
-            output,
-        }) => {
-            crate::bench::pages(cases, requests, postgres.as_deref(), &output).await?;
-        }
-        Command::Bench(BenchCommand::Stats {
-            cases,
-            runs,
-            postgres,
-            postgres_cases,
-            output,
-        }) => {
-            crate::bench::stats(
-                &cases,
-                postgres_cases.as_deref(),
-                runs,
-                postgres.as_deref(),
-                &output,
-            )
-            .await?;
-        }
-        Command::Bench(BenchCommand::Intake {
-            cases,
-            concurrency,
-            postgres,
-            output,
-        }) => {
-            crate::bench::intake(cases, concurrency, postgres.as_deref(), &output).await?;
+    }
+    Ok(())
+}
+
+/// `gongzhi demo`: seed when empty, then serve and say how to sign in.
+async fn demo(config: Config) -> Result<(), Error> {
+    let (db, sealer) = crate::server::open(&config).await?;
+    if areas::count_areas(&db).await? == 0 {
+        eprintln!(
+            "seeding the Dongcheng demo into {} …",
+            config.data_dir.display()
+        );
+        for line in crate::server::seed_demo(&db, &sealer, DemoSize::FULL).await? {
+            println!("  {line}");
         }
     }
+    let listener = crate::server::bind(&config.listen).await?;
+    let running = crate::server::start(config, db, sealer, listener).await?;
+    let url = running.url();
+    println!("gongzhi demo (东城区) is serving on {url}");
+    println!("  try: curl '{url}/api/v1/areas/locate?lat=39.915&lng=116.405'");
+    println!("  demo users (user name / password / role):");
+    for u in crate::server::modules().iter().flat_map(|m| m.demo_users()) {
+        println!(
+            "    {:<11} {:<16} {}",
+            u.username,
+            u.password,
+            u.role.as_str()
+        );
+    }
+    println!("  open in a browser: {url}/  ·  Open311: {url}/open311/v2/services.json");
+    println!("  sign in: curl -X POST {url}/api/v1/auth/token -H 'content-type: application/json' -d '{{\"username\":\"admin\",\"password\":\"admin-demo\"}}'");
+    running.wait().await;
     Ok(())
 }

@@ -1,9 +1,5 @@
-//! The gongzhi binary as a library: the CLI, the server that wires the modules together, the
-//! demo jurisdiction and the benchmarks. `main.rs` only calls [`cli::run`].
+//! The gongzhi binary as a library: the CLI and the server that wires the modules together.
+//! `main.rs` only calls [`cli::run`]; the benchmarks are `crates/gongzhi-bench`.
 
-pub mod bench;
-pub mod bench_votes;
 pub mod cli;
-pub mod demo;
-pub mod demo_deliberation;
 pub mod server;

@@ -6,6 +6,7 @@ use gongzhi_core::audit;
 use gongzhi_core::config::Config;
 use gongzhi_core::db::Db;
 use gongzhi_core::db::AUDIT_KEYED_MIGRATION;
+use gongzhi_core::demo::{Demo, DemoSize};
 use gongzhi_core::http::{app, AppState};
 use gongzhi_core::module::{self, Areas, Module, Platform};
 use gongzhi_core::privacy::{self, Sealer};
@@ -40,6 +41,18 @@ pub async fn open_counting(config: &Config) -> Result<(Db, Sealer, usize)> {
     let applied = module::migrate(&db, &modules()).await?;
     audit::key_legacy_chain(&db, !keyed_before).await?;
     Ok((db, Sealer::from_key(&secret), applied))
+}
+
+/// Seeds the demo into an opened, empty database: every module's demo users and seed, in
+/// module order. Returns the lines to print once.
+pub async fn seed_demo(db: &Db, sealer: &Sealer, size: DemoSize) -> Result<Vec<String>> {
+    let demo = Demo {
+        db,
+        sealer,
+        now_ms: gongzhi_core::time::now_ms(),
+        size,
+    };
+    module::seed_demo(&demo, &modules()).await
 }
 
 /// A server running in the background (tests and `demo` use it).

@@ -2,6 +2,7 @@
 //! codes, polygon validation, all-or-nothing imports, and the in-memory locate index.
 
 mod api;
+pub mod demo;
 pub mod geometry;
 mod import;
 pub mod locate;

@@ -33,7 +33,6 @@ fn help_everywhere() {
         vec!["user", "add", "--help"],
         vec!["unit", "add", "--help"],
         vec!["audit", "verify", "--help"],
-        vec!["bench", "locate", "--help"],
     ] {
         let out = gongzhi(dir.path(), &args, &[]);
         assert!(out.status.success(), "{args:?}");

@@ -1,5 +1,6 @@
 use geo::InteriorPoint;
 use gongzhi_core::areas::geometry;
+use gongzhi_core::demo::DemoSize;
 use serde_json::Value;
 
 use crate::both;
@@ -7,8 +8,12 @@ use crate::helpers::*;
 
 #[test]
 fn the_demo_jurisdiction_is_dongcheng_and_always_the_same() {
-    let a = gongzhi::demo::jurisdiction();
-    assert_eq!(a, gongzhi::demo::jurisdiction(), "same seed, same areas");
+    let a = gongzhi_core::areas::demo::jurisdiction();
+    assert_eq!(
+        a,
+        gongzhi_core::areas::demo::jurisdiction(),
+        "same seed, same areas"
+    );
     let features = a["features"].as_array().unwrap();
     let level = |l: &str| {
         features
@@ -38,11 +43,16 @@ fn the_demo_jurisdiction_is_dongcheng_and_always_the_same() {
 
 async fn the_demo_seeds_and_locates_every_grid(backend: Backend) {
     let app = TestApp::spawn_bare(backend).await;
-    gongzhi::demo::seed_with_history(&app.db, &app.sealer, 20, 15)
+    let size = DemoSize {
+        days: 20,
+        per_day: 15,
+        people: 0,
+    };
+    gongzhi::server::seed_demo(&app.db, &app.sealer, size)
         .await
         .expect("the generated jurisdiction passes import validation");
     app.running.state.refresh_locate().await.unwrap();
-    let doc = gongzhi::demo::jurisdiction();
+    let doc = gongzhi_core::areas::demo::jurisdiction();
     for f in doc["features"]
         .as_array()
         .unwrap()
@@ -63,7 +73,8 @@ async fn the_demo_seeds_and_locates_every_grid(backend: Backend) {
         assert_eq!(body["district"]["name"], "东城区");
     }
     // Every role can sign in with the printed password.
-    for u in gongzhi::demo::DEMO_USERS {
+    let modules = gongzhi::server::modules();
+    for u in modules.iter().flat_map(|m| m.demo_users()) {
         let token = app.token(u.username, u.password).await;
         let (_, me) = app.get("/api/v1/me", Some(&token)).await;
         assert_eq!(me["assignments"][0]["role"], u.role.as_str());
@@ -103,10 +114,12 @@ both!(the_demo_seeds_and_locates_every_grid);
 /// published results recompute from their Pabulib export, an open consultation, a drawn panel.
 async fn the_demo_seeds_deliberation(backend: Backend) {
     let app = TestApp::spawn_bare(backend).await;
-    gongzhi::demo::seed_with_history(&app.db, &app.sealer, 2, 5)
-        .await
-        .unwrap();
-    gongzhi::demo_deliberation::seed(&app.db, &app.sealer, 30)
+    let size = DemoSize {
+        days: 2,
+        per_day: 5,
+        people: 30,
+    };
+    gongzhi::server::seed_demo(&app.db, &app.sealer, size)
         .await
         .unwrap();
     let (_, topics) = app.get("/api/v1/topics", None).await;

@@ -1,16 +1,19 @@
-//! `gongzhi bench votes`: one topic, `voters` verified residents, every one casting a ballot
+//! `gongzhi-bench votes`: one topic, `voters` verified residents, every one casting a ballot
 //! through the service layer (eligibility on the fixed roll, one-ballot check, secret ballot
 //! sealed into the ballot box and mixed in batches, audit entry, durable commit), then the tally; on SQLite and, when given, PostgreSQL.
 
 use std::path::Path;
 use std::time::Instant;
 
+use gongzhi_core::db::Db;
 use gongzhi_core::identity::{Actor, ActorKind, Assignment, Role};
+use gongzhi_core::privacy::Sealer;
 use gongzhi_core::Result;
 use gongzhi_deliberation::rules::{TopicStep, VoteRules};
 use gongzhi_deliberation::{residents, topics};
 
-use crate::bench::{machine, write_section};
+use crate::report::{machine, on_scratch_postgres, write_section};
+use crate::setup::config_for;
 
 const COMMUNITY: &str = "110101001001";
 
@@ -56,13 +59,62 @@ where
     Ok(t.elapsed().as_secs_f64())
 }
 
-async fn measure(url: &str, dir: &Path, voters: usize, concurrency: usize) -> Result<Figures> {
-    let config = gongzhi_core::config::Config {
-        data_dir: dir.to_path_buf(),
-        database_url: url.to_string(),
-        ..Default::default()
+/// The council's topic, accepted and open for a secret vote from `start` to `closes`.
+async fn open_topic(
+    db: &Db,
+    sealer: &Sealer,
+    council: &Actor,
+    start: i64,
+    closes: i64,
+) -> Result<String> {
+    let (topic, _) = topics::create(
+        db,
+        council,
+        &topics::NewTopic {
+            title: "压测议题".into(),
+            body: "十万居民投票".into(),
+            level: topics::TopicLevel::Community,
+            area: COMMUNITY.into(),
+            place: String::new(),
+        },
+        start,
+    )
+    .await?;
+    topics::step(
+        db,
+        sealer,
+        council,
+        &topic,
+        TopicStep::Accept,
+        &Default::default(),
+        start,
+    )
+    .await?;
+    let rules = VoteRules {
+        quorum: 0.5,
+        pass_threshold: 0.5,
+        opens_at: gongzhi_core::time::format_ms(start),
+        closes_at: gongzhi_core::time::format_ms(closes),
+        secret: true,
     };
-    let (db, sealer) = crate::server::open(&config).await?;
+    topics::step(
+        db,
+        sealer,
+        council,
+        &topic,
+        TopicStep::OpenVote,
+        &topics::StepInput {
+            rules: Some(rules),
+            ..Default::default()
+        },
+        start,
+    )
+    .await?;
+    Ok(topic)
+}
+
+async fn measure(url: &str, dir: &Path, voters: usize, concurrency: usize) -> Result<Figures> {
+    let (db, sealer) = gongzhi::server::open(&config_for(url, dir)).await?;
     let system = Actor::system("bench");
     gongzhi_core::areas::import_divisions(
         &db,
@@ -103,57 +155,15 @@ async fn measure(url: &str, dir: &Path, voters: usize, concurrency: usize) -> Re
         })
         .await?
     };
-    let (topic, _) = topics::create(
-        &db,
-        &council,
-        &topics::NewTopic {
-            title: "压测议题".into(),
-            body: "十万居民投票".into(),
-            level: topics::TopicLevel::Community,
-            area: COMMUNITY.into(),
-            place: String::new(),
-        },
-        start,
-    )
-    .await?;
-    topics::step(
-        &db,
-        &sealer,
-        &council,
-        &topic,
-        TopicStep::Accept,
-        &Default::default(),
-        start,
-    )
-    .await?;
     let closes = start + 30 * 86_400_000;
-    let rules = VoteRules {
-        quorum: 0.5,
-        pass_threshold: 0.5,
-        opens_at: gongzhi_core::time::format_ms(start),
-        closes_at: gongzhi_core::time::format_ms(closes),
-        secret: true,
-    };
-    topics::step(
-        &db,
-        &sealer,
-        &council,
-        &topic,
-        TopicStep::OpenVote,
-        &topics::StepInput {
-            rules: Some(rules),
-            ..Default::default()
-        },
-        start,
-    )
-    .await?;
+    let topic = open_topic(&db, &sealer, &council, start, closes).await?;
     let vote_secs = {
         let (db, sealer, topic) = (db.clone(), sealer.clone(), topic.clone());
         spread(voters, concurrency, move |i| {
             let (db, sealer, topic) = (db.clone(), sealer.clone(), topic.clone());
             async move {
                 let choice = match i % 5 {
-                    0 | 1 | 2 => topics::Choice::Yes,
+                    0..=2 => topics::Choice::Yes,
                     3 => topics::Choice::No,
                     _ => topics::Choice::Abstain,
                 };
@@ -176,7 +186,7 @@ async fn measure(url: &str, dir: &Path, voters: usize, concurrency: usize) -> Re
     let tally_ms = t.elapsed().as_secs_f64() * 1000.0;
     let v = topics::view(&db, &sealer, &council, &topic).await?;
     let cast = v.tally.map(|t| t.cast).unwrap_or(0);
-    db.pool().close().await;
+    db.close().await;
     Ok(Figures {
         backend: if url.starts_with("sqlite") {
             "SQLite"
@@ -213,7 +223,7 @@ pub async fn votes(
         let dir_ref = dir.as_path();
         eprintln!("votes: PostgreSQL, {voters} voters …");
         rows.push(
-            crate::bench::on_scratch_postgres(admin_url, "votes", |url| async move {
+            on_scratch_postgres(admin_url, "votes", |url| async move {
                 measure(&url, dir_ref, voters, concurrency).await
             })
             .await?,
@@ -234,7 +244,7 @@ pub async fn votes(
     }
     let body = format!(
         "## Votes on one topic\n\n\
-         Command: `gongzhi bench votes` (release build). Machine: {}. Date: {}.\n\
+         Command: `gongzhi-bench votes` (release build). Machine: {}. Date: {}.\n\
          {voters} residents verified for one community, then each casts one ballot on one topic through the service layer \
          ({concurrency} callers): vote window and roll checked, one ballot per resident (primary key), secret ballot sealed into \
          the ballot box and mixed in batches, audit entry, durable commit. The tally is the close_vote step (mixing the ballots still pooled, counting every ballot, deciding quorum and \
