@@ -51,9 +51,13 @@ async fn notices(
     let lang = s.as_ref().map(|s| s.lang).unwrap_or(lang);
     let at = now(&state);
     let mut published = Vec::new();
-    for status in ["published", "executing", "done"] {
+    for status in [
+        TopicStatus::Published,
+        TopicStatus::Executing,
+        TopicStatus::Done,
+    ] {
         let f = topics::TopicFilter {
-            status: Some(status.into()),
+            status: Some(status),
             ..Default::default()
         };
         published.extend(topics::list(&state.db, &f).await.unwrap_or_default());
@@ -75,7 +79,12 @@ async fn notices(
         .await
         .unwrap_or_default()
         .into_iter()
-        .filter(|c| c.phase == "result" || c.phase == "implementing")
+        .filter(|c| {
+            matches!(
+                c.phase,
+                budgets::CallPhase::Result | budgets::CallPhase::Implementing
+            )
+        })
         .collect();
     let body = html! {
         section #notice-topics {
@@ -91,7 +100,7 @@ async fn notices(
         }
         section #notice-calls {
             h2 { (lang.t("民生微实事结果公示", "Micro-project results")) }
-            ul { @for c in &calls { li { a href={"/budgets/" (c.id)} { (c.title) } " · " (c.ballots) (lang.t(" 张选票", " ballots")) " · " (rule_name(lang, &c.rule)) } } }
+            ul { @for c in &calls { li { a href={"/budgets/" (c.id)} { (c.title) } " · " (c.ballots) (lang.t(" 张选票", " ballots")) " · " (rule_name(lang, c.rule.as_str())) } } }
         }
     };
     page(s.as_ref(), lang, lang.t("公示公告", "Public notices"), body).into_response()
@@ -214,11 +223,14 @@ fn parse_questions(text: &str) -> Result<Vec<consultations::Question>, Error> {
                     format!("line {}: write kind|question|options", i + 1),
                 )
             };
-            let kind = parts.first().copied().ok_or_else(bad)?.to_string();
+            let kind = consultations::QuestionKind::from_input(
+                "kind",
+                parts.first().copied().ok_or_else(bad)?,
+            )?;
             let text = parts.get(1).copied().ok_or_else(bad)?.to_string();
             let third = parts.get(2).copied().unwrap_or("");
-            let (options, min, max) = match kind.as_str() {
-                "single" | "multiple" => (
+            let (options, min, max) = match kind {
+                consultations::QuestionKind::Single | consultations::QuestionKind::Multiple => (
                     third
                         .split('/')
                         .map(|o| o.trim().to_string())
@@ -227,11 +239,11 @@ fn parse_questions(text: &str) -> Result<Vec<consultations::Question>, Error> {
                     None,
                     None,
                 ),
-                "scale" => {
+                consultations::QuestionKind::Scale => {
                     let (lo, hi) = third.split_once('-').unwrap_or(("1", "5"));
                     (vec![], lo.trim().parse().ok(), hi.trim().parse().ok())
                 }
-                _ => (vec![], None, None),
+                consultations::QuestionKind::Text => (vec![], None, None),
             };
             Ok(consultations::Question {
                 kind,
@@ -369,7 +381,7 @@ async fn hub(State(state): State<AppState>, s: Session) -> Response {
                         tr {
                             td { (t.number) }
                             td { a href={"/topics/" (t.id)} { (t.title) } }
-                            td { (lang.word(&t.level)) " " (t.place) }
+                            td { (lang.word(t.level.as_str())) " " (t.place) }
                             td { span.badge { (lang.word(t.status.as_str())) } }
                         }
                     }
@@ -380,7 +392,7 @@ async fn hub(State(state): State<AppState>, s: Session) -> Response {
             h2 { (lang.t("民生微实事", "Micro-projects")) }
             ul {
                 @for c in &calls {
-                    li { a href={"/budgets/" (c.id)} { (c.title) } " · " span.badge { (lang.word(&c.phase)) } " · " (c.budget) (lang.t(" 元", " yuan")) " · " (rule_name(lang, &c.rule)) }
+                    li { a href={"/budgets/" (c.id)} { (c.title) } " · " span.badge { (lang.word(c.phase.as_str())) } " · " (c.budget) (lang.t(" 元", " yuan")) " · " (rule_name(lang, c.rule.as_str())) }
                 }
             }
         }
@@ -388,7 +400,7 @@ async fn hub(State(state): State<AppState>, s: Session) -> Response {
             h2 { (lang.t("专项征询", "Consultations")) }
             ul {
                 @for c in &consults {
-                    li { a href={"/consultations/" (c.id)} { (c.title) } " · " (state_name(lang, &c.state)) }
+                    li { a href={"/consultations/" (c.id)} { (c.title) } " · " (state_name(lang, c.state.as_str())) }
                 }
             }
         }
@@ -486,7 +498,6 @@ async fn hub_do(
         .map(|_| format!("/moderation?area={}", enc(f.get("area")))),
         "revoke" => residents::revoke_verification(
             &state.db,
-            &state.sealer,
             &s.actor,
             f.get("id"),
             f.get("reason"),
@@ -520,25 +531,28 @@ async fn hub_do(
             };
         }
         "call" => {
-            let c = budgets::NewCall {
-                title: f.get("title").into(),
-                description: f.get("description").into(),
-                area: f.get("area").into(),
-                place: f.get("place").into(),
-                budget: f.get("budget").parse().unwrap_or(0),
-                ballot: f.get("ballot").into(),
-                max_approvals: f.get("max_approvals").parse().ok(),
-                rule: f.get("rule").into(),
-                completion: Some("add1_then_greedy".into()),
-                proposing_from: local_time(f.get("proposing_from")),
-                reviewing_from: local_time(f.get("reviewing_from")),
-                voting_from: local_time(f.get("voting_from")),
-                voting_until: local_time(f.get("voting_until")),
-                implementing_from: local_time(f.get("implementing_from")),
-            };
-            budgets::create(&state.db, &s.actor, &c, now(&state))
-                .await
-                .map(|id| format!("/budgets/{id}"))
+            async {
+                let c = budgets::NewCall {
+                    title: f.get("title").into(),
+                    description: f.get("description").into(),
+                    area: f.get("area").into(),
+                    place: f.get("place").into(),
+                    budget: f.get("budget").parse().unwrap_or(0),
+                    ballot: budgets::BallotKind::from_input("ballot", f.get("ballot"))?,
+                    max_approvals: f.get("max_approvals").parse().ok(),
+                    rule: budgets::WinnerRule::from_input("rule", f.get("rule"))?,
+                    completion: Some(budgets::Completion::Add1ThenGreedy),
+                    proposing_from: local_time(f.get("proposing_from")),
+                    reviewing_from: local_time(f.get("reviewing_from")),
+                    voting_from: local_time(f.get("voting_from")),
+                    voting_until: local_time(f.get("voting_until")),
+                    implementing_from: local_time(f.get("implementing_from")),
+                };
+                budgets::create(&state.db, &s.actor, &c, now(&state))
+                    .await
+                    .map(|id| format!("/budgets/{id}"))
+            }
+            .await
         }
         "consultation" => match parse_questions(f.get("questions")) {
             Ok(questions) => {
@@ -605,7 +619,7 @@ async fn residents_page(
                 @for v in &list {
                     tr {
                         td { (v.resident) } td { (v.area) } td { (v.place) }
-                        td { (if v.method == "code" { lang.t("认证码", "code") } else { lang.t("登记核验", "registry") }) }
+                        td { (if v.method == residents::VerificationMethod::Code { lang.t("认证码", "code") } else { lang.t("登记核验", "registry") }) }
                         td { (v.verified_at) }
                         td {
                             @if let Some(r) = &v.revoke_reason { (lang.t("已撤销：", "Revoked: ")) (r) }
@@ -778,7 +792,7 @@ async fn topic_page(State(state): State<AppState>, s: Session, Path(id): Path<St
     let moderator = authorize(&s.actor, MODERATE, &Target::area(&t.area)).is_ok();
     let base = format!("/topics/{}/do/", t.id);
     let body = html! {
-        p.meta { (t.number) " · " (lang.word(&t.level)) " " (t.area) " " (t.place) " · " (lang.t("提出人", "Raised by")) " " (t.proposer) " · " span #topic-status .badge { (lang.word(t.status.as_str())) } }
+        p.meta { (t.number) " · " (lang.word(t.level.as_str())) " " (t.area) " " (t.place) " · " (lang.t("提出人", "Raised by")) " " (t.proposer) " · " span #topic-status .badge { (lang.word(t.status.as_str())) } }
         @if t.hidden { (notice(&format!("{}{}", lang.t("已隐藏：", "Hidden: "), t.hidden_reason.clone().unwrap_or_default()))) }
         p.body { (t.body) }
         @if let Some(r) = &t.decline_reason { p { strong { (lang.t("不予受理理由：", "Declined: ")) } (r) } }
@@ -812,7 +826,7 @@ async fn topic_page(State(state): State<AppState>, s: Session, Path(id): Path<St
             h2 { (lang.t("议事讨论", "Discussion")) }
             @for c in &t.comments {
                 article.comment id={"c-" (c.id)} {
-                    p.meta { (c.author) " · " span.badge { (lang.word(&c.stance)) } " · " (c.created_at) @if c.parent_id.is_some() { " · " (lang.t("回复", "reply")) } }
+                    p.meta { (c.author) " · " span.badge { (lang.word(c.stance.as_str())) } " · " (c.created_at) @if c.parent_id.is_some() { " · " (lang.t("回复", "reply")) } }
                     @if c.hidden { p.small { (lang.t("已隐藏：", "Hidden: ")) (c.hidden_reason.clone().unwrap_or_default()) } }
                     p { (c.body) }
                     details { summary { (lang.t("举报", "Report")) }
@@ -843,7 +857,7 @@ async fn topic_page(State(state): State<AppState>, s: Session, Path(id): Path<St
         }
         @if !t.meetings.is_empty() {
             section #meetings { h2 { (lang.t("议事会议", "Meetings")) }
-                ul { @for m in &t.meetings { li { (m.starts_at) " · " (if m.mode == "online" { lang.t("线上", "online") } else { lang.t("线下", "offline") }) " · " (m.place) " · " (lang.t("签到 ", "signed in ")) (m.attendees) @if let Some(x) = &m.minutes { p.small { (x) } } } } }
+                ul { @for m in &t.meetings { li { (m.starts_at) " · " (if m.mode == topics::MeetingMode::Online { lang.t("线上", "online") } else { lang.t("线下", "offline") }) " · " (m.place) " · " (lang.t("签到 ", "signed in ")) (m.attendees) @if let Some(x) = &m.minutes { p.small { (x) } } } } }
             }
         }
         @if !t.tasks.is_empty() {
@@ -889,20 +903,23 @@ async fn topic_do(
                 Err(e) => Err(e),
             }
         }
-        "comment" => topics::comment(
-            &state.db,
-            &state.sealer,
-            &s.actor,
-            &id,
-            &topics::NewComment {
-                stance: f.get("stance").into(),
-                body: f.get("body").into(),
-                parent_id: f.opt("parent_id"),
-            },
-            at,
-        )
-        .await
-        .map(|_| ()),
+        "comment" => match topics::Stance::from_input("stance", f.get("stance")) {
+            Ok(stance) => topics::comment(
+                &state.db,
+                &state.sealer,
+                &s.actor,
+                &id,
+                &topics::NewComment {
+                    stance,
+                    body: f.get("body").into(),
+                    parent_id: f.opt("parent_id"),
+                },
+                at,
+            )
+            .await
+            .map(|_| ()),
+            Err(e) => Err(e),
+        },
         "report" => moderation::file_report(
             &state.db,
             &s.actor,
@@ -929,33 +946,40 @@ async fn topic_do(
         other => match TopicStep::parse(other) {
             None => Err(Error::not_found("action")),
             Some(st) => {
-                let rules = (st == TopicStep::OpenVote).then(|| VoteRules {
-                    quorum: pct(&f, "quorum"),
-                    pass_threshold: pct(&f, "pass_threshold"),
-                    opens_at: local_time(f.get("opens_at")),
-                    closes_at: local_time(f.get("closes_at")),
-                    secret: f.get("secret") == "true",
-                });
-                let input = topics::StepInput {
-                    note: f.opt("note"),
-                    into: f.opt("into"),
-                    reason: f.opt("reason"),
-                    mode: f.opt("mode"),
-                    starts_at: f.opt("starts_at").map(|v| local_time(&v)),
-                    place: f.opt("place"),
-                    meeting_id: f.opt("meeting_id"),
-                    minutes: f.opt("minutes"),
-                    rules,
-                    resolution: f.opt("resolution"),
-                    objection_days: f.get("objection_days").parse().ok(),
-                    title: f.opt("title"),
-                    owner: f.opt("owner"),
-                    case_id: f.opt("case_id"),
-                    project_id: f.opt("project_id"),
-                    task_id: f.opt("task_id"),
-                    progress: f.get("progress").parse().ok(),
-                };
-                topics::step(&state.db, &state.sealer, &s.actor, &id, st, &input, at).await
+                async {
+                    let mode = f
+                        .opt("mode")
+                        .map(|m| topics::MeetingMode::from_input("mode", &m))
+                        .transpose()?;
+                    let rules = (st == TopicStep::OpenVote).then(|| VoteRules {
+                        quorum: pct(&f, "quorum"),
+                        pass_threshold: pct(&f, "pass_threshold"),
+                        opens_at: local_time(f.get("opens_at")),
+                        closes_at: local_time(f.get("closes_at")),
+                        secret: f.get("secret") == "true",
+                    });
+                    let input = topics::StepInput {
+                        note: f.opt("note"),
+                        into: f.opt("into"),
+                        reason: f.opt("reason"),
+                        mode,
+                        starts_at: f.opt("starts_at").map(|v| local_time(&v)),
+                        place: f.opt("place"),
+                        meeting_id: f.opt("meeting_id"),
+                        minutes: f.opt("minutes"),
+                        rules,
+                        resolution: f.opt("resolution"),
+                        objection_days: f.get("objection_days").parse().ok(),
+                        title: f.opt("title"),
+                        owner: f.opt("owner"),
+                        case_id: f.opt("case_id"),
+                        project_id: f.opt("project_id"),
+                        task_id: f.opt("task_id"),
+                        progress: f.get("progress").parse().ok(),
+                    };
+                    topics::step(&state.db, &state.sealer, &s.actor, &id, st, &input, at).await
+                }
+                .await
             }
         },
     };
@@ -979,8 +1003,8 @@ async fn call_page(State(state): State<AppState>, s: Session, Path(id): Path<Str
     let base = format!("/budgets/{id}/do/");
     let phase = c.call.phase.as_str();
     let body = html! {
-        p.meta { span #call-phase .badge { (lang.word(phase)) } " · " (lang.t("预算 ", "Budget ")) (c.call.budget) (lang.t(" 元", " yuan")) " · " (rule_name(lang, &c.call.rule))
-            " · " (if c.call.ballot == "approval" { format!("{}{}", lang.t("每票最多选 ", "approve up to "), c.call.max_approvals.unwrap_or(0)) } else { lang.t("所选项目总价不超过预算", "any set within the budget").to_string() }) }
+        p.meta { span #call-phase .badge { (lang.word(phase)) } " · " (lang.t("预算 ", "Budget ")) (c.call.budget) (lang.t(" 元", " yuan")) " · " (rule_name(lang, c.call.rule.as_str()))
+            " · " (if c.call.ballot == budgets::BallotKind::Approval { format!("{}{}", lang.t("每票最多选 ", "approve up to "), c.call.max_approvals.unwrap_or(0)) } else { lang.t("所选项目总价不超过预算", "any set within the budget").to_string() }) }
         p { (c.description) }
         p.small { (lang.t("征集 ", "Proposals ")) (c.call.proposing_from) " · " (lang.t("审核 ", "Review ")) (c.call.reviewing_from) " · " (lang.t("投票 ", "Voting ")) (c.call.voting_from) " – " (c.call.voting_until) " · " (lang.t("实施 ", "Implementation ")) (c.call.implementing_from) }
         @if let Some(r) = &results {
@@ -998,7 +1022,7 @@ async fn call_page(State(state): State<AppState>, s: Session, Path(id): Path<Str
             @if phase == "voting" && !c.voted && !steward {
                 (form(&s, &format!("{base}ballot"), html! {
                     fieldset { legend { (lang.t("选择您支持的项目", "Choose the projects you support")) }
-                        @for p in c.projects.iter().filter(|p| p.status == "feasible") {
+                        @for p in c.projects.iter().filter(|p| p.status == budgets::ProjectStatus::Feasible) {
                             label { input type="checkbox" name="projects" value=(p.code); " " (p.code) " " (p.title) " · " (p.cost.unwrap_or(0)) (lang.t(" 元", " yuan")) }
                         }
                     }
@@ -1014,7 +1038,7 @@ async fn call_page(State(state): State<AppState>, s: Session, Path(id): Path<Str
                             td { (p.code) " " (p.title) }
                             td { (p.cost_estimate) }
                             td { (p.cost.map(|x| x.to_string()).unwrap_or_default()) }
-                            td { (lang.word(&p.status)) @if let Some(n) = &p.review_note { br; span.small { (n) } } }
+                            td { (lang.word(p.status.as_str())) @if let Some(n) = &p.review_note { br; span.small { (n) } } }
                             td { @if p.progress > 0 { progress value=(p.progress) max="100" {} " " (p.progress) "%" } @for ph in &p.photos { " " a href=(ph.url) { "📷" } } }
                         }
                         @if steward && (phase == "proposing" || phase == "reviewing") {
@@ -1154,10 +1178,10 @@ async fn consultation_page(
         .ok();
     let answered = c.answered;
     let body = html! {
-        p.meta { (state_name(lang, &c.state)) " · " (c.opens_at) " – " (c.closes_at) " · " (c.area) " " (c.place) " · " (lang.t("已收到 ", "responses ")) (c.responses) }
+        p.meta { (state_name(lang, c.state.as_str())) " · " (c.opens_at) " – " (c.closes_at) " · " (c.area) " " (c.place) " · " (lang.t("已收到 ", "responses ")) (c.responses) }
         p { (c.description) }
         @if answered { p.ok #answered { (lang.t("您已提交意见，感谢参与。", "Thank you: your response is recorded.")) } }
-        @else if c.state == "open" {
+        @else if c.state == consultations::ConsultationState::Open {
             (form(&s, &format!("/consultations/{id}/do/answer"), html! {
                 @for (i, q) in c.questions.iter().enumerate() {
                     fieldset {

@@ -80,7 +80,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
             &id,
             COMMUNITY,
             &place,
-            "registry",
+            residents::VerificationMethod::Registry,
             None,
             now - 90 * DAY,
         )
@@ -94,7 +94,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
         &me,
         COMMUNITY,
         "多福巷小区/3号楼",
-        "registry",
+        residents::VerificationMethod::Registry,
         None,
         now - 90 * DAY,
     )
@@ -138,9 +138,9 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
     )
     .await?;
     for (i, (stance, body)) in [
-        ("for", "支持，家里老人下楼太难了。"),
-        ("against", "一楼住户受影响，采光怎么办？"),
-        ("neutral", "费用分摊方案请先公示。"),
+        (topics::Stance::For, "支持，家里老人下楼太难了。"),
+        (topics::Stance::Against, "一楼住户受影响，采光怎么办？"),
+        (topics::Stance::Neutral, "费用分摊方案请先公示。"),
     ]
     .iter()
     .enumerate()
@@ -151,7 +151,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
             &people[i * 3],
             &done,
             &topics::NewComment {
-                stance: (*stance).into(),
+                stance: *stance,
                 body: (*body).into(),
                 parent_id: None,
             },
@@ -166,7 +166,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
         &done,
         TopicStep::ScheduleMeeting,
         &topics::StepInput {
-            mode: Some("offline".into()),
+            mode: Some(topics::MeetingMode::Offline),
             starts_at: Some(format_ms(now - 55 * DAY)),
             place: Some("多福巷社区议事厅".into()),
             ..none()
@@ -326,7 +326,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
         &people[6],
         &voting,
         &topics::NewComment {
-            stance: "for".into(),
+            stance: topics::Stance::For,
             body: "同意，消防通道必须畅通。".into(),
             parent_id: None,
         },
@@ -402,7 +402,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
         &people[2],
         &talking,
         &topics::NewComment {
-            stance: "for".into(),
+            stance: topics::Stance::For,
             body: "周末孩子们需要活动场地。".into(),
             parent_id: None,
         },
@@ -416,7 +416,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
         &talking,
         TopicStep::ScheduleMeeting,
         &topics::StepInput {
-            mode: Some("online".into()),
+            mode: Some(topics::MeetingMode::Online),
             starts_at: Some(format_ms(now + 3 * DAY)),
             place: Some("线上会议（社区微信群视频）".into()),
             ..none()
@@ -449,8 +449,16 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
         ("儿童游乐设施", 75_000),
     ];
     for (n, (rule, ballot, budget)) in [
-        ("greedy", "approval", 200_000i64),
-        ("equal_shares", "knapsack", 180_000),
+        (
+            budgets::WinnerRule::Greedy,
+            budgets::BallotKind::Approval,
+            200_000i64,
+        ),
+        (
+            budgets::WinnerRule::EqualShares,
+            budgets::BallotKind::Knapsack,
+            180_000,
+        ),
     ]
     .into_iter()
     .enumerate()
@@ -465,10 +473,10 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
                 area: COMMUNITY.into(),
                 place: String::new(),
                 budget,
-                ballot: ballot.into(),
-                max_approvals: (ballot == "approval").then_some(3),
-                rule: rule.into(),
-                completion: Some("add1_then_greedy".into()),
+                ballot,
+                max_approvals: (ballot == budgets::BallotKind::Approval).then_some(3),
+                rule,
+                completion: Some(budgets::Completion::Add1ThenGreedy),
                 proposing_from: format_ms(start),
                 reviewing_from: format_ms(start + 10 * DAY),
                 voting_from: format_ms(start + 15 * DAY),
@@ -523,7 +531,7 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
             if picks.is_empty() {
                 picks.push(v % ids.len());
             }
-            if ballot == "approval" {
+            if ballot == budgets::BallotKind::Approval {
                 picks.truncate(3);
             } else {
                 let mut total = 0;
@@ -581,10 +589,10 @@ pub async fn seed(db: &Db, sealer: &Sealer, voters: usize) -> Result<()> {
             area: COMMUNITY.into(),
             place: String::new(),
             budget: 150_000,
-            ballot: "approval".into(),
+            ballot: budgets::BallotKind::Approval,
             max_approvals: Some(3),
-            rule: "equal_shares".into(),
-            completion: Some("add1_then_greedy".into()),
+            rule: budgets::WinnerRule::EqualShares,
+            completion: Some(budgets::Completion::Add1ThenGreedy),
             proposing_from: format_ms(now - 3 * DAY),
             reviewing_from: format_ms(now + 20 * DAY),
             voting_from: format_ms(now + 30 * DAY),

@@ -303,7 +303,8 @@ mod tests {
                 | Error::Storage(_)
                 | Error::Internal(_) => {}
             }
-            let entry = lookup(e.code()).unwrap_or_else(|| panic!("{} is not catalogued", e.code()));
+            let entry =
+                lookup(e.code()).unwrap_or_else(|| panic!("{} is not catalogued", e.code()));
             assert_eq!(e.status(), entry.status, "{}", e.code());
         }
         assert_eq!(Error::refused("already_voted", "x").status(), 409);
@@ -374,7 +375,10 @@ mod tests {
                         .take_while(|c| c.is_ascii_uppercase() || *c == '_')
                         .collect();
                     status = status_of(&name);
-                    rest = r[name.len()..].trim_start().trim_start_matches(',').trim_start();
+                    rest = r[name.len()..]
+                        .trim_start()
+                        .trim_start_matches(',')
+                        .trim_start();
                 }
                 if let Some(code) = literal(rest) {
                     out.push((code, status));

@@ -71,10 +71,7 @@ impl Error {
     pub fn unknown_value(field: &str, value: &str, expected: &[&str]) -> Self {
         Error::invalid_with(
             "unknown_value",
-            format!(
-                "{field} {value:?} is not one of {}",
-                expected.join(", ")
-            ),
+            format!("{field} {value:?} is not one of {}", expected.join(", ")),
             json!({"field": field, "value": value, "expected": expected}),
         )
     }

@@ -1,0 +1,31 @@
+//! What deliberation lets people do: its actions (permissions), granted to roles and checked in
+//! the one permission check (`identity::authorize`). Verified residents take part without a
+//! role, by the eligibility checks in `checks`.
+
+use gongzhi_core::identity::{Action, Role};
+
+/// Verify residents for a place, or revoke a verification (community staff).
+pub const RESIDENT_VERIFY: Action = Action::new(
+    "resident_verify",
+    &[Role::GridWorker, Role::Council, Role::Leader, Role::Admin],
+);
+/// Screen topics, run meetings and votes, publish and carry out resolutions; run micro-project
+/// calls, consultations and panels (the community council and leaders).
+pub const DELIBERATION_MANAGE: Action = Action::new(
+    "deliberation_manage",
+    &[Role::Council, Role::Leader, Role::Admin],
+);
+/// Raise a topic on behalf of one's work (grid workers, organizations, the council); verified
+/// residents raise topics for their own place without a role.
+pub const TOPIC_PROPOSE: Action = Action::new(
+    "topic_propose",
+    &[
+        Role::GridWorker,
+        Role::Organization,
+        Role::Council,
+        Role::Leader,
+        Role::Admin,
+    ],
+);
+/// Hide or restore reported content.
+pub const MODERATE: Action = Action::new("moderate", &[Role::Moderator, Role::Admin]);
