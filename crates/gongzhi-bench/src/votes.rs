@@ -145,7 +145,7 @@ async fn measure(url: &str, dir: &Path, voters: usize, concurrency: usize) -> Re
                     a.user_id.as_deref().unwrap(),
                     COMMUNITY,
                     "",
-                    "registry",
+                    residents::VerificationMethod::Registry,
                     None,
                     start - 1000,
                 )

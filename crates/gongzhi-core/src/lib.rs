@@ -5,6 +5,7 @@
 pub mod areas;
 pub mod attachments;
 pub mod audit;
+pub mod closed_set;
 pub mod codes;
 pub mod config;
 pub mod db;

@@ -15,21 +15,14 @@
 //! the council's figures move only by whole batches. Counting reads mixed ballots only. `k`
 //! is the `ballot_batch` setting (default 20).
 
-use axum::extract::State;
-use axum::Json;
 use rand::seq::SliceRandom;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::Row;
-use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use crate::DELIBERATION_MANAGE;
+use crate::store::ballot_box::{self as boxes, BoxKind};
+use crate::store::settings;
 use gongzhi_core::audit;
-use gongzhi_core::db::{Backend, Db, WriteTx};
-use gongzhi_core::http::{ApiJson, ApiResult, AppState, Authed};
-use gongzhi_core::identity::{authorize, Actor, Target};
+use gongzhi_core::db::{Db, WriteTx};
+use gongzhi_core::identity::Actor;
 use gongzhi_core::privacy::Sealer;
 use gongzhi_core::{Error, Result};
 
@@ -38,58 +31,39 @@ use gongzhi_core::{Error, Result};
 pub const DEFAULT_BATCH: i64 = 20;
 /// Below this a batch hides too little to be called secret.
 pub const MIN_BATCH: i64 = 5;
+/// The setting that holds `k`.
+pub const BATCH_SETTING: &str = "ballot_batch";
 
 /// One box: whose ballots (a topic's, a call's, a consultation's) and where mixed ones are
 /// counted.
 #[derive(Debug, Clone, Copy)]
 pub struct BallotBox<'a> {
-    kind: Kind,
+    kind: BoxKind,
     owner: &'a str,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Topic,
-    Call,
-    Consultation,
 }
 
 impl<'a> BallotBox<'a> {
     pub fn topic(id: &'a str) -> Self {
         BallotBox {
-            kind: Kind::Topic,
+            kind: BoxKind::Topic,
             owner: id,
         }
     }
     pub fn call(id: &'a str) -> Self {
         BallotBox {
-            kind: Kind::Call,
+            kind: BoxKind::Call,
             owner: id,
         }
     }
     pub fn consultation(id: &'a str) -> Self {
         BallotBox {
-            kind: Kind::Consultation,
+            kind: BoxKind::Consultation,
             owner: id,
         }
     }
 
     fn key(&self) -> String {
-        let prefix = match self.kind {
-            Kind::Topic => "topic",
-            Kind::Call => "call",
-            Kind::Consultation => "consultation",
-        };
-        format!("{prefix}:{}", self.owner)
-    }
-
-    /// The counted table, its owner column and its content column.
-    fn counted(&self) -> (&'static str, &'static str, &'static str) {
-        match self.kind {
-            Kind::Topic => ("topic_ballots", "topic_id", "choice"),
-            Kind::Call => ("budget_ballots", "call_id", "projects"),
-            Kind::Consultation => ("consultation_responses", "consultation_id", "answers"),
-        }
+        format!("{}:{}", self.kind.prefix(), self.owner)
     }
 
     /// Drops a sealed ballot into the pool, inside the voter's transaction; refused once the
@@ -105,39 +79,15 @@ impl<'a> BallotBox<'a> {
         let key = self.key();
         // The box is sealed in with the ballot, so a pooled row cannot be moved to another box.
         let sealed = sealer.seal(&json!({"box": key, "ballot": ballot}).to_string());
-        sqlx::query("INSERT INTO ballot_pool (id, box, sealed) VALUES ($1, $2, $3)")
-            .bind(uuid::Uuid::new_v4().to_string())
-            .bind(&key)
-            .bind(sealed)
-            .execute(tx.conn())
-            .await?;
-        Ok(())
+        boxes::pool(tx, &key, &sealed).await
     }
 
     /// Checks, inside a voter's transaction, that the box is still open. On PostgreSQL the box
     /// row stays held (shared) until the voter commits, so a closing mix waits for ballots in
     /// flight and none is left behind or counted late.
     pub async fn hold_open(&self, db: &Db, tx: &mut WriteTx) -> Result<()> {
-        let key = self.key();
-        sqlx::query(
-            "INSERT INTO ballot_boxes (box, closed_at) VALUES ($1, NULL) ON CONFLICT DO NOTHING",
-        )
-        .bind(&key)
-        .execute(tx.conn())
-        .await?;
-        let lock = match db.backend() {
-            Backend::Postgres => " FOR SHARE",
-            Backend::Sqlite => "",
-        };
-        let closed: Option<i64> = sqlx::query(&format!(
-            "SELECT closed_at FROM ballot_boxes WHERE box = $1{lock}"
-        ))
-        .bind(&key)
-        .fetch_one(tx.conn())
-        .await?
-        .try_get(0)?;
-        if closed.is_some() {
-            return Err(Error::Conflict("the vote is closed".into()));
+        if boxes::hold(db, tx, &self.key()).await?.is_some() {
+            return Err(Error::refused("wrong_state", "the vote is closed"));
         }
         Ok(())
     }
@@ -157,25 +107,9 @@ impl<'a> BallotBox<'a> {
         let k = batch_size(db).await?;
         // SQLite: zero the pooled rows as they are deleted, so the file keeps no ciphertext
         // to open later should the key ever leak (the setting is the connection's; restored).
-        let secure_delete: Option<i64> = match db.backend() {
-            Backend::Sqlite => {
-                let was = sqlx::query("PRAGMA secure_delete")
-                    .fetch_one(tx.conn())
-                    .await?
-                    .try_get(0)?;
-                sqlx::query("PRAGMA secure_delete = 1")
-                    .execute(tx.conn())
-                    .await?;
-                Some(was)
-            }
-            Backend::Postgres => None,
-        };
+        let secure_delete = boxes::secure_delete_on(db, tx).await?;
         let sealed = self.take(tx, closing, k, now).await;
-        if let Some(was) = secure_delete {
-            sqlx::query(&format!("PRAGMA secure_delete = {was}"))
-                .execute(tx.conn())
-                .await?;
-        }
+        boxes::secure_delete_restore(tx, secure_delete).await?;
         let Some(sealed) = sealed? else {
             return Ok(None);
         };
@@ -194,14 +128,8 @@ impl<'a> BallotBox<'a> {
             ballots.push(ballot.to_string());
         }
         ballots.shuffle(&mut rand::rngs::OsRng);
-        let (table, owner, content) = self.counted();
-        let sql = format!("INSERT INTO {table} ({owner}, {content}) VALUES ($1, $2)");
         for b in &ballots {
-            sqlx::query(&sql)
-                .bind(self.owner)
-                .bind(b)
-                .execute(tx.conn())
-                .await?;
+            boxes::count(tx, self.kind, self.owner, b).await?;
         }
         Ok(Some(ballots.len()))
     }
@@ -215,50 +143,18 @@ impl<'a> BallotBox<'a> {
         now: i64,
     ) -> Result<Option<Vec<String>>> {
         let key = self.key();
-        let sealed: Vec<String> = if closing {
-            // Taking the box row first waits for voters still holding it (see `drop_in`).
-            sqlx::query(
-                "INSERT INTO ballot_boxes (box, closed_at) VALUES ($1, $2) \
-                 ON CONFLICT (box) DO UPDATE SET closed_at = COALESCE(ballot_boxes.closed_at, $2)",
-            )
-            .bind(&key)
-            .bind(now)
-            .execute(tx.conn())
-            .await?;
-            sqlx::query("DELETE FROM ballot_pool WHERE box = $1 RETURNING sealed")
-                .bind(&key)
-                .fetch_all(tx.conn())
-                .await?
-                .iter()
-                .map(|r| r.try_get(0))
-                .collect::<std::result::Result<_, _>>()?
-        } else {
-            let pooled: i64 = sqlx::query("SELECT COUNT(*) FROM ballot_pool WHERE box = $1")
-                .bind(&key)
-                .fetch_one(tx.conn())
-                .await?
-                .try_get(0)?;
-            if pooled < 2 * k {
-                return Ok(None);
-            }
-            // Pool ids are random, so the first k by id are a random k.
-            let rows = sqlx::query(
-                "DELETE FROM ballot_pool WHERE id IN \
-                 (SELECT id FROM ballot_pool WHERE box = $1 ORDER BY id LIMIT $2) RETURNING sealed",
-            )
-            .bind(&key)
-            .bind(k)
-            .fetch_all(tx.conn())
-            .await?;
-            // A racing mix took some of them: a smaller batch would hide too little.
-            if (rows.len() as i64) < k {
-                return Ok(None);
-            }
-            rows.iter()
-                .map(|r| r.try_get(0))
-                .collect::<std::result::Result<_, _>>()?
-        };
-        Ok(Some(sealed))
+        if closing {
+            return Ok(Some(boxes::close_and_take_all(tx, &key, now).await?));
+        }
+        if boxes::pooled_in(tx, &key).await? < 2 * k {
+            return Ok(None);
+        }
+        let rows = boxes::take(tx, &key, k).await?;
+        // A racing mix took some of them: a smaller batch would hide too little.
+        if (rows.len() as i64) < k {
+            return Ok(None);
+        }
+        Ok(Some(rows))
     }
 
     /// Mixes in a transaction of its own, by the system: a due batch while the box is open,
@@ -267,15 +163,8 @@ impl<'a> BallotBox<'a> {
     pub async fn settle(&self, db: &Db, sealer: &Sealer, closing: bool, now: i64) -> Result<()> {
         let key = self.key();
         if closing {
-            let r = sqlx::query("SELECT closed_at, (SELECT COUNT(*) FROM ballot_pool p WHERE p.box = b.box) AS n FROM ballot_boxes b WHERE box = $1")
-                .bind(&key)
-                .fetch_optional(db.pool())
-                .await?;
-            let done = match &r {
-                Some(r) => {
-                    r.try_get::<Option<i64>, _>("closed_at")?.is_some()
-                        && r.try_get::<i64, _>("n")? == 0
-                }
+            let done = match boxes::status(db, &key).await? {
+                Some((closed_at, pooled)) => closed_at.is_some() && pooled == 0,
                 // Nobody voted: nothing can be pooled after the close either (voters check
                 // the phase), so there is nothing to close.
                 None => true,
@@ -304,7 +193,7 @@ impl<'a> BallotBox<'a> {
     /// The ballot is safely pooled already, so a failed mix is left to the next voter or to
     /// the close.
     pub async fn settle_after_vote(&self, db: &Db, sealer: &Sealer, now: i64) {
-        if !matches!(self.kind, Kind::Consultation) {
+        if self.kind != BoxKind::Consultation {
             return;
         }
         if let Err(e) = self.settle(db, sealer, false, now).await {
@@ -314,78 +203,14 @@ impl<'a> BallotBox<'a> {
 
     /// Ballots pooled and not yet mixed (counted nowhere yet).
     pub async fn pending(&self, db: &Db) -> Result<i64> {
-        Ok(
-            sqlx::query("SELECT COUNT(*) FROM ballot_pool WHERE box = $1")
-                .bind(self.key())
-                .fetch_one(db.pool())
-                .await?
-                .try_get(0)?,
-        )
+        boxes::pending(db, &self.key()).await
     }
 }
 
 /// The batch size `k` (the `ballot_batch` setting).
 pub async fn batch_size(db: &Db) -> Result<i64> {
-    let r = sqlx::query("SELECT value FROM deliberation_settings WHERE key = 'ballot_batch'")
-        .fetch_optional(db.pool())
-        .await?;
-    Ok(match r {
-        Some(r) => r.try_get::<String, _>(0)?.parse().unwrap_or(DEFAULT_BATCH),
-        None => DEFAULT_BATCH,
-    })
-}
-
-pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_settings, put_settings))
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct BallotSettings {
-    /// Consultation answers mixed together at least (`k`) while a consultation is open: a
-    /// batch is mixed when `2k` are pooled, the rest at the close. 5–1000.
-    pub ballot_batch: i64,
-}
-
-/// The ballot box settings.
-#[utoipa::path(get, path = "/api/v1/deliberation/settings", tag = "deliberation", security(("bearer" = [])), responses((status = 200, body = BallotSettings)))]
-async fn get_settings(
-    State(state): State<AppState>,
-    Authed(_actor): Authed,
-) -> ApiResult<Json<BallotSettings>> {
-    Ok(Json(BallotSettings {
-        ballot_batch: batch_size(&state.db).await?,
-    }))
-}
-
-/// Changes the ballot box settings (administrators without a scope).
-#[utoipa::path(put, path = "/api/v1/deliberation/settings", tag = "deliberation", security(("bearer" = [])), request_body = BallotSettings,
-    responses((status = 200, body = BallotSettings), (status = 400, body = gongzhi_core::http::ErrorBody), (status = 403, body = gongzhi_core::http::ErrorBody)))]
-async fn put_settings(
-    State(state): State<AppState>,
-    Authed(actor): Authed,
-    ApiJson(s): ApiJson<BallotSettings>,
-) -> ApiResult<Json<BallotSettings>> {
-    authorize(&actor, DELIBERATION_MANAGE, &Target::global())?;
-    if !(MIN_BATCH..=1000).contains(&s.ballot_batch) {
-        return Err(
-            Error::invalid("ballot_batch", format!("ballot_batch is {MIN_BATCH}–1000")).into(),
-        );
-    }
-    let mut tx = state.db.begin_write().await?;
-    sqlx::query("INSERT INTO deliberation_settings (key, value) VALUES ('ballot_batch', $1) ON CONFLICT (key) DO UPDATE SET value = $1")
-        .bind(s.ballot_batch.to_string())
-        .execute(tx.conn())
-        .await
-        .map_err(Error::from)?;
-    audit::append(
-        &mut tx,
-        &actor,
-        "deliberation.settings",
-        "deliberation_settings",
-        &json!({"ballot_batch": s.ballot_batch}),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(s))
+    Ok(settings::get(db, BATCH_SETTING)
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_BATCH))
 }

@@ -1,5 +1,5 @@
-//! What every part of deliberation shares: the optional caller, history events, eligibility of
-//! verified residents, notices to participants, input checks.
+//! What every part of deliberation shares with the platform: the optional caller, the history
+//! (timeline) of topics, calls, consultations and panels, and notices to participants.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -8,9 +8,8 @@ use utoipa::ToSchema;
 
 use gongzhi_core::db::{opt_text, Db, WriteTx};
 use gongzhi_core::identity::Actor;
-use gongzhi_core::privacy::{mask_name, Sealer};
 use gongzhi_core::time::format_ms;
-use gongzhi_core::{Error, Result};
+use gongzhi_core::Result;
 
 /// What is published (公示, 三公开) is readable by anyone: the caller is optional.
 pub use gongzhi_core::http::MaybeAuthed;
@@ -81,130 +80,6 @@ pub async fn events(db: &Db, subject: &str) -> Result<Vec<Event>> {
             })
         })
         .collect()
-}
-
-/// A user as others see them: the masked name (张*明), never the name itself.
-pub async fn display_name(db: &Db, sealer: &Sealer, user_id: &str) -> Result<String> {
-    let row = sqlx::query("SELECT username, full_name FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(db.pool())
-        .await?;
-    let Some(row) = row else {
-        return Ok("?".into());
-    };
-    Ok(match opt_text(&row, "full_name")? {
-        Some(sealed) => mask_name(&sealer.open(&sealed)?),
-        None => mask_name(&row.try_get::<String, _>("username")?),
-    })
-}
-
-/// The caller's current verification: (area code, place).
-pub async fn verification_of(db: &Db, user_id: &str) -> Result<Option<(String, String)>> {
-    let row = sqlx::query(
-        "SELECT area_code, place FROM resident_verifications WHERE user_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(user_id)
-    .fetch_optional(db.pool())
-    .await?;
-    Ok(match row {
-        Some(r) => Some((r.try_get("area_code")?, r.try_get("place")?)),
-        None => None,
-    })
-}
-
-/// The caller's user id when they are a resident verified for (`area`, `place`) — verified
-/// before `roll_closed_at` when a vote's roll was fixed then; else why not.
-pub async fn require_eligible(
-    db: &Db,
-    actor: &Actor,
-    area: &str,
-    place: &str,
-    roll_closed_at: Option<i64>,
-) -> Result<String> {
-    let Some(user) = actor.user_id.clone() else {
-        return Err(Error::Unauthenticated(
-            "sign in as a verified resident".into(),
-        ));
-    };
-    // One read of the current verification answers place and roll alike (votes run this).
-    let row = sqlx::query("SELECT area_code, place, verified_at FROM resident_verifications WHERE user_id = $1 AND revoked_at IS NULL")
-        .bind(&user)
-        .fetch_optional(db.pool())
-        .await?;
-    let Some(r) = row else {
-        return Err(Error::Forbidden(
-            "only residents verified for this place take part (ask your community to verify you)"
-                .into(),
-        ));
-    };
-    let (a, p): (String, String) = (r.try_get("area_code")?, r.try_get("place")?);
-    if !crate::rules::eligible(&a, &p, area, place) {
-        return Err(Error::Forbidden(
-            "you are verified for another place: only residents of this place take part".into(),
-        ));
-    }
-    if roll_closed_at.is_some_and(|t| r.try_get::<i64, _>("verified_at").is_ok_and(|v| v > t)) {
-        return Err(Error::Forbidden(
-            "you were verified after this vote opened: its roll was fixed then".into(),
-        ));
-    }
-    Ok(user)
-}
-
-/// How many residents are verified for (`area`, `place`) now.
-pub async fn count_eligible(db: &Db, area: &str, place: &str) -> Result<i64> {
-    let rows = sqlx::query(
-        "SELECT area_code, place FROM resident_verifications WHERE revoked_at IS NULL AND area_code LIKE $1",
-    )
-    .bind(format!("{area}%"))
-    .fetch_all(db.pool())
-    .await?;
-    let mut n = 0;
-    for r in rows {
-        let (a, p): (String, String) = (r.try_get("area_code")?, r.try_get("place")?);
-        if crate::rules::eligible(&a, &p, area, place) {
-            n += 1;
-        }
-    }
-    Ok(n)
-}
-
-/// Checks that an area exists and returns its code.
-pub async fn check_area(db: &Db, code: &str) -> Result<String> {
-    let row = sqlx::query("SELECT code FROM areas WHERE code = $1")
-        .bind(code)
-        .fetch_optional(db.pool())
-        .await?;
-    row.map(|_| code.to_string())
-        .ok_or_else(|| Error::invalid("unknown_area", format!("no area with code {code:?}")))
-}
-
-pub fn check_place(place: &str) -> Result<String> {
-    crate::rules::normalize_place(place).map_err(|m| Error::invalid("invalid_place", m))
-}
-
-/// A required text of at most `max` characters, trimmed.
-pub fn text(field: &'static str, value: &str, max: usize) -> Result<String> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(Error::invalid(field, format!("{field} must not be empty")));
-    }
-    if v.chars().count() > max {
-        return Err(Error::invalid(
-            field,
-            format!("{field} is longer than {max} characters"),
-        ));
-    }
-    Ok(v.to_string())
-}
-
-pub fn time(field: &'static str, value: &str) -> Result<i64> {
-    gongzhi_core::time::parse_rfc3339(value).ok_or_else(|| {
-        Error::invalid(
-            field,
-            format!("{field} {value:?} is not an RFC 3339 time (e.g. 2026-12-01T09:00:00+08:00)"),
-        )
-    })
 }
 
 /// Puts the same notice in several users' inboxes, inside the caller's transaction.

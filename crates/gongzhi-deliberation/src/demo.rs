@@ -137,7 +137,7 @@ impl<'a> Community<'a> {
                 &id,
                 COMMUNITY,
                 &place,
-                "registry",
+                crate::model::residents::VerificationMethod::from_input("method", "registry")?,
                 None,
                 now - 90 * DAY,
             )
@@ -151,7 +151,7 @@ impl<'a> Community<'a> {
             &me,
             COMMUNITY,
             "多福巷小区/3号楼",
-            "registry",
+            crate::model::residents::VerificationMethod::from_input("method", "registry")?,
             None,
             now - 90 * DAY,
         )
@@ -203,7 +203,7 @@ impl<'a> Community<'a> {
             by,
             topic,
             &topics::NewComment {
-                stance: stance.into(),
+                stance: crate::model::topics::Stance::from_input("stance", stance)?,
                 body: body.into(),
                 parent_id: None,
             },
@@ -282,7 +282,9 @@ impl<'a> Community<'a> {
                 .await?;
         }
         let meeting = topics::StepInput {
-            mode: Some("offline".into()),
+            mode: Some(crate::model::topics::MeetingMode::from_input(
+                "mode", "offline",
+            )?),
             starts_at: Some(format_ms(now - 55 * DAY)),
             place: Some("多福巷社区议事厅".into()),
             ..Default::default()
@@ -452,7 +454,9 @@ impl<'a> Community<'a> {
         )
         .await?;
         let meeting = topics::StepInput {
-            mode: Some("online".into()),
+            mode: Some(crate::model::topics::MeetingMode::from_input(
+                "mode", "online",
+            )?),
             starts_at: Some(format_ms(now + 3 * DAY)),
             place: Some("线上会议（社区微信群视频）".into()),
             ..Default::default()
@@ -498,10 +502,13 @@ impl<'a> Community<'a> {
                 area: COMMUNITY.into(),
                 place: String::new(),
                 budget,
-                ballot: ballot.into(),
+                ballot: crate::model::budgets::BallotKind::from_input("ballot", ballot)?,
                 max_approvals: (ballot == "approval").then_some(3),
-                rule: rule.into(),
-                completion: Some("add1_then_greedy".into()),
+                rule: crate::model::budgets::WinnerRule::from_input("rule", rule)?,
+                completion: Some(crate::model::budgets::Completion::from_input(
+                    "completion",
+                    "add1_then_greedy",
+                )?),
                 proposing_from: format_ms(start),
                 reviewing_from: format_ms(start + 10 * DAY),
                 voting_from: format_ms(start + 15 * DAY),
@@ -653,10 +660,13 @@ impl<'a> Community<'a> {
                 area: COMMUNITY.into(),
                 place: String::new(),
                 budget: 150_000,
-                ballot: "approval".into(),
+                ballot: crate::model::budgets::BallotKind::from_input("ballot", "approval")?,
                 max_approvals: Some(3),
-                rule: "equal_shares".into(),
-                completion: Some("add1_then_greedy".into()),
+                rule: crate::model::budgets::WinnerRule::from_input("rule", "equal_shares")?,
+                completion: Some(crate::model::budgets::Completion::from_input(
+                    "completion",
+                    "add1_then_greedy",
+                )?),
                 proposing_from: format_ms(now - 3 * DAY),
                 reviewing_from: format_ms(now + 20 * DAY),
                 voting_from: format_ms(now + 30 * DAY),

@@ -69,6 +69,15 @@ fn row_to_area(r: &sqlx::any::AnyRow, with_geometry: bool) -> Result<Area> {
     })
 }
 
+/// Whether an area with `code` is imported (a cheap check before naming it in a record).
+pub async fn area_exists(db: &Db, code: &str) -> Result<bool> {
+    Ok(sqlx::query("SELECT code FROM areas WHERE code = $1")
+        .bind(code)
+        .fetch_optional(db.pool())
+        .await?
+        .is_some())
+}
+
 pub async fn get_area(db: &Db, code: &str) -> Result<AreaWithParents> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM areas WHERE code = $1"))
         .bind(code)

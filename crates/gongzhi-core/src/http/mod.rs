@@ -162,10 +162,36 @@ pub struct ErrorBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
+    #[schema(value_type = ErrorCode)]
     pub code: String,
     pub message: String,
     #[schema(value_type = Option<Object>)]
     pub details: Option<Value>,
+}
+
+/// The stable codes of [`ErrorDetail::code`], documented from the catalogue
+/// (`crate::error::catalogue`): the schema enumerates them and describes each one.
+pub struct ErrorCode;
+
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let catalogue = crate::error::catalogue::CATALOGUE;
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(catalogue.iter().map(|e| e.code)))
+            .description(Some(format!(
+                "A stable code a client can act on (the message is for people and may change).\n\n{}",
+                crate::error::catalogue::markdown()
+            )))
+            .into()
+    }
+}
+
+impl ToSchema for ErrorCode {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ErrorCode".into()
+    }
 }
 
 impl ApiError {
@@ -181,27 +207,9 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        let (status, code) = match &e {
-            Error::Invalid { code, .. } => (
-                match *code {
-                    "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-                    "idempotency_key_reused" => StatusCode::UNPROCESSABLE_ENTITY,
-                    "unsupported_media_type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    _ => StatusCode::BAD_REQUEST,
-                },
-                *code,
-            ),
-            Error::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
-            Error::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
-            Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            Error::Refused { code, .. } => (StatusCode::CONFLICT, *code),
-            Error::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-            Error::OutsideJurisdiction => (StatusCode::NOT_FOUND, "outside_jurisdiction"),
-            Error::Storage(_) | Error::Internal(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-            }
-        };
+        // The status and code come from the catalogue (`error::catalogue`), the one list.
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let code = e.code();
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %e, "internal error");
             "something went wrong on our side; it has been logged".to_string()
@@ -258,17 +266,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                     ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", r.body_text())
                 }
             })?;
-        if nesting_exceeds(&bytes, JSON_DEPTH) {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_json",
-                format!("the body nests deeper than {JSON_DEPTH} levels"),
-            ));
-        }
-        match Json::<T>::from_bytes(&bytes) {
-            Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(r) => Err(json_rejection(r)),
-        }
+        json_body(&bytes).map(ApiJson)
     }
 }
 
@@ -321,11 +319,39 @@ fn nesting_exceeds(json: &[u8], limit: usize) -> bool {
 }
 
 fn json_rejection(r: JsonRejection) -> ApiError {
-    let (status, code) = match &r {
-        JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
-        _ => (StatusCode::BAD_REQUEST, "invalid_body"),
-    };
-    ApiError::new(status, code, r.body_text())
+    let text = r.body_text();
+    match &r {
+        JsonRejection::JsonSyntaxError(_) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", text)
+        }
+        JsonRejection::JsonDataError(_) if names_unknown_value(&text) => unknown_value(text),
+        _ => ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", text),
+    }
+}
+
+/// Whether a deserializer's message is about a value outside a closed set (serde's words for
+/// an enum that has no such variant).
+fn names_unknown_value(message: &str) -> bool {
+    message.contains("unknown variant `")
+}
+
+fn unknown_value(message: String) -> ApiError {
+    ApiError::from(Error::invalid("unknown_value", message))
+}
+
+/// A JSON body read from bytes by hand (e.g. a body that may be empty), refused as
+/// [`ApiJson`] refuses: nesting, syntax, shape, unknown values.
+pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    if nesting_exceeds(bytes, JSON_DEPTH) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("the body nests deeper than {JSON_DEPTH} levels"),
+        ));
+    }
+    Json::<T>::from_bytes(bytes)
+        .map(|Json(v)| v)
+        .map_err(json_rejection)
 }
 
 /// Query string whose rejections are API errors.
@@ -345,7 +371,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 }
 
 fn query_rejection(r: QueryRejection) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", r.body_text())
+    let text = r.body_text();
+    if names_unknown_value(&text) {
+        return unknown_value(text);
+    }
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", text)
 }
 
 fn bearer(parts: &Parts) -> std::result::Result<String, ApiError> {
@@ -473,9 +503,9 @@ impl Modify for BearerAuth {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "gongzhi (共治) API", description = "Grassroots co-governance platform. Errors are {\"error\":{\"code\",\"message\",\"details\"}}."),
+    info(title = "gongzhi (共治) API", description = "Grassroots co-governance platform. Errors are {\"error\":{\"code\",\"message\",\"details\"}}; every code, with its status and when it happens, is listed in the `ErrorCode` schema."),
     modifiers(&BearerAuth),
-    components(schemas(ErrorBody, ErrorDetail))
+    components(schemas(ErrorBody, ErrorDetail, ErrorCode))
 )]
 struct ApiDoc;
 

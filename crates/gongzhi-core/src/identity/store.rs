@@ -79,7 +79,7 @@ pub async fn create_unit(db: &Db, actor: &Actor, unit: &Unit) -> Result<()> {
     if let Err(e) = r {
         let e = Error::from(e);
         return Err(if e.is_unique_violation() {
-            Error::Conflict(format!("unit {} already exists", unit.code))
+            Error::refused("duplicate", format!("unit {} already exists", unit.code))
         } else {
             e
         });
@@ -269,7 +269,7 @@ pub async fn create_user(db: &Db, sealer: &Sealer, actor: &Actor, u: &NewUser) -
     if let Err(e) = r {
         let e = Error::from(e);
         return Err(if e.is_unique_violation() {
-            Error::Conflict(format!("user name {} is taken", u.username))
+            Error::refused("duplicate", format!("user name {} is taken", u.username))
         } else {
             e
         });
@@ -635,4 +635,20 @@ pub async fn user_id_by_name(db: &Db, username: &str) -> Result<Option<String>> 
             .map(|r| r.try_get::<String, _>(0))
             .transpose()?,
     )
+}
+
+/// A user as others see them: the masked name (张*明, from the sealed full name, else the user
+/// name), never the name itself; `?` for an unknown user.
+pub async fn masked_name(db: &Db, sealer: &Sealer, user_id: &str) -> Result<String> {
+    let row = sqlx::query("SELECT username, full_name FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db.pool())
+        .await?;
+    let Some(row) = row else {
+        return Ok("?".into());
+    };
+    Ok(match opt_text(&row, "full_name")? {
+        Some(sealed) => mask_name(&sealer.open(&sealed)?),
+        None => mask_name(&row.try_get::<String, _>("username")?),
+    })
 }

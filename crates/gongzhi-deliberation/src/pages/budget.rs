@@ -43,8 +43,8 @@ pub(super) async fn call_page(
         None => (None, None),
     };
     let body = html! {
-        p.meta { span #call-phase .badge { (lang.word(phase)) } " · " (lang.t("预算 ", "Budget ")) (c.call.budget) (lang.t(" 元", " yuan")) " · " (rule_name(lang, &c.call.rule))
-            " · " (if c.call.ballot == "approval" { format!("{}{}", lang.t("每票最多选 ", "approve up to "), c.call.max_approvals.unwrap_or(0)) } else { lang.t("所选项目总价不超过预算", "any set within the budget").to_string() }) }
+        p.meta { span #call-phase .badge { (lang.word(phase)) } " · " (lang.t("预算 ", "Budget ")) (c.call.budget) (lang.t(" 元", " yuan")) " · " (rule_name(lang, c.call.rule.as_str()))
+            " · " (if c.call.ballot.as_str() == "approval" { format!("{}{}", lang.t("每票最多选 ", "approve up to "), c.call.max_approvals.unwrap_or(0)) } else { lang.t("所选项目总价不超过预算", "any set within the budget").to_string() }) }
         p { (c.description) }
         p.small { (lang.t("征集 ", "Proposals ")) (c.call.proposing_from) " · " (lang.t("审核 ", "Review ")) (c.call.reviewing_from) " · " (lang.t("投票 ", "Voting ")) (c.call.voting_from) " – " (c.call.voting_until) " · " (lang.t("实施 ", "Implementation ")) (c.call.implementing_from) }
         @if let Some(e) = &results_error { (error_box(lang, e)) }
@@ -63,7 +63,7 @@ pub(super) async fn call_page(
             @if phase == "voting" && !c.voted && !steward {
                 (form(&s, &format!("{base}ballot"), html! {
                     fieldset { legend { (lang.t("选择您支持的项目", "Choose the projects you support")) }
-                        @for p in c.projects.iter().filter(|p| p.status == "feasible") {
+                        @for p in c.projects.iter().filter(|p| p.status.as_str() == "feasible") {
                             label { input type="checkbox" name="projects" value=(p.code); " " (p.code) " " (p.title) " · " (p.cost.unwrap_or(0)) (lang.t(" 元", " yuan")) }
                         }
                     }
@@ -79,7 +79,7 @@ pub(super) async fn call_page(
                             td { (p.code) " " (p.title) }
                             td { (p.cost_estimate) }
                             td { (p.cost.map(|x| x.to_string()).unwrap_or_default()) }
-                            td { (lang.word(&p.status)) @if let Some(n) = &p.review_note { br; span.small { (n) } } }
+                            td { (lang.word(p.status.as_str())) @if let Some(n) = &p.review_note { br; span.small { (n) } } }
                             td { @if p.progress > 0 { progress value=(p.progress) max="100" {} " " (p.progress) "%" } @for ph in &p.photos { " " a href=(ph.url) { "📷" } } }
                         }
                         @if steward && (phase == "proposing" || phase == "reviewing") {

@@ -34,10 +34,10 @@ pub(super) async fn consultation_page(
         };
     let answered = c.answered;
     let body = html! {
-        p.meta { (state_name(lang, &c.state)) " · " (c.opens_at) " – " (c.closes_at) " · " (c.area) " " (c.place) " · " (lang.t("已收到 ", "responses ")) (c.responses) }
+        p.meta { (state_name(lang, c.state.as_str())) " · " (c.opens_at) " – " (c.closes_at) " · " (c.area) " " (c.place) " · " (lang.t("已收到 ", "responses ")) (c.responses) }
         p { (c.description) }
         @if answered { p.ok #answered { (lang.t("您已提交意见，感谢参与。", "Thank you: your response is recorded.")) } }
-        @else if c.state == "open" {
+        @else if c.state.as_str() == "open" {
             (form(&s, &format!("/consultations/{id}/do/answer"), html! {
                 @for (i, q) in c.questions.iter().enumerate() {
                     fieldset {

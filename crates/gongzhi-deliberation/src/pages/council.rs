@@ -121,7 +121,7 @@ fn parse_questions(text: &str) -> Result<Vec<consultations::Question>, Error> {
                 _ => (vec![], None, None),
             };
             Ok(consultations::Question {
-                kind,
+                kind: crate::model::consultations::QuestionKind::from_input("kind", &kind)?,
                 text,
                 options,
                 min,
@@ -182,15 +182,7 @@ pub(super) async fn act(
             Ok(residents_of())
         }
         "revoke" => {
-            residents::revoke_verification(
-                db,
-                &state.sealer,
-                actor,
-                f.get("id"),
-                f.get("reason"),
-                at,
-            )
-            .await?;
+            residents::revoke_verification(db, actor, f.get("id"), f.get("reason"), at).await?;
             Ok(residents_of())
         }
         "moderate" => {
@@ -245,10 +237,13 @@ fn new_call(f: &Submitted) -> Result<budgets::NewCall, Error> {
         area: f.get("area").into(),
         place: f.get("place").into(),
         budget: f.number("budget")?,
-        ballot: f.get("ballot").into(),
+        ballot: crate::model::budgets::BallotKind::from_input("ballot", f.get("ballot"))?,
         max_approvals: f.opt_number("max_approvals")?,
-        rule: f.get("rule").into(),
-        completion: Some("add1_then_greedy".into()),
+        rule: crate::model::budgets::WinnerRule::from_input("rule", f.get("rule"))?,
+        completion: Some(crate::model::budgets::Completion::from_input(
+            "completion",
+            "add1_then_greedy",
+        )?),
         proposing_from: local_time(f.get("proposing_from")),
         reviewing_from: local_time(f.get("reviewing_from")),
         voting_from: local_time(f.get("voting_from")),

@@ -104,7 +104,7 @@ async fn lists(state: &AppState, lang: Lang) -> Markup {
                             tr {
                                 td { (t.number) }
                                 td { a href={"/topics/" (t.id)} { (t.title) } }
-                                td { (lang.word(&t.level)) " " (t.place) }
+                                td { (lang.word(t.level.as_str())) " " (t.place) }
                                 td { span.badge { (lang.word(t.status.as_str())) } }
                             }
                         }
@@ -118,7 +118,7 @@ async fn lists(state: &AppState, lang: Lang) -> Markup {
                 Err(e) => (error_box(lang, e)),
                 Ok(calls) => ul {
                     @for c in calls {
-                        li { a href={"/budgets/" (c.id)} { (c.title) } " · " span.badge { (lang.word(&c.phase)) } " · " (c.budget) (lang.t(" 元", " yuan")) " · " (rule_name(lang, &c.rule)) }
+                        li { a href={"/budgets/" (c.id)} { (c.title) } " · " span.badge { (lang.word(c.phase.as_str())) } " · " (c.budget) (lang.t(" 元", " yuan")) " · " (rule_name(lang, c.rule.as_str())) }
                     }
                 },
             }
@@ -129,7 +129,7 @@ async fn lists(state: &AppState, lang: Lang) -> Markup {
                 Err(e) => (error_box(lang, e)),
                 Ok(consults) => ul {
                     @for c in consults {
-                        li { a href={"/consultations/" (c.id)} { (c.title) } " · " (state_name(lang, &c.state)) }
+                        li { a href={"/consultations/" (c.id)} { (c.title) } " · " (state_name(lang, c.state.as_str())) }
                     }
                 },
             }

@@ -27,7 +27,7 @@ pub(super) async fn notices(
     let calls = budgets::list(&state.db, at).await.map(|calls| {
         calls
             .into_iter()
-            .filter(|c| c.phase == "result" || c.phase == "implementing")
+            .filter(|c| matches!(c.phase.as_str(), "result" | "implementing"))
             .collect::<Vec<_>>()
     });
     let body = html! {
@@ -47,7 +47,7 @@ pub(super) async fn notices(
             h2 { (lang.t("民生微实事结果公示", "Micro-project results")) }
             @match &calls {
                 Err(e) => (error_box(lang, e)),
-                Ok(calls) => ul { @for c in calls { li { a href={"/budgets/" (c.id)} { (c.title) } " · " (c.ballots) (lang.t(" 张选票", " ballots")) " · " (rule_name(lang, &c.rule)) } } },
+                Ok(calls) => ul { @for c in calls { li { a href={"/budgets/" (c.id)} { (c.title) } " · " (c.ballots) (lang.t(" 张选票", " ballots")) " · " (rule_name(lang, c.rule.as_str())) } } },
             }
         }
     };
@@ -59,9 +59,13 @@ pub(super) async fn notices(
 async fn resolutions(state: &AppState) -> (Vec<topics::TopicView>, Vec<Error>) {
     let (mut views, mut problems) = (Vec::new(), Vec::new());
     let mut published = Vec::new();
-    for status in ["published", "executing", "done"] {
+    for status in [
+        crate::model::topics::TopicStatus::Published,
+        crate::model::topics::TopicStatus::Executing,
+        crate::model::topics::TopicStatus::Done,
+    ] {
         let f = topics::TopicFilter {
-            status: Some(status.into()),
+            status: Some(status),
             ..Default::default()
         };
         match topics::list(&state.db, &f).await {

@@ -35,7 +35,7 @@ pub(super) async fn residents_page(
                 @for v in &list {
                     tr {
                         td { (v.resident) } td { (v.area) } td { (v.place) }
-                        td { (if v.method == "code" { lang.t("认证码", "code") } else { lang.t("登记核验", "registry") }) }
+                        td { (if v.method.as_str() == "code" { lang.t("认证码", "code") } else { lang.t("登记核验", "registry") }) }
                         td { (v.verified_at) }
                         td {
                             @if let Some(r) = &v.revoke_reason { (lang.t("已撤销：", "Revoked: ")) (r) }

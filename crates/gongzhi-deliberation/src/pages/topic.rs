@@ -104,7 +104,7 @@ pub(super) async fn topic_page(
     let moderator = authorize(&s.actor, MODERATE, &Target::area(&t.area)).is_ok();
     let base = format!("/topics/{}/do/", t.id);
     let body = html! {
-        p.meta { (t.number) " · " (lang.word(&t.level)) " " (t.area) " " (t.place) " · " (lang.t("提出人", "Raised by")) " " (t.proposer) " · " span #topic-status .badge { (lang.word(t.status.as_str())) } }
+        p.meta { (t.number) " · " (lang.word(t.level.as_str())) " " (t.area) " " (t.place) " · " (lang.t("提出人", "Raised by")) " " (t.proposer) " · " span #topic-status .badge { (lang.word(t.status.as_str())) } }
         @if t.hidden { (notice(&format!("{}{}", lang.t("已隐藏：", "Hidden: "), t.hidden_reason.clone().unwrap_or_default()))) }
         p.body { (t.body) }
         @if let Some(r) = &t.decline_reason { p { strong { (lang.t("不予受理理由：", "Declined: ")) } (r) } }
@@ -138,7 +138,7 @@ pub(super) async fn topic_page(
             h2 { (lang.t("议事讨论", "Discussion")) }
             @for c in &t.comments {
                 article.comment id={"c-" (c.id)} {
-                    p.meta { (c.author) " · " span.badge { (lang.word(&c.stance)) } " · " (c.created_at) @if c.parent_id.is_some() { " · " (lang.t("回复", "reply")) } }
+                    p.meta { (c.author) " · " span.badge { (lang.word(c.stance.as_str())) } " · " (c.created_at) @if c.parent_id.is_some() { " · " (lang.t("回复", "reply")) } }
                     @if c.hidden { p.small { (lang.t("已隐藏：", "Hidden: ")) (c.hidden_reason.clone().unwrap_or_default()) } }
                     p { (c.body) }
                     details { summary { (lang.t("举报", "Report")) }
@@ -169,7 +169,7 @@ pub(super) async fn topic_page(
         }
         @if !t.meetings.is_empty() {
             section #meetings { h2 { (lang.t("议事会议", "Meetings")) }
-                ul { @for m in &t.meetings { li { (m.starts_at) " · " (if m.mode == "online" { lang.t("线上", "online") } else { lang.t("线下", "offline") }) " · " (m.place) " · " (lang.t("签到 ", "signed in ")) (m.attendees) @if let Some(x) = &m.minutes { p.small { (x) } } } } }
+                ul { @for m in &t.meetings { li { (m.starts_at) " · " (if m.mode.as_str() == "online" { lang.t("线上", "online") } else { lang.t("线下", "offline") }) " · " (m.place) " · " (lang.t("签到 ", "signed in ")) (m.attendees) @if let Some(x) = &m.minutes { p.small { (x) } } } } }
             }
         }
         @if !t.tasks.is_empty() {
@@ -228,7 +228,7 @@ async fn topic_step(
         }
         "comment" => {
             let c = topics::NewComment {
-                stance: f.get("stance").into(),
+                stance: crate::model::topics::Stance::from_input("stance", f.get("stance"))?,
                 body: f.get("body").into(),
                 parent_id: f.opt("parent_id"),
             };
@@ -274,7 +274,10 @@ fn step_input(st: TopicStep, f: &Submitted) -> Result<topics::StepInput, Error> 
         note: f.opt("note"),
         into: f.opt("into"),
         reason: f.opt("reason"),
-        mode: f.opt("mode"),
+        mode: f
+            .opt("mode")
+            .map(|m| crate::model::topics::MeetingMode::from_input("mode", &m))
+            .transpose()?,
         starts_at: f.opt("starts_at").map(|v| local_time(&v)),
         place: f.opt("place"),
         meeting_id: f.opt("meeting_id"),

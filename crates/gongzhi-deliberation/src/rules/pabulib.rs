@@ -2,7 +2,7 @@
 //! so that anyone can recompute the winners with their own tools. Voters are anonymised: numbered
 //! 1…n in an order that reveals nothing (sorted by their ballots).
 
-use crate::pb::{Project, Rule};
+use crate::rules::pb::{Project, Rule};
 
 pub struct Call<'a> {
     pub description: &'a str,
@@ -44,16 +44,7 @@ pub fn export(c: &Call) -> String {
     // How to recompute exactly: Equal Shares with cost utilities and this completion.
     if let Rule::EqualShares { completion } = c.rule {
         meta.push(("utilities", "cost".into()));
-        meta.push((
-            "completion",
-            match completion {
-                crate::pb::Completion::None => "none",
-                crate::pb::Completion::Greedy => "greedy",
-                crate::pb::Completion::Add1 => "add1",
-                crate::pb::Completion::Add1ThenGreedy => "add1_then_greedy",
-            }
-            .into(),
-        ));
+        meta.push(("completion", completion.as_str().into()));
     }
     for (k, v) in meta {
         out.push_str(&format!("{k};{v}\n"));
@@ -150,7 +141,7 @@ pub fn parse(text: &str) -> Result<(i64, Vec<Project>, Vec<Vec<usize>>), String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pb::{winners, Completion};
+    use crate::rules::pb::{winners, Completion};
 
     #[test]
     fn export_then_parse_gives_the_same_winners() {

@@ -22,14 +22,8 @@ pub struct Project {
     pub cost: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Completion {
-    None,
-    Greedy,
-    Add1,
-    Add1ThenGreedy,
-}
+/// How Equal Shares spends what its rounds leave (a closed set of the call, in `model`).
+pub use crate::model::Completion;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "rule")]
