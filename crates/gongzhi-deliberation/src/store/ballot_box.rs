@@ -1,5 +1,5 @@
 //! The ballot boxes in storage: each box's open/closed row, the pool of sealed ballots, and the
-//! counted tables mixed ballots land in (see `crate::ballot_box` for why it is built so).
+//! counted tables mixed ballots land in (why it is built so: the ballot box service, `ballot_box.rs`).
 
 use sqlx::Row;
 

@@ -42,6 +42,44 @@ async fn openapi_documents_every_route_and_every_documented_route_answers() {
     }
 }
 
+/// The error catalogue is the OpenAPI document's: `ErrorCode` enumerates every code, with its
+/// status and messages in its description, and every error body's code refers to it.
+#[tokio::test]
+async fn the_error_catalogue_is_documented() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (_, doc) = app.get("/api/openapi.json", None).await;
+    let schemas = &doc["components"]["schemas"];
+    let listed: Vec<&str> = schemas["ErrorCode"]["enum"]
+        .as_array()
+        .expect("ErrorCode enumerates the codes")
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let catalogue: Vec<&str> = gongzhi_core::error::catalogue::CATALOGUE
+        .iter()
+        .map(|e| e.code)
+        .collect();
+    assert_eq!(listed, catalogue);
+    for code in [
+        "wrong_state",
+        "lost_race",
+        "already_voted",
+        "unknown_value",
+        "duplicate",
+    ] {
+        assert!(listed.contains(&code), "{code}");
+    }
+    let described = schemas["ErrorCode"]["description"].as_str().unwrap();
+    assert!(
+        described.contains("| `already_voted` | 409 | 您已投过票 |"),
+        "{described}"
+    );
+    assert_eq!(
+        schemas["ErrorDetail"]["properties"]["code"]["$ref"],
+        "#/components/schemas/ErrorCode"
+    );
+}
+
 #[tokio::test]
 async fn health_metrics_and_error_shapes() {
     let token = "metrics-token-for-the-test";

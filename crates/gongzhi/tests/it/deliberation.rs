@@ -209,7 +209,8 @@ async fn the_topic_loop_with_refusals(backend: Backend) {
             &json!({"stance": "maybe", "body": "?"}),
         )
         .await;
-    assert_eq!(s, 400);
+    // A value outside a closed set: 422 unknown_value (the error catalogue).
+    assert_eq!(s, 422);
     let v = p
         .ok(
             &p.council,
@@ -263,7 +264,7 @@ async fn the_topic_loop_with_refusals(backend: Backend) {
     assert_eq!(p.vote(&r2, &id, "yes").await, 201);
     assert_eq!(p.vote(&outsider, &id, "yes").await, 403);
     assert_eq!(p.vote(&unverified, &id, "yes").await, 403);
-    assert_eq!(p.vote(&r3, &id, "maybe").await, 400);
+    assert_eq!(p.vote(&r3, &id, "maybe").await, 422, "not a choice");
     assert_eq!(p.vote(&r3, &id, "no").await, 201);
     let (_, v) = app.get(&format!("/api/v1/topics/{id}"), Some(&r1)).await;
     assert_eq!(v["voted"], true);
@@ -1311,3 +1312,105 @@ async fn codes_verify_in_person_and_revocation_ends_taking_part(backend: Backend
     assert_eq!(app.get("/api/v1/topics?page=0", None).await.0, 400);
 }
 both!(codes_verify_in_person_and_revocation_ends_taking_part);
+
+/// Closed sets (a call's ballot, rule and completion, a question's kind, a meeting's mode, a
+/// status filter) are parsed at the edge: an unknown value is 422 `unknown_value`, naming the
+/// values allowed, and nothing is written; the known ones are stored as the text they always
+/// were.
+async fn unknown_values_of_closed_sets_are_refused_and_change_nothing(backend: Backend) {
+    let p = Place::new(backend).await;
+    let app = &p.app;
+    let now = p.now();
+    let call = json!({"title": "微实事", "area": COMMUNITY, "budget": 100000, "ballot": "approval",
+        "max_approvals": 2, "rule": "equal_shares", "completion": "add1",
+        "proposing_from": at(now - HOUR), "reviewing_from": at(now + DAY), "voting_from": at(now + 2 * DAY),
+        "voting_until": at(now + 3 * DAY), "implementing_from": at(now + 4 * DAY)});
+    for (field, value) in [
+        ("ballot", "lottery"),
+        ("rule", "coin_toss"),
+        ("completion", "all"),
+    ] {
+        let mut bad = call.clone();
+        bad[field] = json!(value);
+        let (s, b) = app.post("/api/v1/budgets", Some(&p.council), &bad).await;
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (422, Some("unknown_value")),
+            "{field}: {b}"
+        );
+        assert!(
+            b["error"]["message"].as_str().unwrap().contains(field),
+            "{b}"
+        );
+    }
+    assert_eq!(app.count("budget_calls").await, 0, "nothing was written");
+    let (s, c) = app.post("/api/v1/budgets", Some(&p.council), &call).await;
+    assert_eq!(s, 201, "{c}");
+    assert_eq!(
+        (
+            c["ballot"].as_str(),
+            c["rule"].as_str(),
+            c["completion"].as_str(),
+            c["phase"].as_str()
+        ),
+        (
+            Some("approval"),
+            Some("equal_shares"),
+            Some("add1"),
+            Some("proposing")
+        ),
+        "{c}"
+    );
+
+    let consultation = json!({"title": "征询", "area": COMMUNITY, "opens_at": at(now), "closes_at": at(now + DAY),
+        "questions": [{"kind": "ranking", "text": "?", "options": ["a", "b"]}]});
+    let (s, b) = app
+        .post("/api/v1/consultations", Some(&p.council), &consultation)
+        .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (422, Some("unknown_value")),
+        "{b}"
+    );
+    assert_eq!(app.count("consultations").await, 0);
+
+    let (s, b) = app.get("/api/v1/topics?status=pondering", None).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (422, Some("unknown_value")),
+        "{b}"
+    );
+
+    let r1 = p.resident("res-closed", COMMUNITY, "").await;
+    let (s, t) = app
+        .post("/api/v1/topics", Some(&r1), &json!({"title": "加装电梯", "body": "议一议", "level": "community", "area": COMMUNITY}))
+        .await;
+    assert_eq!(s, 201, "{t}");
+    let id = t["id"].as_str().unwrap();
+    p.ok(&p.council, id, "accept", json!({})).await;
+    let (s, b) = p
+        .step(
+            &p.council,
+            id,
+            "schedule_meeting",
+            json!({"mode": "hologram", "starts_at": at(now + DAY), "place": "议事厅"}),
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (422, Some("unknown_value")),
+        "{b}"
+    );
+    assert_eq!(app.count("topic_meetings").await, 0);
+    let (_, v) = app.get(&format!("/api/v1/topics/{id}"), None).await;
+    assert_eq!(
+        (
+            v["status"].as_str(),
+            v["level"].as_str(),
+            v["proposer_kind"].as_str()
+        ),
+        (Some("deliberating"), Some("community"), Some("resident")),
+        "{v}"
+    );
+}
+both!(unknown_values_of_closed_sets_are_refused_and_change_nothing);
