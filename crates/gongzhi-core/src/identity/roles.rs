@@ -67,7 +67,18 @@ impl Serialize for Role {
 impl<'de> Deserialize<'de> for Role {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Role, D::Error> {
         let s = String::deserialize(d)?;
-        Role::parse(&s).map_err(serde::de::Error::custom)
+        // Worded as serde words an unknown enum variant, so the API answers an undeclared role
+        // as every value outside a closed set: 422 `unknown_value`.
+        Role::parse(&s).map_err(|_| {
+            let known: Vec<String> = registered()
+                .iter()
+                .map(|r| format!("`{}`", r.role.0))
+                .collect();
+            serde::de::Error::custom(format!(
+                "unknown variant `{s}`, expected one of {}",
+                known.join(", ")
+            ))
+        })
     }
 }
 
