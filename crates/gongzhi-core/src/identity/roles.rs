@@ -23,17 +23,15 @@ impl Role {
     }
     /// A registered role by its identifier; anything else is refused with the list of roles.
     pub fn parse(s: &str) -> Result<Role> {
-        registered()
-            .into_iter()
-            .find(|d| d.role.0 == s)
-            .map(|d| d.role)
-            .ok_or_else(|| {
-                let known: Vec<&str> = registered().iter().map(|d| d.role.0).collect();
-                Error::invalid(
-                    "unknown_role",
-                    format!("unknown role {s:?}; roles are {}", known.join(", ")),
-                )
-            })
+        // Read on every assignment loaded: look under the lock, no copy of the registry.
+        if let Some(d) = find(|d| d.role.0 == s) {
+            return Ok(d.role);
+        }
+        let known: Vec<&str> = registered().iter().map(|d| d.role.0).collect();
+        Err(Error::invalid(
+            "unknown_role",
+            format!("unknown role {s:?}; roles are {}", known.join(", ")),
+        ))
     }
 
     /// 居民: raises requests, follows them, takes part in deliberation where verified.
@@ -216,11 +214,19 @@ pub fn registered_actions() -> Vec<Action> {
 
 /// The role's labels, or its identifier when it is not registered.
 pub fn label(role: Role) -> (&'static str, &'static str) {
-    registered()
-        .into_iter()
-        .find(|d| d.role == role)
+    find(|d| d.role == role)
         .map(|d| (d.zh, d.en))
         .unwrap_or((role.0, role.0))
+}
+
+/// The first declared role matching `pick`, the platform's first.
+fn find(pick: impl Fn(&RoleDef) -> bool) -> Option<RoleDef> {
+    let r = REGISTRY.read().unwrap_or_else(|p| p.into_inner());
+    PLATFORM_ROLES
+        .iter()
+        .chain(r.roles.iter())
+        .find(|d| pick(d))
+        .copied()
 }
 
 /// Is the role granted the action: named by the action, or granted by the role's declaration.
