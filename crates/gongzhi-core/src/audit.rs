@@ -426,6 +426,15 @@ pub async fn verify_with_anchors(
     let mut unkeyed = 0i64;
     let mut seen_keyed = false;
     let mut anchored = std::collections::HashMap::new();
+    // The head is read first: a write that lands during the walk moves the head and appends
+    // entries together, so the chain read afterwards always reaches the head read here.
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| Error::internal("audit head row is missing"))?;
+    let head_seq: i64 = head.try_get(0)?;
+    let head_hash: String = head.try_get(1)?;
+    let mut hash_at_head = (head_seq == 0).then(|| GENESIS_HASH.to_string());
     loop {
         let rows = sqlx::query(
             "SELECT seq, at, actor, action, entity, digest, reason, prev_hash, hash, keyed FROM audit_log \
@@ -479,6 +488,9 @@ pub async fn verify_with_anchors(
             if anchors.iter().any(|a| a.seq == e.seq) {
                 anchored.insert(e.seq, e.hash.clone());
             }
+            if e.seq == head_seq {
+                hash_at_head = Some(e.hash.clone());
+            }
             prev_hash = e.hash;
             expected_seq += 1;
         }
@@ -495,18 +507,20 @@ pub async fn verify_with_anchors(
             ),
         }));
     }
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or_else(|| Error::internal("audit head row is missing"))?;
-    let head_seq: i64 = head.try_get(0)?;
-    let head_hash: String = head.try_get(1)?;
-    if head_seq != count || head_hash != prev_hash {
+    // Entries past the head were appended by writes that committed during the walk; the
+    // head as read must sit on the chain, with its hash.
+    if count < head_seq {
         return Ok(Err(ChainBreak {
             seq: count + 1,
             problem: format!(
                 "the chain ends at entry {count} but its head records entry {head_seq} (history deleted at the end)"
             ),
+        }));
+    }
+    if hash_at_head.as_deref() != Some(head_hash.as_str()) {
+        return Ok(Err(ChainBreak {
+            seq: head_seq,
+            problem: "differs from the hash its head records (history rewritten)".to_string(),
         }));
     }
     for a in anchors {

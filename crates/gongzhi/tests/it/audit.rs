@@ -178,3 +178,43 @@ async fn concurrent_writers_keep_one_chain(backend: Backend) {
     assert_eq!(verified, Ok(n));
 }
 both!(concurrent_writers_keep_one_chain);
+
+/// Verifying while writes land is never a break: the chain read after the head always reaches
+/// it (CI once saw "history deleted at the end" when a write committed between the two reads).
+async fn verifying_during_writes_finds_the_chain_intact(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let writer = {
+        let (client, url, token) = (
+            app.client.clone(),
+            format!("{}/api/v1/units", app.url),
+            admin,
+        );
+        tokio::spawn(async move {
+            for i in 0..60 {
+                let status = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(
+                        &json!({"code": format!("w-{i}"), "name": "写入", "kind": "organization"}),
+                    )
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert_eq!(status.as_u16(), 201);
+            }
+        })
+    };
+    let mut walks = 0;
+    while !writer.is_finished() {
+        let verified = gongzhi_core::audit::verify(&app.db).await.unwrap();
+        assert!(verified.is_ok(), "{verified:?}");
+        walks += 1;
+    }
+    writer.await.unwrap();
+    assert!(walks > 0);
+    let n = app.count("audit_log").await;
+    assert_eq!(gongzhi_core::audit::verify(&app.db).await.unwrap(), Ok(n));
+}
+both!(verifying_during_writes_finds_the_chain_intact);
