@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::both;
 use crate::cases::{desk_on, new_case, Desk, IN_STREET_1};
 use crate::helpers::*;
-use crate::jobs::{dispatched, until};
+use crate::platform::jobs::{dispatched, until};
 
 /// One message as the relay received it.
 #[derive(Debug, Clone)]

@@ -1,6 +1,6 @@
 use serde_json::{json, Value};
 
-use crate::areas::other_district_geojson;
+use crate::platform::areas::other_district_geojson;
 use crate::both;
 use crate::helpers::*;
 

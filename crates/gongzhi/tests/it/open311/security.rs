@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::both;
 use crate::cases::{desk_on, Desk, IN_STREET_1};
 use crate::helpers::*;
-use crate::web::{hidden, Browser};
+use crate::platform::web::{hidden, Browser};
 use gongzhi_cases::publicity::round_to_grid;
 
 /// A JPEG whose EXIF names the camera's position (signature, APP1, scan, end).

@@ -724,7 +724,7 @@ async fn recompute_unchanged(app: &TestApp) {
 #[tokio::test]
 async fn mail_that_must_be_encrypted_is_not_sent_in_clear() {
     use gongzhi_cases::notify::{send_mail, Mail, Sent};
-    let (relay, url) = crate::mail::relay().await;
+    let (relay, url) = crate::platform::mail::relay().await;
     let smtp = |url: String| {
         gongzhi_core::config::Config {
             notify_smtp_url: Some(url),

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::both;
 use crate::cases::{desk_on, new_case, Desk, IN_STREET_1};
 use crate::helpers::*;
-use crate::web::{hidden, Browser};
+use crate::platform::web::{hidden, Browser};
 
 /// A point in street 110102002 (the right half of the test district).
 const IN_STREET_2: (f64, f64) = (39.9020, 116.3520);

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-use crate::areas::other_district_geojson;
+use crate::platform::areas::other_district_geojson;
 use crate::both;
 use crate::helpers::*;
 
