@@ -2,7 +2,7 @@
 //! door — the type is read from the content, not trusted from the header, and the size is
 //! bounded — stored with their SHA-256, and linked to their record in the record's transaction.
 //! An upload belongs to its uploader until it is linked; it can be linked once. Once linked, a
-//! photo is seen by whoever may read its record, as the record's module decides ([`OwnerKind`]).
+//! photo is seen by whoever may read its record, as the record's module decides ([`crate::state::OwnerKind`]).
 
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, State};
@@ -16,8 +16,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::audit;
 use crate::db::{opt_text, Db, WriteTx};
-use crate::http::{ApiError, AppState, Authed, MaybeAuthed};
+use crate::http::{ApiError, Authed, MaybeAuthed};
 use crate::identity::{Actor, ActorKind};
+use crate::state::AppState;
 use crate::time::{format_ms, now_ms};
 use crate::{Error, Result};
 
@@ -232,20 +233,6 @@ pub async fn read(db: &Db, id: &str) -> Result<(String, Option<String>, String, 
         r.try_get("data")?,
     ))
 }
-
-/// Who may see the photos of one kind of record. A module registers one for each kind of owner
-/// it links photos to (`case` for `case:ID`), and every route that serves a photo asks it: read
-/// access to a photo is read access to its record.
-#[derive(Clone, Copy)]
-pub struct OwnerKind {
-    /// The owner's prefix as linked: `case` for `case:ID`.
-    pub kind: &'static str,
-    /// Ok when `actor` may read the record `id`; any error reads as "no such photo".
-    pub may_read: for<'a> fn(&'a AppState, &'a Actor, &'a str) -> OwnerFuture<'a>,
-}
-
-pub type OwnerFuture<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
 
 /// May `actor` see a photo? Its uploader may until it is linked; then whoever may read the
 /// record it is linked to, as the record's module decides. A kind no module registered is

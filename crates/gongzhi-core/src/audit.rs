@@ -744,7 +744,7 @@ struct ListQuery {
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(ListQuery), security(("bearer" = [])),
     responses((status = 200, body = Vec<AuditEntry>), (status = 403, body = crate::http::ErrorBody)))]
 async fn list_entries(
-    axum::extract::State(state): axum::extract::State<crate::http::AppState>,
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
     crate::http::Authed(actor): crate::http::Authed,
     crate::http::ApiQuery(q): crate::http::ApiQuery<ListQuery>,
 ) -> crate::http::ApiResult<axum::Json<Vec<AuditEntry>>> {
@@ -755,6 +755,6 @@ async fn list_entries(
     Ok(axum::Json(list(&state.db, after, limit).await?))
 }
 
-pub fn api() -> utoipa_axum::router::OpenApiRouter<crate::http::AppState> {
+pub fn api() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
     utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(list_entries))
 }

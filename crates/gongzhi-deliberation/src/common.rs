@@ -1,4 +1,4 @@
-//! What every part of deliberation shares with the platform: the optional caller, the history
+//! What every part of deliberation shares with the platform: the history
 //! (timeline) of topics, calls, consultations and panels, and notices to participants.
 
 use serde::Serialize;
@@ -10,9 +10,6 @@ use gongzhi_core::db::{opt_text, Db, WriteTx};
 use gongzhi_core::identity::Actor;
 use gongzhi_core::time::format_ms;
 use gongzhi_core::Result;
-
-/// What is published (公示, 三公开) is readable by anyone: the caller is optional.
-pub use gongzhi_core::http::MaybeAuthed;
 
 /// One step in the history of a topic, call, consultation or panel.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use super::IssuedToken;
 use crate::db::Db;
-use crate::http::AppState;
+use crate::state::AppState;
 use crate::{Error, Result};
 
 /// The attempt was not checked: wait this long before the next one.
