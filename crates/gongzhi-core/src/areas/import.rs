@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use super::store::{load_all, StoredArea};
+use super::store::{insert_area, load_all, update_area, AreaWrite, StoredArea};
 use super::{check_code, geometry, parent_code_of, Level, ALL_LEVELS};
 use crate::audit;
 use crate::db::Db;
@@ -464,41 +464,22 @@ async fn apply(db: &Db, actor: &Actor, parsed: ParsedAreas, action: &str) -> Res
             r.population,
             r.grid_type
         ]));
+        let write = AreaWrite {
+            code: &r.code,
+            name: r.name.as_deref(),
+            level: r.level,
+            parent_code: parent_code_of(&r.code),
+            geometry: geometry.as_deref(),
+            area_m2: area_m2.as_deref(),
+            households: r.households,
+            population: r.population,
+            grid_type: r.grid_type.as_deref(),
+        };
         if stored.contains_key(&r.code) {
-            sqlx::query(
-                "UPDATE areas SET name = COALESCE($1, name), geometry = COALESCE($2, geometry), \
-                 area_m2 = COALESCE(CAST($3 AS DOUBLE PRECISION), area_m2), households = COALESCE($4, households), \
-                 population = COALESCE($5, population), grid_type = COALESCE($6, grid_type), updated_at = $7 \
-                 WHERE code = $8",
-            )
-            .bind(&r.name)
-            .bind(&geometry)
-            .bind(area_m2)
-            .bind(r.households)
-            .bind(r.population)
-            .bind(&r.grid_type)
-            .bind(now)
-            .bind(&r.code)
-            .execute(tx.conn())
-            .await?;
+            update_area(&mut tx, &write, now).await?;
             updated += 1;
         } else {
-            sqlx::query(
-                "INSERT INTO areas (code, name, level, parent_code, geometry, households, population, area_m2, grid_type, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS DOUBLE PRECISION), $9, $10)",
-            )
-            .bind(&r.code)
-            .bind(r.name.as_deref().unwrap_or_default())
-            .bind(r.level.as_str())
-            .bind(parent_code_of(&r.code))
-            .bind(&geometry)
-            .bind(r.households)
-            .bind(r.population)
-            .bind(area_m2)
-            .bind(&r.grid_type)
-            .bind(now)
-            .execute(tx.conn())
-            .await?;
+            insert_area(&mut tx, &write, now).await?;
             created += 1;
         }
     }
