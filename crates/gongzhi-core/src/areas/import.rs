@@ -263,102 +263,111 @@ pub fn parse_geojson(text: &str) -> ParsedAreas {
         problems.add("file", None, "the FeatureCollection has no features");
     }
     for (i, f) in features.iter().enumerate() {
-        let at = format!("feature {i}");
-        let props = f.get("properties").cloned().unwrap_or(Value::Null);
-        let code = match props.get("code") {
-            Some(Value::String(s)) => s.trim().to_string(),
-            Some(Value::Number(n)) if n.is_u64() => n.to_string(),
-            _ => {
-                problems.add(&at, None, "properties.code is missing");
-                continue;
-            }
-        };
-        seen.push((code.clone(), at.clone()));
-        let text_prop = |k: &str| {
-            props
-                .get(k)
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-        };
-        let level = match text_prop("level") {
-            Some(l) => match Level::parse(l) {
-                Some(l) => Some(l),
-                None => {
-                    problems.add(
-                        &at,
-                        Some(&code),
-                        format!("level {l:?} is not one of district, street, community, grid"),
-                    );
-                    continue;
-                }
-            },
-            None => None,
-        };
-        let parent = match props.get("parent_code") {
-            Some(Value::String(s)) => Some(s.trim().to_string()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        };
-        let Some(level) = check_identity(&mut problems, &at, &code, level, parent.as_deref())
-        else {
-            continue;
-        };
-        let mut count = |k: &str| -> Option<i64> {
-            match props.get(k) {
-                None | Some(Value::Null) => None,
-                Some(v) => match v.as_i64().filter(|n| *n >= 0) {
-                    Some(n) => Some(n),
-                    None => {
-                        problems.add(&at, Some(&code), format!("{k} must be a whole number ≥ 0"));
-                        None
-                    }
-                },
-            }
-        };
-        let households = count("households");
-        let population = count("population");
-        let grid_type = match text_prop("grid_type") {
-            None => None,
-            Some("基础" | "basic") => Some("基础".to_string()),
-            Some("专属" | "dedicated") => Some("专属".to_string()),
-            Some(other) => {
-                problems.add(
-                    &at,
-                    Some(&code),
-                    format!("grid_type {other:?} is not 基础 (basic) or 专属 (dedicated)"),
-                );
-                None
-            }
-        };
-        let geometry = match f.get("geometry") {
-            None | Some(Value::Null) => None,
-            Some(g) => match geometry::parse(g) {
-                Ok(mp) => Some(Arc::new(mp)),
-                Err(errs) => {
-                    for e in errs {
-                        problems.add(&at, Some(&code), format!("invalid polygon: {e}"));
-                    }
-                    None
-                }
-            },
-        };
-        rows.push(Row {
-            at,
-            code,
-            level,
-            name: text_prop("name").map(String::from),
-            geometry,
-            households,
-            population,
-            grid_type,
-        });
+        rows.extend(feature_row(&mut problems, &mut seen, i, f));
     }
     ParsedAreas {
         rows,
         seen,
         problems,
     }
+}
+
+/// One feature as a row, its problems noted; None when it cannot be read as an area at all.
+fn feature_row(
+    problems: &mut Problems,
+    seen: &mut Vec<(String, String)>,
+    i: usize,
+    f: &Value,
+) -> Option<Row> {
+    let at = format!("feature {i}");
+    let props = f.get("properties").cloned().unwrap_or(Value::Null);
+    let code = match props.get("code") {
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(Value::Number(n)) if n.is_u64() => n.to_string(),
+        _ => {
+            problems.add(&at, None, "properties.code is missing");
+            return None;
+        }
+    };
+    seen.push((code.clone(), at.clone()));
+    let text_prop = |k: &str| {
+        props
+            .get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let level = match text_prop("level") {
+        Some(l) => match Level::parse(l) {
+            Some(l) => Some(l),
+            None => {
+                problems.add(
+                    &at,
+                    Some(&code),
+                    format!("level {l:?} is not one of district, street, community, grid"),
+                );
+                return None;
+            }
+        },
+        None => None,
+    };
+    let parent = match props.get("parent_code") {
+        Some(Value::String(s)) => Some(s.trim().to_string()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let Some(level) = check_identity(problems, &at, &code, level, parent.as_deref()) else {
+        return None;
+    };
+    let mut count = |k: &str| -> Option<i64> {
+        match props.get(k) {
+            None | Some(Value::Null) => None,
+            Some(v) => match v.as_i64().filter(|n| *n >= 0) {
+                Some(n) => Some(n),
+                None => {
+                    problems.add(&at, Some(&code), format!("{k} must be a whole number ≥ 0"));
+                    None
+                }
+            },
+        }
+    };
+    let households = count("households");
+    let population = count("population");
+    let grid_type = match text_prop("grid_type") {
+        None => None,
+        Some("基础" | "basic") => Some("基础".to_string()),
+        Some("专属" | "dedicated") => Some("专属".to_string()),
+        Some(other) => {
+            problems.add(
+                &at,
+                Some(&code),
+                format!("grid_type {other:?} is not 基础 (basic) or 专属 (dedicated)"),
+            );
+            None
+        }
+    };
+    let geometry = match f.get("geometry") {
+        None | Some(Value::Null) => None,
+        Some(g) => match geometry::parse(g) {
+            Ok(mp) => Some(Arc::new(mp)),
+            Err(errs) => {
+                for e in errs {
+                    problems.add(&at, Some(&code), format!("invalid polygon: {e}"));
+                }
+                None
+            }
+        },
+    };
+    Some(Row {
+        at,
+        code,
+        level,
+        name: text_prop("name").map(String::from),
+        geometry,
+        households,
+        population,
+        grid_type,
+    })
 }
 
 /// Checks a code against its stated level and parent; returns the level when usable.

@@ -18,8 +18,6 @@ const SQL_DEBT: &[&str] = &[
     "gongzhi-cases/src/overview.rs",
     "gongzhi-cases/src/publicity.rs",
     "gongzhi-cases/src/stats.rs",
-    "gongzhi-core/src/audit.rs",
-    "gongzhi-deliberation/src/common.rs",
     "gongzhi-open311/src/attributes.rs",
     "gongzhi-open311/src/lib.rs",
 ];
