@@ -11,8 +11,9 @@ use utoipa_axum::routes;
 use crate::catalog::{self, Category, CategoryNode, RoutingRule};
 use crate::store::{self, ActionInput, CaseFilter, CasePage, CaseView, NewCase};
 use crate::workflow::Step;
-use gongzhi_core::http::{ApiError, ApiJson, ApiQuery, ApiResult, AppState, Authed};
+use gongzhi_core::http::{ApiError, ApiJson, ApiQuery, ApiResult, Authed};
 use gongzhi_core::identity::{authorize, Target};
+use gongzhi_core::state::AppState;
 use gongzhi_core::Error;
 
 pub fn api() -> OpenApiRouter<AppState> {

@@ -11,8 +11,8 @@ use sqlx::Row;
 
 use crate::notify;
 use gongzhi_core::db::{opt_text, WriteTx};
-use gongzhi_core::http::AppState;
 use gongzhi_core::identity::Actor;
+use gongzhi_core::state::AppState;
 use gongzhi_core::time::format_ms;
 use gongzhi_core::{audit, Error, Result};
 

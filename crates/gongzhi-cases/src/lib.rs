@@ -18,12 +18,13 @@ pub mod stats;
 pub mod store;
 pub mod workflow;
 
-use gongzhi_core::attachments::{OwnerFuture, OwnerKind};
 use gongzhi_core::db::{Db, Migration};
 use gongzhi_core::demo::{Demo, DemoUser};
-use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{Action, Actor, RoleDef};
-use gongzhi_core::module::{AdminSection, DemoFuture, Measure, MenuEntry, Module, SeedFuture};
+use gongzhi_core::module::{DemoFuture, Measure, Module, SeedFuture};
+use gongzhi_core::state::AppState;
+use gongzhi_core::state::{AdminSection, MenuEntry};
+use gongzhi_core::state::{OwnerFuture, OwnerKind};
 use utoipa_axum::router::OpenApiRouter;
 
 pub struct Cases;

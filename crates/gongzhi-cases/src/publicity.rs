@@ -472,7 +472,7 @@ pub async fn set(
 
 // ---- HTTP (registered beside the cases API) ----
 
-pub(crate) fn api() -> utoipa_axum::router::OpenApiRouter<gongzhi_core::http::AppState> {
+pub(crate) fn api() -> utoipa_axum::router::OpenApiRouter<gongzhi_core::state::AppState> {
     utoipa_axum::router::OpenApiRouter::new()
         .routes(utoipa_axum::routes!(get_publication, put_publication))
 }
@@ -482,7 +482,7 @@ pub(crate) fn api() -> utoipa_axum::router::OpenApiRouter<gongzhi_core::http::Ap
     params(("id" = String, Path, description = "case id or number")),
     responses((status = 200, body = Publication), (status = 404, body = gongzhi_core::http::ErrorBody)))]
 async fn get_publication(
-    axum::extract::State(state): axum::extract::State<gongzhi_core::http::AppState>,
+    axum::extract::State(state): axum::extract::State<gongzhi_core::state::AppState>,
     gongzhi_core::http::Authed(actor): gongzhi_core::http::Authed,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> gongzhi_core::http::ApiResult<axum::Json<Publication>> {
@@ -499,7 +499,7 @@ async fn get_publication(
     responses((status = 200, body = Publication), (status = 400, body = gongzhi_core::http::ErrorBody),
               (status = 403, body = gongzhi_core::http::ErrorBody), (status = 404, body = gongzhi_core::http::ErrorBody)))]
 async fn put_publication(
-    axum::extract::State(state): axum::extract::State<gongzhi_core::http::AppState>,
+    axum::extract::State(state): axum::extract::State<gongzhi_core::state::AppState>,
     gongzhi_core::http::Authed(actor): gongzhi_core::http::Authed,
     axum::extract::Path(id): axum::extract::Path<String>,
     gongzhi_core::http::ApiJson(input): gongzhi_core::http::ApiJson<PublicationInput>,

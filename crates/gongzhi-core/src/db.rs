@@ -114,6 +114,14 @@ impl Db {
         &self.pool
     }
 
+    /// Whether the database answers (health checks): the driver's error when it does not.
+    pub async fn ping(&self) -> std::result::Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
     /// The one `T` of this database (a module's cache or batcher), made by `init` on first use.
     pub fn extension<T: Send + Sync + 'static>(&self, init: impl FnOnce() -> T) -> Arc<T> {
         let mut ext = self.extensions.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,7 +1,7 @@
 //! The demo: what a module's demo seed is given ([`Demo`]), the demo users a module declares
 //! ([`DemoUser`]), and the platform's own part — the Dongcheng jurisdiction and its units.
 //! `gongzhi demo` walks the module list and, module by module, creates its demo users and runs
-//! its seed (see [`crate::module::seed_demo`]); a later module reaches an earlier one's data
+//! its seed (`module::seed_demo`); a later module reaches an earlier one's data
 //! through its public functions (e.g. [`crate::identity::user_id_by_name`]), never its tables.
 
 use crate::areas;
@@ -68,7 +68,7 @@ pub struct DemoUser {
     pub phone: &'static str,
 }
 
-/// Creates `users` (a module's [`crate::module::Module::demo_users`]).
+/// Creates `users` (what a module declares as its demo users).
 pub async fn add_users(demo: &Demo<'_>, users: &[DemoUser]) -> Result<()> {
     let actor = demo.actor();
     for u in users {

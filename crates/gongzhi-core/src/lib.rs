@@ -2,6 +2,7 @@
 //! PostgreSQL, the audit chain, personal-data protection, identity and permissions, areas with the
 //! in-memory locate index, and the HTTP plumbing that modules register their routes with.
 
+pub mod app;
 pub mod areas;
 pub mod attachments;
 pub mod audit;
@@ -17,6 +18,8 @@ pub mod identity;
 pub mod module;
 pub mod names;
 pub mod privacy;
+pub mod ratelimit;
+pub mod state;
 pub mod time;
 
 pub use error::{Error, Result};

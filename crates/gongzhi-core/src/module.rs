@@ -2,14 +2,12 @@
 //! and administration sections, declared in one place (like a Decidim component manifest). The
 //! binary lists the modules it serves.
 
-use std::collections::HashMap;
-
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::db::Migration;
 use crate::demo::{Demo, DemoUser};
-use crate::http::AppState;
 use crate::identity::{Action, Actor, RoleDef};
+use crate::state::{AdminSection, AppState, ErrorShape, MenuEntry, OwnerKind};
 
 pub trait Module: Send + Sync {
     /// Short identifier, e.g. `areas`.
@@ -49,11 +47,11 @@ pub trait Module: Send + Sync {
         Box::pin(async { Ok(()) })
     }
     /// Who may see the photos linked to this module's records, per kind of record.
-    fn attachment_owners(&self) -> &'static [crate::attachments::OwnerKind] {
+    fn attachment_owners(&self) -> &'static [OwnerKind] {
         &[]
     }
     /// The module's own error format under its paths (else the API's JSON or an error page).
-    fn error_shape(&self) -> Option<crate::http::ErrorShape> {
+    fn error_shape(&self) -> Option<ErrorShape> {
         None
     }
     /// The figures this module publishes for later modules (evaluation, insight) to read
@@ -118,58 +116,6 @@ pub fn measure(modules: &[&dyn Module], name: &str) -> Option<&'static Measure> 
 
 pub type SeedFuture<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = crate::Result<()>> + Send + 'a>>;
-
-/// An entry of the main menu. It shows to a signed-in user when one of their roles is granted
-/// `action` somewhere ([`crate::identity::may_somewhere`]): the action the page itself checks,
-/// so the menu never offers what the page refuses. Entries with the same `href` collapse to the
-/// first shown (several entries for one page give it a label per kind of user, in priority
-/// order).
-#[derive(Debug, Clone, Copy)]
-pub struct MenuEntry {
-    pub href: &'static str,
-    pub zh: &'static str,
-    pub en: &'static str,
-    pub action: Action,
-    /// Place in the menu, across every module: lower comes first.
-    pub order: u16,
-    /// Whether this page can be where a user lands after signing in: the shown entry with the
-    /// lowest rank is.
-    pub start: Option<u16>,
-}
-
-/// A part of the administration page that a module brings (the cases module: categories,
-/// the working calendar, routing rules). Its forms post to the module's own pages, which
-/// redirect back to `/admin?done=KEY` with a key of `done`.
-#[derive(Clone, Copy)]
-pub struct AdminSection {
-    /// The section's element id and tab anchor.
-    pub id: &'static str,
-    pub zh: &'static str,
-    pub en: &'static str,
-    /// Place on the page, across every module (the platform's own: areas 10, units 50, users
-    /// 60, audit 70).
-    pub order: u16,
-    /// The section's HTML for this user, or `None` when they may not see it (then neither the
-    /// section nor its tab shows). Errors are shown inside it, with their reason.
-    pub render: for<'a> fn(&'a AppState, &'a AdminView<'a>) -> AdminFuture<'a>,
-    /// What the page says after a change, by the key the module's form redirects with:
-    /// (key, zh-CN, English). Fixed texts: a link cannot make the page say anything else.
-    pub done: &'static [(&'static str, &'static str, &'static str)],
-}
-
-/// Who asks for the administration page, and how.
-pub struct AdminView<'a> {
-    pub actor: &'a Actor,
-    /// The page's language: `zh-CN` or `en`.
-    pub lang: &'static str,
-    /// The CSRF token every form of the page carries.
-    pub csrf: &'a str,
-    /// The page's query (e.g. `edit`: the record to edit).
-    pub query: &'a HashMap<String, String>,
-}
-
-pub type AdminFuture<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send + 'a>>;
 
 pub type DemoFuture<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = crate::Result<Vec<String>>> + Send + 'a>>;

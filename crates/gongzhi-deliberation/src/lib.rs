@@ -21,14 +21,14 @@ pub mod roles;
 pub mod rules;
 pub mod store;
 
-use gongzhi_core::attachments::{OwnerFuture, OwnerKind};
 use gongzhi_core::db::Migration;
-use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{Action, Actor, RoleDef};
-use gongzhi_core::module::{DemoFuture, MenuEntry, Module};
+use gongzhi_core::module::{DemoFuture, Module};
+use gongzhi_core::state::AppState;
+use gongzhi_core::state::MenuEntry;
+use gongzhi_core::state::{OwnerFuture, OwnerKind};
 use utoipa_axum::router::OpenApiRouter;
 
-pub use common::MaybeAuthed;
 pub use permissions::{DELIBERATION_MANAGE, MODERATE, RESIDENT_VERIFY, TOPIC_PROPOSE};
 pub use rules::{pabulib, pb, sortition};
 pub use store::migrations::MIGRATIONS;

@@ -25,9 +25,9 @@ use gongzhi_cases::publicity::{self, Original, PUBLIC_CASE_IDS};
 use gongzhi_cases::store::{Channel, Kind, NewCase};
 use gongzhi_cases::workflow::Status;
 use gongzhi_core::db::{opt_text, Db, Migration};
-use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{Actor, ActorKind, Assignment, Role};
 use gongzhi_core::module::{DemoFuture, Module};
+use gongzhi_core::state::AppState;
 use gongzhi_core::time::{format_ms, now_ms};
 
 use form::{Params, RequestForm, RequestQuery, UpdateForm};
@@ -45,9 +45,9 @@ impl Module for Open311 {
     fn demo<'a>(&'a self, demo: &'a gongzhi_core::demo::Demo<'a>) -> DemoFuture<'a> {
         Box::pin(demo::seed(demo))
     }
-    fn error_shape(&self) -> Option<gongzhi_core::http::ErrorShape> {
+    fn error_shape(&self) -> Option<gongzhi_core::state::ErrorShape> {
         // What the router answers by itself (405, 413, a bad path) in GeoReport's error format.
-        Some(gongzhi_core::http::ErrorShape {
+        Some(gongzhi_core::state::ErrorShape {
             prefix: "/open311/",
             render: |path, status, message| {
                 let f = if path.ends_with(".xml") {

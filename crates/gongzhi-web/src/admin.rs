@@ -12,9 +12,9 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use maud::{html, Markup, PreEscaped};
 
-use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{self, may_somewhere, Action, Assignment, NewUser, Role, Unit};
-use gongzhi_core::module::{AdminView, MenuEntry};
+use gongzhi_core::state::AppState;
+use gongzhi_core::state::{AdminView, MenuEntry};
 use gongzhi_core::{audit, Error};
 
 use crate::form::{checked_form, Submitted};

@@ -9,8 +9,8 @@ use axum::body::Bytes;
 use axum::extract::Multipart;
 use axum::response::Response;
 
-use gongzhi_core::http::AppState;
 use gongzhi_core::identity::Actor;
+use gongzhi_core::state::AppState;
 use gongzhi_core::Error;
 
 use crate::layout::error_response;

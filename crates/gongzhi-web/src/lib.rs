@@ -20,8 +20,9 @@ use axum::routing::get;
 use axum::Router;
 use maud::html;
 
-use gongzhi_core::http::AppState;
-use gongzhi_core::module::{MenuEntry, Module};
+use gongzhi_core::module::Module;
+use gongzhi_core::state::AppState;
+use gongzhi_core::state::MenuEntry;
 
 pub use layout::{enc, error_box, error_response, json_script, notice, page, refusal, status_of};
 pub use signin::safe_next;

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use gongzhi_core::areas::Level;
 use gongzhi_core::db::Db;
-use gongzhi_core::http::AppState;
+use gongzhi_core::state::AppState;
 
 use crate::layout::json_script;
 

@@ -2,7 +2,7 @@
 //! entry shows when one of their roles is granted its action somewhere, one entry per page.
 
 use gongzhi_core::identity::{may_somewhere, Actor};
-use gongzhi_core::module::MenuEntry;
+use gongzhi_core::state::MenuEntry;
 
 /// The entries `actor` may use, in menu order (`entries` come sorted from the app); of several
 /// entries for one page the first shown stands.

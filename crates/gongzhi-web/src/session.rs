@@ -8,9 +8,9 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use sha2::{Digest, Sha256};
 
-use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{actor_for_token, Actor, Role};
-use gongzhi_core::module::MenuEntry;
+use gongzhi_core::state::AppState;
+use gongzhi_core::state::MenuEntry;
 
 use crate::i18n::Lang;
 

@@ -10,8 +10,8 @@ use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{revoke_token, sign_in};
+use gongzhi_core::state::AppState;
 
 use crate::i18n::Lang;
 use crate::layout::page;

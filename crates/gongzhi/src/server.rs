@@ -2,14 +2,15 @@
 
 use std::net::SocketAddr;
 
+use gongzhi_core::app::app;
 use gongzhi_core::audit;
 use gongzhi_core::config::Config;
 use gongzhi_core::db::Db;
 use gongzhi_core::db::AUDIT_KEYED_MIGRATION;
 use gongzhi_core::demo::{Demo, DemoSize};
-use gongzhi_core::http::{app, AppState};
 use gongzhi_core::module::{self, Areas, Module, Platform};
 use gongzhi_core::privacy::{self, Sealer};
+use gongzhi_core::state::AppState;
 use gongzhi_core::Result;
 use tokio::net::TcpListener;
 
@@ -114,7 +115,7 @@ pub async fn start_with_clock(
     let mut background = vec![state.spawn_locate_watcher()];
     let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
     if let Some(listener) = metrics_listener {
-        let metrics = gongzhi_core::http::metrics_app(state.config.clone());
+        let metrics = gongzhi_core::app::metrics_app(state.config.clone());
         background.push(tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, metrics).await {
                 tracing::error!(error = %e, "the metrics listener stopped");

@@ -10,8 +10,8 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::json;
 
-use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{self, may_somewhere, Unit};
+use gongzhi_core::state::AppState;
 use gongzhi_core::Error;
 use gongzhi_web::form::{checked_form, upload_photos, Submitted};
 use gongzhi_web::i18n::Lang;

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use gongzhi_core::areas::Level;
-use gongzhi_core::http::AppState;
+use gongzhi_core::state::AppState;
 use gongzhi_core::time::now_ms;
 use gongzhi_core::Error;
 use gongzhi_web::i18n::Lang;

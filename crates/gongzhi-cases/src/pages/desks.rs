@@ -9,7 +9,7 @@ use axum::Router;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use gongzhi_core::http::AppState;
+use gongzhi_core::state::AppState;
 use gongzhi_web::i18n::Lang;
 use gongzhi_web::session::Session;
 use gongzhi_web::{error_box, page};

@@ -11,9 +11,9 @@ mod settings;
 
 use axum::Router;
 
-use gongzhi_core::http::AppState;
 use gongzhi_core::identity::Action;
-use gongzhi_core::module::{AdminSection, MenuEntry};
+use gongzhi_core::state::AppState;
+use gongzhi_core::state::{AdminSection, MenuEntry};
 
 use crate::stats::STATS_READ;
 use crate::store::{CASE_CREATE, CASE_READ};

@@ -9,8 +9,8 @@ use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
 
-use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{may_somewhere, Action, Role};
+use gongzhi_core::state::AppState;
 use gongzhi_core::Error;
 use gongzhi_web::form::{checked_form, upload_photos, Submitted};
 use gongzhi_web::i18n::Lang;

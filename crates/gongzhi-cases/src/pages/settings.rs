@@ -9,9 +9,9 @@ use axum::routing::{post, MethodRouter};
 use axum::Router;
 use maud::{html, Markup};
 
-use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{self, authorize, Target, Unit};
-use gongzhi_core::module::{AdminFuture, AdminSection, AdminView};
+use gongzhi_core::state::AppState;
+use gongzhi_core::state::{AdminFuture, AdminSection, AdminView};
 use gongzhi_core::Error;
 use gongzhi_web::admin::uploaded_text;
 use gongzhi_web::error_box;

@@ -12,8 +12,9 @@ use utoipa_axum::routes;
 
 use super::locate::{gcj02_to_wgs84, Located};
 use super::{Area, AreaWithParents, ImportReport, Level};
-use crate::http::{ApiError, ApiQuery, ApiResult, AppState, Authed, ClientAddr};
+use crate::http::{ApiError, ApiQuery, ApiResult, Authed, ClientAddr};
 use crate::identity::{authorize, Action, Target};
+use crate::state::AppState;
 use crate::Error;
 
 pub fn api() -> OpenApiRouter<AppState> {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use super::store::{load_all, StoredArea};
+use super::store::{insert_area, load_all, update_area, AreaWrite, StoredArea};
 use super::{check_code, geometry, parent_code_of, Level, ALL_LEVELS};
 use crate::audit;
 use crate::db::Db;
@@ -263,102 +263,111 @@ pub fn parse_geojson(text: &str) -> ParsedAreas {
         problems.add("file", None, "the FeatureCollection has no features");
     }
     for (i, f) in features.iter().enumerate() {
-        let at = format!("feature {i}");
-        let props = f.get("properties").cloned().unwrap_or(Value::Null);
-        let code = match props.get("code") {
-            Some(Value::String(s)) => s.trim().to_string(),
-            Some(Value::Number(n)) if n.is_u64() => n.to_string(),
-            _ => {
-                problems.add(&at, None, "properties.code is missing");
-                continue;
-            }
-        };
-        seen.push((code.clone(), at.clone()));
-        let text_prop = |k: &str| {
-            props
-                .get(k)
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-        };
-        let level = match text_prop("level") {
-            Some(l) => match Level::parse(l) {
-                Some(l) => Some(l),
-                None => {
-                    problems.add(
-                        &at,
-                        Some(&code),
-                        format!("level {l:?} is not one of district, street, community, grid"),
-                    );
-                    continue;
-                }
-            },
-            None => None,
-        };
-        let parent = match props.get("parent_code") {
-            Some(Value::String(s)) => Some(s.trim().to_string()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        };
-        let Some(level) = check_identity(&mut problems, &at, &code, level, parent.as_deref())
-        else {
-            continue;
-        };
-        let mut count = |k: &str| -> Option<i64> {
-            match props.get(k) {
-                None | Some(Value::Null) => None,
-                Some(v) => match v.as_i64().filter(|n| *n >= 0) {
-                    Some(n) => Some(n),
-                    None => {
-                        problems.add(&at, Some(&code), format!("{k} must be a whole number ≥ 0"));
-                        None
-                    }
-                },
-            }
-        };
-        let households = count("households");
-        let population = count("population");
-        let grid_type = match text_prop("grid_type") {
-            None => None,
-            Some("基础" | "basic") => Some("基础".to_string()),
-            Some("专属" | "dedicated") => Some("专属".to_string()),
-            Some(other) => {
-                problems.add(
-                    &at,
-                    Some(&code),
-                    format!("grid_type {other:?} is not 基础 (basic) or 专属 (dedicated)"),
-                );
-                None
-            }
-        };
-        let geometry = match f.get("geometry") {
-            None | Some(Value::Null) => None,
-            Some(g) => match geometry::parse(g) {
-                Ok(mp) => Some(Arc::new(mp)),
-                Err(errs) => {
-                    for e in errs {
-                        problems.add(&at, Some(&code), format!("invalid polygon: {e}"));
-                    }
-                    None
-                }
-            },
-        };
-        rows.push(Row {
-            at,
-            code,
-            level,
-            name: text_prop("name").map(String::from),
-            geometry,
-            households,
-            population,
-            grid_type,
-        });
+        rows.extend(feature_row(&mut problems, &mut seen, i, f));
     }
     ParsedAreas {
         rows,
         seen,
         problems,
     }
+}
+
+/// One feature as a row, its problems noted; None when it cannot be read as an area at all.
+fn feature_row(
+    problems: &mut Problems,
+    seen: &mut Vec<(String, String)>,
+    i: usize,
+    f: &Value,
+) -> Option<Row> {
+    let at = format!("feature {i}");
+    let props = f.get("properties").cloned().unwrap_or(Value::Null);
+    let code = match props.get("code") {
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(Value::Number(n)) if n.is_u64() => n.to_string(),
+        _ => {
+            problems.add(&at, None, "properties.code is missing");
+            return None;
+        }
+    };
+    seen.push((code.clone(), at.clone()));
+    let text_prop = |k: &str| {
+        props
+            .get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let level = match text_prop("level") {
+        Some(l) => match Level::parse(l) {
+            Some(l) => Some(l),
+            None => {
+                problems.add(
+                    &at,
+                    Some(&code),
+                    format!("level {l:?} is not one of district, street, community, grid"),
+                );
+                return None;
+            }
+        },
+        None => None,
+    };
+    let parent = match props.get("parent_code") {
+        Some(Value::String(s)) => Some(s.trim().to_string()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let Some(level) = check_identity(problems, &at, &code, level, parent.as_deref()) else {
+        return None;
+    };
+    let mut count = |k: &str| -> Option<i64> {
+        match props.get(k) {
+            None | Some(Value::Null) => None,
+            Some(v) => match v.as_i64().filter(|n| *n >= 0) {
+                Some(n) => Some(n),
+                None => {
+                    problems.add(&at, Some(&code), format!("{k} must be a whole number ≥ 0"));
+                    None
+                }
+            },
+        }
+    };
+    let households = count("households");
+    let population = count("population");
+    let grid_type = match text_prop("grid_type") {
+        None => None,
+        Some("基础" | "basic") => Some("基础".to_string()),
+        Some("专属" | "dedicated") => Some("专属".to_string()),
+        Some(other) => {
+            problems.add(
+                &at,
+                Some(&code),
+                format!("grid_type {other:?} is not 基础 (basic) or 专属 (dedicated)"),
+            );
+            None
+        }
+    };
+    let geometry = match f.get("geometry") {
+        None | Some(Value::Null) => None,
+        Some(g) => match geometry::parse(g) {
+            Ok(mp) => Some(Arc::new(mp)),
+            Err(errs) => {
+                for e in errs {
+                    problems.add(&at, Some(&code), format!("invalid polygon: {e}"));
+                }
+                None
+            }
+        },
+    };
+    Some(Row {
+        at,
+        code,
+        level,
+        name: text_prop("name").map(String::from),
+        geometry,
+        households,
+        population,
+        grid_type,
+    })
 }
 
 /// Checks a code against its stated level and parent; returns the level when usable.
@@ -464,41 +473,22 @@ async fn apply(db: &Db, actor: &Actor, parsed: ParsedAreas, action: &str) -> Res
             r.population,
             r.grid_type
         ]));
+        let write = AreaWrite {
+            code: &r.code,
+            name: r.name.as_deref(),
+            level: r.level,
+            parent_code: parent_code_of(&r.code),
+            geometry: geometry.as_deref(),
+            area_m2: area_m2.as_deref(),
+            households: r.households,
+            population: r.population,
+            grid_type: r.grid_type.as_deref(),
+        };
         if stored.contains_key(&r.code) {
-            sqlx::query(
-                "UPDATE areas SET name = COALESCE($1, name), geometry = COALESCE($2, geometry), \
-                 area_m2 = COALESCE(CAST($3 AS DOUBLE PRECISION), area_m2), households = COALESCE($4, households), \
-                 population = COALESCE($5, population), grid_type = COALESCE($6, grid_type), updated_at = $7 \
-                 WHERE code = $8",
-            )
-            .bind(&r.name)
-            .bind(&geometry)
-            .bind(area_m2)
-            .bind(r.households)
-            .bind(r.population)
-            .bind(&r.grid_type)
-            .bind(now)
-            .bind(&r.code)
-            .execute(tx.conn())
-            .await?;
+            update_area(&mut tx, &write, now).await?;
             updated += 1;
         } else {
-            sqlx::query(
-                "INSERT INTO areas (code, name, level, parent_code, geometry, households, population, area_m2, grid_type, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS DOUBLE PRECISION), $9, $10)",
-            )
-            .bind(&r.code)
-            .bind(r.name.as_deref().unwrap_or_default())
-            .bind(r.level.as_str())
-            .bind(parent_code_of(&r.code))
-            .bind(&geometry)
-            .bind(r.households)
-            .bind(r.population)
-            .bind(area_m2)
-            .bind(&r.grid_type)
-            .bind(now)
-            .execute(tx.conn())
-            .await?;
+            insert_area(&mut tx, &write, now).await?;
             created += 1;
         }
     }

@@ -17,27 +17,6 @@ pub use store::*;
 
 use serde::{Deserialize, Serialize};
 
-use crate::db::Migration;
-
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    id: "areas-0001",
-    sql: r#"
-CREATE TABLE areas (
-    code TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    level TEXT NOT NULL,
-    parent_code TEXT,
-    geometry TEXT,
-    households BIGINT,
-    population BIGINT,
-    area_m2 DOUBLE PRECISION,
-    grid_type TEXT,
-    updated_at BIGINT NOT NULL
-);
-CREATE INDEX areas_parent ON areas (parent_code);
-CREATE INDEX areas_level ON areas (level)
-"#,
-}];
 use utoipa::ToSchema;
 
 #[derive(

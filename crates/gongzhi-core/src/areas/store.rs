@@ -1,4 +1,5 @@
-//! Areas in storage: reads, the parent chain, export, and building the locate index.
+//! Areas in storage: the table, reads, imports' writes, the parent chain, export, and building
+//! the locate index.
 
 use std::collections::HashMap;
 
@@ -9,8 +10,84 @@ use utoipa::ToSchema;
 
 use super::locate::{AreaRef, GridEntry, LocateIndex, Located};
 use super::{geometry, Level};
-use crate::db::{opt_text, Db};
+use crate::db::{opt_text, Db, Migration, WriteTx};
 use crate::{Error, Result};
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    id: "areas-0001",
+    sql: r#"
+CREATE TABLE areas (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    level TEXT NOT NULL,
+    parent_code TEXT,
+    geometry TEXT,
+    households BIGINT,
+    population BIGINT,
+    area_m2 DOUBLE PRECISION,
+    grid_type TEXT,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX areas_parent ON areas (parent_code);
+CREATE INDEX areas_level ON areas (level)
+"#,
+}];
+
+/// One area as an import writes it: absent values keep what is stored (on update).
+pub(super) struct AreaWrite<'a> {
+    pub code: &'a str,
+    pub name: Option<&'a str>,
+    pub level: Level,
+    pub parent_code: Option<&'a str>,
+    /// GeoJSON text.
+    pub geometry: Option<&'a str>,
+    /// As text: sqlx 0.8's Any driver sends a NULL f64 as float4 to PostgreSQL, which then
+    /// poisons the cached statement for non-NULL values.
+    pub area_m2: Option<&'a str>,
+    pub households: Option<i64>,
+    pub population: Option<i64>,
+    pub grid_type: Option<&'a str>,
+}
+
+pub(super) async fn update_area(tx: &mut WriteTx, a: &AreaWrite<'_>, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE areas SET name = COALESCE($1, name), geometry = COALESCE($2, geometry), \
+         area_m2 = COALESCE(CAST($3 AS DOUBLE PRECISION), area_m2), households = COALESCE($4, households), \
+         population = COALESCE($5, population), grid_type = COALESCE($6, grid_type), updated_at = $7 \
+         WHERE code = $8",
+    )
+    .bind(a.name)
+    .bind(a.geometry)
+    .bind(a.area_m2)
+    .bind(a.households)
+    .bind(a.population)
+    .bind(a.grid_type)
+    .bind(now)
+    .bind(a.code)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn insert_area(tx: &mut WriteTx, a: &AreaWrite<'_>, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO areas (code, name, level, parent_code, geometry, households, population, area_m2, grid_type, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS DOUBLE PRECISION), $9, $10)",
+    )
+    .bind(a.code)
+    .bind(a.name.unwrap_or_default())
+    .bind(a.level.as_str())
+    .bind(a.parent_code)
+    .bind(a.geometry)
+    .bind(a.households)
+    .bind(a.population)
+    .bind(a.area_m2)
+    .bind(a.grid_type)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Area {

@@ -10,7 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{authorize, Action, IssuedToken, NewUser, Target, Unit, UserView};
-use crate::http::{ApiJson, ApiQuery, ApiResult, AppState, Authed, BearerToken, ClientAddr};
+use crate::http::{ApiJson, ApiQuery, ApiResult, Authed, BearerToken, ClientAddr};
+use crate::state::AppState;
 use crate::Error;
 
 pub fn api() -> OpenApiRouter<AppState> {

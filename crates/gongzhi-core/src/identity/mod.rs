@@ -13,9 +13,7 @@ pub use roles::{
     label as role_label, register, registered, registered_actions, Action, Role, RoleDef,
     PLATFORM_ROLES,
 };
-pub use signin::{
-    canonical_username, forget_old_attempts, sign_in, spawn_attempts_sweeper, Throttled,
-};
+pub use signin::{canonical_username, sign_in, spawn_attempts_sweeper, Throttled};
 pub use store::*;
 
 use serde::{Deserialize, Serialize};

@@ -3,11 +3,10 @@
 //! in the database (so every server on it sees the same counts), and after too many each
 //! further attempt waits twice as long as the last (OWASP ASVS 2.2.1) — never a permanent lock.
 
-use sqlx::Row;
-
+use super::store::{count_attempt, forget_old_attempts, succeeded, waiting_until};
 use super::IssuedToken;
 use crate::db::Db;
-use crate::http::AppState;
+use crate::state::AppState;
 use crate::{Error, Result};
 
 /// The attempt was not checked: wait this long before the next one.
@@ -103,35 +102,16 @@ async fn admit<const N: usize>(
     for (key, l) in &keys {
         // The streak starts over after a quiet window beyond the last wait; from the
         // `attempts`-th attempt on each one sets a wait of 1 s, 2 s, 4 s … up to the longest.
-        let counted = sqlx::query(
-            "INSERT INTO login_throttle (key, failures, last_at, delay_ms) VALUES ($1, 1, $2, $3) \
-             ON CONFLICT (key) DO UPDATE SET \
-               failures = CASE WHEN $2 - login_throttle.last_at - login_throttle.delay_ms >= $4 THEN 1 \
-                               ELSE login_throttle.failures + 1 END, \
-               delay_ms = CASE WHEN $2 - login_throttle.last_at - login_throttle.delay_ms >= $4 THEN $3 \
-                               WHEN login_throttle.failures + 1 < $5 THEN 0 \
-                               WHEN login_throttle.delay_ms = 0 THEN 1000 \
-                               WHEN login_throttle.delay_ms * 2 > $6 THEN $6 \
-                               ELSE login_throttle.delay_ms * 2 END, \
-               last_at = $2 \
-             WHERE login_throttle.last_at + login_throttle.delay_ms <= $2 \
-             RETURNING failures",
+        let counted = count_attempt(
+            &mut tx,
+            key,
+            now,
+            if l.attempts <= 1 { 1000 } else { 0 },
+            (l.window_ms, l.attempts, l.max_delay_ms),
         )
-        .bind(key.as_str())
-        .bind(now)
-        .bind(if l.attempts <= 1 { 1000i64 } else { 0 })
-        .bind(l.window_ms)
-        .bind(l.attempts)
-        .bind(l.max_delay_ms)
-        .fetch_optional(&mut *tx)
         .await?;
-        if counted.is_none() {
-            let until: i64 =
-                sqlx::query("SELECT last_at + delay_ms FROM login_throttle WHERE key = $1")
-                    .bind(key.as_str())
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get(0)?;
+        if !counted {
+            let until = waiting_until(&mut tx, key).await?;
             tx.rollback().await?;
             let secs = (until - now + 999).div_euclid(1000).max(1) as u64;
             return Ok(Err(Throttled {
@@ -141,34 +121,6 @@ async fn admit<const N: usize>(
     }
     tx.commit().await?;
     Ok(Ok(()))
-}
-
-async fn succeeded(db: &Db, account: &str, address: &str) -> Result<()> {
-    let mut tx = db.begin_counters().await?;
-    sqlx::query("DELETE FROM login_throttle WHERE key = $1")
-        .bind(account)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0",
-    )
-    .bind(address)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Forgets streaks that ended a window ago (a flood of made-up names would otherwise pile up).
-pub async fn forget_old_attempts(db: &Db, now: i64, window_secs: u64) -> Result<u64> {
-    let mut tx = db.begin_counters().await?;
-    let done = sqlx::query("DELETE FROM login_throttle WHERE last_at + delay_ms + $1 < $2")
-        .bind(window_secs as i64 * 1000)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(done.rows_affected())
 }
 
 /// Runs [`forget_old_attempts`] once a window for the life of the server.

@@ -652,3 +652,81 @@ pub async fn masked_name(db: &Db, sealer: &Sealer, user_id: &str) -> Result<Stri
         None => mask_name(&row.try_get::<String, _>("username")?),
     })
 }
+
+/// Counts one sign-in attempt under `key`, unless the key is still waiting (then false and
+/// nothing is counted). The streak starts over after a quiet window beyond the last wait; from
+/// the `attempts`-th attempt on each one sets a wait of 1 s, 2 s, 4 s … up to the longest.
+pub(super) async fn count_attempt(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    key: &str,
+    now: i64,
+    first_delay_ms: i64,
+    (window_ms, attempts, max_delay_ms): (i64, i64, i64),
+) -> Result<bool> {
+    let counted = sqlx::query(
+        "INSERT INTO login_throttle (key, failures, last_at, delay_ms) VALUES ($1, 1, $2, $3) \
+         ON CONFLICT (key) DO UPDATE SET \
+           failures = CASE WHEN $2 - login_throttle.last_at - login_throttle.delay_ms >= $4 THEN 1 \
+                           ELSE login_throttle.failures + 1 END, \
+           delay_ms = CASE WHEN $2 - login_throttle.last_at - login_throttle.delay_ms >= $4 THEN $3 \
+                           WHEN login_throttle.failures + 1 < $5 THEN 0 \
+                           WHEN login_throttle.delay_ms = 0 THEN 1000 \
+                           WHEN login_throttle.delay_ms * 2 > $6 THEN $6 \
+                           ELSE login_throttle.delay_ms * 2 END, \
+           last_at = $2 \
+         WHERE login_throttle.last_at + login_throttle.delay_ms <= $2 \
+         RETURNING failures",
+    )
+    .bind(key)
+    .bind(now)
+    .bind(first_delay_ms)
+    .bind(window_ms)
+    .bind(attempts)
+    .bind(max_delay_ms)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(counted.is_some())
+}
+
+/// When a waiting key may try again (ms).
+pub(super) async fn waiting_until(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    key: &str,
+) -> Result<i64> {
+    Ok(
+        sqlx::query("SELECT last_at + delay_ms FROM login_throttle WHERE key = $1")
+            .bind(key)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get(0)?,
+    )
+}
+
+/// A sign-in succeeded: the account's streak ends, the address's counts one fewer.
+pub(super) async fn succeeded(db: &Db, account: &str, address: &str) -> Result<()> {
+    let mut tx = db.begin_counters().await?;
+    sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+        .bind(account)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0",
+    )
+    .bind(address)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Forgets streaks that ended a window ago (a flood of made-up names would otherwise pile up).
+pub async fn forget_old_attempts(db: &Db, now: i64, window_secs: u64) -> Result<u64> {
+    let mut tx = db.begin_counters().await?;
+    let done = sqlx::query("DELETE FROM login_throttle WHERE last_at + delay_ms + $1 < $2")
+        .bind(window_secs as i64 * 1000)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}

@@ -10,13 +10,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::commands;
-use crate::common::MaybeAuthed;
 use crate::model::budgets::{
     BallotInput, CallSummary, CallView, NewCall, NewProject, ProgressInput, ProjectView, Results,
     ReviewInput,
 };
 use crate::queries::budgets;
-use gongzhi_core::http::{ApiJson, ApiResult, AppState, Authed};
+use gongzhi_core::http::MaybeAuthed;
+use gongzhi_core::http::{ApiJson, ApiResult, Authed};
+use gongzhi_core::state::AppState;
 use gongzhi_core::Error;
 
 pub fn api() -> OpenApiRouter<AppState> {

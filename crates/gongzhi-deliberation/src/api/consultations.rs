@@ -8,12 +8,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::commands;
-use crate::common::MaybeAuthed;
 use crate::model::consultations::{
     ConsultationResults, ConsultationView, NewConsultation, ResponseInput,
 };
 use crate::queries::consultations;
-use gongzhi_core::http::{ApiJson, ApiResult, AppState, Authed};
+use gongzhi_core::http::MaybeAuthed;
+use gongzhi_core::http::{ApiJson, ApiResult, Authed};
+use gongzhi_core::state::AppState;
 
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

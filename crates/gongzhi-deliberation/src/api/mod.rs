@@ -9,7 +9,7 @@ mod residents;
 mod settings;
 mod topics;
 
-use gongzhi_core::http::AppState;
+use gongzhi_core::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 
 /// Every route of the module.

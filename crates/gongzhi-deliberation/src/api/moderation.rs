@@ -13,7 +13,8 @@ use crate::model::moderation::{
     ModerateInput, ModerationSettings, QueueItem, ReportInput, ReportOutcome,
 };
 use crate::queries::moderation;
-use gongzhi_core::http::{ApiJson, ApiQuery, ApiResult, AppState, Authed};
+use gongzhi_core::http::{ApiJson, ApiQuery, ApiResult, Authed};
+use gongzhi_core::state::AppState;
 
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -9,7 +9,8 @@ use utoipa_axum::routes;
 use crate::commands;
 use crate::model::panels::{NewPanel, PanelRecord, Verdict};
 use crate::queries::panels;
-use gongzhi_core::http::{ApiJson, ApiResult, AppState, Authed};
+use gongzhi_core::http::{ApiJson, ApiResult, Authed};
+use gongzhi_core::state::AppState;
 
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

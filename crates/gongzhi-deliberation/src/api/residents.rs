@@ -13,7 +13,8 @@ use crate::model::residents::{
     CodesInput, IssuedCodes, ReasonInput, RedeemInput, Verification, VerifyInput,
 };
 use crate::queries::residents;
-use gongzhi_core::http::{ApiJson, ApiQuery, ApiResult, AppState, Authed};
+use gongzhi_core::http::{ApiJson, ApiQuery, ApiResult, Authed};
+use gongzhi_core::state::AppState;
 
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

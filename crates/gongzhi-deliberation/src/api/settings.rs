@@ -8,7 +8,8 @@ use utoipa_axum::routes;
 use crate::ballot_box;
 use crate::commands;
 use crate::model::moderation::BallotSettings;
-use gongzhi_core::http::{ApiJson, ApiResult, AppState, Authed};
+use gongzhi_core::http::{ApiJson, ApiResult, Authed};
+use gongzhi_core::state::AppState;
 
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_settings, put_settings))

@@ -9,13 +9,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::commands;
-use crate::common::MaybeAuthed;
 use crate::model::topics::{
     CommentCreated, NewComment, NewTopic, StepInput, TopicFilter, TopicStep, TopicSummary,
     TopicView, VoteInput,
 };
 use crate::queries::topics;
-use gongzhi_core::http::{json_body, ApiError, ApiJson, ApiQuery, ApiResult, AppState, Authed};
+use gongzhi_core::http::MaybeAuthed;
+use gongzhi_core::http::{json_body, ApiError, ApiJson, ApiQuery, ApiResult, Authed};
+use gongzhi_core::state::AppState;
 
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -9,6 +9,19 @@ pub mod panels;
 pub mod residents;
 pub mod topics;
 
-/// One step in the history of a topic, call, consultation or panel (the timeline's).
-pub use crate::common::Event;
 pub use budgets::Completion;
+
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// One step in the history of a topic, call, consultation or panel.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Event {
+    pub at: String,
+    pub actor: String,
+    pub step: String,
+    pub note: Option<String>,
+    #[schema(value_type = Object)]
+    pub data: Value,
+}

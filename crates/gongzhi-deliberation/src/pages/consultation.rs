@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde_json::Value;
 
-use gongzhi_core::http::AppState;
+use gongzhi_core::state::AppState;
 use gongzhi_core::Error;
 use gongzhi_web::form::{checked_form, Submitted};
 use gongzhi_web::session::Session;

@@ -4,7 +4,7 @@
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
-use gongzhi_core::http::AppState;
+use gongzhi_core::state::AppState;
 use gongzhi_core::Error;
 use gongzhi_web::form::Submitted;
 use gongzhi_web::session::Session;

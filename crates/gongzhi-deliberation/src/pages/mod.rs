@@ -19,9 +19,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
 
-use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{authorize, Target};
-use gongzhi_core::module::MenuEntry;
+use gongzhi_core::state::AppState;
+use gongzhi_core::state::MenuEntry;
 use gongzhi_core::time::format_ms;
 use gongzhi_core::Error;
 use gongzhi_web::i18n::Lang;

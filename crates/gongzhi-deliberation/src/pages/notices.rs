@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
-use gongzhi_core::http::AppState;
 use gongzhi_core::identity::Actor;
+use gongzhi_core::state::AppState;
 use gongzhi_core::Error;
 use gongzhi_web::session::{PageLang, Session};
 use gongzhi_web::{error_box, page};

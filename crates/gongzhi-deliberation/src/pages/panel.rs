@@ -4,7 +4,7 @@ use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
-use gongzhi_core::http::AppState;
+use gongzhi_core::state::AppState;
 use gongzhi_web::form::checked_form;
 use gongzhi_web::page;
 use gongzhi_web::session::Session;

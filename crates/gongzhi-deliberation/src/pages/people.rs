@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
-use gongzhi_core::http::AppState;
+use gongzhi_core::state::AppState;
 use gongzhi_web::page;
 use gongzhi_web::session::Session;
 

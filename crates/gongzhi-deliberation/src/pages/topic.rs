@@ -5,8 +5,8 @@ use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 
-use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{authorize, Target};
+use gongzhi_core::state::AppState;
 use gongzhi_core::Error;
 use gongzhi_web::form::{checked_form, Submitted};
 use gongzhi_web::session::Session;

@@ -2,7 +2,7 @@
 //! door — the type is read from the content, not trusted from the header, and the size is
 //! bounded — stored with their SHA-256, and linked to their record in the record's transaction.
 //! An upload belongs to its uploader until it is linked; it can be linked once. Once linked, a
-//! photo is seen by whoever may read its record, as the record's module decides ([`OwnerKind`]).
+//! photo is seen by whoever may read its record, as the record's module decides ([`crate::state::OwnerKind`]).
 
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, State};
@@ -10,14 +10,18 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+mod store;
+
+pub use store::{of, read};
+
 use crate::audit;
-use crate::db::{opt_text, Db, WriteTx};
-use crate::http::{ApiError, AppState, Authed, MaybeAuthed};
+use crate::db::{Db, WriteTx};
+use crate::http::{ApiError, Authed, MaybeAuthed};
 use crate::identity::{Actor, ActorKind};
+use crate::state::AppState;
 use crate::time::{format_ms, now_ms};
 use crate::{Error, Result};
 
@@ -108,18 +112,15 @@ pub async fn upload(
     let sha256 = hex::encode(Sha256::digest(bytes));
     let now = now_ms();
     let mut tx = db.begin_write().await?;
-    sqlx::query(
-        "INSERT INTO attachments (id, content_type, size, sha256, data, uploaded_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    store::insert(
+        &mut tx,
+        &id,
+        content_type,
+        &sha256,
+        bytes,
+        &actor.label(),
+        now,
     )
-    .bind(&id)
-    .bind(content_type)
-    .bind(bytes.len() as i64)
-    .bind(&sha256)
-    .bind(bytes.to_vec())
-    .bind(actor.label())
-    .bind(now)
-    .execute(tx.conn())
     .await?;
     audit::append(
         &mut tx,
@@ -172,17 +173,7 @@ pub async fn link(
 ) -> Result<()> {
     check_ids(ids)?;
     for id in ids {
-        let done = sqlx::query(
-            "UPDATE attachments SET owner = $1, step = $2 \
-             WHERE id = $3 AND owner IS NULL AND uploaded_by = $4",
-        )
-        .bind(owner)
-        .bind(step)
-        .bind(id)
-        .bind(uploader)
-        .execute(tx.conn())
-        .await?;
-        if done.rows_affected() != 1 {
+        if !store::link_one(tx, id, owner, step, uploader).await? {
             return Err(Error::invalid(
                 "unknown_attachment",
                 format!("no unattached upload {id} of yours"),
@@ -191,61 +182,6 @@ pub async fn link(
     }
     Ok(())
 }
-
-/// The photos of `owner`, oldest first.
-pub async fn of(db: &Db, owner: &str) -> Result<Vec<AttachmentRef>> {
-    let rows = sqlx::query(
-        "SELECT id, content_type, size, sha256, step, created_at FROM attachments \
-         WHERE owner = $1 ORDER BY created_at, id",
-    )
-    .bind(owner)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let id: String = r.try_get("id")?;
-            Ok(AttachmentRef {
-                url: url(&id),
-                id,
-                content_type: r.try_get("content_type")?,
-                size: r.try_get("size")?,
-                sha256: r.try_get("sha256")?,
-                step: opt_text(r, "step")?,
-                created_at: format_ms(r.try_get("created_at")?),
-            })
-        })
-        .collect()
-}
-
-/// The bytes of a photo with its type and owner, unchecked: callers decide who may see it.
-pub async fn read(db: &Db, id: &str) -> Result<(String, Option<String>, String, Vec<u8>)> {
-    let r =
-        sqlx::query("SELECT content_type, owner, uploaded_by, data FROM attachments WHERE id = $1")
-            .bind(id)
-            .fetch_optional(db.pool())
-            .await?
-            .ok_or_else(|| Error::not_found("attachment"))?;
-    Ok((
-        r.try_get("content_type")?,
-        opt_text(&r, "owner")?,
-        r.try_get("uploaded_by")?,
-        r.try_get("data")?,
-    ))
-}
-
-/// Who may see the photos of one kind of record. A module registers one for each kind of owner
-/// it links photos to (`case` for `case:ID`), and every route that serves a photo asks it: read
-/// access to a photo is read access to its record.
-#[derive(Clone, Copy)]
-pub struct OwnerKind {
-    /// The owner's prefix as linked: `case` for `case:ID`.
-    pub kind: &'static str,
-    /// Ok when `actor` may read the record `id`; any error reads as "no such photo".
-    pub may_read: for<'a> fn(&'a AppState, &'a Actor, &'a str) -> OwnerFuture<'a>,
-}
-
-pub type OwnerFuture<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
 
 /// May `actor` see a photo? Its uploader may until it is linked; then whoever may read the
 /// record it is linked to, as the record's module decides. A kind no module registered is

@@ -9,8 +9,11 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use utoipa::ToSchema;
+
+mod store;
+
+pub use store::list;
 
 use crate::db::{Db, WriteTx};
 use crate::identity::Actor;
@@ -163,11 +166,7 @@ pub async fn append(
     change: &Value,
     reason: Option<&str>,
 ) -> Result<i64> {
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-        .fetch_one(tx.conn())
-        .await?;
-    let seq: i64 = head.try_get(0)?;
-    let prev_hash: String = head.try_get(1)?;
+    let (seq, prev_hash) = store::advance_head(tx, 1).await?;
     let at = crate::time::now_ms();
     let digest = digest_of(change);
     let actor = actor.label();
@@ -183,25 +182,15 @@ pub async fn append(
         &digest,
         reason,
     );
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor, action, entity, digest, reason, prev_hash, hash, keyed) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)",
-    )
-    .bind(seq)
-    .bind(at)
-    .bind(&actor)
-    .bind(action)
-    .bind(entity)
-    .bind(&digest)
-    .bind(reason)
-    .bind(&prev_hash)
-    .bind(&hash)
-    .execute(tx.conn())
-    .await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(&hash)
-        .execute(tx.conn())
-        .await?;
+    let entry = NewEntry {
+        actor,
+        action: action.to_string(),
+        entity: entity.to_string(),
+        change: Value::Null,
+        reason: reason.map(String::from),
+    };
+    store::insert_entries(tx, at, &[entry], &[(seq, digest, prev_hash, hash.clone())]).await?;
+    store::set_head_hash(tx, &hash).await?;
     tx.audited = true;
     Ok(seq)
 }
@@ -222,12 +211,7 @@ pub async fn append_many(tx: &mut WriteTx, entries: &[NewEntry]) -> Result<()> {
         return Ok(());
     }
     let n = entries.len() as i64;
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
-        .bind(n)
-        .fetch_one(tx.conn())
-        .await?;
-    let last: i64 = head.try_get(0)?;
-    let mut prev: String = head.try_get(1)?;
+    let (last, mut prev) = store::advance_head(tx, n).await?;
     let at = crate::time::now_ms();
     let slot = tx.audit_keys.clone();
     let keys = keys_of(&slot)?;
@@ -249,94 +233,17 @@ pub async fn append_many(tx: &mut WriteTx, entries: &[NewEntry]) -> Result<()> {
         rows.push((seq, digest, prev.clone(), hash.clone()));
         prev = hash;
     }
-    let per = crate::db::rows_per_statement(9);
-    for (chunk_i, chunk) in entries.chunks(per).enumerate() {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let b = i * 9;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 1)",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO audit_log (seq, at, actor, action, entity, digest, reason, prev_hash, hash, keyed) VALUES {}",
-            values.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for (i, e) in chunk.iter().enumerate() {
-            let (seq, digest, prev_hash, hash) = &rows[chunk_i * per + i];
-            q = q
-                .bind(*seq)
-                .bind(at)
-                .bind(&e.actor)
-                .bind(&e.action)
-                .bind(&e.entity)
-                .bind(digest)
-                .bind(&e.reason)
-                .bind(prev_hash)
-                .bind(hash);
-        }
-        q.execute(tx.conn()).await?;
-    }
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(&prev)
-        .execute(tx.conn())
-        .await?;
+    store::insert_entries(tx, at, entries, &rows).await?;
+    store::set_head_hash(tx, &prev).await?;
     tx.audited = true;
     Ok(())
-}
-
-fn row_to_entry(r: &sqlx::any::AnyRow) -> Result<(AuditEntry, i64)> {
-    let at: i64 = r.try_get("at")?;
-    Ok((
-        AuditEntry {
-            seq: r.try_get("seq")?,
-            at: crate::time::format_ms(at),
-            actor: r.try_get("actor")?,
-            action: r.try_get("action")?,
-            entity: r.try_get("entity")?,
-            digest: r.try_get("digest")?,
-            reason: r.try_get("reason")?,
-            prev_hash: r.try_get("prev_hash")?,
-            hash: r.try_get("hash")?,
-        },
-        at,
-    ))
-}
-
-/// Entries after `after_seq`, oldest first, at most `limit`.
-pub async fn list(db: &Db, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>> {
-    let rows = sqlx::query(
-        "SELECT seq, at, actor, action, entity, digest, reason, prev_hash, hash FROM audit_log \
-         WHERE seq > $1 ORDER BY seq LIMIT $2",
-    )
-    .bind(after_seq)
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| row_to_entry(r).map(|(e, _)| e))
-        .collect()
 }
 
 /// The latest `n` entries, oldest first, for those who may read the log (what `/admin` shows).
 pub async fn latest(db: &Db, actor: &Actor, n: i64) -> Result<Vec<AuditEntry>> {
     use crate::identity::{authorize, Action, Target};
     authorize(actor, Action::AUDIT_READ, &Target::global())?;
-    let head: i64 = sqlx::query("SELECT seq FROM audit_head WHERE id = 1")
-        .fetch_one(db.pool())
-        .await?
-        .try_get(0)?;
+    let head = store::head_seq(db).await?;
     list(db, (head - n).max(0), n).await
 }
 
@@ -354,18 +261,9 @@ pub async fn key_legacy_chain(db: &Db, just_migrated: bool) -> Result<()> {
     }
     let mut tx = db.begin_write().await?;
     // Takes the head row's lock first, as every append does (PostgreSQL: one writer at a time).
-    sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
-        .execute(tx.conn())
-        .await?;
-    let mut counts = [0i64; 2];
-    for (keyed, n) in counts.iter_mut().enumerate() {
-        *n = sqlx::query("SELECT COUNT(*) FROM audit_log WHERE keyed = $1")
-            .bind(keyed as i64)
-            .fetch_one(tx.conn())
-            .await?
-            .try_get(0)?;
-    }
-    let [legacy, keyed] = counts;
+    store::lock_head(&mut tx).await?;
+    let legacy = store::count_entries(&mut tx, false).await?;
+    let keyed = store::count_entries(&mut tx, true).await?;
     if legacy == 0 || keyed > 0 {
         return Ok(());
     }
@@ -421,137 +319,163 @@ pub async fn verify_with_anchors(
             }));
         }
     }
-    let mut expected_seq = 1;
-    let mut prev_hash = GENESIS_HASH.to_string();
-    let mut unkeyed = 0i64;
-    let mut seen_keyed = false;
-    let mut anchored = std::collections::HashMap::new();
     // The head is read first: a write that lands during the walk moves the head and appends
     // entries together, so the chain read afterwards always reaches the head read here.
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or_else(|| Error::internal("audit head row is missing"))?;
-    let head_seq: i64 = head.try_get(0)?;
-    let head_hash: String = head.try_get(1)?;
-    let mut hash_at_head = (head_seq == 0).then(|| GENESIS_HASH.to_string());
+    let (head_seq, head_hash) = store::head(db).await?;
+    let mut walk = Walk::new(keys, anchors, head_seq);
     loop {
-        let rows = sqlx::query(
-            "SELECT seq, at, actor, action, entity, digest, reason, prev_hash, hash, keyed FROM audit_log \
-             WHERE seq >= $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(expected_seq)
-        .bind(PAGE)
-        .fetch_all(db.pool())
-        .await?;
-        let n = rows.len() as i64;
-        for r in &rows {
-            let (e, at) = row_to_entry(r)?;
-            let is_keyed = r.try_get::<i64, _>("keyed")? != 0;
-            let broken = |problem: &str| {
-                Ok(Err(ChainBreak {
-                    seq: e.seq,
-                    problem: problem.to_string(),
-                }))
-            };
-            if e.seq != expected_seq {
-                return Ok(Err(ChainBreak {
-                    seq: expected_seq,
-                    problem: format!("missing (next stored entry is {})", e.seq),
-                }));
+        let page = store::entries_from(db, walk.expected_seq, PAGE).await?;
+        let n = page.len() as i64;
+        for (e, at, is_keyed) in page {
+            if let Err(b) = walk.step(e, at, is_keyed) {
+                return Ok(Err(b));
             }
-            if e.prev_hash != prev_hash {
-                return broken(
-                    "does not link to the entry before it (deleted or reordered history)",
-                );
-            }
-            let (p, at, d, re) = (
-                e.prev_hash.as_str(),
-                at,
-                e.digest.as_str(),
-                e.reason.as_deref(),
-            );
-            let hash = if is_keyed {
-                entry_hash(keys, p, e.seq, at, &e.actor, &e.action, &e.entity, d, re)
-            } else if seen_keyed {
-                return broken(
-                    "is not keyed but follows keyed entries (history rewritten without the key)",
-                );
-            } else {
-                unkeyed += 1;
-                legacy_entry_hash(p, e.seq, at, &e.actor, &e.action, &e.entity, d, re)
-            };
-            if hash != e.hash {
-                return broken("content does not match its hash (altered)");
-            }
-            seen_keyed |= is_keyed;
-            if anchors.iter().any(|a| a.seq == e.seq) {
-                anchored.insert(e.seq, e.hash.clone());
-            }
-            if e.seq == head_seq {
-                hash_at_head = Some(e.hash.clone());
-            }
-            prev_hash = e.hash;
-            expected_seq += 1;
         }
         if n < PAGE {
             break;
         }
     }
-    let count = expected_seq - 1;
-    if unkeyed > 0 && !seen_keyed {
-        return Ok(Err(ChainBreak {
-            seq: 1,
-            problem: format!(
-                "none of the {count} entries is keyed (history rewritten without the key)"
-            ),
-        }));
-    }
-    // Entries past the head were appended by writes that committed during the walk; the
-    // head as read must sit on the chain, with its hash.
-    if count < head_seq {
-        return Ok(Err(ChainBreak {
-            seq: count + 1,
-            problem: format!(
-                "the chain ends at entry {count} but its head records entry {head_seq} (history deleted at the end)"
-            ),
-        }));
-    }
-    if hash_at_head.as_deref() != Some(head_hash.as_str()) {
-        return Ok(Err(ChainBreak {
-            seq: head_seq,
-            problem: "differs from the hash its head records (history rewritten)".to_string(),
-        }));
-    }
-    for a in anchors {
-        let found = if a.seq == 0 {
-            Some(GENESIS_HASH.to_string())
-        } else {
-            anchored.get(&a.seq).cloned()
-        };
-        match found {
-            None => {
-                return Ok(Err(ChainBreak {
-                    seq: a.seq,
-                    problem: format!(
-                        "anchored at {} but the chain ends at entry {count} (history deleted)",
-                        a.at
-                    ),
-                }))
-            }
-            Some(h) if h != a.hash => {
-                return Ok(Err(ChainBreak {
-                    seq: a.seq,
-                    problem: format!(
-                        "differs from the entry anchored at {} (history rewritten)",
-                        a.at
-                    ),
-                }))
-            }
-            Some(_) => {}
+    Ok(walk.finish(&head_hash))
+}
+
+/// Where a walk along the chain stands, entry by entry.
+struct Walk<'a> {
+    keys: &'a ChainKeys,
+    anchors: &'a [Anchor],
+    head_seq: i64,
+    expected_seq: i64,
+    prev_hash: String,
+    unkeyed: i64,
+    seen_keyed: bool,
+    /// The hashes found at the anchors' entries.
+    anchored: std::collections::HashMap<i64, String>,
+    hash_at_head: Option<String>,
+}
+
+impl<'a> Walk<'a> {
+    fn new(keys: &'a ChainKeys, anchors: &'a [Anchor], head_seq: i64) -> Walk<'a> {
+        Walk {
+            keys,
+            anchors,
+            head_seq,
+            expected_seq: 1,
+            prev_hash: GENESIS_HASH.to_string(),
+            unkeyed: 0,
+            seen_keyed: false,
+            anchored: std::collections::HashMap::new(),
+            hash_at_head: (head_seq == 0).then(|| GENESIS_HASH.to_string()),
         }
     }
-    Ok(Ok(count))
+
+    /// Takes the next stored entry, or names why the chain breaks there.
+    fn step(
+        &mut self,
+        e: AuditEntry,
+        at: i64,
+        is_keyed: bool,
+    ) -> std::result::Result<(), ChainBreak> {
+        let broken = |problem: &str| {
+            Err(ChainBreak {
+                seq: e.seq,
+                problem: problem.to_string(),
+            })
+        };
+        if e.seq != self.expected_seq {
+            return Err(ChainBreak {
+                seq: self.expected_seq,
+                problem: format!("missing (next stored entry is {})", e.seq),
+            });
+        }
+        if e.prev_hash != self.prev_hash {
+            return broken("does not link to the entry before it (deleted or reordered history)");
+        }
+        let (p, d, re) = (e.prev_hash.as_str(), e.digest.as_str(), e.reason.as_deref());
+        let hash = if is_keyed {
+            entry_hash(
+                self.keys, p, e.seq, at, &e.actor, &e.action, &e.entity, d, re,
+            )
+        } else if self.seen_keyed {
+            return broken(
+                "is not keyed but follows keyed entries (history rewritten without the key)",
+            );
+        } else {
+            self.unkeyed += 1;
+            legacy_entry_hash(p, e.seq, at, &e.actor, &e.action, &e.entity, d, re)
+        };
+        if hash != e.hash {
+            return broken("content does not match its hash (altered)");
+        }
+        self.seen_keyed |= is_keyed;
+        if self.anchors.iter().any(|a| a.seq == e.seq) {
+            self.anchored.insert(e.seq, e.hash.clone());
+        }
+        if e.seq == self.head_seq {
+            self.hash_at_head = Some(e.hash.clone());
+        }
+        self.prev_hash = e.hash;
+        self.expected_seq += 1;
+        Ok(())
+    }
+
+    /// After the last entry: the chain was keyed, reaches the head as read with its hash, and
+    /// extends every anchor. The number of entries when it does.
+    fn finish(self, head_hash: &str) -> std::result::Result<i64, ChainBreak> {
+        let count = self.expected_seq - 1;
+        let head_seq = self.head_seq;
+        if self.unkeyed > 0 && !self.seen_keyed {
+            return Err(ChainBreak {
+                seq: 1,
+                problem: format!(
+                    "none of the {count} entries is keyed (history rewritten without the key)"
+                ),
+            });
+        }
+        // Entries past the head were appended by writes that committed during the walk; the
+        // head as read must sit on the chain, with its hash.
+        if count < head_seq {
+            return Err(ChainBreak {
+                seq: count + 1,
+                problem: format!(
+                    "the chain ends at entry {count} but its head records entry {head_seq} (history deleted at the end)"
+                ),
+            });
+        }
+        if self.hash_at_head.as_deref() != Some(head_hash) {
+            return Err(ChainBreak {
+                seq: head_seq,
+                problem: "differs from the hash its head records (history rewritten)".to_string(),
+            });
+        }
+        for a in self.anchors {
+            let found = if a.seq == 0 {
+                Some(GENESIS_HASH)
+            } else {
+                self.anchored.get(&a.seq).map(String::as_str)
+            };
+            match found {
+                None => {
+                    return Err(ChainBreak {
+                        seq: a.seq,
+                        problem: format!(
+                            "anchored at {} but the chain ends at entry {count} (history deleted)",
+                            a.at
+                        ),
+                    })
+                }
+                Some(h) if h != a.hash => {
+                    return Err(ChainBreak {
+                        seq: a.seq,
+                        problem: format!(
+                            "differs from the entry anchored at {} (history rewritten)",
+                            a.at
+                        ),
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(count)
+    }
 }
 
 /// A signed statement of the chain's head at a moment, kept outside the database (a public
@@ -622,12 +546,7 @@ impl Anchor {
 /// A signed statement of the current head.
 pub async fn anchor(db: &Db) -> Result<Anchor> {
     let keys = keys_of(&db.audit_keys)?;
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or_else(|| Error::internal("audit head row is missing"))?;
-    let seq: i64 = head.try_get(0)?;
-    let hash: String = head.try_get(1)?;
+    let (seq, hash) = store::head(db).await?;
     let at = crate::time::format_ms(crate::time::now_ms());
     let signature = keys
         .signing
@@ -744,7 +663,7 @@ struct ListQuery {
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(ListQuery), security(("bearer" = [])),
     responses((status = 200, body = Vec<AuditEntry>), (status = 403, body = crate::http::ErrorBody)))]
 async fn list_entries(
-    axum::extract::State(state): axum::extract::State<crate::http::AppState>,
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
     crate::http::Authed(actor): crate::http::Authed,
     crate::http::ApiQuery(q): crate::http::ApiQuery<ListQuery>,
 ) -> crate::http::ApiResult<axum::Json<Vec<AuditEntry>>> {
@@ -755,6 +674,6 @@ async fn list_entries(
     Ok(axum::Json(list(&state.db, after, limit).await?))
 }
 
-pub fn api() -> utoipa_axum::router::OpenApiRouter<crate::http::AppState> {
+pub fn api() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
     utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(list_entries))
 }
