@@ -316,9 +316,7 @@ fn feature_row(
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
-    let Some(level) = check_identity(problems, &at, &code, level, parent.as_deref()) else {
-        return None;
-    };
+    let level = check_identity(problems, &at, &code, level, parent.as_deref())?;
     let mut count = |k: &str| -> Option<i64> {
         match props.get(k) {
             None | Some(Value::Null) => None,
