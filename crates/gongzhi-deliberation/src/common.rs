@@ -1,29 +1,24 @@
 //! What every part of deliberation shares with the platform: the optional caller, the history
 //! (timeline) of topics, calls, consultations and panels, and notices to participants.
 
-use serde::Serialize;
 use serde_json::Value;
-use sqlx::Row;
-use utoipa::ToSchema;
 
-use gongzhi_core::db::{opt_text, Db, WriteTx};
+use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::identity::Actor;
-use gongzhi_core::time::format_ms;
+use gongzhi_core::timeline::{self, Timeline};
 use gongzhi_core::Result;
 
 /// What is published (公示, 三公开) is readable by anyone: the caller is optional.
 pub use gongzhi_core::http::MaybeAuthed;
 
 /// One step in the history of a topic, call, consultation or panel.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Event {
-    pub at: String,
-    pub actor: String,
-    pub step: String,
-    pub note: Option<String>,
-    #[schema(value_type = Object)]
-    pub data: Value,
-}
+pub use gongzhi_core::timeline::Event;
+
+/// Deliberation's timeline: topics, calls, consultations and panels by subject.
+const TIMELINE: Timeline = Timeline {
+    table: "delib_events",
+    subject_column: "subject",
+};
 
 pub async fn add_event(
     tx: &mut WriteTx,
@@ -34,17 +29,17 @@ pub async fn add_event(
     note: Option<&str>,
     data: &Value,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO delib_events (id, subject, at, actor, step, note, data) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(subject)
-        .bind(at)
-        .bind(public_label(actor))
-        .bind(step)
-        .bind(note)
-        .bind(data.to_string())
-        .execute(tx.conn())
-        .await?;
-    Ok(())
+    timeline::record(
+        tx,
+        &TIMELINE,
+        subject,
+        at,
+        &public_label(actor),
+        step,
+        note,
+        data,
+    )
+    .await
 }
 
 /// How a history names who acted: staff by their account (they act in office), residents only
@@ -63,23 +58,7 @@ fn public_label(actor: &Actor) -> String {
 }
 
 pub async fn events(db: &Db, subject: &str) -> Result<Vec<Event>> {
-    let rows = sqlx::query(
-        "SELECT at, actor, step, note, data FROM delib_events WHERE subject = $1 ORDER BY at, id",
-    )
-    .bind(subject)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Event {
-                at: format_ms(r.try_get("at")?),
-                actor: r.try_get("actor")?,
-                step: r.try_get("step")?,
-                note: opt_text(r, "note")?,
-                data: serde_json::from_str(&r.try_get::<String, _>("data")?).unwrap_or(Value::Null),
-            })
-        })
-        .collect()
+    timeline::read(db, &TIMELINE, subject).await
 }
 
 /// Puts the same notice in several users' inboxes, inside the caller's transaction.
@@ -93,7 +72,7 @@ pub async fn notify_users(
     body: &str,
 ) -> Result<()> {
     for u in users {
-        gongzhi_cases::notify::post(db, tx, at, &format!("user:{u}"), None, kind, title, body)
+        gongzhi_core::notify::post(db, tx, at, &format!("user:{u}"), None, kind, title, body)
             .await?;
     }
     Ok(())

@@ -10,6 +10,7 @@ use gongzhi_core::demo::{Demo, DemoSize};
 use gongzhi_core::http::{app, AppState};
 use gongzhi_core::module::{self, Areas, Module, Platform};
 use gongzhi_core::privacy::{self, Sealer};
+use gongzhi_core::services::Services;
 use gongzhi_core::Result;
 use tokio::net::TcpListener;
 
@@ -18,6 +19,7 @@ pub fn modules() -> Vec<&'static dyn Module> {
     vec![
         &Platform,
         &Areas,
+        &Services,
         &gongzhi_cases::Cases,
         &gongzhi_open311::Open311,
         &gongzhi_deliberation::Deliberation,
