@@ -6,6 +6,7 @@
 pub mod areas;
 pub mod attachments;
 pub mod audit;
+pub mod cache;
 pub mod calendar;
 pub mod closed_set;
 pub mod codes;

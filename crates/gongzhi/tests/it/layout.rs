@@ -22,7 +22,6 @@ const SQL_DEBT: &[&str] = &[
     "gongzhi-core/src/audit.rs",
     "gongzhi-core/src/http/mod.rs",
     "gongzhi-core/src/identity/signin.rs",
-    "gongzhi-deliberation/src/common.rs",
     "gongzhi-open311/src/attributes.rs",
     "gongzhi-open311/src/lib.rs",
 ];
