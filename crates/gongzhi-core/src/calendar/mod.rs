@@ -300,9 +300,10 @@ pub async fn overrides(
 
 /// The calendar named `name`: the default working week with its stored overrides.
 pub async fn load(db: &Db, name: &str) -> Result<WorkCalendar> {
-    let mut cal = WorkCalendar::default();
-    cal.overrides = store::days_of(db, name).await?;
-    Ok(cal)
+    Ok(WorkCalendar {
+        overrides: store::days_of(db, name).await?,
+        ..WorkCalendar::default()
+    })
 }
 
 impl DayKind {
