@@ -82,6 +82,7 @@ pub async fn seed(demo: &Demo<'_>) -> Result<Vec<String>> {
     let holidays = crate::calendar::parse_calendar_csv(CALENDAR_2026)
         .map_err(|e| gongzhi_core::Error::internal(format!("demo calendar: {e:?}")))?;
     crate::calendar::import(demo.db, &actor, "default", &holidays).await?;
+    crate::intake::forget_reference(demo.db).await;
     let index = areas::build_locate_index(demo.db).await?;
     let now = DateTime::from_timestamp_millis(demo.now_ms)
         .ok_or_else(|| gongzhi_core::Error::internal("the demo's moment is out of range"))?

@@ -11,7 +11,7 @@ use sqlx::Row;
 use std::collections::{BTreeSet, HashMap};
 use utoipa::ToSchema;
 
-use crate::calendar::{shanghai, DayKind, WorkCalendar};
+use crate::calendar::{shanghai, WorkCalendar};
 use crate::catalog;
 use crate::workflow::{self, Facts, Over, Status, Step};
 use gongzhi_core::areas::locate::LocateIndex;
@@ -224,25 +224,7 @@ pub struct DuplicateRef {
 
 /// The working calendar deadlines are computed on (named `default`).
 pub async fn load_calendar(db: &Db) -> Result<WorkCalendar> {
-    let mut cal = WorkCalendar::default();
-    let rows = sqlx::query("SELECT day, kind FROM calendar_days WHERE calendar = 'default'")
-        .fetch_all(db.pool())
-        .await?;
-    for r in rows {
-        let day: String = r.try_get(0)?;
-        let kind: String = r.try_get(1)?;
-        if let Ok(d) = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d") {
-            cal.overrides.insert(
-                d,
-                if kind == "holiday" {
-                    DayKind::Holiday
-                } else {
-                    DayKind::Workday
-                },
-            );
-        }
-    }
-    Ok(cal)
+    crate::calendar::load(db, "default").await
 }
 
 fn at_ms(ms: i64) -> DateTime<FixedOffset> {
@@ -325,17 +307,18 @@ pub async fn add_event(
     note: Option<&str>,
     data: &Value,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO case_events (id, case_id, at, actor, step, note, data) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(case_id)
-        .bind(at)
-        .bind(actor.label())
-        .bind(step)
-        .bind(note)
-        .bind(data.to_string())
-        .execute(tx.conn())
-        .await?;
-    Ok(())
+    let who = actor.label();
+    gongzhi_core::timeline::record(
+        tx,
+        &crate::jobs::TIMELINE,
+        case_id,
+        at,
+        &who,
+        step,
+        note,
+        data,
+    )
+    .await
 }
 
 /// Creates a case through the one door (see [`crate::intake`]).
@@ -1216,12 +1199,10 @@ async fn follow_up(db: &Db, tx: &mut WriteTx, case_id: &str, step: Step, now: i6
             for s in rows {
                 let u: String = s.try_get(0)?;
                 let d: i64 = s.try_get(1)?;
-                let existing = sqlx::query("SELECT id FROM jobs WHERE case_id = $1 AND kind = 'summon_overdue' AND payload = $2")
-                    .bind(case_id)
-                    .bind(json!({"unit": u}).to_string())
-                    .fetch_optional(tx.conn())
-                    .await?;
-                if existing.is_none() {
+                let existing =
+                    crate::jobs::is_scheduled(tx, "summon_overdue", case_id, &json!({"unit": u}))
+                        .await?;
+                if !existing {
                     crate::jobs::schedule(
                         tx,
                         "summon_overdue",
@@ -1268,7 +1249,7 @@ async fn follow_up(db: &Db, tx: &mut WriteTx, case_id: &str, step: Step, now: i6
             .await?;
         }
         if has_phone {
-            crate::notify::queue_sms(tx, now, case_id, &text).await?;
+            crate::jobs::queue_sms(tx, now, case_id, &text).await?;
         }
     }
     Ok(())

@@ -63,6 +63,14 @@ pub trait Module: Send + Sync {
     fn background(&self, _state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
         vec![]
     }
+    /// The kinds of durable job the module schedules, each with its handler.
+    fn job_kinds(&self) -> &'static [JobKind] {
+        &[]
+    }
+    /// The kinds of record its jobs and notices are about, and how a person knows each.
+    fn subjects(&self) -> &'static [SubjectKind] {
+        &[]
+    }
     /// One demo user for each role the module brings, with fixed passwords (`gongzhi demo`
     /// creates them before the module's [`Module::demo`] and prints them at every start).
     fn demo_users(&self) -> &'static [DemoUser] {
@@ -178,6 +186,7 @@ impl Module for Areas {
 /// Registers the modules' roles and actions with identity (done when the server is wired;
 /// repeating it is harmless).
 pub fn register(modules: &[&dyn Module]) {
+    register_scheduled(modules);
     for m in modules {
         crate::identity::register(m.roles(), m.actions());
         // The actions gating menu entries are permissions too, listed with the rest.
@@ -206,4 +215,75 @@ pub async fn seed_demo(demo: &Demo<'_>, modules: &[&dyn Module]) -> crate::Resul
         notes.extend(m.demo(demo).await?);
     }
     Ok(notes)
+}
+
+/// A kind of durable job a module does (a reminder, an escalation, a delivery): the runner
+/// (`jobs`) hands every due job of this kind to `handler`, which claims it (`jobs::claim`) in
+/// the transaction that does it and says whether it was done.
+pub struct JobKind {
+    pub kind: &'static str,
+    pub handler: for<'a> fn(&'a AppState, &'a Job) -> JobFuture<'a>,
+}
+
+/// One due job as the runner read it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: String,
+    pub kind: String,
+    /// What the job is about, as `kind:ID` (e.g. `case:…`), if anything.
+    pub subject: Option<String>,
+    pub payload: serde_json::Value,
+    /// Failed attempts so far (deliveries are retried).
+    pub attempts: i64,
+    /// The runner's clock when it read the job.
+    pub now: i64,
+}
+
+pub type JobFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = crate::Result<bool>> + Send + 'a>>;
+
+/// How a module names one of its records to a person outside the platform (the case number
+/// for `case:ID`), for the footer of a mailed notice.
+pub struct SubjectKind {
+    /// The subject's prefix, before `:`.
+    pub prefix: &'static str,
+    /// What the reference is called, e.g. 案件编号.
+    pub label: &'static str,
+    pub reference: for<'a> fn(&'a crate::db::Db, &'a str) -> ReferenceFuture<'a>,
+}
+
+pub type ReferenceFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = crate::Result<Option<String>>> + Send + 'a>>;
+
+/// The job kinds and subject kinds of every module registered (by [`register`]).
+static SCHEDULED: std::sync::RwLock<(Vec<&'static JobKind>, Vec<&'static SubjectKind>)> =
+    std::sync::RwLock::new((Vec::new(), Vec::new()));
+
+fn register_scheduled(modules: &[&dyn Module]) {
+    let mut s = SCHEDULED.write().unwrap_or_else(|e| e.into_inner());
+    for m in modules {
+        for k in m.job_kinds() {
+            if !s.0.iter().any(|known| known.kind == k.kind) {
+                s.0.push(k);
+            }
+        }
+        for k in m.subjects() {
+            if !s.1.iter().any(|known| known.prefix == k.prefix) {
+                s.1.push(k);
+            }
+        }
+    }
+}
+
+/// The registered handler of job kind `kind`.
+pub fn job_kind(kind: &str) -> Option<&'static JobKind> {
+    let s = SCHEDULED.read().unwrap_or_else(|e| e.into_inner());
+    s.0.iter().find(|k| k.kind == kind).copied()
+}
+
+/// The registered subject kind of `subject` (`prefix:ID`), with the ID.
+pub fn subject_kind(subject: &str) -> Option<(&'static SubjectKind, &str)> {
+    let (prefix, id) = subject.split_once(':')?;
+    let s = SCHEDULED.read().unwrap_or_else(|e| e.into_inner());
+    s.1.iter().find(|k| k.prefix == prefix).map(|k| (*k, id))
 }

@@ -5,7 +5,16 @@ use serde_json::Value;
 
 use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::identity::Actor;
+use gongzhi_core::timeline::{self, Timeline};
 use gongzhi_core::Result;
+
+use crate::model::Event;
+
+/// Deliberation's timeline: topics, calls, consultations and panels by subject.
+const TIMELINE: Timeline = Timeline {
+    table: "delib_events",
+    subject_column: "subject",
+};
 
 pub async fn add_event(
     tx: &mut WriteTx,
@@ -16,7 +25,17 @@ pub async fn add_event(
     note: Option<&str>,
     data: &Value,
 ) -> Result<()> {
-    crate::store::events::add(tx, subject, at, &public_label(actor), step, note, data).await
+    timeline::record(
+        tx,
+        &TIMELINE,
+        subject,
+        at,
+        &public_label(actor),
+        step,
+        note,
+        data,
+    )
+    .await
 }
 
 /// How a history names who acted: staff by their account (they act in office), residents only
@@ -34,6 +53,10 @@ fn public_label(actor: &Actor) -> String {
     }
 }
 
+pub async fn events(db: &Db, subject: &str) -> Result<Vec<Event>> {
+    timeline::read(db, &TIMELINE, subject).await
+}
+
 /// Puts the same notice in several users' inboxes, inside the caller's transaction.
 pub async fn notify_users(
     db: &Db,
@@ -45,7 +68,7 @@ pub async fn notify_users(
     body: &str,
 ) -> Result<()> {
     for u in users {
-        gongzhi_cases::notify::post(db, tx, at, &format!("user:{u}"), None, kind, title, body)
+        gongzhi_core::notify::post(db, tx, at, &format!("user:{u}"), None, kind, title, body)
             .await?;
     }
     Ok(())

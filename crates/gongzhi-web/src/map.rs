@@ -25,21 +25,10 @@ pub fn chart_scripts() -> Markup {
     html! { script src="/static/echarts.min.js" {} }
 }
 
-/// The grids' GeoJSON changes only with an import: kept per areas version.
-#[derive(Default)]
-struct GridShapes(tokio::sync::Mutex<Option<(i64, Value)>>);
-
-/// Every grid's shape, code and name as a GeoJSON feature collection.
+/// Every grid's shape, code and name as a GeoJSON feature collection; it changes only with an
+/// import, so it is kept per areas version.
 pub async fn grid_shapes(db: &Db) -> gongzhi_core::Result<Value> {
     let version = db.version("areas").await?;
-    let cache = db.extension(GridShapes::default);
-    let mut slot = cache.0.lock().await;
-    if let Some((v, fc)) = slot.as_ref() {
-        if *v == version {
-            return Ok(fc.clone());
-        }
-    }
-    let fc = gongzhi_core::areas::export_geojson(db, Some(Level::Grid)).await?;
-    *slot = Some((version, fc.clone()));
-    Ok(fc)
+    let shapes = gongzhi_core::areas::export_geojson(db, Some(Level::Grid));
+    gongzhi_core::cache::cached(db, "grid_shapes", version, shapes).await
 }

@@ -378,7 +378,7 @@ async fn import(command: ImportCommand, config: &Config) -> Result<(), Error> {
         }
         ImportCommand::Calendar { name, file } => {
             let text = read_file(&file)?;
-            let days = gongzhi_cases::calendar::parse_calendar_csv(&text).map_err(|problems| {
+            let days = gongzhi_core::calendar::parse_calendar_csv(&text).map_err(|problems| {
                 let list: Vec<_> = problems
                     .iter()
                     .map(|(at, p)| serde_json::json!({"at": at, "problem": p}))
@@ -393,7 +393,7 @@ async fn import(command: ImportCommand, config: &Config) -> Result<(), Error> {
                 )
             })?;
             let (db, _) = crate::server::open(config).await?;
-            let n = gongzhi_cases::calendar::import(&db, &cli_actor, &name, &days).await?;
+            let n = gongzhi_core::calendar::import(&db, &cli_actor, &name, &days).await?;
             println!("imported {n} calendar day(s) into {name}");
         }
         ImportCommand::Cases { file } => {

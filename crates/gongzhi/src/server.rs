@@ -10,6 +10,7 @@ use gongzhi_core::db::AUDIT_KEYED_MIGRATION;
 use gongzhi_core::demo::{Demo, DemoSize};
 use gongzhi_core::module::{self, Areas, Module, Platform};
 use gongzhi_core::privacy::{self, Sealer};
+use gongzhi_core::services::Services;
 use gongzhi_core::state::AppState;
 use gongzhi_core::Result;
 use tokio::net::TcpListener;
@@ -19,6 +20,7 @@ pub fn modules() -> Vec<&'static dyn Module> {
     vec![
         &Platform,
         &Areas,
+        &Services,
         &gongzhi_cases::Cases,
         &gongzhi_open311::Open311,
         &gongzhi_deliberation::Deliberation,

@@ -11,17 +11,5 @@ pub mod topics;
 
 pub use budgets::Completion;
 
-use serde::Serialize;
-use serde_json::Value;
-use utoipa::ToSchema;
-
-/// One step in the history of a topic, call, consultation or panel.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Event {
-    pub at: String,
-    pub actor: String,
-    pub step: String,
-    pub note: Option<String>,
-    #[schema(value_type = Object)]
-    pub data: Value,
-}
+/// One step in the history of a topic, call, consultation or panel (the core's timeline).
+pub use gongzhi_core::timeline::Event;

@@ -2,6 +2,7 @@
 //! export (once voting has closed, every ballot mixed first).
 
 use crate::ballot_box::BallotBox;
+use crate::common;
 use crate::model::budgets::{
     CallPhase, CallSummary, CallView, ProjectStatus, ProjectView, ResultRow, Results,
 };
@@ -9,7 +10,6 @@ use crate::rules::calls::{in_phase, winner_rule};
 use crate::rules::pabulib;
 use crate::rules::pb::{self, Outcome, Project};
 use crate::store::budgets;
-use crate::store::events;
 use gongzhi_core::db::Db;
 use gongzhi_core::identity::Actor;
 use gongzhi_core::privacy::Sealer;
@@ -25,7 +25,7 @@ pub async fn view(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<CallView
     };
     Ok(CallView {
         projects: budgets::projects(db, id).await?,
-        history: events::list(db, &format!("call:{id}")).await?,
+        history: common::events(db, &format!("call:{id}")).await?,
         description: c.description,
         call: c.summary,
         voted,

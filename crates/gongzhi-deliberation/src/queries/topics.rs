@@ -1,9 +1,9 @@
 //! Reading topics: one with everything on it, or a page of them.
 
 use crate::checks::is_steward;
+use crate::common;
 use crate::model::topics::{subject, TopicFilter, TopicSummary, TopicView};
 use crate::permissions::MODERATE;
-use crate::store::events;
 use crate::store::topics;
 use gongzhi_core::db::Db;
 use gongzhi_core::identity::{authorize, masked_name, Actor, Target};
@@ -31,7 +31,7 @@ pub async fn view(db: &Db, sealer: &Sealer, actor: &Actor, id: &str) -> Result<T
         proposer: masked_name(db, sealer, &t.proposer).await?,
         meetings: topics::meetings(db, &t.id).await?,
         tasks: topics::tasks(db, &t.id).await?,
-        history: events::list(db, &subject(&t.id)).await?,
+        history: common::events(db, &subject(&t.id)).await?,
         body: if t.hidden && !show_hidden {
             String::new()
         } else {

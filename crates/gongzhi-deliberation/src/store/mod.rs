@@ -6,7 +6,6 @@
 pub mod ballot_box;
 pub mod budgets;
 pub mod consultations;
-pub mod events;
 pub mod migrations;
 pub mod moderation;
 pub mod panels;

@@ -1,8 +1,8 @@
 use serde_json::{json, Value};
 
-use crate::platform::areas::other_district_geojson;
 use crate::both;
 use crate::helpers::*;
+use crate::platform::areas::other_district_geojson;
 
 /// A point inside grid 110102001001001 (bottom-left cell; interior nodes move by ≤ 0.3 cell).
 pub const IN_STREET_1: (f64, f64) = (39.9020, 116.3020);

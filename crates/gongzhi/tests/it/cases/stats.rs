@@ -3,9 +3,9 @@ use std::collections::BTreeMap;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-use crate::platform::areas::other_district_geojson;
 use crate::both;
 use crate::helpers::*;
+use crate::platform::areas::other_district_geojson;
 
 const UNITS: [&str; 3] = ["110102-sw", "110102-cg", "110102001-jd"];
 

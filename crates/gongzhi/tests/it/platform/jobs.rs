@@ -265,3 +265,66 @@ async fn reminders_and_escalations_survive_a_restart(backend: Backend) {
     again.stop();
 }
 both!(reminders_and_escalations_survive_a_restart);
+
+/// A database made while the cases module owned the job queue, the notifications and the
+/// calendar (`cases-0001`, `cases-0002`) upgrades in place: the core's migrations take the
+/// tables over with their rows, and a job queued then still runs.
+async fn a_database_made_before_the_core_owned_jobs_upgrades_in_place(backend: Backend) {
+    let start = gongzhi_core::time::now_ms();
+    let clock = Arc::new(ManualClock::new(start));
+    let app = TestApp::spawn_with_clock(backend, |_| {}, clock.clone()).await;
+    let d = desk_on(app).await;
+    let late = dispatched(&d, &new_case("C0101", IN_STREET_1), &d.operator).await;
+    d.app.running.stop();
+    let db = d.app.db.pool();
+    sqlx::query("INSERT INTO calendar_days (calendar, day, kind, note) VALUES ('old', '2026-10-01', 'holiday', '国庆节')")
+        .execute(db)
+        .await
+        .unwrap();
+    // Back to the schema before: the queue says `case_id`, and the core's migrations are new.
+    for stmt in [
+        "ALTER TABLE jobs RENAME COLUMN subject TO case_id",
+        "UPDATE jobs SET case_id = substr(case_id, 6) WHERE case_id IS NOT NULL",
+        "DELETE FROM schema_migrations WHERE id IN ('core-0006-calendar', 'core-0007-jobs', 'core-0008-notifications')",
+        "INSERT INTO schema_migrations (id, applied_at) VALUES ('cases-0002-jobs-notifications', 0)",
+    ] {
+        sqlx::query(stmt).execute(db).await.unwrap();
+    }
+    let (jobs, notices, days) = (
+        d.app.count("jobs").await,
+        d.app.count("notifications").await,
+        d.app.count("calendar_days").await,
+    );
+    assert!(jobs > 0 && notices > 0, "{jobs} jobs, {notices} notices");
+    let out = d.app.cli(&["migrate"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(d.app.count("jobs").await, jobs);
+    assert_eq!(d.app.count("notifications").await, notices);
+    assert_eq!(d.app.count("calendar_days").await, days);
+    let subjects: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE subject = $1")
+        .bind(format!("case:{late}"))
+        .fetch_one(db)
+        .await
+        .unwrap();
+    assert!(subjects >= 2, "the case's jobs say what they are about");
+
+    let again = d
+        .app
+        .serve_again(Arc::new(ManualClock::new(start + 30 * 24 * 3_600_000)))
+        .await;
+    let url = format!("{}/api/v1/cases/{late}", again.url());
+    let escalated = until(|| {
+        let req = d.app.client.get(&url).bearer_auth(&d.dispatcher);
+        async move {
+            let case = req.send().await.unwrap().json::<Value>().await.unwrap();
+            case["timeline"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["step"] == "escalate" && e["data"]["level"] == 2)
+        }
+    })
+    .await;
+    assert!(escalated, "a job queued before the upgrade ran after it");
+}
+both!(a_database_made_before_the_core_owned_jobs_upgrades_in_place);

@@ -723,7 +723,7 @@ async fn recompute_unchanged(app: &TestApp) {
 /// gets nothing, while plain `smtp://` to the same relay still delivers.
 #[tokio::test]
 async fn mail_that_must_be_encrypted_is_not_sent_in_clear() {
-    use gongzhi_cases::notify::{send_mail, Mail, Sent};
+    use gongzhi_core::notify::{send_mail, Mail, Sent};
     let (relay, url) = crate::platform::mail::relay().await;
     let smtp = |url: String| {
         gongzhi_core::config::Config {

@@ -1,12 +1,21 @@
-//! Working calendars and deadline arithmetic. A calendar is data: working hours per day, and
-//! per-date overrides (`holiday`: a day off even on a weekday; `workday`: a working day even on
-//! a weekend, 调休). Pure functions; times are Asia/Shanghai.
+//! Working calendars and deadline arithmetic, a platform service every module's deadlines use.
+//! A calendar is data: working hours per day, and per-date overrides (`holiday`: a day off even
+//! on a weekday; `workday`: a working day even on a weekend, 调休). The arithmetic is pure;
+//! times are Asia/Shanghai. The overrides are stored in `calendar_days` (see `store`).
+
+mod store;
+
+pub use store::MIGRATION;
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Weekday};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use crate::db::Db;
+use crate::identity::{authorize, Action, Actor, Role, Target};
+use crate::{audit, Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -71,7 +80,7 @@ impl Default for WorkCalendar {
 }
 
 pub fn shanghai() -> FixedOffset {
-    gongzhi_core::time::shanghai()
+    crate::time::shanghai()
 }
 
 impl WorkCalendar {
@@ -247,6 +256,65 @@ pub fn parse_calendar_csv(text: &str) -> Result<Vec<CalendarDay>, Vec<(String, S
     }
 }
 
+/// Managing the working calendars: an administrator's task.
+pub const CALENDAR_MANAGE: Action = Action::new("calendar_manage", &[Role::ADMIN]);
+
+/// Stores a calendar's per-date overrides (a date already stored is replaced), all or nothing.
+pub async fn import(db: &Db, actor: &Actor, name: &str, days: &[CalendarDay]) -> Result<usize> {
+    authorize(actor, CALENDAR_MANAGE, &Target::global())?;
+    if name.is_empty()
+        || name.len() > 40
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(Error::invalid(
+            "invalid_calendar_name",
+            "a calendar name is 1–40 letters, digits, '-' or '_'",
+        ));
+    }
+    let mut tx = db.begin_write().await?;
+    store::replace_days(&mut tx, name, days).await?;
+    audit::append(
+        &mut tx,
+        actor,
+        "calendar.import",
+        &format!("calendar:{name}"),
+        &serde_json::json!(days),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(days.len())
+}
+
+/// The stored per-date overrides of every calendar from `since` on, at most `limit`, as
+/// (calendar, day): working-time data, not personal, shown to administrators.
+pub async fn overrides(
+    db: &Db,
+    since: NaiveDate,
+    limit: i64,
+) -> Result<Vec<(String, CalendarDay)>> {
+    store::overrides(db, since, limit).await
+}
+
+/// The calendar named `name`: the default working week with its stored overrides.
+pub async fn load(db: &Db, name: &str) -> Result<WorkCalendar> {
+    Ok(WorkCalendar {
+        overrides: store::days_of(db, name).await?,
+        ..WorkCalendar::default()
+    })
+}
+
+impl DayKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DayKind::Holiday => "holiday",
+            DayKind::Workday => "workday",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,95 +454,4 @@ mod tests {
             prop_assert_eq!(cal.deadline(da, wh(b)), db);
         }
     }
-}
-
-/// Stores a calendar's per-date overrides (a date already stored is replaced), all or nothing.
-pub async fn import(
-    db: &gongzhi_core::db::Db,
-    actor: &gongzhi_core::identity::Actor,
-    name: &str,
-    days: &[CalendarDay],
-) -> gongzhi_core::Result<usize> {
-    use gongzhi_core::identity::{authorize, Target};
-    authorize(actor, crate::catalog::CATALOG_MANAGE, &Target::global())?;
-    if name.is_empty()
-        || name.len() > 40
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(gongzhi_core::Error::invalid(
-            "invalid_calendar_name",
-            "a calendar name is 1–40 letters, digits, '-' or '_'",
-        ));
-    }
-    let mut tx = db.begin_write().await?;
-    for d in days {
-        let day = d.date.format("%Y-%m-%d").to_string();
-        sqlx::query("DELETE FROM calendar_days WHERE calendar = $1 AND day = $2")
-            .bind(name)
-            .bind(&day)
-            .execute(tx.conn())
-            .await?;
-        sqlx::query(
-            "INSERT INTO calendar_days (calendar, day, kind, note) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(name)
-        .bind(&day)
-        .bind(match d.kind {
-            DayKind::Holiday => "holiday",
-            DayKind::Workday => "workday",
-        })
-        .bind(&d.note)
-        .execute(tx.conn())
-        .await?;
-    }
-    gongzhi_core::audit::append(
-        &mut tx,
-        actor,
-        "calendar.import",
-        &format!("calendar:{name}"),
-        &serde_json::json!(days),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    crate::intake::forget_reference(db).await;
-    Ok(days.len())
-}
-
-/// The stored per-date overrides of every calendar from `since` on, at most `limit`, as
-/// (calendar, day): working-time data, not personal, shown to administrators.
-pub async fn overrides(
-    db: &gongzhi_core::db::Db,
-    since: NaiveDate,
-    limit: i64,
-) -> gongzhi_core::Result<Vec<(String, CalendarDay)>> {
-    use sqlx::Row;
-    let rows = sqlx::query(
-        "SELECT calendar, day, kind, note FROM calendar_days WHERE day >= $1 ORDER BY calendar, day LIMIT $2",
-    )
-    .bind(since.format("%Y-%m-%d").to_string())
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?;
-    let mut out = Vec::new();
-    for r in rows {
-        let day: String = r.try_get(1)?;
-        let kind: String = r.try_get(2)?;
-        out.push((
-            r.try_get(0)?,
-            CalendarDay {
-                date: NaiveDate::parse_from_str(&day, "%Y-%m-%d")
-                    .map_err(gongzhi_core::Error::internal)?,
-                kind: if kind == "holiday" {
-                    DayKind::Holiday
-                } else {
-                    DayKind::Workday
-                },
-                note: r.try_get(3)?,
-            },
-        ));
-    }
-    Ok(out)
 }

@@ -1,0 +1,79 @@
+//! What the cases module's jobs read and write of a case.
+
+use sqlx::Row;
+
+use gongzhi_core::db::{opt_text, Db, WriteTx};
+use gongzhi_core::Result;
+
+/// A case as its due jobs see it.
+pub(super) struct CaseNow {
+    pub number: String,
+    pub status: String,
+    pub unit_code: Option<String>,
+    pub street_code: Option<String>,
+    pub handle_deadline: Option<i64>,
+    pub reported_back: bool,
+}
+
+pub(super) async fn case_now(tx: &mut WriteTx, case_id: &str) -> Result<Option<CaseNow>> {
+    let row = sqlx::query("SELECT number, status, unit_code, street_code, handle_deadline, reported_back_at FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_optional(tx.conn())
+        .await?;
+    row.map(|r| {
+        Ok(CaseNow {
+            number: r.try_get("number")?,
+            status: r.try_get("status")?,
+            unit_code: opt_text(&r, "unit_code")?,
+            street_code: opt_text(&r, "street_code")?,
+            handle_deadline: r.try_get::<Option<i64>, _>("handle_deadline")?,
+            reported_back: r.try_get::<Option<i64>, _>("reported_back_at")?.is_some(),
+        })
+    })
+    .transpose()
+}
+
+/// Whether `unit` was summoned to the case and has not reported in.
+pub(super) async fn summons_waiting(tx: &mut WriteTx, case_id: &str, unit: &str) -> Result<bool> {
+    let r =
+        sqlx::query("SELECT reported_at FROM case_summons WHERE case_id = $1 AND unit_code = $2")
+            .bind(case_id)
+            .bind(unit)
+            .fetch_optional(tx.conn())
+            .await?;
+    Ok(matches!(
+        r.map(|r| r.try_get::<Option<i64>, _>(0)).transpose()?,
+        Some(None)
+    ))
+}
+
+/// The street's leaders now supervise the case.
+pub(super) async fn supervise(tx: &mut WriteTx, case_id: &str) -> Result<()> {
+    sqlx::query("UPDATE cases SET supervised = 1 WHERE id = $1")
+        .bind(case_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// The case's number and its reporter's sealed phone.
+pub(super) async fn reporter_of(
+    db: &Db,
+    case_id: &str,
+) -> Result<Option<(String, Option<String>)>> {
+    let row = sqlx::query("SELECT number, reporter_phone FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| Ok((r.try_get("number")?, opt_text(&r, "reporter_phone")?)))
+        .transpose()
+}
+
+pub(super) async fn number_of(db: &Db, case_id: &str) -> Result<Option<String>> {
+    Ok(sqlx::query("SELECT number FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_optional(db.pool())
+        .await?
+        .map(|r| r.try_get::<String, _>(0))
+        .transpose()?)
+}

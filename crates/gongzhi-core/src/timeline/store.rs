@@ -1,0 +1,56 @@
+//! The timeline tables: `(id, <subject>, at, actor, step, note, data)`, one per module.
+
+use serde_json::Value;
+use sqlx::Row;
+
+use super::{Event, Timeline};
+use crate::db::{opt_text, Db, WriteTx};
+use crate::time::format_ms;
+use crate::Result;
+
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn insert(
+    tx: &mut WriteTx,
+    t: &Timeline,
+    subject: &str,
+    at: i64,
+    who: &str,
+    step: &str,
+    note: Option<&str>,
+    data: &Value,
+) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO {} (id, {}, at, actor, step, note, data) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        t.table, t.subject_column
+    );
+    sqlx::query(&sql)
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(subject)
+        .bind(at)
+        .bind(who)
+        .bind(step)
+        .bind(note)
+        .bind(data.to_string())
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn of(db: &Db, t: &Timeline, subject: &str) -> Result<Vec<Event>> {
+    let sql = format!(
+        "SELECT at, actor, step, note, data FROM {} WHERE {} = $1 ORDER BY at, id",
+        t.table, t.subject_column
+    );
+    let rows = sqlx::query(&sql).bind(subject).fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Event {
+                at: format_ms(r.try_get("at")?),
+                actor: r.try_get("actor")?,
+                step: r.try_get("step")?,
+                note: opt_text(r, "note")?,
+                data: serde_json::from_str(&r.try_get::<String, _>("data")?).unwrap_or(Value::Null),
+            })
+        })
+        .collect()
+}
