@@ -13,7 +13,9 @@ use gongzhi_core::http::AppState;
 use super::multipart;
 use crate::commands::post_update::add_update;
 use crate::commands::submit_request::create;
-use crate::georeport::format::{from_error, not_found, render, render_one, split, Format};
+use crate::georeport::format::{
+    from_error, not_found, render, render_one, split, wrong_ending, Format,
+};
 use crate::georeport::shapes;
 use crate::model::form::Params;
 use crate::queries::{self, check_jurisdiction, services};
@@ -25,7 +27,7 @@ async fn asked<'a>(
     q: Option<&str>,
     content_type: Option<&str>,
 ) -> Result<(&'a str, Format, Params), Response> {
-    let (name, f) = split(file)?;
+    let (name, f) = split(file).ok_or_else(wrong_ending)?;
     let p = Params::parse(q, b"", content_type).map_err(|e| from_error(f, &e))?;
     check_jurisdiction(&state.db, &p)
         .await
@@ -62,9 +64,8 @@ pub async fn service_definition(
     State(state): State<AppState>,
     Path(file): Path<String>,
 ) -> Response {
-    let (code, f) = match split(&file) {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some((code, f)) = split(&file) else {
+        return wrong_ending();
     };
     match services::definition(&state.db, code).await {
         Ok(Some(d)) => render_one(f, "service_definition", &d),
@@ -93,9 +94,8 @@ pub async fn one_request(
 }
 
 pub async fn token(State(state): State<AppState>, Path(file): Path<String>) -> Response {
-    let (t, f) = match split(&file) {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some((t, f)) = split(&file) else {
+        return wrong_ending();
     };
     match queries::requests::number_of_token(&state.db, t).await {
         Ok(Some(number)) => render(
@@ -116,9 +116,8 @@ pub async fn post_top(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (name, f) = match split(&file) {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some((name, f)) = split(&file) else {
+        return wrong_ending();
     };
     if name != "requests" && name != "servicerequestupdates" {
         return not_found(f, "no such resource");

@@ -26,20 +26,18 @@ impl Format {
     }
 }
 
-/// `services.json` → ("services", Json); anything else is a 404.
-pub(crate) fn split(file: &str) -> std::result::Result<(&str, Format), Response> {
+/// `services.json` → ("services", Json); anything else is none (answer [`wrong_ending`]).
+pub fn split(file: &str) -> Option<(&str, Format)> {
     if let Some(b) = file.strip_suffix(".json") {
-        Ok((b, Format::Json))
-    } else if let Some(b) = file.strip_suffix(".xml") {
-        Ok((b, Format::Xml))
+        Some((b, Format::Json))
     } else {
-        Err(error(
-            Format::Json,
-            StatusCode::NOT_FOUND,
-            "404",
-            "use .json or .xml",
-        ))
+        file.strip_suffix(".xml").map(|b| (b, Format::Xml))
     }
+}
+
+/// The answer to a path that is neither `.json` nor `.xml`.
+pub fn wrong_ending() -> Response {
+    not_found(Format::Json, "use .json or .xml")
 }
 
 pub fn error(f: Format, status: StatusCode, code: &str, description: &str) -> Response {
