@@ -3,8 +3,9 @@
 //! list's filters and attribute values against a fixed service definition. Must never panic.
 #![no_main]
 
-use gongzhi_open311::attributes::{check_values, Attribute, AttributeValue};
-use gongzhi_open311::form::{updates_window, Params, RequestForm, RequestQuery, UpdateForm};
+use gongzhi_open311::model::attributes::{Attribute, AttributeValue};
+use gongzhi_open311::model::form::{updates_window, Params, RequestForm, RequestQuery, UpdateForm};
+use gongzhi_open311::rules::attributes::check_values;
 use libfuzzer_sys::fuzz_target;
 
 fn definition() -> Vec<Attribute> {

@@ -6,12 +6,14 @@ use gongzhi_core::demo::Demo;
 use gongzhi_core::identity::Actor;
 use gongzhi_core::Result;
 
-use crate::attributes::{save, Attribute, AttributeValue};
+use crate::commands::keys::add_key;
+use crate::commands::set_attributes::save;
+use crate::model::attributes::{Attribute, AttributeValue};
 
 pub async fn seed(demo: &Demo<'_>) -> Result<Vec<String>> {
     let actor = demo.actor();
     definitions(demo.db, &actor).await?;
-    let key = crate::add_key(demo.db, &actor, "demo").await?;
+    let key = add_key(demo.db, &actor, "demo").await?;
     Ok(vec![format!(
         "Open311 API key for the demo (shown once): {key}"
     )])

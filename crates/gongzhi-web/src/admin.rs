@@ -6,9 +6,9 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Multipart, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post, MethodRouter};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, MethodRouter};
 use axum::Router;
 use maud::{html, Markup, PreEscaped};
 
@@ -17,7 +17,7 @@ use gongzhi_core::state::AppState;
 use gongzhi_core::state::{AdminView, MenuEntry};
 use gongzhi_core::{audit, Error};
 
-use crate::form::{checked_form, Submitted};
+use crate::form::{change_route, import_form, uploaded_text, Submitted};
 use crate::i18n::Lang;
 use crate::layout::{error_box, notice, page, refusal};
 use crate::map::map_scripts;
@@ -173,18 +173,8 @@ fn areas_part(lang: Lang, csrf: &str, counts: &Result<Vec<(String, i64)>, Error>
             }
             div #admin-map .map.small data-grids="/dashboard/grids.json" {}
             div.grid2 {
-                form method="post" action="/admin/divisions" enctype="multipart/form-data" {
-                    input type="hidden" name="_csrf" value=(csrf);
-                    label for="divisions-file" { (lang.t("导入区划 CSV（code,name,level,parent_code）", "Import divisions CSV (code,name,level,parent_code)")) }
-                    input #divisions-file name="file" type="file" accept=".csv,text/csv" required;
-                    button type="submit" { (lang.t("导入", "Import")) }
-                }
-                form method="post" action="/admin/geojson" enctype="multipart/form-data" {
-                    input type="hidden" name="_csrf" value=(csrf);
-                    label for="geojson-file" { (lang.t("导入网格 GeoJSON", "Import grid GeoJSON")) }
-                    input #geojson-file name="file" type="file" accept=".geojson,.json" required;
-                    button type="submit" { (lang.t("导入", "Import")) }
-                }
+                (import_form(csrf, "/admin/divisions", "divisions-file", lang.t("导入区划 CSV（code,name,level,parent_code）", "Import divisions CSV (code,name,level,parent_code)"), ".csv,text/csv", html! {}, lang.t("导入", "Import")))
+                (import_form(csrf, "/admin/geojson", "geojson-file", lang.t("导入网格 GeoJSON", "Import grid GeoJSON"), ".geojson,.json", html! {}, lang.t("导入", "Import")))
             }
         }
     }
@@ -261,23 +251,9 @@ fn audit_part(lang: Lang, entries: &Result<Vec<audit::AuditEntry>, Error>) -> Ma
 
 /// The route of one of the platform's forms.
 fn change(what: &'static str) -> MethodRouter<AppState> {
-    post(
-        move |State(state): State<AppState>, s: Session, m: Multipart| async move {
-            let form = match checked_form(&s, m).await {
-                Ok(f) => f,
-                Err(r) => return r,
-            };
-            match apply(&state, &s, what, &form).await {
-                Ok(counts) => {
-                    let counts = counts
-                        .map(|(c, u)| format!("&created={c}&updated={u}"))
-                        .unwrap_or_default();
-                    Redirect::to(&format!("/admin?done={what}{counts}")).into_response()
-                }
-                Err(e) => refusal(&s, &e, s.lang.t("管理", "Administration"), "/admin"),
-            }
-        },
-    )
+    change_route(what, |state, s, what, form| {
+        Box::pin(apply(state, s, what, form))
+    })
 }
 
 /// Makes the change; what an import created and updated, for the message.
@@ -332,14 +308,4 @@ async fn apply(
         }
         _ => Err(Error::not_found("admin form")),
     }
-}
-
-/// The text of a form's uploaded file (an import).
-pub fn uploaded_text(form: &Submitted) -> Result<String, Error> {
-    let (_, bytes) = form
-        .files
-        .first()
-        .ok_or_else(|| Error::invalid("empty_upload", "choose a file"))?;
-    String::from_utf8(bytes.to_vec())
-        .map_err(|_| Error::invalid("invalid_encoding", "the file is not UTF-8"))
 }

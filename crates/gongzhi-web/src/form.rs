@@ -5,15 +5,20 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use axum::body::Bytes;
-use axum::extract::Multipart;
-use axum::response::Response;
+use axum::extract::{Multipart, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{post, MethodRouter};
+use maud::{html, Markup};
 
 use gongzhi_core::identity::Actor;
 use gongzhi_core::state::AppState;
 use gongzhi_core::Error;
 
-use crate::layout::error_response;
+use crate::layout::{error_response, refusal};
 use crate::session::Session;
 
 /// A multipart form read whole: text fields (repeatable) and files with their declared type.
@@ -120,4 +125,66 @@ pub async fn upload_photos(
         );
     }
     Ok(ids)
+}
+
+/// The text of a form's uploaded file (an import).
+pub fn uploaded_text(form: &Submitted) -> Result<String, Error> {
+    let (_, bytes) = form
+        .files
+        .first()
+        .ok_or_else(|| Error::invalid("empty_upload", "choose a file"))?;
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| Error::invalid("invalid_encoding", "the file is not UTF-8"))
+}
+
+/// An import form: `fields` (if any), one file (`accept` names its types) and the button, sent
+/// to `action` as multipart with the session's CSRF token.
+pub fn import_form(
+    csrf: &str,
+    action: &str,
+    id: &str,
+    label: &str,
+    accept: &str,
+    fields: Markup,
+    button: &str,
+) -> Markup {
+    html! {
+        form method="post" action=(action) enctype="multipart/form-data" {
+            input type="hidden" name="_csrf" value=(csrf);
+            (fields)
+            label for=(id) { (label) }
+            input id=(id) name="file" type="file" accept=(accept) required;
+            button type="submit" { (button) }
+        }
+    }
+}
+
+/// What an administration form's change did: an import's (created, updated), if it counts.
+pub type ChangeFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<(usize, usize)>, Error>> + Send + 'a>>;
+
+/// Makes the change an administration form (`what`) asks for.
+pub type Apply =
+    for<'a> fn(&'a AppState, &'a Session, &'static str, &'a Submitted) -> ChangeFuture<'a>;
+
+/// The route of an administration form, the platform's or a module's: the checked form, the
+/// change, then back to `/admin` saying what was done (or the refusal with its reason).
+pub fn change_route(what: &'static str, apply: Apply) -> MethodRouter<AppState> {
+    post(
+        move |State(state): State<AppState>, s: Session, m: Multipart| async move {
+            let form = match checked_form(&s, m).await {
+                Ok(f) => f,
+                Err(r) => return r,
+            };
+            match apply(&state, &s, what, &form).await {
+                Ok(counts) => {
+                    let counts = counts
+                        .map(|(c, u)| format!("&created={c}&updated={u}"))
+                        .unwrap_or_default();
+                    Redirect::to(&format!("/admin?done={what}{counts}")).into_response()
+                }
+                Err(e) => refusal(&s, &e, s.lang.t("管理", "Administration"), "/admin"),
+            }
+        },
+    )
 }

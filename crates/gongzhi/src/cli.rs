@@ -513,12 +513,14 @@ async fn open311(command: Open311Command, config: &Config) -> Result<(), Error> 
             let actor = Actor::system("cli");
             match k {
                 Open311KeyCommand::Add { name } => {
-                    let key = gongzhi_open311::add_key(&db, &actor, &name).await?;
+                    let key = gongzhi_open311::commands::keys::add_key(&db, &actor, &name).await?;
                     println!("Open311 API key for {name} (shown once):");
                     println!("{key}");
                 }
                 Open311KeyCommand::List => {
-                    for (id, name, created, revoked) in gongzhi_open311::list_keys(&db).await? {
+                    for (id, name, created, revoked) in
+                        gongzhi_open311::queries::keys::list_keys(&db).await?
+                    {
                         println!(
                             "{id}\t{name}\t{created}\t{}",
                             revoked
@@ -528,7 +530,7 @@ async fn open311(command: Open311Command, config: &Config) -> Result<(), Error> 
                     }
                 }
                 Open311KeyCommand::Revoke { id } => {
-                    gongzhi_open311::revoke_key(&db, &actor, &id).await?;
+                    gongzhi_open311::commands::keys::revoke_key(&db, &actor, &id).await?;
                     println!("revoked {id}");
                 }
             }

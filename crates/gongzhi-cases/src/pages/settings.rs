@@ -3,9 +3,7 @@
 //! the API shows the same person; the district's catalogue, calendar and routing are changed
 //! by unscoped administrators (`catalog_manage`).
 
-use axum::extract::{Multipart, State};
-use axum::response::{IntoResponse, Redirect};
-use axum::routing::{post, MethodRouter};
+use axum::routing::MethodRouter;
 use axum::Router;
 use maud::{html, Markup};
 
@@ -13,11 +11,9 @@ use gongzhi_core::identity::{self, authorize, Target, Unit};
 use gongzhi_core::state::AppState;
 use gongzhi_core::state::{AdminFuture, AdminSection, AdminView};
 use gongzhi_core::Error;
-use gongzhi_web::admin::uploaded_text;
 use gongzhi_web::error_box;
-use gongzhi_web::form::{checked_form, Submitted};
+use gongzhi_web::form::{change_route, import_form, uploaded_text, Submitted};
 use gongzhi_web::i18n::Lang;
-use gongzhi_web::refusal;
 use gongzhi_web::session::Session;
 
 use crate::calendar::{self, DayKind, LimitUnit, TimeLimit};
@@ -77,14 +73,12 @@ fn calendar_section<'a>(state: &'a AppState, view: &'a AdminView<'a>) -> AdminFu
                     } },
                     Err(e) => (error_box(lang, e)),
                 }
-                @if manages_catalog(view) { form method="post" action="/admin/calendar" enctype="multipart/form-data" {
-                    input type="hidden" name="_csrf" value=(view.csrf);
-                    label for="calendar-name" { (lang.t("日历名称", "Calendar name")) }
-                    input #calendar-name name="name" value="default" required;
-                    label for="calendar-file" { (lang.t("导入日历 CSV（date,kind,note；kind 为 holiday 或 workday）", "Import calendar CSV (date,kind,note; kind holiday or workday)")) }
-                    input #calendar-file name="file" type="file" accept=".csv,text/csv" required;
-                    button type="submit" { (lang.t("导入", "Import")) }
-                } }
+                @if manages_catalog(view) {
+                    (import_form(view.csrf, "/admin/calendar", "calendar-file", lang.t("导入日历 CSV（date,kind,note；kind 为 holiday 或 workday）", "Import calendar CSV (date,kind,note; kind holiday or workday)"), ".csv,text/csv", html! {
+                        label for="calendar-name" { (lang.t("日历名称", "Calendar name")) }
+                        input #calendar-name name="name" value="default" required;
+                    }, lang.t("导入", "Import")))
+                }
             }
         }.into_string())
     })
@@ -207,23 +201,9 @@ fn rules_section<'a>(state: &'a AppState, view: &'a AdminView<'a>) -> AdminFutur
 
 /// The route of one of this module's administration forms; back to `/admin` when done.
 fn change(what: &'static str) -> MethodRouter<AppState> {
-    post(
-        move |State(state): State<AppState>, s: Session, m: Multipart| async move {
-            let form = match checked_form(&s, m).await {
-                Ok(f) => f,
-                Err(r) => return r,
-            };
-            match apply(&state, &s, what, &form).await {
-                Ok(counts) => {
-                    let counts = counts
-                        .map(|n| format!("&created={n}&updated=0"))
-                        .unwrap_or_default();
-                    Redirect::to(&format!("/admin?done={what}{counts}")).into_response()
-                }
-                Err(e) => refusal(&s, &e, s.lang.t("管理", "Administration"), "/admin"),
-            }
-        },
-    )
+    change_route(what, |state, s, what, form| {
+        Box::pin(async move { Ok(apply(state, s, what, form).await?.map(|days| (days, 0))) })
+    })
 }
 
 /// Makes the change, then drops intake's cached reference data so the next case uses it; how

@@ -1,6 +1,6 @@
 //! What an Open311 client sends, parsed without touching the database: the query string and
 //! urlencoded body as parameters, and from them a new request, an update, or a list's filters.
-//! The handlers in lib.rs look up what these name (key, service, case) afterwards.
+//! The commands and queries look up what these name (key, service, case) afterwards.
 
 use gongzhi_cases::store::{Location, Reporter};
 use gongzhi_core::time::parse_rfc3339;

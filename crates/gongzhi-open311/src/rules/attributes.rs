@@ -1,46 +1,12 @@
-//! A category's custom attributes (what a client must or may say beyond the description: the
-//! kind of lamp, whether someone is hurt, …) become its Open311 service definition; values sent
-//! as `attribute[CODE]` or `attribute[CODE][]` are checked against it, all before anything is
-//! stored. Administrators set them with `PUT /api/v1/open311/services/{code}/attributes`.
+//! The rules of a service's attributes, pure: a definition is checked before it is stored, and
+//! the values a request sends as `attribute[CODE]` or `attribute[CODE][]` are checked against
+//! it, all before anything is stored.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-use sqlx::Row;
-use utoipa::ToSchema;
+use serde_json::json;
 
-use gongzhi_core::db::Db;
-use gongzhi_core::identity::{authorize, Actor, Target};
-use gongzhi_core::{audit, Error, Result};
+use gongzhi_core::{Error, Result};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Attribute {
-    pub code: String,
-    /// string, number, datetime, text, singlevaluelist or multivaluelist.
-    pub datatype: String,
-    pub required: bool,
-    pub description: String,
-    #[serde(default)]
-    pub datatype_description: String,
-    pub order: i64,
-    /// For the list types: (key, name) pairs.
-    #[serde(default)]
-    pub values: Vec<AttributeValue>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct AttributeValue {
-    pub key: String,
-    pub name: String,
-}
-
-const DATATYPES: [&str; 6] = [
-    "string",
-    "number",
-    "datetime",
-    "text",
-    "singlevaluelist",
-    "multivaluelist",
-];
+use crate::model::attributes::{Attribute, GivenValues, DATATYPES};
 
 /// Checks a definition: known types, unique codes, list types with values, others without.
 pub fn check_definition(attrs: &[Attribute]) -> Result<()> {
@@ -74,80 +40,9 @@ pub fn check_definition(attrs: &[Attribute]) -> Result<()> {
     Ok(())
 }
 
-pub async fn of(db: &Db, service: &str) -> Result<Vec<Attribute>> {
-    let row = sqlx::query("SELECT definition FROM open311_attributes WHERE service_code = $1")
-        .bind(service)
-        .fetch_optional(db.pool())
-        .await?;
-    match row {
-        None => Ok(vec![]),
-        Some(r) => {
-            let mut v: Vec<Attribute> = serde_json::from_str(&r.try_get::<String, _>(0)?)
-                .map_err(|e| Error::internal(format!("stored attributes: {e}")))?;
-            v.sort_by_key(|a| a.order);
-            Ok(v)
-        }
-    }
-}
-
-/// Services that have a definition (their `metadata` is true).
-pub async fn defined(db: &Db) -> Result<Vec<String>> {
-    let rows = sqlx::query("SELECT service_code FROM open311_attributes")
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
-}
-
-pub async fn save(db: &Db, actor: &Actor, service: &str, attrs: &[Attribute]) -> Result<()> {
-    authorize(
-        actor,
-        gongzhi_cases::catalog::CATALOG_MANAGE,
-        &Target::global(),
-    )?;
-    gongzhi_cases::catalog::get(db, service).await?;
-    check_definition(attrs)?;
-    let mut tx = db.begin_write().await?;
-    sqlx::query("DELETE FROM open311_attributes WHERE service_code = $1")
-        .bind(service)
-        .execute(tx.conn())
-        .await?;
-    if !attrs.is_empty() {
-        sqlx::query("INSERT INTO open311_attributes (service_code, definition) VALUES ($1, $2)")
-            .bind(service)
-            .bind(serde_json::to_string(attrs).map_err(Error::internal)?)
-            .execute(tx.conn())
-            .await?;
-    }
-    audit::append(
-        &mut tx,
-        actor,
-        "open311.attributes",
-        &format!("category:{service}"),
-        &json!(attrs),
-        None,
-    )
-    .await?;
-    tx.commit().await
-}
-
-/// The service definition document.
-pub fn definition(service: &str, attrs: &[Attribute]) -> Value {
-    json!({
-        "service_code": service,
-        "attributes": attrs.iter().map(|a| json!({
-            "variable": true, "code": a.code, "datatype": a.datatype, "required": a.required,
-            "datatype_description": a.datatype_description, "order": a.order, "description": a.description,
-            "values": a.values.iter().map(|v| json!({"key": v.key, "name": v.name})).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    })
-}
-
 /// The values a request gives, checked against the definition: (code, values) for each given.
-pub fn check_values(
-    attrs: &[Attribute],
-    params: &[(String, String)],
-) -> Result<Vec<(String, Vec<String>)>> {
-    let mut given: Vec<(String, Vec<String>)> = Vec::new();
+pub fn check_values(attrs: &[Attribute], params: &[(String, String)]) -> Result<GivenValues> {
+    let mut given: GivenValues = Vec::new();
     for (k, v) in params {
         let Some(rest) = k.strip_prefix("attribute[") else {
             continue;
@@ -239,6 +134,8 @@ pub fn values_json(values: &[(String, Vec<String>)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::attributes::AttributeValue;
+    use proptest::prelude::*;
 
     fn attrs() -> Vec<Attribute> {
         vec![
@@ -330,5 +227,120 @@ mod tests {
         let mut a = attrs();
         a[2].code = "hurt".into();
         assert!(check_definition(&a).is_err(), "a code twice");
+    }
+
+    /// A definition of up to five attributes of any datatype, with codes that are valid and
+    /// distinct (lists with values, the others without).
+    fn definition() -> impl Strategy<Value = Vec<Attribute>> {
+        proptest::collection::vec((0..DATATYPES.len(), any::<bool>(), 1..4usize), 0..5).prop_map(
+            |specs| {
+                specs
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (t, required, n))| {
+                        let datatype = DATATYPES[t].to_string();
+                        let values = if datatype.ends_with("valuelist") {
+                            (0..n)
+                                .map(|k| AttributeValue {
+                                    key: format!("k{k}"),
+                                    name: format!("v{k}"),
+                                })
+                                .collect()
+                        } else {
+                            vec![]
+                        };
+                        Attribute {
+                            code: format!("a{i}"),
+                            datatype,
+                            required,
+                            description: String::new(),
+                            datatype_description: String::new(),
+                            order: i as i64,
+                            values,
+                        }
+                    })
+                    .collect()
+            },
+        )
+    }
+
+    /// A value each attribute accepts.
+    fn valid_value(a: &Attribute) -> String {
+        match a.datatype.as_str() {
+            "number" => "12.5".into(),
+            "datetime" => "2026-09-21T10:00:00Z".into(),
+            "singlevaluelist" | "multivaluelist" => a.values[0].key.clone(),
+            _ => "text".into(),
+        }
+    }
+
+    fn key_of(a: &Attribute) -> String {
+        if a.datatype == "multivaluelist" {
+            format!("attribute[{}][]", a.code)
+        } else {
+            format!("attribute[{}]", a.code)
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn every_generated_definition_is_accepted(attrs in definition()) {
+            prop_assert!(check_definition(&attrs).is_ok());
+        }
+
+        /// Giving a valid value for every attribute is accepted, and answers each given once.
+        #[test]
+        fn valid_values_are_accepted(attrs in definition()) {
+            let params: Vec<(String, String)> =
+                attrs.iter().map(|a| (key_of(a), valid_value(a))).collect();
+            let given = check_values(&attrs, &params).unwrap();
+            prop_assert_eq!(given.len(), attrs.len());
+            for (a, (code, values)) in attrs.iter().zip(&given) {
+                prop_assert_eq!(&a.code, code);
+                prop_assert_eq!(values, &vec![valid_value(a)]);
+            }
+        }
+
+        /// Leaving out a required attribute is refused; leaving out an optional one is not.
+        #[test]
+        fn a_missing_attribute_is_refused_only_when_required(attrs in definition(), skip in 0..5usize) {
+            prop_assume!(skip < attrs.len());
+            let params: Vec<(String, String)> = attrs
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != skip)
+                .map(|(_, a)| (key_of(a), valid_value(a)))
+                .collect();
+            prop_assert_eq!(check_values(&attrs, &params).is_ok(), !attrs[skip].required);
+        }
+
+        /// Whatever a client sends, an accepted answer names only defined attributes, each once,
+        /// and every required one.
+        #[test]
+        fn accepted_values_belong_to_the_definition(
+            attrs in definition(),
+            params in proptest::collection::vec(("attribute\\[a[0-5]\\](\\[\\])?", "[a-z0-9.:-]{0,12}"), 0..8),
+        ) {
+            if let Ok(given) = check_values(&attrs, &params) {
+                let codes: Vec<&String> = given.iter().map(|(c, _)| c).collect();
+                let distinct: std::collections::BTreeSet<&String> = codes.iter().copied().collect();
+                prop_assert_eq!(codes.len(), distinct.len());
+                for c in &codes {
+                    prop_assert!(attrs.iter().any(|a| &&a.code == c));
+                }
+                for a in attrs.iter().filter(|a| a.required) {
+                    prop_assert!(codes.contains(&&a.code));
+                }
+            }
+        }
+
+        /// The stored values read back as the map of what was given.
+        #[test]
+        fn stored_values_read_back(values in proptest::collection::btree_map("[a-z]{1,6}", proptest::collection::vec("[a-z]{0,4}", 1..3), 0..4)) {
+            let given: GivenValues = values.clone().into_iter().collect();
+            let read: std::collections::BTreeMap<String, Vec<String>> =
+                serde_json::from_str(&values_json(&given)).unwrap();
+            prop_assert_eq!(read, values);
+        }
     }
 }
