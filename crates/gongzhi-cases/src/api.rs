@@ -8,9 +8,10 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::catalog::{self, Category, CategoryNode, RoutingRule};
-use crate::store::{self, ActionInput, CaseFilter, CasePage, CaseView, NewCase};
-use crate::workflow::Step;
+use crate::model::catalog::{tree, Category, CategoryNode, RoutingRule};
+use crate::model::{ActionInput, CaseFilter, CasePage, CaseView, NewCase};
+use crate::rules::workflow::Step;
+use crate::{commands, queries, store};
 use gongzhi_core::http::{ApiError, ApiJson, ApiQuery, ApiResult, AppState, Authed};
 use gongzhi_core::identity::{authorize, Target};
 use gongzhi_core::Error;
@@ -26,6 +27,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(case_stats))
         .routes(routes!(get_settings, put_settings))
         .routes(routes!(my_notifications))
+        .routes(routes!(get_publication, put_publication))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -158,8 +160,8 @@ async fn list_categories(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<CategoryQuery>,
 ) -> ApiResult<Json<Vec<CategoryNode>>> {
-    Ok(Json(catalog::tree(
-        catalog::list(&state.db).await?,
+    Ok(Json(tree(
+        store::catalog::list(&state.db).await?,
         q.public.unwrap_or(false),
     )))
 }
@@ -179,7 +181,7 @@ async fn save_category(
             Error::invalid("code_mismatch", "the code in the path and the body differ").into(),
         );
     }
-    let created = catalog::save(&state.db, &actor, &c).await?;
+    let created = commands::save_category(&state.db, &actor, &c).await?;
     Ok((
         if created {
             StatusCode::CREATED
@@ -196,7 +198,9 @@ async fn list_rules(
     State(state): State<AppState>,
     Authed(actor): Authed,
 ) -> ApiResult<Json<Vec<RoutingRule>>> {
-    Ok(Json(catalog::routing_rules(&state.db, &actor).await?))
+    Ok(Json(
+        queries::catalog::routing_rules(&state.db, &actor).await?,
+    ))
 }
 
 /// Adds a routing rule (administrators).
@@ -207,7 +211,7 @@ async fn add_rule(
     Authed(actor): Authed,
     ApiJson(rule): ApiJson<RoutingRule>,
 ) -> ApiResult<(StatusCode, Json<RoutingRule>)> {
-    let id = store::add_rule(
+    let id = commands::add_rule(
         &state.db,
         &actor,
         rule.category.as_deref(),
@@ -239,7 +243,7 @@ async fn create_case(
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
     let index = state.locate.load();
     let (view, created) =
-        store::create(&state.db, &state.sealer, &index, &actor, &input, key).await?;
+        commands::create_case(&state.db, &state.sealer, &index, &actor, &input, key).await?;
     Ok((
         if created {
             StatusCode::CREATED
@@ -258,7 +262,7 @@ async fn list_cases(
     ApiQuery(f): ApiQuery<CaseFilter>,
 ) -> ApiResult<Json<CasePage>> {
     Ok(Json(
-        store::list(&state.db, &state.sealer, &actor, &f).await?,
+        queries::case::list(&state.db, &state.sealer, &actor, &f).await?,
     ))
 }
 
@@ -280,7 +284,7 @@ async fn get_case(
     ApiQuery(q): ApiQuery<RevealQuery>,
 ) -> ApiResult<Json<CaseView>> {
     Ok(Json(
-        store::get(
+        queries::case::get(
             &state.db,
             &state.sealer,
             &actor,
@@ -314,6 +318,40 @@ async fn act(
         )
     })?;
     Ok(Json(
-        store::act(&state.db, &state.sealer, &actor, &id, step, &input).await?,
+        commands::act(&state.db, &state.sealer, &actor, &id, step, &input).await?,
+    ))
+}
+
+/// What of a case is public through Open311, and who decided.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/publication", tag = "cases", security(("bearer" = [])),
+    params(("id" = String, Path, description = "case id or number")),
+    responses((status = 200, body = crate::model::publicity::Publication), (status = 404, body = gongzhi_core::http::ErrorBody)))]
+async fn get_publication(
+    axum::extract::State(state): axum::extract::State<gongzhi_core::http::AppState>,
+    gongzhi_core::http::Authed(actor): gongzhi_core::http::Authed,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> gongzhi_core::http::ApiResult<axum::Json<crate::model::publicity::Publication>> {
+    Ok(axum::Json(
+        queries::publicity::publication(&state.db, &state.sealer, &actor, &id).await?,
+    ))
+}
+
+/// Review: publish or withdraw a case, redact its public text, approve its address and its
+/// photos one by one (dispatchers and administrators of its area; audited). Replaces the last
+/// decision whole.
+#[utoipa::path(put, path = "/api/v1/cases/{id}/publication", tag = "cases", security(("bearer" = [])),
+    params(("id" = String, Path, description = "case id or number")), request_body = crate::model::publicity::PublicationInput,
+    responses((status = 200, body = crate::model::publicity::Publication), (status = 400, body = gongzhi_core::http::ErrorBody),
+              (status = 403, body = gongzhi_core::http::ErrorBody), (status = 404, body = gongzhi_core::http::ErrorBody)))]
+async fn put_publication(
+    axum::extract::State(state): axum::extract::State<gongzhi_core::http::AppState>,
+    gongzhi_core::http::Authed(actor): gongzhi_core::http::Authed,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    gongzhi_core::http::ApiJson(input): gongzhi_core::http::ApiJson<
+        crate::model::publicity::PublicationInput,
+    >,
+) -> gongzhi_core::http::ApiResult<axum::Json<crate::model::publicity::Publication>> {
+    Ok(axum::Json(
+        commands::set_publication(&state.db, &state.sealer, &actor, &id, &input).await?,
     ))
 }

@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::history::PastCase;
-use crate::store::{Channel, Kind};
+use crate::model::{Channel, Kind};
 
 /// The generated history's seed: the same `now` gives the same cases.
 const HISTORY_SEED: u64 = 110_102;
@@ -70,7 +70,7 @@ pub const USERS: &[DemoUser] = &[
 pub async fn seed(demo: &Demo<'_>) -> Result<Vec<String>> {
     let actor = demo.actor();
     for (category, suffix) in ROUTES {
-        crate::store::add_rule(
+        crate::commands::add_rule(
             demo.db,
             &actor,
             Some(category),

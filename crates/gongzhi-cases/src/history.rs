@@ -8,9 +8,10 @@ use serde_json::json;
 use sqlx::Row;
 
 use crate::calendar::{TimeLimit, WorkCalendar};
-use crate::catalog;
-use crate::store::{load_calendar, Channel, Kind};
-use crate::workflow::Status;
+use crate::model::catalog;
+use crate::model::{Channel, Kind};
+use crate::rules::workflow::Status;
+use crate::store::reference::load_calendar;
 use gongzhi_core::areas::locate::LocateIndex;
 use gongzhi_core::db::Db;
 use gongzhi_core::identity::{authorize, Actor, Target};
@@ -299,9 +300,9 @@ pub async fn import(
     actor: &Actor,
     cases: &[PastCase],
 ) -> Result<usize> {
-    authorize(actor, crate::catalog::CATALOG_MANAGE, &Target::global())?;
+    authorize(actor, crate::permissions::CATALOG_MANAGE, &Target::global())?;
     let mut problems = Vec::new();
-    let categories: HashMap<String, catalog::Category> = catalog::list(db)
+    let categories: HashMap<String, catalog::Category> = crate::store::catalog::list(db)
         .await?
         .into_iter()
         .map(|c| (c.code.clone(), c))
@@ -469,12 +470,12 @@ pub async fn import(
         }
         // Past Open311 requests were published by their client, as ours are.
         if c.channel == Channel::Open311 {
-            let public = crate::publicity::AtIntake {
+            let public = crate::store::publicity::AtIntake {
                 case_id: &id,
                 chosen_by: "open311",
                 photos: &[],
             };
-            crate::publicity::record_intake(&mut tx, &[public]).await?;
+            crate::store::publicity::record_intake(&mut tx, &[public]).await?;
         }
     }
     counters.apply(&mut tx).await?;

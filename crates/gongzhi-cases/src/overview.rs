@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use crate::store::{self, CASE_READ};
+use crate::permissions::CASE_READ;
+use crate::store;
 use gongzhi_core::db::Db;
 use gongzhi_core::identity::{authorize, Actor, Target};
 use gongzhi_core::{Error, Result};
@@ -41,7 +42,7 @@ struct Scope {
 }
 
 fn read_scope(actor: &Actor, first: usize) -> Result<Scope> {
-    let scope = store::read_scope(actor, first)?;
+    let scope = store::list::read_scope(actor, first)?;
     if !scope.reads {
         return Err(authorize(actor, CASE_READ, &Target::global())
             .err()

@@ -2,7 +2,7 @@
 //! categories), submit requests (through the same intake as every channel: locate, route,
 //! deadlines, audit) and follow them. JSON as bare arrays, XML with the specification's element
 //! names, errors as `errors/error{code,description}`. Only public cases are listed or served, and
-//! of them only what `gongzhi_cases::publicity` makes public: the location rounded to a grid,
+//! of them only what `gongzhi_cases::rules::publicity` makes public: the location rounded to a grid,
 //! the description or staff's redaction of it, approved photos (without their metadata); the
 //! address only when staff approved it, reporters' personal data never.
 
@@ -20,10 +20,13 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
 
-use gongzhi_cases::catalog::{self, Category};
-use gongzhi_cases::publicity::{self, Original, PUBLIC_CASE_IDS};
-use gongzhi_cases::store::{Channel, Kind, NewCase};
-use gongzhi_cases::workflow::Status;
+use gongzhi_cases::model::catalog::Category;
+use gongzhi_cases::model::publicity::{Original, Shown};
+use gongzhi_cases::model::{Channel, Kind, NewCase};
+use gongzhi_cases::rules::publicity::{public_photo, shown};
+use gongzhi_cases::rules::workflow::Status;
+use gongzhi_cases::store::catalog;
+use gongzhi_cases::store::publicity::{self, PUBLIC_CASE_IDS};
 use gongzhi_core::db::{opt_text, Db, Migration};
 use gongzhi_core::http::AppState;
 use gongzhi_core::identity::{Actor, ActorKind, Assignment, Role};
@@ -328,11 +331,7 @@ fn status_of(s: &str) -> &'static str {
 }
 
 /// A public request: `shown` is what publicity lets the public see of the case.
-fn request_json(
-    r: &sqlx::any::AnyRow,
-    names: &Map<String, Value>,
-    shown: &publicity::Shown,
-) -> Result<Value> {
+fn request_json(r: &sqlx::any::AnyRow, names: &Map<String, Value>, shown: &Shown) -> Result<Value> {
     let category: String = r.try_get("category_code")?;
     let status: String = r.try_get("status")?;
     // The client's own media URL, else our first approved photo.
@@ -473,7 +472,7 @@ async fn list_requests(state: &AppState, p: &Params) -> Result<Vec<Value>> {
             address: address.as_deref(),
             photos: &publication.photos_public,
         };
-        let Some(shown) = publicity::shown(publication, &original, precision) else {
+        let Some(shown) = shown(publication, &original, precision) else {
             continue;
         };
         let mut v = request_json(r, &names, &shown)?;
@@ -778,9 +777,15 @@ async fn create(
         ));
     }
     let index = state.locate.load();
-    let (case, _) =
-        gongzhi_cases::intake::create(&state.db, &state.sealer, &index, &actor, &input, None)
-            .await?;
+    let (case, _) = gongzhi_cases::commands::create_case(
+        &state.db,
+        &state.sealer,
+        &index,
+        &actor,
+        &input,
+        None,
+    )
+    .await?;
     Ok((case.number, token))
 }
 
@@ -833,7 +838,7 @@ async fn add_update(state: &AppState, p: &Params) -> Result<Value> {
         });
     }
     let now = now_ms();
-    gongzhi_cases::store::add_event(
+    gongzhi_cases::store::cases::add_event(
         &mut tx,
         &case_id,
         now,
@@ -885,7 +890,7 @@ async fn media(State(state): State<AppState>, Path(id): Path<String>) -> Respons
         return not_found();
     }
     // A photo whose metadata cannot be stripped is not served.
-    match publicity::public_photo(&ct, bytes) {
+    match public_photo(&ct, bytes) {
         Ok(bytes) => gongzhi_core::attachments::respond(ct, bytes),
         Err(_) => not_found(),
     }

@@ -6,9 +6,9 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
+use gongzhi_cases::rules::workflow::Status;
 use gongzhi_cases::stats::{self, CaseFigures, CounterDelta, StatsLevel};
 use gongzhi_cases::store::bulk::{self, insert_seeded, SeededCase};
-use gongzhi_cases::workflow::Status;
 use gongzhi_core::db::Db;
 use gongzhi_core::identity::Actor;
 use gongzhi_core::{audit, Error, Result};

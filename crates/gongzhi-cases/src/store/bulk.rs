@@ -5,8 +5,8 @@
 use serde::Serialize;
 use sqlx::{AnyConnection, Column, Row};
 
-use crate::store::{Channel, Kind};
-use crate::workflow::Status;
+use crate::model::{Channel, Kind};
+use crate::rules::workflow::Status;
 use gongzhi_core::db::{rows_per_statement, Db};
 use gongzhi_core::identity::Actor;
 use gongzhi_core::{audit, Error, Result};
