@@ -61,7 +61,7 @@ struct StatsQuery {
     /// `YYYY-MM`, on the configured monthly cycle.
     period: String,
     #[param(inline)]
-    level: crate::stats::StatsLevel,
+    level: crate::rules::stats::StatsLevel,
     /// json (default), csv (UTF-8 with BOM) or xlsx.
     format: Option<String>,
 }
@@ -69,14 +69,14 @@ struct StatsQuery {
 /// The monthly ranking: three rates over valid callbacks and GB/T handling and closure rates
 /// over dispatched cases, one row per street, community, grid or unit.
 #[utoipa::path(get, path = "/api/v1/stats/cases", tag = "stats", security(("bearer" = [])), params(StatsQuery),
-    responses((status = 200, body = Vec<crate::stats::StatsRow>), (status = 400, body = gongzhi_core::http::ErrorBody)))]
+    responses((status = 200, body = Vec<crate::rules::stats::StatsRow>), (status = 400, body = gongzhi_core::http::ErrorBody)))]
 async fn case_stats(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
-    let rows = crate::stats::compute(&state.db, &actor, &q.period, q.level).await?;
+    let rows = crate::queries::stats::compute(&state.db, &actor, &q.period, q.level).await?;
     let name = format!("case-stats-{}", q.period);
     Ok(match q.format.as_deref().unwrap_or("json") {
         "json" => Json(rows).into_response(),
@@ -88,7 +88,7 @@ async fn case_stats(
                     format!("attachment; filename=\"{name}.csv\""),
                 ),
             ],
-            crate::stats::to_csv(&rows),
+            crate::rules::stats::to_csv(&rows),
         )
             .into_response(),
         "xlsx" => (
@@ -102,7 +102,7 @@ async fn case_stats(
                     format!("attachment; filename=\"{name}.xlsx\""),
                 ),
             ],
-            crate::stats::to_xlsx(&rows)?,
+            crate::rules::stats::to_xlsx(&rows)?,
         )
             .into_response(),
         other => {
@@ -116,34 +116,34 @@ async fn case_stats(
 }
 
 /// The measure settings: weights of the three rates, the 基本满意 factor, the cycle start day.
-#[utoipa::path(get, path = "/api/v1/stats/settings", tag = "stats", security(("bearer" = [])), responses((status = 200, body = crate::stats::MeasureSettings)))]
+#[utoipa::path(get, path = "/api/v1/stats/settings", tag = "stats", security(("bearer" = [])), responses((status = 200, body = crate::rules::stats::MeasureSettings)))]
 async fn get_settings(
     State(state): State<AppState>,
     Authed(actor): Authed,
-) -> ApiResult<Json<crate::stats::MeasureSettings>> {
-    authorize(&actor, crate::stats::STATS_READ, &Target::global()).or_else(|e| {
+) -> ApiResult<Json<crate::rules::stats::MeasureSettings>> {
+    authorize(&actor, crate::permissions::STATS_READ, &Target::global()).or_else(|e| {
         if actor
             .assignments
             .iter()
-            .any(|a| crate::stats::STATS_READ.roles.contains(&a.role))
+            .any(|a| crate::permissions::STATS_READ.roles.contains(&a.role))
         {
             Ok(())
         } else {
             Err(e)
         }
     })?;
-    Ok(Json(crate::stats::load_settings(&state.db).await?))
+    Ok(Json(crate::store::stats::load_settings(&state.db).await?))
 }
 
 /// Changes the measure settings (administrators).
-#[utoipa::path(put, path = "/api/v1/stats/settings", tag = "stats", security(("bearer" = [])), request_body = crate::stats::MeasureSettings,
-    responses((status = 200, body = crate::stats::MeasureSettings), (status = 400, body = gongzhi_core::http::ErrorBody)))]
+#[utoipa::path(put, path = "/api/v1/stats/settings", tag = "stats", security(("bearer" = [])), request_body = crate::rules::stats::MeasureSettings,
+    responses((status = 200, body = crate::rules::stats::MeasureSettings), (status = 400, body = gongzhi_core::http::ErrorBody)))]
 async fn put_settings(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiJson(s): ApiJson<crate::stats::MeasureSettings>,
-) -> ApiResult<Json<crate::stats::MeasureSettings>> {
-    crate::stats::save_settings(&state.db, &actor, &s).await?;
+    ApiJson(s): ApiJson<crate::rules::stats::MeasureSettings>,
+) -> ApiResult<Json<crate::rules::stats::MeasureSettings>> {
+    crate::commands::save_settings(&state.db, &actor, &s).await?;
     Ok(Json(s))
 }
 

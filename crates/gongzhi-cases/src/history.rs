@@ -376,7 +376,7 @@ pub async fn import(
     let calendar = load_calendar(db).await?;
     let importer = actor.label();
     let mut tx = db.begin_write().await?;
-    let mut counters = crate::stats::CounterDelta::default();
+    let mut counters = crate::rules::stats::CounterDelta::default();
     for (c, l) in cases.iter().zip(&located) {
         let l = l.as_ref().expect("located above");
         let cat = &categories[&c.category];
@@ -384,7 +384,7 @@ pub async fn import(
         let id = uuid::Uuid::new_v4().to_string();
         let status = status_of(c);
         counters.add(
-            &crate::stats::CaseFigures {
+            &crate::rules::stats::CaseFigures {
                 merged: status == Status::Merged,
                 codes: [
                     Some(l.street.code.clone()),

@@ -20,7 +20,7 @@ pub mod permissions;
 pub mod queries;
 pub mod roles;
 pub mod rules;
-pub mod stats;
+
 pub mod store;
 
 /// The paths `calendar.rs` names, until the calendar moves to the core (issue 14).
@@ -48,8 +48,8 @@ static ACTIONS: std::sync::LazyLock<Vec<Action>> = std::sync::LazyLock::new(|| {
         permissions::CASE_CREATE,
         permissions::CASE_READ,
         permissions::REPORTER_REVEAL,
-        stats::STATS_READ,
-        stats::SETTINGS_MANAGE,
+        permissions::STATS_READ,
+        permissions::SETTINGS_MANAGE,
         permissions::CASE_PUBLISH,
         permissions::CATALOG_MANAGE,
     ];
@@ -128,7 +128,7 @@ pub const MIGRATIONS: &[Migration] = &[
     CASES_0003,
     CASES_0004_WEB,
     CASES_0005_EXTRAS,
-    stats::MIGRATION,
+    store::stats::MIGRATION,
     CASES_0007_STATUS_LIST,
     CASES_0008_IDEMPOTENCY_HASH,
     store::publicity::MIGRATION,

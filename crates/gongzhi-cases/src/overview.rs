@@ -134,7 +134,7 @@ pub async fn trend(db: &Db, actor: &Actor, now: i64, days: i64) -> Result<Trend>
 /// last [`TREND_DAYS`] days.
 #[derive(Debug, Clone, Default)]
 pub struct Dashboard {
-    pub ranking: Vec<crate::stats::StatsRow>,
+    pub ranking: Vec<crate::rules::stats::StatsRow>,
     pub trend: Trend,
 }
 
@@ -147,10 +147,10 @@ pub async fn dashboard(
     db: &Db,
     actor: &Actor,
     period: &str,
-    level: crate::stats::StatsLevel,
+    level: crate::rules::stats::StatsLevel,
     now: i64,
 ) -> Result<Dashboard> {
-    let ranking = crate::stats::compute(db, actor, period, level).await?;
+    let ranking = crate::queries::stats::compute(db, actor, period, level).await?;
     let trend = trend(db, actor, now, TREND_DAYS).await?;
     Ok(Dashboard { ranking, trend })
 }

@@ -42,3 +42,11 @@ pub const CATALOG_MANAGE: Action = Action::new("catalog_manage", &[Role::ADMIN])
 /// desks that dispatch, within their area.
 pub const CASE_PUBLISH: Action =
     Action::new("case_publish", &[crate::roles::DISPATCHER, Role::ADMIN]);
+
+/// Read the measures and rankings (within scope).
+pub const STATS_READ: Action = Action::new(
+    "stats_read",
+    &[crate::roles::DISPATCHER, Role::LEADER, Role::ADMIN],
+);
+/// Change the measures' settings.
+pub const SETTINGS_MANAGE: Action = Action::new("case_settings_manage", &[Role::ADMIN]);

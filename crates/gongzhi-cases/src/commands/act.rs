@@ -63,7 +63,7 @@ pub async fn act(
             "the case was changed by someone else first; reload and try again",
         ));
     }
-    crate::stats::record_change(&mut tx, Some(&r), &case_id).await?;
+    crate::store::stats::record_change(&mut tx, Some(&r), &case_id).await?;
     follow_up(db, &mut tx, &case_id, step, now).await?;
     if step == Step::Merge {
         // The duplicate's reporter hears about the primary's progress through the primary.

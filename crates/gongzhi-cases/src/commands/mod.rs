@@ -13,6 +13,7 @@ mod follow_up;
 mod merge;
 mod publish;
 mod save_category;
+mod save_settings;
 mod steps;
 mod summon;
 
@@ -21,3 +22,4 @@ pub use add_rule::add_rule;
 pub use create::create_case;
 pub use publish::set_publication;
 pub use save_category::{save_category, seed_if_empty};
+pub use save_settings::save_settings;

@@ -15,9 +15,9 @@ use gongzhi_core::http::AppState;
 use gongzhi_core::identity::Action;
 use gongzhi_core::module::{AdminSection, MenuEntry};
 
+use crate::permissions::STATS_READ;
 use crate::permissions::{CASE_CREATE, CASE_READ};
 use crate::rules::workflow::Step;
-use crate::stats::STATS_READ;
 
 pub use report::{HOTLINE_INTAKE, PATROL_REPORT};
 

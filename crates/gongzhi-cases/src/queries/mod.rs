@@ -3,3 +3,4 @@
 pub mod case;
 pub mod catalog;
 pub mod publicity;
+pub mod stats;

@@ -4,4 +4,5 @@ pub mod deadlines;
 pub mod nearby;
 pub mod publicity;
 pub mod routing;
+pub mod stats;
 pub mod workflow;

@@ -220,7 +220,7 @@ pub async fn copy_cases(db: &Db, target: i64, spread: bool) -> Result<i64> {
         .execute(tx.conn())
         .await?
         .rows_affected();
-        crate::stats::contributions_of_copies(&mut tx, &format!("-{n}"))
+        crate::store::stats::contributions_of_copies(&mut tx, &format!("-{n}"))
             .await?
             .apply(&mut tx)
             .await?;

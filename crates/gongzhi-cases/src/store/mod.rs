@@ -12,6 +12,7 @@ pub mod list;
 pub mod publicity;
 pub mod reference;
 
+pub mod stats;
 pub mod steps;
 
 use gongzhi_core::db::Db;
