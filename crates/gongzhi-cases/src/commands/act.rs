@@ -6,8 +6,9 @@ use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::changes::{need, Changes};
 use super::follow_up::follow_up;
-use super::steps::{changes, need, Changes};
+use super::steps::changes;
 use crate::model::{Access, ActionInput, CaseView};
 use crate::queries::case::as_reporter_sees;
 use crate::rules::workflow::{self, Facts, Over, Status, Step};

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::steps::Changes;
+use super::changes::Changes;
 use crate::model::ActionInput;
 use crate::store::SetValue;
 use gongzhi_core::{Error, Result};

@@ -5,7 +5,7 @@ use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::steps::{unit_exists, Changes};
+use super::changes::{unit_exists, Changes};
 use crate::model::ActionInput;
 use crate::rules::deadlines::deadlines_from;
 use crate::store::reference::load_calendar;

@@ -5,7 +5,7 @@ use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::steps::{need, Changes};
+use super::changes::{need, Changes};
 use crate::model::ActionInput;
 use crate::rules::workflow::Step;
 use crate::store::SetValue;

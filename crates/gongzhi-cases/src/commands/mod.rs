@@ -6,6 +6,7 @@
 mod act;
 mod add_rule;
 mod call_back;
+mod changes;
 mod create;
 mod dispatch;
 mod extend;

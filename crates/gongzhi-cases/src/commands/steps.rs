@@ -1,49 +1,18 @@
 //! What each step changes on the case: the columns it sets and the data its timeline event
 //! carries. The simple steps are here; a step family with rules of its own has its own file
-//! (dispatch, call_back, extend, summon, merge).
+//! (dispatch, call_back, extend, summon, merge); what they share is in `changes`.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::changes::{need, Changes};
 use crate::model::ActionInput;
 use crate::rules::workflow::{Status, Step};
-use crate::store::catalog::{self, Coded};
 use crate::store::SetValue;
 use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::identity::Actor;
-use gongzhi_core::{Error, Result};
-
-/// A step's column changes as (column, value) pairs, and its event's data.
-pub struct Changes {
-    pub sets: Vec<(&'static str, SetValue)>,
-    pub data: Value,
-}
-
-impl Changes {
-    fn set(sets: Vec<(&'static str, SetValue)>) -> Self {
-        Changes {
-            sets,
-            data: json!({}),
-        }
-    }
-}
-
-/// A trimmed, non-empty text field a step needs.
-pub fn need<'a>(v: &'a Option<String>, what: &str, step: Step) -> Result<&'a str> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| Error::invalid("missing_field", format!("{} needs {what}", step.as_str())))
-}
-
-/// Refuses a unit code that names no unit.
-pub async fn unit_exists(tx: &mut WriteTx, unit: &str) -> Result<()> {
-    if !catalog::exists(tx, Coded::Units, unit).await? {
-        return Err(Error::invalid("unknown_unit", format!("no unit {unit}")));
-    }
-    Ok(())
-}
+use gongzhi_core::Result;
 
 fn now_at(column: &'static str, now: i64) -> (&'static str, SetValue) {
     (column, SetValue::Int(Some(now)))

@@ -4,7 +4,7 @@ use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::steps::{need, unit_exists, Changes};
+use super::changes::{need, unit_exists, Changes};
 use crate::model::ActionInput;
 use crate::rules::workflow::Step;
 use crate::store::steps;
