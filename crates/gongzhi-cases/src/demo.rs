@@ -11,8 +11,8 @@ use gongzhi_core::Result;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::history::PastCase;
 use crate::model::{Channel, Kind};
+use crate::rules::history::PastCase;
 
 /// The generated history's seed: the same `now` gives the same cases.
 const HISTORY_SEED: u64 = 110_102;
@@ -87,7 +87,7 @@ pub async fn seed(demo: &Demo<'_>) -> Result<Vec<String>> {
         .ok_or_else(|| gongzhi_core::Error::internal("the demo's moment is out of range"))?
         .with_timezone(&gongzhi_core::time::shanghai());
     let past = history(now, demo.size.days, demo.size.per_day);
-    crate::history::import(demo.db, &index, &actor, &past).await?;
+    crate::commands::import_history(demo.db, &index, &actor, &past).await?;
     Ok(vec![])
 }
 

@@ -9,7 +9,6 @@ mod api;
 pub mod calendar;
 pub mod commands;
 pub mod demo;
-pub mod history;
 pub mod jobs;
 pub mod measures;
 pub mod model;

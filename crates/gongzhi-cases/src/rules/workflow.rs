@@ -344,7 +344,7 @@ mod tests {
             (Step::CallBack, None),
         ] {
             s = next(s, step, f, passed)
-                .unwrap_or_else(|e| panic!("{step:?} from {s:?}: {e}"))
+                .unwrap_or_else(|e| panic!("{step:?} from {s:?}: {e:?}"))
                 .to;
         }
         assert_eq!(s, Status::CalledBack);

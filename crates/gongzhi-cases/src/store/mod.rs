@@ -6,6 +6,7 @@
 pub mod bulk;
 pub mod cases;
 pub mod catalog;
+pub mod history;
 pub mod intake;
 pub mod list;
 

@@ -9,7 +9,6 @@
 /// Files that still hold SQL outside a store: the cases crate's and Open311's old layout (their
 /// restructuring is on the way), and a few core files whose queries are not yet in a store.
 const SQL_DEBT: &[&str] = &[
-    "gongzhi-cases/src/history.rs",
     "gongzhi-cases/src/jobs.rs",
     "gongzhi-cases/src/lib.rs",
     "gongzhi-cases/src/notify.rs",

@@ -548,7 +548,10 @@ async fn deadlines_follow_the_imported_calendar(backend: Backend) {
     let file = app.dir.path().join("one.csv");
     std::fs::write(
         &file,
-        format!("{}\n{line}\n", gongzhi_cases::history::HEADER.join(",")),
+        format!(
+            "{}\n{line}\n",
+            gongzhi_cases::rules::history::HEADER.join(",")
+        ),
     )
     .unwrap();
     let out = app.cli(&["import", "cases", file.to_str().unwrap()], None);
