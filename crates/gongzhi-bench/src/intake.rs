@@ -28,7 +28,8 @@ pub async fn measure_intake(
     cases: usize,
     concurrency: usize,
 ) -> Result<IntakeFigures> {
-    use gongzhi_cases::store::{create, Channel, Kind, Location, NewCase, Reporter};
+    use gongzhi_cases::commands::create_case as create;
+    use gongzhi_cases::model::{Channel, Kind, Location, NewCase, Reporter};
     use gongzhi_core::identity::{Actor, Assignment};
     let config = gongzhi_core::config::Config {
         data_dir: data_dir.to_path_buf(),
@@ -68,7 +69,7 @@ pub async fn measure_intake(
             extras: vec![],
         })
         .collect();
-    let outside = |r: &Result<(gongzhi_cases::store::CaseView, bool)>| {
+    let outside = |r: &Result<(gongzhi_cases::model::CaseView, bool)>| {
         matches!(r, Err(Error::OutsideJurisdiction))
     };
     // Sequential: one request after another.

@@ -45,7 +45,8 @@ async fn time_stats_levels(
     period: &str,
     runs: usize,
 ) -> Result<Vec<(&'static str, usize, f64, f64)>> {
-    use gongzhi_cases::stats::{compute, StatsLevel};
+    use gongzhi_cases::queries::stats::compute;
+    use gongzhi_cases::rules::stats::StatsLevel;
     use gongzhi_core::identity::{Actor, ActorKind, Assignment, Role};
     let leader = Actor {
         kind: ActorKind::User,
@@ -107,8 +108,9 @@ pub async fn measure_stats(
     } else {
         "SQLite"
     };
-    let settings = gongzhi_cases::stats::load_settings(&db).await?;
-    let (start, end) = gongzhi_cases::stats::period_bounds(period, settings.cycle_start_day)?;
+    let settings = gongzhi_cases::store::stats::load_settings(&db).await?;
+    let (start, end) =
+        gongzhi_cases::rules::stats::period_bounds(period, settings.cycle_start_day)?;
     let load_before = load_average();
     let mut out = Vec::new();
     for &n in sizes {

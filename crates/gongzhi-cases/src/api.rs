@@ -8,9 +8,10 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::catalog::{self, Category, CategoryNode, RoutingRule};
-use crate::store::{self, ActionInput, CaseFilter, CasePage, CaseView, NewCase};
-use crate::workflow::Step;
+use crate::model::catalog::{tree, Category, CategoryNode, RoutingRule};
+use crate::model::{ActionInput, CaseFilter, CasePage, CaseView, NewCase};
+use crate::rules::workflow::Step;
+use crate::{commands, queries, store};
 use gongzhi_core::http::{ApiError, ApiJson, ApiQuery, ApiResult, Authed};
 use gongzhi_core::identity::{authorize, Target};
 use gongzhi_core::state::AppState;
@@ -27,6 +28,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(case_stats))
         .routes(routes!(get_settings, put_settings))
         .routes(routes!(my_notifications))
+        .routes(routes!(get_publication, put_publication))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -38,14 +40,14 @@ struct InboxQuery {
 
 /// The caller's inbox: their own notices, their units', and as a leader their scopes'.
 #[utoipa::path(get, path = "/api/v1/me/notifications", tag = "auth", security(("bearer" = [])), params(InboxQuery),
-    responses((status = 200, body = Vec<crate::notify::Notification>)))]
+    responses((status = 200, body = Vec<gongzhi_core::notify::Notification>)))]
 async fn my_notifications(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<InboxQuery>,
-) -> ApiResult<Json<Vec<crate::notify::Notification>>> {
+) -> ApiResult<Json<Vec<gongzhi_core::notify::Notification>>> {
     Ok(Json(
-        crate::notify::for_actor(
+        gongzhi_core::notify::for_actor(
             &state.db,
             &actor,
             gongzhi_core::http::params::count("limit", q.limit, 50, 500)?,
@@ -60,7 +62,7 @@ struct StatsQuery {
     /// `YYYY-MM`, on the configured monthly cycle.
     period: String,
     #[param(inline)]
-    level: crate::stats::StatsLevel,
+    level: crate::rules::stats::StatsLevel,
     /// json (default), csv (UTF-8 with BOM) or xlsx.
     format: Option<String>,
 }
@@ -68,14 +70,14 @@ struct StatsQuery {
 /// The monthly ranking: three rates over valid callbacks and GB/T handling and closure rates
 /// over dispatched cases, one row per street, community, grid or unit.
 #[utoipa::path(get, path = "/api/v1/stats/cases", tag = "stats", security(("bearer" = [])), params(StatsQuery),
-    responses((status = 200, body = Vec<crate::stats::StatsRow>), (status = 400, body = gongzhi_core::http::ErrorBody)))]
+    responses((status = 200, body = Vec<crate::rules::stats::StatsRow>), (status = 400, body = gongzhi_core::http::ErrorBody)))]
 async fn case_stats(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
-    let rows = crate::stats::compute(&state.db, &actor, &q.period, q.level).await?;
+    let rows = crate::queries::stats::compute(&state.db, &actor, &q.period, q.level).await?;
     let name = format!("case-stats-{}", q.period);
     Ok(match q.format.as_deref().unwrap_or("json") {
         "json" => Json(rows).into_response(),
@@ -87,7 +89,7 @@ async fn case_stats(
                     format!("attachment; filename=\"{name}.csv\""),
                 ),
             ],
-            crate::stats::to_csv(&rows),
+            crate::rules::stats::to_csv(&rows),
         )
             .into_response(),
         "xlsx" => (
@@ -101,7 +103,7 @@ async fn case_stats(
                     format!("attachment; filename=\"{name}.xlsx\""),
                 ),
             ],
-            crate::stats::to_xlsx(&rows)?,
+            crate::rules::stats::to_xlsx(&rows)?,
         )
             .into_response(),
         other => {
@@ -115,34 +117,34 @@ async fn case_stats(
 }
 
 /// The measure settings: weights of the three rates, the 基本满意 factor, the cycle start day.
-#[utoipa::path(get, path = "/api/v1/stats/settings", tag = "stats", security(("bearer" = [])), responses((status = 200, body = crate::stats::MeasureSettings)))]
+#[utoipa::path(get, path = "/api/v1/stats/settings", tag = "stats", security(("bearer" = [])), responses((status = 200, body = crate::rules::stats::MeasureSettings)))]
 async fn get_settings(
     State(state): State<AppState>,
     Authed(actor): Authed,
-) -> ApiResult<Json<crate::stats::MeasureSettings>> {
-    authorize(&actor, crate::stats::STATS_READ, &Target::global()).or_else(|e| {
+) -> ApiResult<Json<crate::rules::stats::MeasureSettings>> {
+    authorize(&actor, crate::permissions::STATS_READ, &Target::global()).or_else(|e| {
         if actor
             .assignments
             .iter()
-            .any(|a| crate::stats::STATS_READ.roles.contains(&a.role))
+            .any(|a| crate::permissions::STATS_READ.roles.contains(&a.role))
         {
             Ok(())
         } else {
             Err(e)
         }
     })?;
-    Ok(Json(crate::stats::load_settings(&state.db).await?))
+    Ok(Json(crate::store::stats::load_settings(&state.db).await?))
 }
 
 /// Changes the measure settings (administrators).
-#[utoipa::path(put, path = "/api/v1/stats/settings", tag = "stats", security(("bearer" = [])), request_body = crate::stats::MeasureSettings,
-    responses((status = 200, body = crate::stats::MeasureSettings), (status = 400, body = gongzhi_core::http::ErrorBody)))]
+#[utoipa::path(put, path = "/api/v1/stats/settings", tag = "stats", security(("bearer" = [])), request_body = crate::rules::stats::MeasureSettings,
+    responses((status = 200, body = crate::rules::stats::MeasureSettings), (status = 400, body = gongzhi_core::http::ErrorBody)))]
 async fn put_settings(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    ApiJson(s): ApiJson<crate::stats::MeasureSettings>,
-) -> ApiResult<Json<crate::stats::MeasureSettings>> {
-    crate::stats::save_settings(&state.db, &actor, &s).await?;
+    ApiJson(s): ApiJson<crate::rules::stats::MeasureSettings>,
+) -> ApiResult<Json<crate::rules::stats::MeasureSettings>> {
+    crate::commands::save_settings(&state.db, &actor, &s).await?;
     Ok(Json(s))
 }
 
@@ -159,8 +161,8 @@ async fn list_categories(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<CategoryQuery>,
 ) -> ApiResult<Json<Vec<CategoryNode>>> {
-    Ok(Json(catalog::tree(
-        catalog::list(&state.db).await?,
+    Ok(Json(tree(
+        store::catalog::list(&state.db).await?,
         q.public.unwrap_or(false),
     )))
 }
@@ -180,7 +182,7 @@ async fn save_category(
             Error::invalid("code_mismatch", "the code in the path and the body differ").into(),
         );
     }
-    let created = catalog::save(&state.db, &actor, &c).await?;
+    let created = commands::save_category(&state.db, &actor, &c).await?;
     Ok((
         if created {
             StatusCode::CREATED
@@ -197,7 +199,9 @@ async fn list_rules(
     State(state): State<AppState>,
     Authed(actor): Authed,
 ) -> ApiResult<Json<Vec<RoutingRule>>> {
-    Ok(Json(catalog::routing_rules(&state.db, &actor).await?))
+    Ok(Json(
+        queries::catalog::routing_rules(&state.db, &actor).await?,
+    ))
 }
 
 /// Adds a routing rule (administrators).
@@ -208,7 +212,7 @@ async fn add_rule(
     Authed(actor): Authed,
     ApiJson(rule): ApiJson<RoutingRule>,
 ) -> ApiResult<(StatusCode, Json<RoutingRule>)> {
-    let id = store::add_rule(
+    let id = commands::add_rule(
         &state.db,
         &actor,
         rule.category.as_deref(),
@@ -240,7 +244,7 @@ async fn create_case(
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
     let index = state.locate.load();
     let (view, created) =
-        store::create(&state.db, &state.sealer, &index, &actor, &input, key).await?;
+        commands::create_case(&state.db, &state.sealer, &index, &actor, &input, key).await?;
     Ok((
         if created {
             StatusCode::CREATED
@@ -259,7 +263,7 @@ async fn list_cases(
     ApiQuery(f): ApiQuery<CaseFilter>,
 ) -> ApiResult<Json<CasePage>> {
     Ok(Json(
-        store::list(&state.db, &state.sealer, &actor, &f).await?,
+        queries::case::list(&state.db, &state.sealer, &actor, &f).await?,
     ))
 }
 
@@ -281,7 +285,7 @@ async fn get_case(
     ApiQuery(q): ApiQuery<RevealQuery>,
 ) -> ApiResult<Json<CaseView>> {
     Ok(Json(
-        store::get(
+        queries::case::get(
             &state.db,
             &state.sealer,
             &actor,
@@ -315,6 +319,40 @@ async fn act(
         )
     })?;
     Ok(Json(
-        store::act(&state.db, &state.sealer, &actor, &id, step, &input).await?,
+        commands::act(&state.db, &state.sealer, &actor, &id, step, &input).await?,
+    ))
+}
+
+/// What of a case is public through Open311, and who decided.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/publication", tag = "cases", security(("bearer" = [])),
+    params(("id" = String, Path, description = "case id or number")),
+    responses((status = 200, body = crate::model::publicity::Publication), (status = 404, body = gongzhi_core::http::ErrorBody)))]
+async fn get_publication(
+    axum::extract::State(state): axum::extract::State<gongzhi_core::state::AppState>,
+    gongzhi_core::http::Authed(actor): gongzhi_core::http::Authed,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> gongzhi_core::http::ApiResult<axum::Json<crate::model::publicity::Publication>> {
+    Ok(axum::Json(
+        queries::publicity::publication(&state.db, &state.sealer, &actor, &id).await?,
+    ))
+}
+
+/// Review: publish or withdraw a case, redact its public text, approve its address and its
+/// photos one by one (dispatchers and administrators of its area; audited). Replaces the last
+/// decision whole.
+#[utoipa::path(put, path = "/api/v1/cases/{id}/publication", tag = "cases", security(("bearer" = [])),
+    params(("id" = String, Path, description = "case id or number")), request_body = crate::model::publicity::PublicationInput,
+    responses((status = 200, body = crate::model::publicity::Publication), (status = 400, body = gongzhi_core::http::ErrorBody),
+              (status = 403, body = gongzhi_core::http::ErrorBody), (status = 404, body = gongzhi_core::http::ErrorBody)))]
+async fn put_publication(
+    axum::extract::State(state): axum::extract::State<gongzhi_core::state::AppState>,
+    gongzhi_core::http::Authed(actor): gongzhi_core::http::Authed,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    gongzhi_core::http::ApiJson(input): gongzhi_core::http::ApiJson<
+        crate::model::publicity::PublicationInput,
+    >,
+) -> gongzhi_core::http::ApiResult<axum::Json<crate::model::publicity::Publication>> {
+    Ok(axum::Json(
+        commands::set_publication(&state.db, &state.sealer, &actor, &id, &input).await?,
     ))
 }

@@ -11,8 +11,8 @@ use gongzhi_core::Result;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::history::PastCase;
-use crate::store::{Channel, Kind};
+use crate::model::{Channel, Kind};
+use crate::rules::history::PastCase;
 
 /// The generated history's seed: the same `now` gives the same cases.
 const HISTORY_SEED: u64 = 110_102;
@@ -70,7 +70,7 @@ pub const USERS: &[DemoUser] = &[
 pub async fn seed(demo: &Demo<'_>) -> Result<Vec<String>> {
     let actor = demo.actor();
     for (category, suffix) in ROUTES {
-        crate::store::add_rule(
+        crate::commands::add_rule(
             demo.db,
             &actor,
             Some(category),
@@ -79,16 +79,16 @@ pub async fn seed(demo: &Demo<'_>) -> Result<Vec<String>> {
         )
         .await?;
     }
-    let holidays = crate::calendar::parse_calendar_csv(CALENDAR_2026)
+    let holidays = gongzhi_core::calendar::parse_calendar_csv(CALENDAR_2026)
         .map_err(|e| gongzhi_core::Error::internal(format!("demo calendar: {e:?}")))?;
-    crate::calendar::import(demo.db, &actor, "default", &holidays).await?;
-    crate::intake::forget_reference(demo.db).await;
+    gongzhi_core::calendar::import(demo.db, &actor, "default", &holidays).await?;
+    crate::store::reference::forget_reference(demo.db).await;
     let index = areas::build_locate_index(demo.db).await?;
     let now = DateTime::from_timestamp_millis(demo.now_ms)
         .ok_or_else(|| gongzhi_core::Error::internal("the demo's moment is out of range"))?
         .with_timezone(&gongzhi_core::time::shanghai());
     let past = history(now, demo.size.days, demo.size.per_day);
-    crate::history::import(demo.db, &index, &actor, &past).await?;
+    crate::commands::import_history(demo.db, &index, &actor, &past).await?;
     Ok(vec![])
 }
 

@@ -1,26 +1,24 @@
 //! Cases (诉求/案件): one door for every request — hotline, web, patrol, Open311, API, import —
 //! and the closed loop from intake to callback on working-time deadlines (DESIGN.md §3.3).
+//!
+//! The rooms, as in every module: `model` (types, parsed at the edge), `rules` (pure), `store`
+//! (the only SQL), `commands` (one file per use case), `queries` (what is read), `api` (JSON
+//! handlers), `pages`, `permissions`, `demo`; this file is the manifest.
 
 mod api;
-pub mod catalog;
+pub mod commands;
 pub mod demo;
-pub mod history;
-pub mod intake;
 pub mod jobs;
 pub mod measures;
+pub mod model;
 pub mod overview;
 pub mod pages;
-pub mod publicity;
+pub mod permissions;
+pub mod queries;
 pub mod roles;
-pub mod stats;
-pub mod store;
-pub mod workflow;
+pub mod rules;
 
-// TEMPORARY (issue 14 merge): the calendar and notifications moved into the core; these
-// re-exports keep `crate::calendar::…` / `crate::notify::…` call sites compiling while the
-// cases crate is restructured. The lead removes them after merging (call the core directly).
-pub use gongzhi_core::{calendar, notify};
-// END TEMPORARY
+pub mod store;
 
 use gongzhi_core::db::{Db, Migration};
 use gongzhi_core::demo::{Demo, DemoUser};
@@ -36,15 +34,15 @@ pub struct Cases;
 /// Every permission the module checks: its own actions and one per workflow step.
 static ACTIONS: std::sync::LazyLock<Vec<Action>> = std::sync::LazyLock::new(|| {
     let mut v = vec![
-        store::CASE_CREATE,
-        store::CASE_READ,
-        store::REPORTER_REVEAL,
-        stats::STATS_READ,
-        stats::SETTINGS_MANAGE,
-        publicity::CASE_PUBLISH,
-        catalog::CATALOG_MANAGE,
+        permissions::CASE_CREATE,
+        permissions::CASE_READ,
+        permissions::REPORTER_REVEAL,
+        permissions::STATS_READ,
+        permissions::SETTINGS_MANAGE,
+        permissions::CASE_PUBLISH,
+        permissions::CATALOG_MANAGE,
     ];
-    v.extend(workflow::ALL_STEPS.iter().map(|s| s.permission().0));
+    v.extend(rules::workflow::ALL_STEPS.iter().map(|s| s.permission().0));
     v
 });
 
@@ -56,7 +54,7 @@ impl Module for Cases {
         MIGRATIONS
     }
     fn api(&self) -> OpenApiRouter<AppState> {
-        api::api().merge(publicity::api())
+        api::api()
     }
     fn roles(&self) -> &'static [RoleDef] {
         roles::ROLES
@@ -83,7 +81,7 @@ impl Module for Cases {
         }]
     }
     fn seed<'a>(&'a self, db: &'a Db) -> SeedFuture<'a> {
-        Box::pin(catalog::seed_if_empty(db))
+        Box::pin(commands::seed_if_empty(db))
     }
     fn job_kinds(&self) -> &'static [JobKind] {
         jobs::JOB_KINDS
@@ -101,7 +99,11 @@ impl Module for Cases {
 
 /// A case's photos are seen by whoever may read the case (its reporter included).
 fn case_photos<'a>(state: &'a AppState, actor: &'a Actor, id: &'a str) -> OwnerFuture<'a> {
-    Box::pin(async move { store::may_read(&state.db, actor, id).await.map(|_| ()) })
+    Box::pin(async move {
+        queries::case::may_read(&state.db, actor, id)
+            .await
+            .map(|_| ())
+    })
 }
 
 pub const MIGRATIONS: &[Migration] = &[
@@ -109,10 +111,10 @@ pub const MIGRATIONS: &[Migration] = &[
     CASES_0003,
     CASES_0004_WEB,
     CASES_0005_EXTRAS,
-    stats::MIGRATION,
+    store::stats::MIGRATION,
     CASES_0007_STATUS_LIST,
     CASES_0008_IDEMPOTENCY_HASH,
-    publicity::MIGRATION,
+    store::publicity::MIGRATION,
 ];
 
 /// A retry is told apart from a new report that reuses a key by the hash of its request.

@@ -7,7 +7,8 @@ use gongzhi_core::identity::Actor;
 use gongzhi_core::module::{Measure, MeasureFuture, MeasureQuery, MeasureValue};
 use gongzhi_core::Error;
 
-use crate::stats::{self, StatsLevel, StatsRow};
+use crate::queries::stats::compute;
+use crate::rules::stats::{StatsLevel, StatsRow};
 
 fn level(s: &str) -> gongzhi_core::Result<StatsLevel> {
     match s {
@@ -30,7 +31,7 @@ fn read<'a>(
     pick: fn(&StatsRow) -> Option<f64>,
 ) -> MeasureFuture<'a> {
     Box::pin(async move {
-        let rows = stats::compute(db, actor, &q.period, level(&q.level)?).await?;
+        let rows = compute(db, actor, &q.period, level(&q.level)?).await?;
         Ok(rows
             .iter()
             .map(|r| MeasureValue {

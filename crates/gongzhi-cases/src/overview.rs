@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use crate::store::{self, CASE_READ};
+use crate::permissions::CASE_READ;
+use crate::store;
 use gongzhi_core::db::Db;
 use gongzhi_core::identity::{authorize, Actor, Target};
 use gongzhi_core::{Error, Result};
@@ -41,7 +42,7 @@ struct Scope {
 }
 
 fn read_scope(actor: &Actor, first: usize) -> Result<Scope> {
-    let scope = store::read_scope(actor, first)?;
+    let scope = store::list::read_scope(actor, first)?;
     if !scope.reads {
         return Err(authorize(actor, CASE_READ, &Target::global())
             .err()
@@ -133,7 +134,7 @@ pub async fn trend(db: &Db, actor: &Actor, now: i64, days: i64) -> Result<Trend>
 /// last [`TREND_DAYS`] days.
 #[derive(Debug, Clone, Default)]
 pub struct Dashboard {
-    pub ranking: Vec<crate::stats::StatsRow>,
+    pub ranking: Vec<crate::rules::stats::StatsRow>,
     pub trend: Trend,
 }
 
@@ -146,10 +147,10 @@ pub async fn dashboard(
     db: &Db,
     actor: &Actor,
     period: &str,
-    level: crate::stats::StatsLevel,
+    level: crate::rules::stats::StatsLevel,
     now: i64,
 ) -> Result<Dashboard> {
-    let ranking = crate::stats::compute(db, actor, period, level).await?;
+    let ranking = crate::queries::stats::compute(db, actor, period, level).await?;
     let trend = trend(db, actor, now, TREND_DAYS).await?;
     Ok(Dashboard { ranking, trend })
 }

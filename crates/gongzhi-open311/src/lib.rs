@@ -2,7 +2,7 @@
 //! categories), submit requests (through the same intake as every channel: locate, route,
 //! deadlines, audit) and follow them. JSON as bare arrays, XML with the specification's element
 //! names, errors as `errors/error{code,description}`. Only public cases are listed or served, and
-//! of them only what `gongzhi_cases::publicity` makes public: the location rounded to a grid,
+//! of them only what `gongzhi_cases::rules::publicity` makes public: the location rounded to a grid,
 //! the description or staff's redaction of it, approved photos (without their metadata); the
 //! address only when staff approved it, reporters' personal data never.
 //!

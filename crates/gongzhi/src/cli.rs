@@ -398,7 +398,7 @@ async fn import(command: ImportCommand, config: &Config) -> Result<(), Error> {
         }
         ImportCommand::Cases { file } => {
             let text = read_file(&file)?;
-            let cases = gongzhi_cases::history::parse(&text).map_err(|problems| {
+            let cases = gongzhi_cases::rules::history::parse(&text).map_err(|problems| {
                 let list: Vec<_> = problems
                     .iter()
                     .map(|p| serde_json::json!({"at": "", "problem": p}))
@@ -414,7 +414,8 @@ async fn import(command: ImportCommand, config: &Config) -> Result<(), Error> {
             })?;
             let (db, _) = crate::server::open(config).await?;
             let index = areas::build_locate_index(&db).await?;
-            let n = gongzhi_cases::history::import(&db, &index, &cli_actor, &cases).await?;
+            let n =
+                gongzhi_cases::commands::import_history(&db, &index, &cli_actor, &cases).await?;
             println!("imported {n} case(s) from {}", file.display());
         }
     }

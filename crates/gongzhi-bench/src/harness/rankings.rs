@@ -6,9 +6,11 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
-use gongzhi_cases::stats::{self, CaseFigures, CounterDelta, StatsLevel};
+use gongzhi_cases::queries::stats::compute;
+use gongzhi_cases::rules::stats::{self, CaseFigures, CounterDelta, StatsLevel};
+use gongzhi_cases::rules::workflow::Status;
 use gongzhi_cases::store::bulk::{self, insert_seeded, SeededCase};
-use gongzhi_cases::workflow::Status;
+use gongzhi_cases::store::stats::{counter_counts, scan_counts};
 use gongzhi_core::db::Db;
 use gongzhi_core::identity::Actor;
 use gongzhi_core::{audit, Error, Result};
@@ -366,21 +368,21 @@ async fn time_rankings(
 )> {
     let admin = Actor::system("bench");
     // Warm-up, then the timed runs.
-    let mut rows = stats::compute(db, &admin, period, StatsLevel::Street).await?;
+    let mut rows = compute(db, &admin, period, StatsLevel::Street).await?;
     let mut times = Vec::new();
     for _ in 0..runs.max(1) {
         let t = Instant::now();
-        rows = stats::compute(db, &admin, period, StatsLevel::Street).await?;
+        rows = compute(db, &admin, period, StatsLevel::Street).await?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let mut other_levels = serde_json::Map::new();
     for level in [StatsLevel::Community, StatsLevel::Grid, StatsLevel::Unit] {
-        let _ = stats::compute(db, &admin, period, level).await?;
+        let _ = compute(db, &admin, period, level).await?;
         let mut ts = Vec::new();
         let mut n = 0;
         for _ in 0..3 {
             let t = Instant::now();
-            n = stats::compute(db, &admin, period, level).await?.len();
+            n = compute(db, &admin, period, level).await?.len();
             ts.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         other_levels.insert(level.as_str().into(), json!({"ms": median(ts), "rows": n}));
@@ -391,9 +393,9 @@ async fn time_rankings(
 /// The scan the counters replaced, timed, and whether both agree at this size.
 async fn time_scan(db: &Db, start: i64, end: i64) -> Result<serde_json::Value> {
     let t = Instant::now();
-    let scanned = stats::scan_counts(db, StatsLevel::Street, start, end).await?;
+    let scanned = scan_counts(db, StatsLevel::Street, start, end).await?;
     let ms = t.elapsed().as_secs_f64() * 1000.0;
-    let counted = stats::counter_counts(db, StatsLevel::Street, start, end).await?;
+    let counted = counter_counts(db, StatsLevel::Street, start, end).await?;
     let agree = scanned == counted;
     eprintln!("rankings: the scan took {ms:.0} ms; counters agree with it: {agree}");
     if !agree {

@@ -20,9 +20,11 @@ use gongzhi_web::session::Session;
 use gongzhi_web::{enc, error_box, error_response, notice, page, refusal};
 
 use super::desks::short_time;
-use crate::publicity::{self, Publication, PublicationInput};
-use crate::store::{self, ActionInput, CaseView};
-use crate::workflow::{self, Facts, Status, Step, ALL_STEPS};
+use crate::model::publicity::{Publication, PublicationInput};
+use crate::model::{ActionInput, CaseView, DuplicateRef};
+use crate::rules::workflow::{self, Facts, Status, Step, ALL_STEPS};
+use crate::store;
+use crate::{commands, queries};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -82,18 +84,18 @@ fn reported_by(s: &Session, c: &CaseView) -> bool {
 struct Around {
     units: Result<Vec<Unit>, Error>,
     publication: Result<Publication, Error>,
-    dupes: Result<Vec<store::DuplicateRef>, Error>,
+    dupes: Result<Vec<DuplicateRef>, Error>,
 }
 
 async fn around(state: &AppState, c: &CaseView, steps: &[Step]) -> Around {
-    let publication = publicity::of(&state.db, std::slice::from_ref(&c.id))
+    let publication = store::publicity::of(&state.db, std::slice::from_ref(&c.id))
         .await
         .map(|mut m| m.remove(&c.id).unwrap_or_default());
     // Likely duplicates, for the desks that can merge: open, same category, nearby, recent.
     let dupes = match (c.lat, c.lng) {
         (Some(lat), Some(lng)) if c.status.is_open() && steps.contains(&Step::Merge) => {
             let created = gongzhi_core::time::parse_rfc3339(&c.created_at).unwrap_or(0);
-            store::duplicates(&state.db, &c.id, &c.category, lat, lng, created).await
+            store::cases::duplicates(&state.db, &c.id, &c.category, lat, lng, created).await
         }
         _ => Ok(vec![]),
     };
@@ -111,7 +113,7 @@ async fn case_page(
     Query(q): Query<CaseQuery>,
 ) -> Response {
     let lang = s.lang;
-    let c = match store::get(&state.db, &state.sealer, &s.actor, &id, false).await {
+    let c = match queries::case::get(&state.db, &state.sealer, &s.actor, &id, false).await {
         Ok(c) => c,
         Err(e) => return refusal(&s, &e, lang.t("案件", "Case"), "/"),
     };
@@ -219,7 +221,7 @@ fn media(lang: Lang, c: &CaseView) -> Markup {
     }
 }
 
-fn duplicates(lang: Lang, dupes: &Result<Vec<store::DuplicateRef>, Error>) -> Markup {
+fn duplicates(lang: Lang, dupes: &Result<Vec<DuplicateRef>, Error>) -> Markup {
     html! {
         @match dupes {
             Err(e) => section.card #duplicates { (error_box(lang, e)) },
@@ -236,7 +238,8 @@ fn duplicates(lang: Lang, dupes: &Result<Vec<store::DuplicateRef>, Error>) -> Ma
 /// The staff's publication form, or the reporter's way to take their consent back.
 fn publication_part(state: &AppState, s: &Session, c: &CaseView, p: &Publication) -> Markup {
     let lang = s.lang;
-    let may_publish = publicity::may_publish(&s.actor, c.grid.as_ref().map(|g| g.code.as_str()));
+    let may_publish =
+        queries::publicity::may_publish(&s.actor, c.grid.as_ref().map(|g| g.code.as_str()));
     html! {
         @if may_publish { (publication_form(s, c, p, state.config.open311_public_precision_m)) }
         @else if p.public && reported_by(s, c) {
@@ -382,7 +385,7 @@ async fn act(
             photos: upload_photos(&state, &s.actor, &form).await?,
             ..input
         };
-        store::act(&state.db, &state.sealer, &s.actor, &id, step, &input).await
+        commands::act(&state.db, &state.sealer, &s.actor, &id, step, &input).await
     }
     .await;
     match result {
@@ -483,7 +486,7 @@ async fn publish(
         address_public: form.get("address_public") == "1",
         photos_public: form.all("photo"),
     };
-    match publicity::set(&state.db, &state.sealer, &s.actor, &id, &input).await {
+    match commands::set_publication(&state.db, &state.sealer, &s.actor, &id, &input).await {
         Ok(_) => Redirect::to(&format!("/cases/{}?done=publication", enc(&id))).into_response(),
         Err(e) => refusal(
             &s,

@@ -21,7 +21,8 @@ use gongzhi_web::session::Session;
 use gongzhi_web::{error_response, json_script, page, refusal};
 
 use crate::overview;
-use crate::stats::{self, StatsLevel, StatsRow};
+use crate::queries::stats::compute;
+use crate::rules::stats::{self, StatsLevel, StatsRow};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -278,7 +279,7 @@ async fn export(
         .clone()
         .filter(|p| !p.is_empty())
         .unwrap_or_else(this_month);
-    let rows = match stats::compute(&state.db, &s.actor, &period, level).await {
+    let rows = match compute(&state.db, &s.actor, &period, level).await {
         Ok(r) => r,
         // A refused export is refused (403), not a bad request.
         Err(e) => return error_response(&e),

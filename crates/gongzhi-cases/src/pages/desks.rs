@@ -14,8 +14,9 @@ use gongzhi_web::i18n::Lang;
 use gongzhi_web::session::Session;
 use gongzhi_web::{error_box, page};
 
-use crate::store::{self, CaseFilter, CaseView};
-use crate::workflow::Status;
+use crate::model::{CaseFilter, CasePage, CaseView};
+use crate::queries;
+use crate::rules::workflow::Status;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -57,7 +58,7 @@ async fn desk(
         page_size: Some(PAGE),
         ..Default::default()
     };
-    let listed = store::list(&state.db, &state.sealer, &s.actor, &filter).await;
+    let listed = queries::case::list(&state.db, &state.sealer, &s.actor, &filter).await;
     let body = html! {
         nav.tabs aria-label=(lang.t("状态", "Status")) {
             @for t in tabs {
@@ -115,7 +116,7 @@ fn case_table(lang: Lang, items: &[CaseView]) -> Markup {
     }
 }
 
-fn pager(lang: Lang, path: &str, status: &str, p: &store::CasePage) -> Markup {
+fn pager(lang: Lang, path: &str, status: &str, p: &CasePage) -> Markup {
     let (page, size, total, capped) = (p.page, p.page_size, p.total, p.total_capped);
     let pages = ((total as f64) / f64::from(size.max(1))).ceil().max(1.0) as u32;
     html! {

@@ -15,9 +15,9 @@ use gongzhi_core::identity::Action;
 use gongzhi_core::state::AppState;
 use gongzhi_core::state::{AdminSection, MenuEntry};
 
-use crate::stats::STATS_READ;
-use crate::store::{CASE_CREATE, CASE_READ};
-use crate::workflow::Step;
+use crate::permissions::STATS_READ;
+use crate::permissions::{CASE_CREATE, CASE_READ};
+use crate::rules::workflow::Step;
 
 pub use report::{HOTLINE_INTAKE, PATROL_REPORT};
 
@@ -97,10 +97,10 @@ mod tests {
 
     #[test]
     fn every_status_and_step_has_both_labels() {
-        for s in crate::workflow::ALL_STATUSES {
+        for s in crate::rules::workflow::ALL_STATUSES {
             assert!(Lang::knows(s.as_str()), "{}", s.as_str());
         }
-        for s in crate::workflow::ALL_STEPS {
+        for s in crate::rules::workflow::ALL_STEPS {
             assert!(Lang::knows(s.as_str()), "{}", s.as_str());
         }
     }

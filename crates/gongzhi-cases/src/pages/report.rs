@@ -18,8 +18,10 @@ use gongzhi_web::map::map_scripts;
 use gongzhi_web::session::Session;
 use gongzhi_web::{error_box, page};
 
-use crate::store::{Channel, Kind, Location, NewCase, Reporter};
-use crate::{catalog, publicity};
+use crate::model::catalog;
+use crate::model::{Channel, Kind, Location, NewCase, Reporter};
+use crate::rules::publicity;
+use crate::store;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/report", get(form_page).post(submit))
@@ -61,7 +63,7 @@ async fn form_page(State(state): State<AppState>, s: Session) -> Response {
 async fn render(state: &AppState, s: &Session, v: &Submitted, error: Option<&Error>) -> Markup {
     let lang = s.lang;
     let public_only = s.resident_only();
-    let categories = catalog::list(&state.db).await;
+    let categories = store::catalog::list(&state.db).await;
     let all: &[catalog::Category] = match &categories {
         Ok(c) => c,
         Err(_) => &[],
@@ -278,6 +280,7 @@ async fn create(state: &AppState, s: &Session, f: &Submitted) -> Result<String, 
     };
     let index = state.locate.load();
     let (case, _) =
-        crate::intake::create(&state.db, &state.sealer, &index, &s.actor, &input, None).await?;
+        crate::commands::create_case(&state.db, &state.sealer, &index, &s.actor, &input, None)
+            .await?;
     Ok(case.id)
 }

@@ -16,8 +16,9 @@ use gongzhi_web::form::{change_route, import_form, uploaded_text, Submitted};
 use gongzhi_web::i18n::Lang;
 use gongzhi_web::session::Session;
 
-use crate::calendar::{self, DayKind, LimitUnit, TimeLimit};
-use crate::catalog::{self, CATALOG_MANAGE};
+use crate::model::catalog;
+use crate::permissions::CATALOG_MANAGE;
+use gongzhi_core::calendar::{self, DayKind, LimitUnit, TimeLimit};
 
 pub const SECTIONS: &[AdminSection] = &[
     AdminSection {
@@ -92,7 +93,7 @@ fn categories_section<'a>(state: &'a AppState, view: &'a AdminView<'a>) -> Admin
     Box::pin(async move {
         let lang = Lang::from_code(view.lang);
         let (categories, units) = (
-            catalog::list(&state.db).await,
+            crate::store::catalog::list(&state.db).await,
             identity::list_units(&state.db).await,
         );
         let editing = view
@@ -166,7 +167,7 @@ fn category_form(lang: Lang, csrf: &str, c: &catalog::Category, units: &[Unit]) 
 fn rules_section<'a>(state: &'a AppState, view: &'a AdminView<'a>) -> AdminFuture<'a> {
     Box::pin(async move {
         let lang = Lang::from_code(view.lang);
-        let rules = match catalog::routing_rules(&state.db, view.actor).await {
+        let rules = match crate::queries::catalog::routing_rules(&state.db, view.actor).await {
             Err(Error::Forbidden(_)) => return None,
             rules => rules,
         };
@@ -232,7 +233,7 @@ async fn apply(
         }
         "rules" => {
             let (category, area) = (form.opt("category"), form.opt("area"));
-            crate::store::add_rule(
+            crate::commands::add_rule(
                 db,
                 actor,
                 category.as_deref(),
@@ -243,7 +244,7 @@ async fn apply(
             None
         }
         "category" => {
-            let mut c = catalog::get(db, form.get("code")).await?;
+            let mut c = crate::store::catalog::get(db, form.get("code")).await?;
             c.respond_limit = limit_of(form, "respond")?;
             c.handle_limit = limit_of(form, "handle")?;
             c.close_limit = limit_of(form, "close")?;
@@ -253,12 +254,12 @@ async fn apply(
             c.filing_condition = form.get("filing_condition").into();
             c.closing_condition = form.get("closing_condition").into();
             c.public = form.get("public") == "true";
-            catalog::save(db, actor, &c).await?;
+            crate::commands::save_category(db, actor, &c).await?;
             None
         }
         _ => return Err(Error::not_found("admin form")),
     };
-    crate::intake::forget_reference(db).await;
+    crate::store::reference::forget_reference(db).await;
     Ok(written)
 }
 

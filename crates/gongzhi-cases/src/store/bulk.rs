@@ -5,8 +5,8 @@
 use serde::Serialize;
 use sqlx::{AnyConnection, Column, Row};
 
-use crate::store::{Channel, Kind};
-use crate::workflow::Status;
+use crate::model::{Channel, Kind};
+use crate::rules::workflow::Status;
 use gongzhi_core::db::{rows_per_statement, Db};
 use gongzhi_core::identity::Actor;
 use gongzhi_core::{audit, Error, Result};
@@ -220,7 +220,7 @@ pub async fn copy_cases(db: &Db, target: i64, spread: bool) -> Result<i64> {
         .execute(tx.conn())
         .await?
         .rows_affected();
-        crate::stats::contributions_of_copies(&mut tx, &format!("-{n}"))
+        crate::store::stats::contributions_of_copies(&mut tx, &format!("-{n}"))
             .await?
             .apply(&mut tx)
             .await?;

@@ -7,7 +7,8 @@ use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use serde_json::json;
 
-use gongzhi_cases::publicity;
+use gongzhi_cases::rules::publicity::public_photo;
+use gongzhi_cases::store::publicity;
 use gongzhi_core::state::AppState;
 
 use super::multipart;
@@ -175,7 +176,7 @@ pub async fn media(State(state): State<AppState>, Path(id): Path<String>) -> Res
         return unknown();
     }
     // A photo whose metadata cannot be stripped is not served.
-    match publicity::public_photo(&ct, bytes) {
+    match public_photo(&ct, bytes) {
         Ok(bytes) => gongzhi_core::attachments::respond(ct, bytes),
         Err(_) => unknown(),
     }

@@ -52,7 +52,7 @@ pub async fn add_update(state: &AppState, p: &Params) -> Result<Value> {
         });
     }
     let now = now_ms();
-    gongzhi_cases::store::add_event(
+    gongzhi_cases::store::cases::add_event(
         &mut tx,
         &case_id,
         now,

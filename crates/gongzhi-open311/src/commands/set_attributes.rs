@@ -14,10 +14,10 @@ use crate::store;
 pub async fn save(db: &Db, actor: &Actor, service: &str, attrs: &[Attribute]) -> Result<()> {
     authorize(
         actor,
-        gongzhi_cases::catalog::CATALOG_MANAGE,
+        gongzhi_cases::permissions::CATALOG_MANAGE,
         &Target::global(),
     )?;
-    gongzhi_cases::catalog::get(db, service).await?;
+    gongzhi_cases::store::catalog::get(db, service).await?;
     check_definition(attrs)?;
     let mut tx = db.begin_write().await?;
     store::attributes::replace(&mut tx, service, attrs).await?;

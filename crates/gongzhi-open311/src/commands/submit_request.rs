@@ -4,7 +4,7 @@
 
 use axum::body::Bytes;
 
-use gongzhi_cases::store::{Channel, Kind, NewCase};
+use gongzhi_cases::model::{Channel, Kind, NewCase};
 use gongzhi_core::state::AppState;
 use gongzhi_core::{Error, Result};
 
@@ -80,8 +80,14 @@ pub async fn create(
             .push(("open311_attributes".into(), values_json(&attribute_values)));
     }
     let index = state.locate.load();
-    let (case, _) =
-        gongzhi_cases::intake::create(&state.db, &state.sealer, &index, &actor, &input, None)
-            .await?;
+    let (case, _) = gongzhi_cases::commands::create_case(
+        &state.db,
+        &state.sealer,
+        &index,
+        &actor,
+        &input,
+        None,
+    )
+    .await?;
     Ok((case.number, token))
 }

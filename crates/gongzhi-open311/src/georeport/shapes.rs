@@ -3,8 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
-use gongzhi_cases::catalog::Category;
-use gongzhi_cases::publicity::Shown;
+use gongzhi_cases::model::catalog::Category;
+use gongzhi_cases::model::publicity::Shown;
 use gongzhi_core::time::format_ms;
 
 use crate::model::attributes::Attribute;

@@ -2,7 +2,7 @@
 //! urlencoded body as parameters, and from them a new request, an update, or a list's filters.
 //! The commands and queries look up what these name (key, service, case) afterwards.
 
-use gongzhi_cases::store::{Location, Reporter};
+use gongzhi_cases::model::{Location, Reporter};
 use gongzhi_core::time::parse_rfc3339;
 use gongzhi_core::{Error, Result};
 

@@ -1,9 +1,11 @@
 //! Requests as the public may see them: only public cases in public categories, and of them
-//! only what `gongzhi_cases::publicity` makes public.
+//! only what `gongzhi_cases::rules::publicity` makes public.
 
 use serde_json::{json, Value};
 
-use gongzhi_cases::publicity::{self, Original};
+use gongzhi_cases::model::publicity::Original;
+use gongzhi_cases::rules::publicity::shown;
+use gongzhi_cases::store::publicity;
 use gongzhi_core::db::Db;
 use gongzhi_core::state::AppState;
 use gongzhi_core::time::now_ms;
@@ -35,7 +37,7 @@ pub async fn list(state: &AppState, p: &Params) -> Result<Vec<Value>> {
             address: r.address.as_deref(),
             photos: &publication.photos_public,
         };
-        let Some(shown) = publicity::shown(publication, &original, precision) else {
+        let Some(shown) = shown(publication, &original, precision) else {
             continue;
         };
         let mut v = shapes::request(r, &names, &shown);

@@ -2,7 +2,8 @@
 
 use serde_json::{Map, Value};
 
-use gongzhi_cases::catalog::{self, Category};
+use gongzhi_cases::model::catalog::Category;
+use gongzhi_cases::store::catalog;
 use gongzhi_core::db::Db;
 use gongzhi_core::{Error, Result};
 

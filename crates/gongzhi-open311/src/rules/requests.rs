@@ -3,8 +3,8 @@
 
 use sha2::{Digest, Sha256};
 
-use gongzhi_cases::catalog::Category;
-use gongzhi_cases::workflow::Status;
+use gongzhi_cases::model::catalog::Category;
+use gongzhi_cases::rules::workflow::Status;
 
 /// Only public sub-categories are services (a top category is a service's group).
 pub fn is_service(c: &Category) -> bool {
@@ -35,7 +35,7 @@ pub fn key_hash(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gongzhi_cases::workflow::ALL_STATUSES;
+    use gongzhi_cases::rules::workflow::ALL_STATUSES;
     use proptest::prelude::*;
 
     /// The statuses `status=closed` lists are exactly those GeoReport reads as closed.

@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use gongzhi_cases::publicity::PUBLIC_CASE_IDS;
+use gongzhi_cases::store::publicity::PUBLIC_CASE_IDS;
 use gongzhi_core::db::{opt_text, Db};
 use gongzhi_core::Result;
 

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use gongzhi_cases::publicity::PUBLIC_CASE_IDS;
+use gongzhi_cases::store::publicity::PUBLIC_CASE_IDS;
 use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::Result;
 

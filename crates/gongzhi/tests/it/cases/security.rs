@@ -139,7 +139,7 @@ async fn out_of_scope_answers_as_unknown(backend: Backend) {
                 .await;
             assert_eq!((s, &b), (s2, &b2), "{who}: GET {case}");
             assert_eq!(s, 404);
-            for step in gongzhi_cases::workflow::ALL_STEPS {
+            for step in gongzhi_cases::rules::workflow::ALL_STEPS {
                 let step = step.as_str();
                 let (s, b) = d.act(token, case, step, body.clone()).await;
                 let (s2, b2) = d.act(token, unknown, step, body.clone()).await;

@@ -548,7 +548,10 @@ async fn deadlines_follow_the_imported_calendar(backend: Backend) {
     let file = app.dir.path().join("one.csv");
     std::fs::write(
         &file,
-        format!("{}\n{line}\n", gongzhi_cases::history::HEADER.join(",")),
+        format!(
+            "{}\n{line}\n",
+            gongzhi_cases::rules::history::HEADER.join(",")
+        ),
     )
     .unwrap();
     let out = app.cli(&["import", "cases", file.to_str().unwrap()], None);
@@ -641,7 +644,7 @@ fn full_scan(rows: &[sqlx::any::AnyRow]) -> BTreeMap<(String, i64, String), [i64
 
 async fn stored_counters(app: &TestApp) -> BTreeMap<(String, i64, String), [i64; 11]> {
     use sqlx::Row;
-    let cols = gongzhi_cases::stats::COUNTER_COLUMNS.join(", ");
+    let cols = gongzhi_cases::rules::stats::COUNTER_COLUMNS.join(", ");
     let mut out = BTreeMap::new();
     for r in sqlx::query(&format!(
         "SELECT level, day, code, {cols} FROM case_stats_daily"
@@ -651,7 +654,10 @@ async fn stored_counters(app: &TestApp) -> BTreeMap<(String, i64, String), [i64;
     .unwrap()
     {
         let mut v = [0i64; 11];
-        for (i, c) in gongzhi_cases::stats::COUNTER_COLUMNS.iter().enumerate() {
+        for (i, c) in gongzhi_cases::rules::stats::COUNTER_COLUMNS
+            .iter()
+            .enumerate()
+        {
             v[i] = r.try_get(*c).unwrap();
         }
         assert!(v.iter().all(|x| *x >= 0), "a counter went negative: {v:?}");
@@ -798,7 +804,7 @@ async fn counters_equal_a_full_scan_after_random_writes(backend: Backend) {
         .execute(d.app.db.pool())
         .await
         .unwrap();
-    let fill = gongzhi_cases::stats::MIGRATION
+    let fill = gongzhi_cases::store::stats::MIGRATION
         .sql
         .split(';')
         .nth(1)
@@ -822,7 +828,7 @@ async fn counters_equal_a_full_scan_after_random_writes(backend: Backend) {
                 )
                 .await;
             assert_eq!(s, 200, "{api}");
-            let (start, end) = gongzhi_cases::stats::period_bounds(&period, 1).unwrap();
+            let (start, end) = gongzhi_cases::rules::stats::period_bounds(&period, 1).unwrap();
             let day = |ms: i64| (ms + 8 * 3_600_000).div_euclid(86_400_000);
             let mut want: BTreeMap<String, [i64; 11]> = BTreeMap::new();
             for ((l, dday, code), v) in &scan {
@@ -839,7 +845,8 @@ async fn counters_equal_a_full_scan_after_random_writes(backend: Backend) {
                 .unwrap()
                 .iter()
                 .map(|r| {
-                    let v = gongzhi_cases::stats::COUNTER_COLUMNS.map(|c| r[c].as_i64().unwrap());
+                    let v = gongzhi_cases::rules::stats::COUNTER_COLUMNS
+                        .map(|c| r[c].as_i64().unwrap());
                     (r["code"].as_str().unwrap().to_string(), v)
                 })
                 .collect();

@@ -10,7 +10,7 @@ use crate::both;
 use crate::cases::{desk_on, Desk, IN_STREET_1};
 use crate::helpers::*;
 use crate::platform::web::{hidden, Browser};
-use gongzhi_cases::publicity::round_to_grid;
+use gongzhi_cases::rules::publicity::round_to_grid;
 
 /// A JPEG whose EXIF names the camera's position (signature, APP1, scan, end).
 fn jpeg_with_gps() -> Vec<u8> {

@@ -79,7 +79,7 @@ impl Records {
             }
             "project" => one(&self.project),
             "action" if path.starts_with("/api/v1/cases/") => Some(
-                gongzhi_cases::workflow::ALL_STEPS
+                gongzhi_cases::rules::workflow::ALL_STEPS
                     .iter()
                     .map(|s| s.as_str().to_string())
                     .collect(),

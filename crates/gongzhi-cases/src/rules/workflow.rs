@@ -225,13 +225,29 @@ pub struct Outcome {
     pub to: Status,
 }
 
+/// Why a step is refused: a stable code (in the error catalogue) and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Refusal {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Refusal {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
 /// Where `step` leads from `from`, or why it is refused. `passed` is the verification result.
 pub fn next(
     from: Status,
     step: Step,
     facts: Facts,
     passed: Option<bool>,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, Refusal> {
     use Status as S;
     let to = match (step, from) {
         (Step::Accept, S::Reported) => S::Accepted,
@@ -241,7 +257,10 @@ pub fn next(
         (Step::Dispatch, S::Filed) => S::Dispatched,
         (Step::Sign, S::Dispatched) => S::Signed,
         (Step::Contact, S::Signed) if facts.contacted => {
-            return Err("the reporter was already contacted".into())
+            return Err(Refusal::new(
+                "already_contacted",
+                "the reporter was already contacted",
+            ))
         }
         (Step::Contact, S::Signed) => S::Signed,
         (Step::ReportBack, S::Signed) => S::ReportedBack,
@@ -249,37 +268,53 @@ pub fn next(
             Some(true) => S::Verified,
             // Rework: back to the unit, which keeps the case it signed for.
             Some(false) => S::Signed,
-            None => return Err("verify needs passed: true or false".into()),
+            None => {
+                return Err(Refusal::new(
+                    "missing_verification_result",
+                    "verify needs passed: true or false",
+                ))
+            }
         },
         (Step::Close, S::Verified) => S::Closed,
         (Step::CallBack, S::Closed) => S::CalledBack,
         (Step::Return, S::Dispatched | S::Signed) => S::Filed,
         (Step::Extend, S::Dispatched | S::Signed) if facts.extension_pending => {
-            return Err("an extension is already waiting for approval".into())
+            return Err(Refusal::new(
+                "extension_pending",
+                "an extension is already waiting for approval",
+            ))
         }
         (Step::Extend, S::Dispatched | S::Signed) => from,
         (Step::ApproveExtension, S::Dispatched | S::Signed) if facts.extension_pending => from,
         (Step::ApproveExtension, S::Dispatched | S::Signed) => {
-            return Err("no extension is waiting for approval".into())
+            return Err(Refusal::new(
+                "no_extension_pending",
+                "no extension is waiting for approval",
+            ))
         }
         (Step::Hold, S::Filed | S::Dispatched | S::Signed) => S::OnHold,
-        (Step::Resume, S::OnHold) => facts
-            .held_from
-            .ok_or("the status before the hold is unknown")?,
+        (Step::Resume, S::OnHold) => facts.held_from.ok_or(Refusal::new(
+            "wrong_state",
+            "the status before the hold is unknown",
+        ))?,
         (Step::Supervise | Step::Remind, s) if s.is_open() && s != S::Reported => s,
         (Step::Reopen, S::CalledBack) if facts.callback_unsatisfied => S::Dispatched,
         (Step::Reopen, S::CalledBack) => {
-            return Err(
-                "only a case whose callback was unresolved or dissatisfied is reopened".into(),
-            )
+            return Err(Refusal::new(
+                "not_reopenable",
+                "only a case whose callback was unresolved or dissatisfied is reopened",
+            ))
         }
         (Step::Summon, S::Dispatched | S::Signed) => from,
         (Step::ReportIn, S::Dispatched | S::Signed | S::ReportedBack) => from,
         (step, from) => {
-            return Err(format!(
-                "{} is not allowed while the case is {}",
-                step.as_str(),
-                from.as_str()
+            return Err(Refusal::new(
+                "wrong_state",
+                format!(
+                    "{} is not allowed while the case is {}",
+                    step.as_str(),
+                    from.as_str()
+                ),
             ));
         }
     };
@@ -309,7 +344,7 @@ mod tests {
             (Step::CallBack, None),
         ] {
             s = next(s, step, f, passed)
-                .unwrap_or_else(|e| panic!("{step:?} from {s:?}: {e}"))
+                .unwrap_or_else(|e| panic!("{step:?} from {s:?}: {e:?}"))
                 .to;
         }
         assert_eq!(s, Status::CalledBack);
@@ -328,9 +363,11 @@ mod tests {
     fn refusals_say_why() {
         let f = Facts::default();
         let e = next(Status::Reported, Step::Dispatch, f, None).unwrap_err();
+        assert_eq!(e.code, "wrong_state");
         assert!(
-            e.contains("dispatch is not allowed while the case is reported"),
-            "{e}"
+            e.message
+                .contains("dispatch is not allowed while the case is reported"),
+            "{e:?}"
         );
         assert!(next(
             Status::Signed,

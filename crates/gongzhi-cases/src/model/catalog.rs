@@ -4,18 +4,12 @@
 //! 12345 request subjects (R…); administrators edit it through the API.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use sqlx::Row;
 use utoipa::ToSchema;
 
-use crate::calendar::{LimitUnit, TimeLimit};
-use gongzhi_core::db::{opt_text, Db};
-use gongzhi_core::identity::{authorize, Action, Actor, Role, Target};
-use gongzhi_core::{audit, Error, Result};
+use gongzhi_core::calendar::{LimitUnit, TimeLimit};
+use gongzhi_core::{Error, Result};
 
-const SEED: &str = include_str!("../data/catalog.csv");
-
-pub const CATALOG_MANAGE: Action = Action::new("catalog_manage", &[Role::ADMIN]);
+const SEED: &str = include_str!("../../data/catalog.csv");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Category {
@@ -95,7 +89,7 @@ pub fn seed_categories() -> Vec<Category> {
 const URGENCIES: [&str; 3] = ["normal", "urgent", "emergency"];
 const CLASSES: [&str; 3] = ["component", "event", "request"];
 
-fn validate(c: &Category) -> Result<()> {
+pub fn validate(c: &Category) -> Result<()> {
     let ok_code =
         (2..=12).contains(&c.code.len()) && c.code.chars().all(|ch| ch.is_ascii_alphanumeric());
     if !ok_code {
@@ -154,46 +148,6 @@ fn validate(c: &Category) -> Result<()> {
     Ok(())
 }
 
-fn row_to_category(r: &sqlx::any::AnyRow) -> Result<Category> {
-    let limit = |a: &str, u: &str| -> Result<TimeLimit> {
-        let unit: String = r.try_get(u)?;
-        Ok(TimeLimit {
-            amount: r.try_get::<i64, _>(a)? as u32,
-            unit: LimitUnit::parse(&unit).ok_or_else(|| Error::internal("bad limit unit"))?,
-        })
-    };
-    Ok(Category {
-        code: r.try_get("code")?,
-        parent_code: opt_text(r, "parent_code")?,
-        name: r.try_get("name")?,
-        class: r.try_get("class")?,
-        filing_condition: r.try_get("filing_condition")?,
-        closing_condition: r.try_get("closing_condition")?,
-        respond_limit: limit("respond_amount", "respond_unit")?,
-        handle_limit: limit("handle_amount", "handle_unit")?,
-        close_limit: limit("close_amount", "close_unit")?,
-        urgency: r.try_get("urgency")?,
-        default_unit: opt_text(r, "default_unit")?,
-        public: r.try_get::<i64, _>("public")? != 0,
-    })
-}
-
-pub async fn list(db: &Db) -> Result<Vec<Category>> {
-    let rows = sqlx::query("SELECT * FROM categories ORDER BY code")
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(row_to_category).collect()
-}
-
-pub async fn get(db: &Db, code: &str) -> Result<Category> {
-    let r = sqlx::query("SELECT * FROM categories WHERE code = $1")
-        .bind(code)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or_else(|| Error::not_found(format!("category {code}")))?;
-    row_to_category(&r)
-}
-
 /// The catalog as a tree, optionally only what the public may pick.
 pub fn tree(all: Vec<Category>, public_only: bool) -> Vec<CategoryNode> {
     let keep: Vec<Category> = all
@@ -212,113 +166,18 @@ pub fn tree(all: Vec<Category>, public_only: bool) -> Vec<CategoryNode> {
     build(None, &keep)
 }
 
-async fn write(tx: &mut gongzhi_core::db::WriteTx, c: &Category, insert: bool) -> Result<()> {
-    let sql = if insert {
-        "INSERT INTO categories (name, class, filing_condition, closing_condition, respond_amount, respond_unit, \
-         handle_amount, handle_unit, close_amount, close_unit, urgency, default_unit, public, parent_code, code) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-    } else {
-        "UPDATE categories SET name = $1, class = $2, filing_condition = $3, closing_condition = $4, \
-         respond_amount = $5, respond_unit = $6, handle_amount = $7, handle_unit = $8, close_amount = $9, \
-         close_unit = $10, urgency = $11, default_unit = $12, public = $13, parent_code = $14 WHERE code = $15"
-    };
-    sqlx::query(sql)
-        .bind(&c.name)
-        .bind(&c.class)
-        .bind(&c.filing_condition)
-        .bind(&c.closing_condition)
-        .bind(i64::from(c.respond_limit.amount))
-        .bind(c.respond_limit.unit.as_str())
-        .bind(i64::from(c.handle_limit.amount))
-        .bind(c.handle_limit.unit.as_str())
-        .bind(i64::from(c.close_limit.amount))
-        .bind(c.close_limit.unit.as_str())
-        .bind(&c.urgency)
-        .bind(&c.default_unit)
-        .bind(i64::from(c.public))
-        .bind(&c.parent_code)
-        .bind(&c.code)
-        .execute(tx.conn())
-        .await?;
-    Ok(())
+/// A routing rule: cases of a category (and its sub-categories) in an area's subtree go to a
+/// unit; the most specific rule wins, `None` matches everything.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RoutingRule {
+    #[serde(default)]
+    pub id: Option<String>,
+    /// A category code (its sub-categories too); none for every category.
+    pub category: Option<String>,
+    /// An area code (its subtree); none for everywhere.
+    pub area: Option<String>,
+    pub unit: String,
 }
-
-/// Creates or replaces a category (administrators).
-pub async fn save(db: &Db, actor: &Actor, c: &Category) -> Result<bool> {
-    authorize(actor, CATALOG_MANAGE, &Target::global())?;
-    validate(c)?;
-    let mut tx = db.begin_write().await?;
-    if let Some(p) = &c.parent_code {
-        if sqlx::query("SELECT code FROM categories WHERE code = $1")
-            .bind(p)
-            .fetch_optional(tx.conn())
-            .await?
-            .is_none()
-        {
-            return Err(Error::invalid("unknown_parent", format!("no category {p}")));
-        }
-    }
-    if let Some(u) = &c.default_unit {
-        if sqlx::query("SELECT code FROM units WHERE code = $1")
-            .bind(u)
-            .fetch_optional(tx.conn())
-            .await?
-            .is_none()
-        {
-            return Err(Error::invalid("unknown_unit", format!("no unit {u}")));
-        }
-    }
-    let exists = sqlx::query("SELECT code FROM categories WHERE code = $1")
-        .bind(&c.code)
-        .fetch_optional(tx.conn())
-        .await?
-        .is_some();
-    write(&mut tx, c, !exists).await?;
-    tx.bump_version("catalog").await?;
-    audit::append(
-        &mut tx,
-        actor,
-        if exists {
-            "category.update"
-        } else {
-            "category.create"
-        },
-        &format!("category:{}", c.code),
-        &json!(c),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    crate::intake::forget_reference(db).await;
-    Ok(!exists)
-}
-
-/// Loads the seed catalog into an empty table (one audited transaction).
-pub async fn seed_if_empty(db: &Db) -> Result<()> {
-    let n: i64 = sqlx::query("SELECT COUNT(*) FROM categories")
-        .fetch_one(db.pool())
-        .await?
-        .try_get(0)?;
-    if n > 0 {
-        return Ok(());
-    }
-    let cats = seed_categories();
-    let mut tx = db.begin_write().await?;
-    for c in &cats {
-        write(&mut tx, c, true).await?;
-    }
-    audit::append(
-        &mut tx,
-        &Actor::system("seed"),
-        "catalog.seed",
-        &format!("categories:{}", cats.len()),
-        &json!(cats),
-        None,
-    )
-    .await?;
-    tx.commit().await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,37 +234,4 @@ mod tests {
             .flat_map(|n| &n.children)
             .all(|c| c.category.public));
     }
-}
-
-/// A routing rule: cases of a category (and its sub-categories) in an area's subtree go to a
-/// unit; the most specific rule wins, `None` matches everything.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RoutingRule {
-    #[serde(default)]
-    pub id: Option<String>,
-    /// A category code (its sub-categories too); none for every category.
-    pub category: Option<String>,
-    /// An area code (its subtree); none for everywhere.
-    pub area: Option<String>,
-    pub unit: String,
-}
-
-/// Every routing rule, for those who may change them (the whole district's routing).
-pub async fn routing_rules(db: &Db, actor: &Actor) -> Result<Vec<RoutingRule>> {
-    authorize(actor, CATALOG_MANAGE, &Target::global())?;
-    let rows = sqlx::query(
-        "SELECT id, category_code, area_code, unit_code FROM routing_rules ORDER BY area_code, category_code",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(RoutingRule {
-                id: Some(r.try_get("id")?),
-                category: opt_text(r, "category_code")?,
-                area: opt_text(r, "area_code")?,
-                unit: r.try_get("unit_code")?,
-            })
-        })
-        .collect()
 }

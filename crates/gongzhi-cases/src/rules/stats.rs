@@ -9,16 +9,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
 
-use crate::calendar::shanghai;
-use gongzhi_core::db::{opt_text, Db, Migration, WriteTx};
-use gongzhi_core::identity::{authorize, Action, Actor, Role, Target};
-use gongzhi_core::{audit, Error, Result};
-
-pub const STATS_READ: Action = Action::new(
-    "stats_read",
-    &[crate::roles::DISPATCHER, Role::LEADER, Role::ADMIN],
-);
-pub const SETTINGS_MANAGE: Action = Action::new("case_settings_manage", &[Role::ADMIN]);
+use gongzhi_core::calendar::shanghai;
+use gongzhi_core::db::opt_text;
+use gongzhi_core::{Error, Result};
 
 /// The knobs of the measures; stored as data, edited by administrators.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -204,7 +197,7 @@ pub enum StatsLevel {
 }
 
 impl StatsLevel {
-    fn column(self) -> &'static str {
+    pub(crate) fn column(self) -> &'static str {
         match self {
             StatsLevel::Street => "street_code",
             StatsLevel::Community => "community_code",
@@ -212,239 +205,6 @@ impl StatsLevel {
             StatsLevel::Unit => "unit_code",
         }
     }
-}
-
-pub async fn load_settings(db: &Db) -> Result<MeasureSettings> {
-    let row = sqlx::query("SELECT value FROM case_settings WHERE key = 'measures'")
-        .fetch_optional(db.pool())
-        .await?;
-    match row {
-        Some(r) => serde_json::from_str(&r.try_get::<String, _>(0)?).map_err(Error::internal),
-        None => Ok(MeasureSettings::default()),
-    }
-}
-
-pub async fn save_settings(db: &Db, actor: &Actor, s: &MeasureSettings) -> Result<()> {
-    authorize(actor, SETTINGS_MANAGE, &Target::global())?;
-    s.validate()?;
-    let text = serde_json::to_string(s).map_err(Error::internal)?;
-    let mut tx = db.begin_write().await?;
-    let updated = sqlx::query("UPDATE case_settings SET value = $1 WHERE key = 'measures'")
-        .bind(&text)
-        .execute(tx.conn())
-        .await?;
-    if updated.rows_affected() == 0 {
-        sqlx::query("INSERT INTO case_settings (key, value) VALUES ('measures', $1)")
-            .bind(&text)
-            .execute(tx.conn())
-            .await?;
-    }
-    audit::append(
-        &mut tx,
-        actor,
-        "case_settings.update",
-        "case_settings:measures",
-        &serde_json::json!(s),
-        None,
-    )
-    .await?;
-    tx.commit().await
-}
-
-/// One row per area or unit with cases in the period, ranked. Read from the daily counters
-/// (`case_stats_daily`), which every case write keeps in its own transaction; the answer is the
-/// same as a scan of the cases table ([`scan_counts`]), at a cost that does not grow with it.
-pub async fn compute(
-    db: &Db,
-    actor: &Actor,
-    period: &str,
-    level: StatsLevel,
-) -> Result<Vec<StatsRow>> {
-    authorize(actor, STATS_READ, &Target::global()).or_else(|e| {
-        // Scoped leaders and dispatchers see the rows of their own subtree.
-        if actor
-            .assignments
-            .iter()
-            .any(|a| STATS_READ.roles.contains(&a.role))
-        {
-            Ok(())
-        } else {
-            Err(e)
-        }
-    })?;
-    let settings = load_settings(db).await?;
-    let (start, end) = period_bounds(period, settings.cycle_start_day)?;
-    let counts = counter_counts(db, level, start, end).await?;
-    let names = names_of(db, level, counts.keys()).await?;
-    // A unit counts under the area it serves too: a district's leader ranks its departments.
-    let unit_areas: BTreeMap<String, Option<String>> = if level == StatsLevel::Unit {
-        let mut m = BTreeMap::new();
-        for r in sqlx::query("SELECT code, area_code FROM units")
-            .fetch_all(db.pool())
-            .await?
-        {
-            m.insert(r.try_get::<String, _>(0)?, opt_text(&r, "area_code")?);
-        }
-        m
-    } else {
-        BTreeMap::new()
-    };
-    let mut rows: Vec<StatsRow> = counts
-        .into_iter()
-        .filter(|(code, _)| {
-            let t = if level == StatsLevel::Unit {
-                Target {
-                    area: unit_areas.get(code).cloned().flatten(),
-                    unit: Some(code.clone()),
-                }
-            } else {
-                Target::area(code)
-            };
-            authorize(actor, STATS_READ, &t).is_ok()
-        })
-        .map(|(code, c)| {
-            let name = names.get(&code).cloned().unwrap_or_default();
-            rates(code, name, c, &settings)
-        })
-        .collect();
-    rank(&mut rows);
-    Ok(rows)
-}
-
-/// The counts of every area or unit in `[start, end)` from the daily counters. A code appears
-/// when it has a valid callback or a dispatch in the period, as in a scan.
-pub async fn counter_counts(
-    db: &Db,
-    level: StatsLevel,
-    start: i64,
-    end: i64,
-) -> Result<BTreeMap<String, Counts>> {
-    let sums: Vec<String> = COUNTER_COLUMNS
-        .iter()
-        .map(|c| format!("CAST(SUM({c}) AS BIGINT) AS {c}"))
-        .collect();
-    let rows = sqlx::query(&format!(
-        "SELECT code, {} FROM case_stats_daily WHERE level = $1 AND day >= $2 AND day < $3 GROUP BY code",
-        sums.join(", ")
-    ))
-    .bind(level.as_str())
-    .bind(day_of(start))
-    .bind(day_of(end))
-    .fetch_all(db.pool())
-    .await?;
-    let mut out = BTreeMap::new();
-    for r in rows {
-        let c = Counts::from_row(&r)?;
-        if c.valid_callbacks > 0 || c.dispatched > 0 {
-            out.insert(r.try_get::<String, _>("code")?, c);
-        }
-    }
-    Ok(out)
-}
-
-/// The same counts by scanning the cases table (what `compute` did before the counters): the
-/// reference the counters are checked against, and the benchmark's "before".
-pub async fn scan_counts(
-    db: &Db,
-    level: StatsLevel,
-    start: i64,
-    end: i64,
-) -> Result<BTreeMap<String, Counts>> {
-    let col = level.column();
-    let mut counts: BTreeMap<String, Counts> = BTreeMap::new();
-    let callbacks = sqlx::query(&format!(
-        "SELECT {col} AS k, COUNT(*) AS valid, \
-         SUM(CASE WHEN callback_contacted = 1 THEN 1 ELSE 0 END) AS contacted, \
-         SUM(CASE WHEN callback_resolved = 1 THEN 1 ELSE 0 END) AS resolved, \
-         SUM(CASE WHEN callback_satisfaction = 'satisfied' THEN 1 ELSE 0 END) AS satisfied, \
-         SUM(CASE WHEN callback_satisfaction = 'basically_satisfied' THEN 1 ELSE 0 END) AS basically \
-         FROM cases WHERE callback_at >= $1 AND callback_at < $2 AND callback_contacted IS NOT NULL AND {col} IS NOT NULL \
-         AND status <> 'merged' GROUP BY {col}"
-    ))
-    .bind(start)
-    .bind(end)
-    .fetch_all(db.pool())
-    .await?;
-    for r in callbacks {
-        let c = counts.entry(r.try_get("k")?).or_default();
-        c.valid_callbacks = r.try_get("valid")?;
-        c.contacted = r.try_get::<Option<i64>, _>("contacted")?.unwrap_or(0);
-        c.resolved = r.try_get::<Option<i64>, _>("resolved")?.unwrap_or(0);
-        c.satisfied = r.try_get::<Option<i64>, _>("satisfied")?.unwrap_or(0);
-        c.basically_satisfied = r.try_get::<Option<i64>, _>("basically")?.unwrap_or(0);
-    }
-    let dispatched = sqlx::query(&format!(
-        "SELECT {col} AS k, COUNT(*) AS dispatched, \
-         SUM(CASE WHEN reported_back_at IS NOT NULL THEN 1 ELSE 0 END) AS back, \
-         SUM(CASE WHEN reported_back_at IS NOT NULL AND reported_back_at <= handle_deadline THEN 1 ELSE 0 END) AS back_on_time, \
-         SUM(CASE WHEN closed_at IS NOT NULL THEN 1 ELSE 0 END) AS closed, \
-         SUM(CASE WHEN closed_at IS NOT NULL AND closed_at <= close_deadline THEN 1 ELSE 0 END) AS closed_on_time, \
-         SUM(CASE WHEN reported_back_at IS NOT NULL AND rework_count > 0 THEN 1 ELSE 0 END) AS reworked \
-         FROM cases WHERE dispatched_at >= $1 AND dispatched_at < $2 AND {col} IS NOT NULL AND status <> 'merged' GROUP BY {col}"
-    ))
-    .bind(start)
-    .bind(end)
-    .fetch_all(db.pool())
-    .await?;
-    for r in dispatched {
-        let c = counts.entry(r.try_get("k")?).or_default();
-        let get = |k: &str| -> Result<i64> { Ok(r.try_get::<Option<i64>, _>(k)?.unwrap_or(0)) };
-        c.dispatched = get("dispatched")?;
-        c.reported_back = get("back")?;
-        c.reported_back_on_time = get("back_on_time")?;
-        c.closed = get("closed")?;
-        c.closed_on_time = get("closed_on_time")?;
-        c.reworked = get("reworked")?;
-    }
-    Ok(counts)
-}
-
-async fn names_of(
-    db: &Db,
-    level: StatsLevel,
-    codes: impl Iterator<Item = &String>,
-) -> Result<BTreeMap<String, String>> {
-    let table = if level == StatsLevel::Unit {
-        "units"
-    } else {
-        "areas"
-    };
-    let wanted: std::collections::BTreeSet<&String> = codes.collect();
-    let mut out = BTreeMap::new();
-    if wanted.is_empty() {
-        return Ok(out);
-    }
-    // One read of the level's names instead of one query per code (343 streets, or a few
-    // thousand grids); a code stored at another level is looked up on its own, as before.
-    let all = if level == StatsLevel::Unit {
-        sqlx::query("SELECT code, name FROM units")
-            .fetch_all(db.pool())
-            .await?
-    } else {
-        sqlx::query("SELECT code, name FROM areas WHERE level = $1")
-            .bind(level.as_str())
-            .fetch_all(db.pool())
-            .await?
-    };
-    for r in all {
-        let code: String = r.try_get(0)?;
-        if wanted.contains(&code) {
-            out.insert(code, r.try_get::<String, _>(1)?);
-        }
-    }
-    for code in wanted {
-        if out.contains_key(code) {
-            continue;
-        }
-        if let Some(r) = sqlx::query(&format!("SELECT name FROM {table} WHERE code = $1"))
-            .bind(code)
-            .fetch_optional(db.pool())
-            .await?
-        {
-            out.insert(code.clone(), r.try_get::<String, _>(0)?);
-        }
-    }
-    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -495,7 +255,7 @@ impl Counts {
         ]
     }
 
-    fn from_values(v: [i64; 11]) -> Counts {
+    pub(crate) fn from_values(v: [i64; 11]) -> Counts {
         Counts {
             valid_callbacks: v[0],
             contacted: v[1],
@@ -509,14 +269,6 @@ impl Counts {
             closed_on_time: v[9],
             reworked: v[10],
         }
-    }
-
-    fn from_row(r: &sqlx::any::AnyRow) -> Result<Counts> {
-        let mut v = [0i64; 11];
-        for (i, c) in COUNTER_COLUMNS.iter().enumerate() {
-            v[i] = r.try_get::<Option<i64>, _>(*c)?.unwrap_or(0);
-        }
-        Ok(Counts::from_values(v))
     }
 
     /// `self + sign × other`, field by field.
@@ -678,144 +430,6 @@ impl CounterDelta {
     pub fn add_counts(&mut self, level: &'static str, day: i64, code: String, c: &Counts) {
         self.0.entry((level, day, code)).or_default().add(c, 1);
     }
-
-    /// Writes the non-zero changes inside `tx` (upserts, in key order).
-    pub async fn apply(&self, tx: &mut WriteTx) -> Result<()> {
-        let rows: Vec<_> = self.0.iter().filter(|(_, c)| !c.is_zero()).collect();
-        const PER_ROW: usize = 3 + COUNTER_COLUMNS.len();
-        let updates: Vec<String> = COUNTER_COLUMNS
-            .iter()
-            .map(|c| format!("{c} = case_stats_daily.{c} + excluded.{c}"))
-            .collect();
-        for chunk in rows.chunks(gongzhi_core::db::rows_per_statement(PER_ROW)) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let ph: Vec<String> = (1..=PER_ROW)
-                        .map(|k| format!("${}", i * PER_ROW + k))
-                        .collect();
-                    format!("({})", ph.join(", "))
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO case_stats_daily (level, day, code, {}) VALUES {} \
-                 ON CONFLICT (level, day, code) DO UPDATE SET {}",
-                COUNTER_COLUMNS.join(", "),
-                values.join(", "),
-                updates.join(", ")
-            );
-            let mut q = sqlx::query(&sql);
-            for ((level, day, code), c) in chunk {
-                q = q.bind(*level).bind(*day).bind(code.as_str());
-                for v in c.values() {
-                    q = q.bind(v);
-                }
-            }
-            q.execute(tx.conn()).await?;
-        }
-        Ok(())
-    }
-}
-
-/// Applies the change of one case's row (`before` as read in `tx`, `after` re-read in `tx`).
-pub async fn record_change(
-    tx: &mut WriteTx,
-    before: Option<&sqlx::any::AnyRow>,
-    case_id: &str,
-) -> Result<()> {
-    let after = sqlx::query("SELECT * FROM cases WHERE id = $1")
-        .bind(case_id)
-        .fetch_one(tx.conn())
-        .await?;
-    let before = before.map(CaseFigures::of_row).transpose()?;
-    CounterDelta::between(before.as_ref(), &CaseFigures::of_row(&after)?)
-        .apply(tx)
-        .await
-}
-
-/// The counters of the cases matching `$filter` (an SQL condition over `cases`), aggregated by
-/// (level, day, code) with the same conditions as [`CaseFigures::contribution`]; a literal, so
-/// the migration that creates the counters and bulk copies share one text.
-macro_rules! contributions_sql {
-    ($filter:literal) => {
-        concat!(
-            "SELECT level, day, code, CAST(SUM(valid_callbacks) AS BIGINT) AS valid_callbacks, \
-             CAST(SUM(contacted) AS BIGINT) AS contacted, CAST(SUM(resolved) AS BIGINT) AS resolved, \
-             CAST(SUM(satisfied) AS BIGINT) AS satisfied, CAST(SUM(basically_satisfied) AS BIGINT) AS basically_satisfied, \
-             CAST(SUM(dispatched) AS BIGINT) AS dispatched, CAST(SUM(reported_back) AS BIGINT) AS reported_back, \
-             CAST(SUM(reported_back_on_time) AS BIGINT) AS reported_back_on_time, CAST(SUM(closed) AS BIGINT) AS closed, \
-             CAST(SUM(closed_on_time) AS BIGINT) AS closed_on_time, CAST(SUM(reworked) AS BIGINT) AS reworked FROM (",
-            contributions_sql!(@level "street", "street_code", $filter),
-            " UNION ALL ",
-            contributions_sql!(@level "community", "community_code", $filter),
-            " UNION ALL ",
-            contributions_sql!(@level "grid", "grid_code", $filter),
-            " UNION ALL ",
-            contributions_sql!(@level "unit", "unit_code", $filter),
-            ") contributions GROUP BY level, day, code"
-        )
-    };
-    (@level $level:literal, $col:literal, $filter:literal) => {
-        concat!(
-            "SELECT '", $level, "' AS level, (callback_at + 28800000) / 86400000 AS day, ", $col, " AS code, \
-             1 AS valid_callbacks, \
-             CASE WHEN callback_contacted = 1 THEN 1 ELSE 0 END AS contacted, \
-             CASE WHEN callback_resolved = 1 THEN 1 ELSE 0 END AS resolved, \
-             CASE WHEN callback_satisfaction = 'satisfied' THEN 1 ELSE 0 END AS satisfied, \
-             CASE WHEN callback_satisfaction = 'basically_satisfied' THEN 1 ELSE 0 END AS basically_satisfied, \
-             0 AS dispatched, 0 AS reported_back, 0 AS reported_back_on_time, 0 AS closed, 0 AS closed_on_time, 0 AS reworked \
-             FROM cases WHERE (", $filter, ") AND callback_at IS NOT NULL AND callback_contacted IS NOT NULL AND ", $col,
-            " IS NOT NULL AND status <> 'merged' UNION ALL \
-             SELECT '", $level, "', (dispatched_at + 28800000) / 86400000, ", $col, ", 0, 0, 0, 0, 0, 1, \
-             CASE WHEN reported_back_at IS NOT NULL THEN 1 ELSE 0 END, \
-             CASE WHEN reported_back_at IS NOT NULL AND reported_back_at <= handle_deadline THEN 1 ELSE 0 END, \
-             CASE WHEN closed_at IS NOT NULL THEN 1 ELSE 0 END, \
-             CASE WHEN closed_at IS NOT NULL AND closed_at <= close_deadline THEN 1 ELSE 0 END, \
-             CASE WHEN reported_back_at IS NOT NULL AND rework_count > 0 THEN 1 ELSE 0 END \
-             FROM cases WHERE (", $filter, ") AND dispatched_at IS NOT NULL AND ", $col, " IS NOT NULL AND status <> 'merged'"
-        )
-    };
-}
-
-/// The daily counters, filled from the cases already stored (times are Unix ms after 1970, so
-/// SQL's integer division is the floor [`day_of`] takes).
-pub const MIGRATION: Migration = Migration {
-    id: "cases-0006-stats-daily",
-    sql: concat!(
-        "CREATE TABLE case_stats_daily (level TEXT NOT NULL, day BIGINT NOT NULL, code TEXT NOT NULL, \
-         valid_callbacks BIGINT NOT NULL, contacted BIGINT NOT NULL, resolved BIGINT NOT NULL, \
-         satisfied BIGINT NOT NULL, basically_satisfied BIGINT NOT NULL, dispatched BIGINT NOT NULL, \
-         reported_back BIGINT NOT NULL, reported_back_on_time BIGINT NOT NULL, closed BIGINT NOT NULL, \
-         closed_on_time BIGINT NOT NULL, reworked BIGINT NOT NULL, PRIMARY KEY (level, day, code));
-         INSERT INTO case_stats_daily (level, day, code, valid_callbacks, contacted, resolved, satisfied, \
-         basically_satisfied, dispatched, reported_back, reported_back_on_time, closed, closed_on_time, reworked) ",
-        contributions_sql!("1 = 1")
-    ),
-};
-
-/// The counters of the cases whose id ends with `suffix` (a bulk copy's new rows), read inside
-/// `tx`, to [`CounterDelta::apply`] in the same transaction.
-pub async fn contributions_of_copies(tx: &mut WriteTx, suffix: &str) -> Result<CounterDelta> {
-    let mut d = CounterDelta::default();
-    for r in sqlx::query(contributions_sql!("id LIKE $1"))
-        .bind(format!("%{suffix}"))
-        .fetch_all(tx.conn())
-        .await?
-    {
-        let level = StatsLevel::ALL
-            .into_iter()
-            .find(|l| {
-                r.try_get::<String, _>("level")
-                    .is_ok_and(|v| v == l.as_str())
-            })
-            .ok_or_else(|| Error::internal("bad counter level"))?;
-        d.add_counts(
-            level.as_str(),
-            r.try_get("day")?,
-            r.try_get("code")?,
-            &Counts::from_row(&r)?,
-        );
-    }
-    Ok(d)
 }
 
 const HEADERS: [&str; 22] = [

@@ -1,0 +1,7 @@
+//! Cases' types, parsed at the edge: a case and its views, the catalog, publications, figures.
+
+pub mod case;
+pub mod catalog;
+pub mod publicity;
+
+pub use case::*;

@@ -1,0 +1,6 @@
+//! What is read of cases, each within the caller's scope (the one permission check).
+
+pub mod case;
+pub mod catalog;
+pub mod publicity;
+pub mod stats;

@@ -1,0 +1,289 @@
+//! Writing intakes together: concurrent intakes wait for one writer, which writes them in one
+//! transaction — multi-row inserts, one audit entry per case in chain order, one durable commit
+//! (group commit). What is written was decided before (`commands::create`).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::json;
+use tokio::sync::oneshot;
+
+use crate::model::catalog::Category;
+use crate::model::{Channel, Kind, Reporter};
+use gongzhi_core::areas::locate::Located;
+use gongzhi_core::audit::{self, NewEntry};
+use gongzhi_core::db::{Db, WriteTx};
+use gongzhi_core::Result;
+
+/// A case decided and ready to write.
+pub struct Prepared {
+    pub id: String,
+    pub day: String,
+    pub kind: String,
+    pub category: Category,
+    pub description: String,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub address: Option<String>,
+    pub channel: String,
+    pub reporter_plain: Option<Reporter>,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    pub located: Option<Located>,
+    pub unit: Option<String>,
+    pub now: i64,
+    pub deadlines: (i64, i64, i64),
+    pub idempotency_key: Option<String>,
+    /// With a key: what the request said, so a reused key with another body is refused.
+    pub request_hash: Option<String>,
+    pub created_by: Option<String>,
+    pub actor_label: String,
+    pub input_kind: Kind,
+    pub input_channel: Channel,
+    pub photos: Vec<String>,
+    pub extras: Vec<(String, String)>,
+    pub public: bool,
+    pub photos_public: bool,
+}
+
+type Reply = oneshot::Sender<Result<String>>;
+
+/// Intakes waiting to be written, and the right to write them.
+#[derive(Default)]
+struct Batcher {
+    pending: Mutex<Vec<(Prepared, Reply)>>,
+    writing: tokio::sync::Mutex<()>,
+}
+
+/// At most this many cases in one transaction.
+const BATCH: usize = 200;
+
+/// Writes `p` together with whatever else is waiting; returns its case number.
+pub async fn submit(db: &Db, p: Prepared) -> Result<String> {
+    let batcher = db.extension(Batcher::default);
+    let (tx, mut rx) = oneshot::channel();
+    batcher
+        .pending
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((p, tx));
+    loop {
+        let _turn = batcher.writing.lock().await;
+        // A writer before us may already have written ours.
+        if let Ok(r) = rx.try_recv() {
+            return r;
+        }
+        let batch: Vec<(Prepared, Reply)> = {
+            let mut q = batcher.pending.lock().unwrap_or_else(|e| e.into_inner());
+            let n = q.len().min(BATCH);
+            q.drain(..n).collect()
+        };
+        if batch.is_empty() {
+            continue;
+        }
+        let (items, replies): (Vec<Prepared>, Vec<Reply>) = batch.into_iter().unzip();
+        let written = write(db, &items).await;
+        super::changed(db);
+        match written {
+            Ok(numbers) => {
+                for (reply, n) in replies.into_iter().zip(numbers) {
+                    let _ = reply.send(Ok(n));
+                }
+            }
+            // One bad case must not sink the others: write each on its own.
+            Err(_) if items.len() > 1 => {
+                for (item, reply) in items.into_iter().zip(replies) {
+                    let r = write(db, std::slice::from_ref(&item))
+                        .await
+                        .map(|mut v| v.remove(0));
+                    let _ = reply.send(r);
+                }
+            }
+            Err(e) => {
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(Err(e));
+                }
+            }
+        }
+        if let Ok(r) = rx.try_recv() {
+            return r;
+        }
+    }
+}
+
+/// Case numbers: one counter per day, moved once per batch.
+async fn numbers_for(tx: &mut WriteTx, items: &[Prepared]) -> Result<Vec<String>> {
+    let mut numbers = Vec::with_capacity(items.len());
+    let mut per_day: Vec<(&str, i64)> = Vec::new();
+    for p in items {
+        match per_day.iter_mut().find(|(d, _)| *d == p.day) {
+            Some((_, n)) => *n += 1,
+            None => per_day.push((&p.day, 1)),
+        }
+    }
+    let mut next: HashMap<&str, i64> = HashMap::new();
+    for (day, n) in &per_day {
+        let last = tx.bump_counter(&format!("case_number:{day}"), *n).await?;
+        next.insert(day, last - n + 1);
+    }
+    for p in items {
+        let n = next.get_mut(p.day.as_str()).expect("counted");
+        numbers.push(format!("{}{:06}", p.day, n));
+        *n += 1;
+    }
+    Ok(numbers)
+}
+
+/// The cases' rows, many to a statement.
+async fn insert_cases(tx: &mut WriteTx, items: &[Prepared], numbers: &[String]) -> Result<()> {
+    const COLS: usize = 27;
+    let per = gongzhi_core::db::rows_per_statement(COLS);
+    for (ci, chunk) in items.chunks(per).enumerate() {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * COLS;
+                let ph: Vec<String> = (1..=COLS)
+                    .map(|k| match k {
+                        6 | 7 => format!("CAST(${} AS DOUBLE PRECISION)", b + k),
+                        _ => format!("${}", b + k),
+                    })
+                    .collect();
+                format!("({}, 'reported', 1, 0, 0)", ph.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO cases (id, number, kind, category_code, description, lat, lng, address, channel, reporter_name, reporter_phone, \
+             anonymous, grid_code, community_code, street_code, district_code, unit_code, lead_unit, created_at, updated_at, \
+             respond_deadline, handle_deadline, close_deadline, idempotency_key, idempotency_hash, created_by, held_from, status, version, rework_count, supervised) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (i, p) in chunk.iter().enumerate() {
+            let l = p.located.as_ref();
+            q = q
+                .bind(&p.id)
+                .bind(&numbers[ci * per + i])
+                .bind(&p.kind)
+                .bind(&p.category.code)
+                .bind(&p.description)
+                .bind(text_f64(p.lat))
+                .bind(text_f64(p.lng))
+                .bind(&p.address)
+                .bind(&p.channel)
+                .bind(&p.reporter_name)
+                .bind(&p.reporter_phone)
+                .bind(i64::from(p.reporter_plain.is_none()))
+                .bind(l.map(|l| l.grid.code.clone()))
+                .bind(l.map(|l| l.community.code.clone()))
+                .bind(l.map(|l| l.street.code.clone()))
+                .bind(l.map(|l| l.district.code.clone()))
+                .bind(&p.unit)
+                .bind(&p.unit)
+                .bind(p.now)
+                .bind(p.now)
+                .bind(p.deadlines.0)
+                .bind(p.deadlines.1)
+                .bind(p.deadlines.2)
+                .bind(&p.idempotency_key)
+                .bind(&p.request_hash)
+                .bind(&p.created_by)
+                .bind(None::<String>);
+        }
+        q.execute(tx.conn()).await?;
+    }
+    Ok(())
+}
+
+/// Each case's first timeline event (`create`).
+async fn insert_first_events(tx: &mut WriteTx, items: &[Prepared]) -> Result<()> {
+    for chunk in items.chunks(gongzhi_core::db::rows_per_statement(5)) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                format!(
+                    "(${}, ${}, ${}, ${}, 'create', NULL, ${})",
+                    i * 5 + 1,
+                    i * 5 + 2,
+                    i * 5 + 3,
+                    i * 5 + 4,
+                    i * 5 + 5
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO case_events (id, case_id, at, actor, step, note, data) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for p in chunk {
+            q = q
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(&p.id)
+                .bind(p.now)
+                .bind(&p.actor_label)
+                .bind(
+                    json!({"channel": p.channel, "unit": p.unit, "photos": p.photos}).to_string(),
+                );
+        }
+        q.execute(tx.conn()).await?;
+    }
+    Ok(())
+}
+
+fn text_f64(v: Option<f64>) -> Option<String> {
+    v.map(|f| f.to_string())
+}
+
+/// One transaction for a batch: numbers, cases, first timeline events, audit entries.
+pub async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {
+    let started = std::time::Instant::now();
+    let mut tx = db.begin_write().await?;
+    let numbers = numbers_for(&mut tx, items).await?;
+    insert_cases(&mut tx, items, &numbers).await?;
+    insert_first_events(&mut tx, items).await?;
+    for p in items.iter().filter(|p| !p.photos.is_empty()) {
+        let owner = format!("case:{}", p.id);
+        gongzhi_core::attachments::link(&mut tx, &p.actor_label, &p.photos, &owner, "create")
+            .await?;
+    }
+    for p in items {
+        for (kind, data) in &p.extras {
+            sqlx::query("INSERT INTO case_extras (case_id, kind, data) VALUES ($1, $2, $3)")
+                .bind(&p.id)
+                .bind(kind)
+                .bind(data)
+                .execute(tx.conn())
+                .await?;
+        }
+    }
+    let public: Vec<_> = items
+        .iter()
+        .filter(|p| p.public)
+        .map(|p| super::publicity::AtIntake {
+            case_id: &p.id,
+            chosen_by: crate::rules::publicity::chooser(p.input_channel),
+            photos: if p.photos_public { &p.photos } else { &[] },
+        })
+        .collect();
+    super::publicity::record_intake(&mut tx, &public).await?;
+    let entries: Vec<NewEntry> = items
+        .iter()
+        .zip(&numbers)
+        .map(|(p, number)| NewEntry {
+            actor: p.actor_label.clone(),
+            action: "case.create".into(),
+            entity: format!("case:{}", p.id),
+            change: json!({"number": number, "category": p.category.code, "grid": p.located.as_ref().map(|l| &l.grid.code), "unit": p.unit, "channel": p.channel}),
+            reason: None,
+        })
+        .collect();
+    audit::append_many(&mut tx, &entries).await?;
+    let written = started.elapsed();
+    tx.commit().await?;
+    tracing::debug!(
+        cases = items.len(),
+        write_us = written.as_micros() as u64,
+        total_us = started.elapsed().as_micros() as u64,
+        "intake batch"
+    );
+    Ok(numbers)
+}
