@@ -183,30 +183,22 @@ fn parse_record(
     let callback_satisfaction = satisfaction_of(&f("callback_satisfaction"), &mut bad);
     let rework_count = rework_of(&f("rework_count"), &mut bad);
     let unit = Some(f("unit")).filter(|u| !u.is_empty());
-    if let Some(c) = created_at {
-        after_creation(
-            c,
-            &[
-                ("dispatched_at", dispatched_at),
-                ("signed_at", signed_at),
-                ("contacted_at", contacted_at),
-                ("handled_at", handled_at),
-                ("verified_at", verified_at),
-                ("closed_at", closed_at),
-                ("callback_at", callback_at),
-            ],
-            &mut bad,
-        );
-    }
-    if dispatched_at.is_some() && unit.is_none() {
-        bad("unit", "a dispatched case needs its unit".into());
-    }
-    if callback_at.is_some() != callback_contacted.is_some() && callback_at.is_none() {
-        bad(
-            "callback_at",
-            "callback answers need the callback time".into(),
-        );
-    }
+    let times = [
+        ("dispatched_at", dispatched_at),
+        ("signed_at", signed_at),
+        ("contacted_at", contacted_at),
+        ("handled_at", handled_at),
+        ("verified_at", verified_at),
+        ("closed_at", closed_at),
+        ("callback_at", callback_at),
+    ];
+    across_fields(
+        created_at,
+        &times,
+        unit.is_some(),
+        callback_contacted,
+        &mut bad,
+    );
     let (Some(kind), Some(channel), Some(created_at)) = (kind, channel, created_at) else {
         return None;
     };
@@ -232,6 +224,30 @@ fn parse_record(
         callback_satisfaction,
         rework_count,
     })
+}
+
+/// What no field tells alone: every time after creation, a unit for a dispatched case, the
+/// callback's time for its answers. `times` runs from `dispatched_at` to `callback_at`.
+fn across_fields(
+    created_at: Option<i64>,
+    times: &[(&str, Option<i64>); 7],
+    has_unit: bool,
+    callback_contacted: Option<bool>,
+    bad: &mut dyn FnMut(&str, String),
+) {
+    if let Some(c) = created_at {
+        after_creation(c, times, bad);
+    }
+    if times[0].1.is_some() && !has_unit {
+        bad("unit", "a dispatched case needs its unit".into());
+    }
+    let callback_at = times[6].1;
+    if callback_at.is_some() != callback_contacted.is_some() && callback_at.is_none() {
+        bad(
+            "callback_at",
+            "callback answers need the callback time".into(),
+        );
+    }
 }
 
 /// A field of a closed set, or none with the values it takes.
