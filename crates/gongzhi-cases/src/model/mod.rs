@@ -2,6 +2,7 @@
 
 pub mod case;
 pub mod catalog;
+pub mod overview;
 pub mod publicity;
 
 pub use case::*;

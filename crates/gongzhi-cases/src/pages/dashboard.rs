@@ -20,7 +20,7 @@ use gongzhi_web::map::{chart_scripts, grid_shapes, map_scripts};
 use gongzhi_web::session::Session;
 use gongzhi_web::{error_response, json_script, page, refusal};
 
-use crate::overview;
+use crate::queries::overview;
 use crate::queries::stats::compute;
 use crate::rules::stats::{self, StatsLevel, StatsRow};
 

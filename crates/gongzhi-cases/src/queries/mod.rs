@@ -2,5 +2,6 @@
 
 pub mod case;
 pub mod catalog;
+pub mod overview;
 pub mod publicity;
 pub mod stats;

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod history;
 pub mod intake;
 pub mod list;
+pub mod overview;
 
 pub mod publicity;
 pub mod reference;
@@ -54,3 +55,4 @@ pub fn generation(db: &Db) -> u64 {
         .0
         .load(std::sync::atomic::Ordering::Relaxed)
 }
+pub mod migrations;
