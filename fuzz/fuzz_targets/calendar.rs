@@ -3,14 +3,14 @@
 #![no_main]
 
 use chrono::{DateTime, Duration};
-use gongzhi_cases::calendar::{DayKind, LimitUnit, TimeLimit, WorkCalendar};
+use gongzhi_core::calendar::{DayKind, LimitUnit, TimeLimit, WorkCalendar};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(days) = gongzhi_cases::calendar::parse_calendar_csv(text) else {
+    let Ok(days) = gongzhi_core::calendar::parse_calendar_csv(text) else {
         return;
     };
     let mut calendar = WorkCalendar::default();

@@ -2,14 +2,14 @@
 //! computed on the default working calendar as the import does. Must never panic.
 #![no_main]
 
-use gongzhi_cases::calendar::{LimitUnit, TimeLimit, WorkCalendar};
+use gongzhi_core::calendar::{LimitUnit, TimeLimit, WorkCalendar};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(cases) = gongzhi_cases::history::parse(text) else {
+    let Ok(cases) = gongzhi_cases::rules::history::parse(text) else {
         return;
     };
     let calendar = WorkCalendar::default();
