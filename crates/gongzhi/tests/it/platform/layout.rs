@@ -20,6 +20,17 @@ const FN_DEBT: &[&str] = &[];
 /// Import loops between files.
 const LOOP_DEBT: &[&str] = &[];
 
+/// Stores that read another module's tables, as `file: table`: each waits for a public read
+/// function of the module that owns the table (docs/architecture.md).
+const TABLE_DEBT: &[&str] = &[
+    "gongzhi-deliberation/src/store/topics.rs: cases",
+    "gongzhi-open311/src/store/requests.rs: case_events",
+    "gongzhi-open311/src/store/requests.rs: case_extras",
+    "gongzhi-open311/src/store/requests.rs: cases",
+    "gongzhi-open311/src/store/updates.rs: case_events",
+    "gongzhi-open311/src/store/updates.rs: cases",
+];
+
 /// Fails on a violation not in `debt`, or a `debt` entry that is no longer one.
 fn against_debt(what: &str, found: &[String], debt: &[&str], key: impl Fn(&str) -> String) {
     let new: Vec<&String> = found
@@ -137,6 +148,69 @@ fn sql_lives_only_in_stores() {
         }
     }
     against_debt("SQL outside a store", &wrong, SQL_DEBT, file_of);
+}
+
+/// The tables a text names after `FROM`, `JOIN`, `INTO`, `UPDATE`, `TABLE` or `EXISTS`, and
+/// which of them it creates (`CREATE TABLE [IF NOT EXISTS] name`).
+fn tables_named(text: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let (mut named, mut created) = (BTreeSet::new(), BTreeSet::new());
+    for (i, w) in words.iter().enumerate() {
+        if ["FROM", "JOIN", "INTO", "UPDATE", "TABLE", "EXISTS"].contains(w) {
+            if let Some(t) = words
+                .get(i + 1)
+                .filter(|t| t.starts_with(|c: char| c.is_ascii_lowercase()))
+            {
+                named.insert(t.to_string());
+            }
+        }
+        if *w == "TABLE" && i > 0 && words[i - 1] == "CREATE" {
+            let at = if words.get(i + 1) == Some(&"IF") {
+                i + 4
+            } else {
+                i + 1
+            };
+            if let Some(t) = words.get(at) {
+                created.insert(t.to_string());
+            }
+        }
+    }
+    (named, created)
+}
+
+/// A module's store reads and writes its own tables and the core's (areas, units, the version
+/// counters, attachments: the platform's shared schema), never another module's: a later module
+/// calls an earlier one's public functions.
+#[test]
+fn stores_keep_to_their_modules_tables() {
+    let sources = sources();
+    let mut owner: BTreeMap<String, String> = BTreeMap::new();
+    for (krate, _, text) in &sources {
+        for t in tables_named(code_of(text)).1 {
+            owner.insert(t, krate.clone());
+        }
+    }
+    assert!(owner.contains_key("cases") && owner.contains_key("delib_events"));
+    let mut wrong = Vec::new();
+    for (krate, rel, text) in &sources {
+        if krate == "gongzhi-core" || krate == "gongzhi-bench" || !may_hold_sql(krate, rel) {
+            continue;
+        }
+        for t in tables_named(code_of(text)).0 {
+            match owner.get(&t) {
+                Some(o) if o != krate && o != "gongzhi-core" => {
+                    wrong.push(format!("{krate}/src/{rel}: {t}"))
+                }
+                _ => {}
+            }
+        }
+    }
+    against_debt("another module's tables", &wrong, TABLE_DEBT, |v| {
+        v.to_string()
+    });
 }
 
 #[test]
