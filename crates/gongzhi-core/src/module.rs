@@ -250,6 +250,9 @@ pub struct SubjectKind {
     /// What the reference is called, e.g. 案件编号.
     pub label: &'static str,
     pub reference: for<'a> fn(&'a crate::db::Db, &'a str) -> ReferenceFuture<'a>,
+    /// The ID of the record a person names by its ID or its reference, if there is one: how
+    /// another module checks a link to it without reading its tables.
+    pub find: for<'a> fn(&'a crate::db::Db, &'a str) -> ReferenceFuture<'a>,
 }
 
 pub type ReferenceFuture<'a> =
@@ -279,6 +282,23 @@ fn register_scheduled(modules: &[&dyn Module]) {
 pub fn job_kind(kind: &str) -> Option<&'static JobKind> {
     let s = SCHEDULED.read().unwrap_or_else(|e| e.into_inner());
     s.0.iter().find(|k| k.kind == kind).copied()
+}
+
+/// The ID of the `prefix` record named `named` (its ID or its reference), through the module
+/// that declares the kind; `None` also when no module declares it.
+pub async fn find_subject(
+    db: &crate::db::Db,
+    prefix: &str,
+    named: &str,
+) -> crate::Result<Option<String>> {
+    let kind = {
+        let s = SCHEDULED.read().unwrap_or_else(|e| e.into_inner());
+        s.1.iter().find(|k| k.prefix == prefix).copied()
+    };
+    match kind {
+        Some(k) => (k.find)(db, named).await,
+        None => Ok(None),
+    }
 }
 
 /// The registered subject kind of `subject` (`prefix:ID`), with the ID.

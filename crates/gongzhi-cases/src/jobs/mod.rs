@@ -47,6 +47,7 @@ pub const SUBJECTS: &[SubjectKind] = &[SubjectKind {
     prefix: "case",
     label: "案件编号",
     reference: |db, id| Box::pin(store::number_of(db, id)),
+    find: |db, named| Box::pin(store::named(db, named)),
 }];
 
 /// A case's history (`case_events`).

@@ -391,7 +391,11 @@ async fn add_task(s: &Step<'_>, tx: &mut WriteTx) -> Result<Outcome> {
     let case = s.input.case_id.as_deref().filter(|c| !c.is_empty());
     let project = s.input.project_id.as_deref().filter(|p| !p.is_empty());
     if let Some(c) = case {
-        if !topics::case_exists(tx, c).await? {
+        // Through the cases module's declared lookup: deliberation does not read its tables.
+        if gongzhi_core::module::find_subject(s.db, "case", c)
+            .await?
+            .is_none()
+        {
             return Err(Error::invalid("unknown_case", "no such case"));
         }
     }

@@ -421,18 +421,6 @@ pub async fn set_task_progress(
     Ok(done.rows_affected() == 1)
 }
 
-/// Whether a case with this id or number exists. The cases module's table, read here because
-/// deliberation does not depend on cases; to become a declared lookup once modules expose one.
-pub async fn case_exists(tx: &mut WriteTx, case: &str) -> Result<bool> {
-    Ok(
-        sqlx::query("SELECT 1 FROM cases WHERE id = $1 OR number = $1")
-            .bind(case)
-            .fetch_optional(tx.conn())
-            .await?
-            .is_some(),
-    )
-}
-
 /// Records that `user` voted on the topic; a second or racing ballot fails on the key (topic,
 /// voter) before anything is counted (the caller says so).
 pub async fn add_voter(tx: &mut WriteTx, topic: &str, user: &str) -> Result<()> {

@@ -333,6 +333,28 @@ async fn the_topic_loop_with_refusals(backend: Backend) {
         )
         .await;
     let task = v["tasks"][0]["id"].as_str().unwrap().to_string();
+    // A task may link a case, named by its number: found through the cases module's declared
+    // lookup (deliberation reads no cases table); an unknown one is refused.
+    let admin = app.admin().await;
+    let mut report = crate::cases::new_case("C0101", (0.0, 0.0));
+    report.as_object_mut().unwrap().remove("location");
+    report["address"] = json!("和平小区5号楼");
+    let (s, case) = app.post("/api/v1/cases", Some(&admin), &report).await;
+    assert_eq!(s, 201, "{case}");
+    let linked = json!({"title": "井盖", "owner": "社区居委会", "case_id": case["number"]});
+    let v = p.ok(&p.council, &id, "add_task", linked).await;
+    assert_eq!(v["tasks"].as_array().unwrap().len(), 2);
+    let linked_task = v["tasks"][1]["id"].as_str().unwrap().to_string();
+    p.ok(
+        &p.council,
+        &id,
+        "progress",
+        json!({"task_id": linked_task, "progress": 100}),
+    )
+    .await;
+    let unknown = json!({"title": "井盖", "owner": "社区居委会", "case_id": "no-such-case"});
+    let (_, v) = p.step(&p.council, &id, "add_task", unknown).await;
+    assert_eq!(v["error"]["code"], "unknown_case", "{v}");
     assert_eq!(
         p.step(
             &p.council,
