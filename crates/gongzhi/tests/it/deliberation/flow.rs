@@ -344,7 +344,14 @@ async fn the_topic_loop_with_refusals(backend: Backend) {
     let linked = json!({"title": "井盖", "owner": "社区居委会", "case_id": case["number"]});
     let v = p.ok(&p.council, &id, "add_task", linked).await;
     assert_eq!(v["tasks"].as_array().unwrap().len(), 2);
-    let linked_task = v["tasks"][1]["id"].as_str().unwrap().to_string();
+    let linked_task = v["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["title"] == "井盖")
+        .and_then(|t| t["id"].as_str())
+        .unwrap()
+        .to_string();
     p.ok(
         &p.council,
         &id,
