@@ -9,6 +9,7 @@ use crate::rules::history::PastCase;
 use crate::rules::workflow::Status;
 use gongzhi_core::areas::locate::Located;
 use gongzhi_core::db::{Db, WriteTx};
+use gongzhi_core::timeline;
 use gongzhi_core::Result;
 
 /// Every unit's code.
@@ -109,17 +110,20 @@ pub async fn insert_events(tx: &mut WriteTx, id: &str, c: &PastCase, importer: &
         ("close", c.closed_at),
         ("call_back", c.callback_at),
     ];
-    for (step, at) in steps {
-        let Some(at) = at else { continue };
-        sqlx::query("INSERT INTO case_events (id, case_id, at, actor, step, note, data) VALUES ($1, $2, $3, $4, $5, NULL, $6)")
-                .bind(uuid::Uuid::new_v4().to_string())
-                .bind(id)
-                .bind(at)
-                .bind(importer)
-                .bind(step)
-                .bind(json!({"imported": true}).to_string())
-                .execute(tx.conn())
-                .await?;
-    }
+    let data = json!({"imported": true});
+    let steps: Vec<timeline::Step> = steps
+        .into_iter()
+        .filter_map(|(step, at)| {
+            Some(timeline::Step {
+                subject: id,
+                at: at?,
+                who: importer,
+                step,
+                note: None,
+                data: data.clone(),
+            })
+        })
+        .collect();
+    timeline::record_many(tx, &crate::jobs::TIMELINE, &steps).await?;
     Ok(())
 }

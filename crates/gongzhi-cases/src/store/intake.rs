@@ -13,6 +13,7 @@ use crate::model::{Channel, Kind, Reporter};
 use gongzhi_core::areas::locate::Located;
 use gongzhi_core::audit::{self, NewEntry};
 use gongzhi_core::db::{Db, WriteTx};
+use gongzhi_core::timeline;
 use gongzhi_core::Result;
 
 /// A case decided and ready to write.
@@ -196,37 +197,18 @@ async fn insert_cases(tx: &mut WriteTx, items: &[Prepared], numbers: &[String]) 
 
 /// Each case's first timeline event (`create`).
 async fn insert_first_events(tx: &mut WriteTx, items: &[Prepared]) -> Result<()> {
-    for chunk in items.chunks(gongzhi_core::db::rows_per_statement(5)) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                format!(
-                    "(${}, ${}, ${}, ${}, 'create', NULL, ${})",
-                    i * 5 + 1,
-                    i * 5 + 2,
-                    i * 5 + 3,
-                    i * 5 + 4,
-                    i * 5 + 5
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO case_events (id, case_id, at, actor, step, note, data) VALUES {}",
-            values.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for p in chunk {
-            q = q
-                .bind(uuid::Uuid::new_v4().to_string())
-                .bind(&p.id)
-                .bind(p.now)
-                .bind(&p.actor_label)
-                .bind(
-                    json!({"channel": p.channel, "unit": p.unit, "photos": p.photos}).to_string(),
-                );
-        }
-        q.execute(tx.conn()).await?;
-    }
-    Ok(())
+    let steps: Vec<timeline::Step> = items
+        .iter()
+        .map(|p| timeline::Step {
+            subject: &p.id,
+            at: p.now,
+            who: &p.actor_label,
+            step: "create",
+            note: None,
+            data: json!({"channel": p.channel, "unit": p.unit, "photos": p.photos}),
+        })
+        .collect();
+    timeline::record_many(tx, &crate::jobs::TIMELINE, &steps).await
 }
 
 fn text_f64(v: Option<f64>) -> Option<String> {

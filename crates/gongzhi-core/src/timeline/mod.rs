@@ -44,6 +44,22 @@ pub async fn record(
     store::insert(tx, timeline, subject, at, who, step, note, data).await
 }
 
+/// One step to write with [`record_many`].
+pub struct Step<'a> {
+    pub subject: &'a str,
+    pub at: i64,
+    pub who: &'a str,
+    pub step: &'a str,
+    pub note: Option<&'a str>,
+    pub data: Value,
+}
+
+/// Writes many steps at once (a batch of new records, an import), in as few statements as the
+/// backends allow.
+pub async fn record_many(tx: &mut WriteTx, timeline: &Timeline, steps: &[Step<'_>]) -> Result<()> {
+    store::insert_many(tx, timeline, steps).await
+}
+
 /// `subject`'s history, oldest first.
 pub async fn read(db: &Db, timeline: &Timeline, subject: &str) -> Result<Vec<Event>> {
     store::of(db, timeline, subject).await

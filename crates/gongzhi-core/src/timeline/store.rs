@@ -3,7 +3,7 @@
 use serde_json::Value;
 use sqlx::Row;
 
-use super::{Event, Timeline};
+use super::{Event, Step, Timeline};
 use crate::db::{opt_text, Db, WriteTx};
 use crate::time::format_ms;
 use crate::Result;
@@ -33,6 +33,45 @@ pub(super) async fn insert(
         .bind(data.to_string())
         .execute(tx.conn())
         .await?;
+    Ok(())
+}
+
+pub(super) async fn insert_many(tx: &mut WriteTx, t: &Timeline, steps: &[Step<'_>]) -> Result<()> {
+    for chunk in steps.chunks(crate::db::rows_per_statement(7)) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let n = i * 7;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6,
+                    n + 7
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO {} (id, {}, at, actor, step, note, data) VALUES {}",
+            t.table,
+            t.subject_column,
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for s in chunk {
+            q = q
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(s.subject)
+                .bind(s.at)
+                .bind(s.who)
+                .bind(s.step)
+                .bind(s.note)
+                .bind(s.data.to_string());
+        }
+        q.execute(tx.conn()).await?;
+    }
     Ok(())
 }
 
