@@ -114,9 +114,21 @@ impl FromRequestParts<AppState> for Session {
             Redirect::to(&format!("/login?next={}", crate::enc(next))).into_response()
         };
         let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(to_login)?;
+        // Only an unknown or expired token means "sign in again"; a failing database is said
+        // as such (as text, which the app turns into its plain error page).
         let actor = actor_for_token(&state.db, &token)
             .await
-            .map_err(|_| to_login())?;
+            .map_err(|e| match e {
+                gongzhi_core::Error::Unauthenticated(_) => to_login(),
+                _ => (
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    lang_of(&parts.headers).t(
+                        "暂时无法确认您的登录状态，请稍后重试。",
+                        "Your sign-in could not be checked just now; please try again shortly.",
+                    ),
+                )
+                    .into_response(),
+            })?;
         Ok(Session::new(state, actor, token, lang_of(&parts.headers)))
     }
 }
