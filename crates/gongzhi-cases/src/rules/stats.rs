@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, TimeZone};
+use chrono::{Datelike, NaiveDate, TimeZone};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
@@ -238,6 +238,33 @@ pub fn day_of(ms: i64) -> i64 {
     (ms + SHANGHAI_OFFSET_MS).div_euclid(DAY_MS)
 }
 
+/// The day number of the first day of `day`'s calendar month (days as in [`day_of`]): the key
+/// of the monthly roll-ups, so a month's rows are compared with days directly.
+pub fn month_of(day: i64) -> i64 {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
+    let date = epoch + chrono::Duration::days(day);
+    let first = date.with_day0(0).unwrap_or(date);
+    (first - epoch).num_days()
+}
+
+/// The whole calendar months inside the days `[from, to)`, as `[first month, month after the
+/// last)` in day numbers; None when no whole month fits (the roll-ups can't answer any of it).
+pub fn whole_months(from: i64, to: i64) -> Option<(i64, i64)> {
+    let first = if month_of(from) == from {
+        from
+    } else {
+        next_month(from)
+    };
+    let after = month_of(to);
+    (first < after).then_some((first, after))
+}
+
+/// The first day of the month after `day`'s.
+fn next_month(day: i64) -> i64 {
+    // 31 days after the first of a month always lands in the next one.
+    month_of(month_of(day) + 31)
+}
+
 impl Counts {
     pub fn values(&self) -> [i64; 11] {
         [
@@ -424,6 +451,17 @@ impl CounterDelta {
         }
         d.add(after, 1);
         d
+    }
+
+    /// The same changes summed by calendar month (the key's day becomes [`month_of`] it).
+    pub fn by_month(&self) -> CounterDelta {
+        let mut m = CounterDelta::default();
+        for ((level, day, code), c) in &self.0 {
+            m.0.entry((*level, month_of(*day), code.clone()))
+                .or_default()
+                .add(c, 1);
+        }
+        m
     }
 
     /// Adds counts read back from storage (e.g. an aggregate over copied rows).
@@ -675,6 +713,51 @@ mod tests {
             let (c, _) = period_bounds(&next, d).unwrap();
             prop_assert!(a < b);
             prop_assert_eq!(b, c);
+        }
+
+        #[test]
+        fn a_month_starts_on_its_first_day(day in 0i64..60_000) {
+            let m = month_of(day);
+            let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+            let (d, first) = (epoch + chrono::Duration::days(day), epoch + chrono::Duration::days(m));
+            prop_assert_eq!(first.day(), 1);
+            prop_assert_eq!((first.year(), first.month()), (d.year(), d.month()));
+            prop_assert_eq!(month_of(m), m);
+            prop_assert!(next_month(day) > day && month_of(next_month(day)) == next_month(day));
+        }
+
+        #[test]
+        fn whole_months_lie_inside_and_leave_less_than_a_month_out(from in 0i64..60_000, len in 0i64..800) {
+            let to = from + len;
+            match whole_months(from, to) {
+                Some((a, b)) => {
+                    prop_assert!(from <= a && a < b && b <= to);
+                    prop_assert_eq!(month_of(a), a);
+                    prop_assert_eq!(month_of(b), b);
+                    // What is left on either side is less than a month.
+                    prop_assert!(a - from < 31 && to - b < 31);
+                }
+                // No whole month fits: the first month starting at or after `from` ends after `to`.
+                None => {
+                    let first = if month_of(from) == from { from } else { next_month(from) };
+                    prop_assert!(next_month(first) > to);
+                }
+            }
+        }
+
+        #[test]
+        fn monthly_changes_sum_the_daily_ones(changes in proptest::collection::vec((0i64..800, 0usize..3, -3i64..4), 0..40)) {
+            let mut d = CounterDelta::default();
+            for (day, code, n) in &changes {
+                d.add_counts("grid", *day + 20_000, format!("g{code}"), &Counts { dispatched: *n, ..Default::default() });
+            }
+            let m = d.by_month();
+            let mut want: BTreeMap<(i64, String), i64> = BTreeMap::new();
+            for ((_, day, code), c) in &d.0 {
+                *want.entry((month_of(*day), code.clone())).or_default() += c.dispatched;
+            }
+            let got: BTreeMap<(i64, String), i64> = m.0.iter().map(|((_, mo, code), c)| ((*mo, code.clone()), c.dispatched)).collect();
+            prop_assert_eq!(got, want);
         }
 
         #[test]

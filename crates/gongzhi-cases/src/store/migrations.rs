@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[Migration] = &[
     CASES_0007_STATUS_LIST,
     CASES_0008_IDEMPOTENCY_HASH,
     super::publicity::MIGRATION,
+    super::stats::MONTHLY_MIGRATION,
 ];
 
 /// A retry is told apart from a new report that reuses a key by the hash of its request.

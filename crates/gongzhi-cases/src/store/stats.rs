@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 
 use crate::rules::stats::{
-    day_of, CaseFigures, CounterDelta, Counts, MeasureSettings, StatsLevel, COUNTER_COLUMNS,
+    day_of, whole_months, CaseFigures, CounterDelta, Counts, MeasureSettings, StatsLevel,
+    COUNTER_COLUMNS,
 };
 use gongzhi_core::db::{opt_text, Db, Migration, WriteTx};
 use gongzhi_core::{Error, Result};
@@ -57,35 +58,61 @@ fn counts_of_row(r: &sqlx::any::AnyRow) -> Result<Counts> {
     Ok(Counts::from_values(v))
 }
 
-/// The counts of every area or unit in `[start, end)` from the daily counters. A code appears
-/// when it has a valid callback or a dispatch in the period, as in a scan.
+/// The counts of every area or unit in `[start, end)`: the whole calendar months inside from
+/// the monthly roll-ups, the days around them from the daily counters. A code appears when it
+/// has a valid callback or a dispatch in the period, as in a scan.
 pub async fn counter_counts(
     db: &Db,
     level: StatsLevel,
     start: i64,
     end: i64,
 ) -> Result<BTreeMap<String, Counts>> {
-    let sums: Vec<String> = COUNTER_COLUMNS
+    let (from, to) = (day_of(start), day_of(end));
+    let mut sums = BTreeMap::new();
+    match whole_months(from, to) {
+        Some((first, after)) => {
+            add_sums(db, &mut sums, "case_stats_daily", "day", level, from, first).await?;
+            add_sums(db, &mut sums, "case_stats_monthly", "month", level, first, after).await?;
+            add_sums(db, &mut sums, "case_stats_daily", "day", level, after, to).await?;
+        }
+        None => add_sums(db, &mut sums, "case_stats_daily", "day", level, from, to).await?,
+    }
+    sums.retain(|_, c: &mut Counts| c.valid_callbacks > 0 || c.dispatched > 0);
+    Ok(sums)
+}
+
+/// Adds `table`'s rows of `level` with `period` in `[from, to)` to `sums`, by code.
+async fn add_sums(
+    db: &Db,
+    sums: &mut BTreeMap<String, Counts>,
+    table: &str,
+    period: &str,
+    level: StatsLevel,
+    from: i64,
+    to: i64,
+) -> Result<()> {
+    if from >= to {
+        return Ok(());
+    }
+    let columns: Vec<String> = COUNTER_COLUMNS
         .iter()
         .map(|c| format!("CAST(SUM({c}) AS BIGINT) AS {c}"))
         .collect();
     let rows = sqlx::query(&format!(
-        "SELECT code, {} FROM case_stats_daily WHERE level = $1 AND day >= $2 AND day < $3 GROUP BY code",
-        sums.join(", ")
+        "SELECT code, {} FROM {table} WHERE level = $1 AND {period} >= $2 AND {period} < $3 GROUP BY code",
+        columns.join(", ")
     ))
     .bind(level.as_str())
-    .bind(day_of(start))
-    .bind(day_of(end))
+    .bind(from)
+    .bind(to)
     .fetch_all(db.pool())
     .await?;
-    let mut out = BTreeMap::new();
     for r in rows {
-        let c = counts_of_row(&r)?;
-        if c.valid_callbacks > 0 || c.dispatched > 0 {
-            out.insert(r.try_get::<String, _>("code")?, c);
-        }
+        sums.entry(r.try_get::<String, _>("code")?)
+            .or_default()
+            .add(&counts_of_row(&r)?, 1);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The same counts by scanning the cases table (what `compute` did before the counters): the
@@ -194,41 +221,53 @@ pub async fn names_of(
 }
 
 impl CounterDelta {
-    /// Writes the non-zero changes inside `tx` (upserts, in key order).
+    /// Writes the non-zero changes inside `tx`: the daily counters and their monthly roll-ups.
     pub async fn apply(&self, tx: &mut WriteTx) -> Result<()> {
-        let rows: Vec<_> = self.0.iter().filter(|(_, c)| !c.is_zero()).collect();
-        const PER_ROW: usize = 3 + COUNTER_COLUMNS.len();
-        let updates: Vec<String> = COUNTER_COLUMNS
-            .iter()
-            .map(|c| format!("{c} = case_stats_daily.{c} + excluded.{c}"))
-            .collect();
-        for chunk in rows.chunks(gongzhi_core::db::rows_per_statement(PER_ROW)) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let ph: Vec<String> = (1..=PER_ROW)
-                        .map(|k| format!("${}", i * PER_ROW + k))
-                        .collect();
-                    format!("({})", ph.join(", "))
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO case_stats_daily (level, day, code, {}) VALUES {} \
-                 ON CONFLICT (level, day, code) DO UPDATE SET {}",
-                COUNTER_COLUMNS.join(", "),
-                values.join(", "),
-                updates.join(", ")
-            );
-            let mut q = sqlx::query(&sql);
-            for ((level, day, code), c) in chunk {
-                q = q.bind(*level).bind(*day).bind(code.as_str());
-                for v in c.values() {
-                    q = q.bind(v);
-                }
-            }
-            q.execute(tx.conn()).await?;
-        }
-        Ok(())
+        upsert(tx, "case_stats_daily", "day", self).await?;
+        upsert(tx, "case_stats_monthly", "month", &self.by_month()).await
     }
+}
+
+/// Adds `delta`'s non-zero changes to `table`'s rows keyed by (level, `period`, code): upserts
+/// in key order, so concurrent writers lock rows in the same order.
+async fn upsert(
+    tx: &mut WriteTx,
+    table: &str,
+    period: &str,
+    delta: &CounterDelta,
+) -> Result<()> {
+    let rows: Vec<_> = delta.0.iter().filter(|(_, c)| !c.is_zero()).collect();
+    const PER_ROW: usize = 3 + COUNTER_COLUMNS.len();
+    let updates: Vec<String> = COUNTER_COLUMNS
+        .iter()
+        .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+        .collect();
+    for chunk in rows.chunks(gongzhi_core::db::rows_per_statement(PER_ROW)) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let ph: Vec<String> = (1..=PER_ROW)
+                    .map(|k| format!("${}", i * PER_ROW + k))
+                    .collect();
+                format!("({})", ph.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO {table} (level, {period}, code, {}) VALUES {} \
+             ON CONFLICT (level, {period}, code) DO UPDATE SET {}",
+            COUNTER_COLUMNS.join(", "),
+            values.join(", "),
+            updates.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for ((level, day, code), c) in chunk {
+            q = q.bind(*level).bind(*day).bind(code.as_str());
+            for v in c.values() {
+                q = q.bind(v);
+            }
+        }
+        q.execute(tx.conn()).await?;
+    }
+    Ok(())
 }
 
 /// Applies the change of one case's row (`before` as read in `tx`, `after` re-read in `tx`).
@@ -332,3 +371,27 @@ pub async fn contributions_of_copies(tx: &mut WriteTx, suffix: &str) -> Result<C
     }
     Ok(d)
 }
+
+/// The monthly roll-ups of the daily counters (keyed by the month's first day, as
+/// [`crate::rules::stats::month_of`]), filled from the daily counters: a month's ranking at the
+/// grid level reads one row per grid instead of one per grid and day. The month of a day number
+/// is the civil-from-days arithmetic in integers (all positive here), so both backends agree.
+pub const MONTHLY_MIGRATION: Migration = Migration {
+    id: "cases-0009-stats-monthly",
+    sql: "CREATE TABLE case_stats_monthly (level TEXT NOT NULL, month BIGINT NOT NULL, code TEXT NOT NULL, \
+         valid_callbacks BIGINT NOT NULL, contacted BIGINT NOT NULL, resolved BIGINT NOT NULL, \
+         satisfied BIGINT NOT NULL, basically_satisfied BIGINT NOT NULL, dispatched BIGINT NOT NULL, \
+         reported_back BIGINT NOT NULL, reported_back_on_time BIGINT NOT NULL, closed BIGINT NOT NULL, \
+         closed_on_time BIGINT NOT NULL, reworked BIGINT NOT NULL, PRIMARY KEY (level, month, code));
+         INSERT INTO case_stats_monthly (level, month, code, valid_callbacks, contacted, resolved, satisfied, \
+         basically_satisfied, dispatched, reported_back, reported_back_on_time, closed, closed_on_time, reworked) \
+         SELECT level, day - doy + (153 * ((5 * doy + 2) / 153) + 2) / 5 AS month, code, \
+         CAST(SUM(valid_callbacks) AS BIGINT), CAST(SUM(contacted) AS BIGINT), CAST(SUM(resolved) AS BIGINT), \
+         CAST(SUM(satisfied) AS BIGINT), CAST(SUM(basically_satisfied) AS BIGINT), CAST(SUM(dispatched) AS BIGINT), \
+         CAST(SUM(reported_back) AS BIGINT), CAST(SUM(reported_back_on_time) AS BIGINT), CAST(SUM(closed) AS BIGINT), \
+         CAST(SUM(closed_on_time) AS BIGINT), CAST(SUM(reworked) AS BIGINT) FROM ( \
+         SELECT y.*, doe - (365 * yoe + yoe / 4 - yoe / 100) AS doy FROM ( \
+         SELECT e.*, (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365 AS yoe FROM ( \
+         SELECT d.*, (day + 719468) - ((day + 719468) / 146097) * 146097 AS doe FROM case_stats_daily d) e) y) z \
+         GROUP BY level, day - doy + (153 * ((5 * doy + 2) / 153) + 2) / 5, code",
+};

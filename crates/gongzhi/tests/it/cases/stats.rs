@@ -643,11 +643,35 @@ fn full_scan(rows: &[sqlx::any::AnyRow]) -> BTreeMap<(String, i64, String), [i64
 }
 
 async fn stored_counters(app: &TestApp) -> BTreeMap<(String, i64, String), [i64; 11]> {
+    stored_rows(app, "case_stats_daily", "day").await
+}
+
+/// The daily counters' rows summed by calendar month, as the monthly roll-ups should hold them.
+fn by_month(
+    daily: &BTreeMap<(String, i64, String), [i64; 11]>,
+) -> BTreeMap<(String, i64, String), [i64; 11]> {
+    let mut out: BTreeMap<(String, i64, String), [i64; 11]> = BTreeMap::new();
+    for ((level, day, code), v) in daily {
+        let month = gongzhi_cases::rules::stats::month_of(*day);
+        let e = out.entry((level.clone(), month, code.clone())).or_default();
+        for i in 0..11 {
+            e[i] += v[i];
+        }
+    }
+    out.retain(|_, v| v.iter().any(|x| *x != 0));
+    out
+}
+
+async fn stored_rows(
+    app: &TestApp,
+    table: &str,
+    period: &str,
+) -> BTreeMap<(String, i64, String), [i64; 11]> {
     use sqlx::Row;
     let cols = gongzhi_cases::rules::stats::COUNTER_COLUMNS.join(", ");
     let mut out = BTreeMap::new();
     for r in sqlx::query(&format!(
-        "SELECT level, day, code, {cols} FROM case_stats_daily"
+        "SELECT level, {period} AS day, code, {cols} FROM {table}"
     ))
     .fetch_all(app.db.pool())
     .await
@@ -798,8 +822,15 @@ async fn counters_equal_a_full_scan_after_random_writes(backend: Backend) {
         differ.join("\n")
     );
 
+    // The monthly roll-ups are the daily counters summed by calendar month.
+    assert_eq!(
+        stored_rows(&d.app, "case_stats_monthly", "month").await,
+        by_month(&scan),
+        "the monthly roll-ups differ from a full scan summed by month"
+    );
+
     // The migration's fill from stored cases (what an upgraded database starts with) gives the
-    // same counters.
+    // same counters, and the roll-ups' fill from those the same months.
     sqlx::query("DELETE FROM case_stats_daily")
         .execute(d.app.db.pool())
         .await
@@ -814,6 +845,21 @@ async fn counters_equal_a_full_scan_after_random_writes(backend: Backend) {
         stored_counters(&d.app).await,
         scan,
         "the migration's fill differs from a full scan"
+    );
+    sqlx::query("DELETE FROM case_stats_monthly")
+        .execute(d.app.db.pool())
+        .await
+        .unwrap();
+    let fill = gongzhi_cases::store::stats::MONTHLY_MIGRATION
+        .sql
+        .split(';')
+        .nth(1)
+        .unwrap();
+    sqlx::query(fill).execute(d.app.db.pool()).await.unwrap();
+    assert_eq!(
+        stored_rows(&d.app, "case_stats_monthly", "month").await,
+        by_month(&scan),
+        "the roll-ups' migration fill differs from a full scan summed by month"
     );
 
     // The API's rows for this month and October at every level equal the scan's.
