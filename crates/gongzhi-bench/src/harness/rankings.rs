@@ -355,39 +355,26 @@ fn write_csv(w: &mut impl Write, batch: &[GenCase]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Times the street ranking (`runs` runs after a warm-up): its rows and each run's ms; then
-/// the other levels, three runs each.
+/// Times the ranking at every level (`runs` runs after a warm-up each): each level's rows and
+/// each run's ms.
 async fn time_rankings(
     db: &Db,
     period: &str,
     runs: usize,
-) -> Result<(
-    Vec<stats::StatsRow>,
-    Vec<f64>,
-    serde_json::Map<String, serde_json::Value>,
-)> {
+) -> Result<Vec<(StatsLevel, Vec<stats::StatsRow>, Vec<f64>)>> {
     let admin = Actor::system("bench");
-    // Warm-up, then the timed runs.
-    let mut rows = compute(db, &admin, period, StatsLevel::Street).await?;
-    let mut times = Vec::new();
-    for _ in 0..runs.max(1) {
-        let t = Instant::now();
-        rows = compute(db, &admin, period, StatsLevel::Street).await?;
-        times.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
-    let mut other_levels = serde_json::Map::new();
-    for level in [StatsLevel::Community, StatsLevel::Grid, StatsLevel::Unit] {
-        let _ = compute(db, &admin, period, level).await?;
-        let mut ts = Vec::new();
-        let mut n = 0;
-        for _ in 0..3 {
+    let mut levels = Vec::new();
+    for level in StatsLevel::ALL {
+        let mut rows = compute(db, &admin, period, level).await?;
+        let mut times = Vec::new();
+        for _ in 0..runs.max(1) {
             let t = Instant::now();
-            n = compute(db, &admin, period, level).await?.len();
-            ts.push(t.elapsed().as_secs_f64() * 1000.0);
+            rows = compute(db, &admin, period, level).await?;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
         }
-        other_levels.insert(level.as_str().into(), json!({"ms": median(ts), "rows": n}));
+        levels.push((level, rows, times));
     }
-    Ok((rows, times, other_levels))
+    Ok(levels)
 }
 
 /// The scan the counters replaced, timed, and whether both agree at this size.
@@ -428,18 +415,29 @@ pub async fn export(
     db.analyze().await?;
     let stored = bulk::count(&db).await?;
     let counter_rows = bulk::counter_rows(&db).await?;
-    let (rows, times, other_levels) = time_rankings(&db, period, runs).await?;
+    let levels = time_rankings(&db, period, runs).await?;
     let (start, end) = stats::period_bounds(period, 1)?;
     let scan_figures = if scan {
         time_scan(&db, start, end).await?
     } else {
         serde_json::Value::Null
     };
-    eprintln!(
-        "rankings: {stored} cases, {} streets ranked for {period}, {:.1} ms (median of {runs})",
-        rows.len(),
-        median(times.clone())
-    );
+    let mut by_level = serde_json::Map::new();
+    for (level, rows, times) in &levels {
+        eprintln!(
+            "rankings: {stored} cases, {} rows at {} level for {period}, {:.1} ms (median of {runs})",
+            rows.len(),
+            level.as_str(),
+            median(times.clone())
+        );
+        by_level.insert(level.as_str().into(), json!({
+            "runs_ms": times,
+            "ms": median(times.clone()),
+            "rows": rows.iter().map(|r| json!({
+                "rank": r.rank, "code": r.code, "counts": r.counts.values(), "score": r.score,
+            })).collect::<Vec<_>>(),
+        }));
+    }
     let figures = json!({
         "backend": if db.backend() == gongzhi_core::db::Backend::Sqlite { "SQLite" } else { "PostgreSQL" },
         "cases": stored,
@@ -448,15 +446,9 @@ pub async fn export(
         "period": period,
         "start_ms": start,
         "end_ms": end,
-        "runs_ms": times,
-        "ms": median(times.clone()),
-        "other_levels": other_levels,
+        "levels": by_level,
         "scan": scan_figures,
         "machine": machine(),
-        "rows": rows.iter().map(|r| json!({
-            "rank": r.rank, "code": r.code, "counts": r.counts.values(), "score": r.score,
-            "response_rate": r.response_rate, "resolution_rate": r.resolution_rate, "satisfaction_rate": r.satisfaction_rate,
-        })).collect::<Vec<_>>(),
     });
     std::fs::write(
         dir.join("gongzhi.json"),
