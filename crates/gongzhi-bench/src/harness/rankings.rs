@@ -430,13 +430,16 @@ pub async fn export(
             level.as_str(),
             median(times.clone())
         );
-        by_level.insert(level.as_str().into(), json!({
-            "runs_ms": times,
-            "ms": median(times.clone()),
-            "rows": rows.iter().map(|r| json!({
-                "rank": r.rank, "code": r.code, "counts": r.counts.values(), "score": r.score,
-            })).collect::<Vec<_>>(),
-        }));
+        by_level.insert(
+            level.as_str().into(),
+            json!({
+                "runs_ms": times,
+                "ms": median(times.clone()),
+                "rows": rows.iter().map(|r| json!({
+                    "rank": r.rank, "code": r.code, "counts": r.counts.values(), "score": r.score,
+                })).collect::<Vec<_>>(),
+            }),
+        );
     }
     let figures = json!({
         "backend": if db.backend() == gongzhi_core::db::Backend::Sqlite { "SQLite" } else { "PostgreSQL" },

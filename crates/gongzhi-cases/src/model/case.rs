@@ -237,6 +237,9 @@ pub struct CaseFilter {
     pub overdue: Option<bool>,
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// Keyset paging: the `next` of the previous page; the list goes on after that case
+    /// (`page` is then only a label). Reaches every case, past the counted cap.
+    pub after: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -248,6 +251,8 @@ pub struct CasePage {
     pub total: i64,
     /// More than `total` cases match: counting stopped at the cap.
     pub total_capped: bool,
+    /// When the page is full: pass as `after` for the page after it (None on the last page).
+    pub next: Option<String>,
 }
 
 /// Lists count at most this many matches: an exact count of millions of rows on every page

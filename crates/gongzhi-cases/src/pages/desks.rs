@@ -33,6 +33,8 @@ struct ListQuery {
     area: Option<String>,
     overdue: Option<String>,
     page: Option<u32>,
+    /// The previous page's last case (keyset paging; `page` is then its number, for show).
+    after: Option<String>,
 }
 
 /// A desk's list: its tabs (statuses), the chosen one, a page of cases.
@@ -56,6 +58,7 @@ async fn desk(
         overdue: q.overdue.as_deref().map(|o| o == "1"),
         page: q.page,
         page_size: Some(PAGE),
+        after: q.after.clone().filter(|a| !a.is_empty()),
         ..Default::default()
     };
     let listed = queries::case::list(&state.db, &state.sealer, &s.actor, &filter).await;
@@ -123,7 +126,7 @@ fn pager(lang: Lang, path: &str, status: &str, p: &CasePage) -> Markup {
         nav.pager aria-label=(lang.t("分页", "Pages")) {
             @if page > 1 { a rel="prev" href={(path) "?status=" (status) "&page=" (page - 1)} { (lang.t("上一页", "Previous")) } }
             span { (page) " / " (pages) @if capped { "+" } " · " (total) @if capped { "+" } (lang.t(" 件", " cases")) }
-            @if page < pages { a rel="next" href={(path) "?status=" (status) "&page=" (page + 1)} { (lang.t("下一页", "Next")) } }
+            @if let Some(next) = &p.next { a rel="next" href={(path) "?status=" (status) "&page=" (page + 1) "&after=" (gongzhi_web::enc(next))} { (lang.t("下一页", "Next")) } }
         }
     }
 }

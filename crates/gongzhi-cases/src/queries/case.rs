@@ -128,6 +128,16 @@ pub async fn list(db: &Db, sealer: &Sealer, actor: &Actor, f: &CaseFilter) -> Re
         overdue: f.overdue == Some(true),
         page: params::page(f.page.map(i64::from), i64::from(u32::MAX))? as u32,
         page_size: params::count("page_size", f.page_size.map(i64::from), 20, 200)? as u32,
+        after: given(&f.after)
+            .map(|c| {
+                crate::store::list::parse_cursor(&c).ok_or_else(|| {
+                    Error::invalid(
+                        "invalid_cursor",
+                        format!("{c:?} is not a list cursor (the `next` of a page)"),
+                    )
+                })
+            })
+            .transpose()?,
     };
     crate::store::list::page(db, sealer, actor, &q).await
 }

@@ -27,6 +27,9 @@ pub struct ListQuery {
     pub overdue: bool,
     pub page: u32,
     pub page_size: u32,
+    /// Keyset paging: the rows after this (created_at, id) in the list's order, instead of an
+    /// offset; it reaches past the counted cap and stays fast deep in the list.
+    pub after: Option<(i64, String)>,
 }
 
 /// The cases an actor may read, as a condition on `cases` with its text arguments numbered
@@ -163,26 +166,52 @@ pub async fn page(db: &Db, sealer: &Sealer, actor: &Actor, f: &ListQuery) -> Res
             "status NOT IN ('closed', 'called_back', 'cancelled', 'merged') AND ((reported_back_at IS NULL AND handle_deadline < {now}) OR (closed_at IS NULL AND close_deadline < {now}))"
         ));
     }
-    let (page, page_size) = (f.page, f.page_size);
-    let where_sql = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
+    let where_of = |clauses: &[String]| {
+        if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        }
     };
+    // Counted over the whole filter, the cursor aside: the total is the list's, not the rest's.
     let count_sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM cases {where_sql} LIMIT {}) capped",
+        "SELECT COUNT(*) FROM (SELECT 1 FROM cases {} LIMIT {}) capped",
+        where_of(&clauses),
         LIST_COUNT_CAP + 1
     );
     let counted: i64 = bind_all(&count_sql, &args)
         .fetch_one(db.pool())
         .await?
         .try_get(0)?;
-    let page_sql = format!(
-        "SELECT * FROM cases {where_sql} ORDER BY created_at DESC, id LIMIT {page_size} OFFSET {}",
+    if let Some((at, id)) = &f.after {
+        let (a, b) = (
+            arg(SetValue::Int(Some(*at)), &mut args),
+            arg(SetValue::Text(Some(id.clone())), &mut args),
+        );
+        clauses.push(format!(
+            "(created_at < {a} OR (created_at = {a} AND id > {b}))"
+        ));
+    }
+    let (page, page_size) = (f.page, f.page_size);
+    // After a cursor the page number is only a label: the cursor says where the page starts.
+    let offset = if f.after.is_some() {
+        0
+    } else {
         // In u64: a page near u32::MAX times the page size overflows u32 (schemathesis).
         u64::from(page - 1) * u64::from(page_size)
+    };
+    let where_sql = where_of(&clauses);
+    let page_sql = format!(
+        "SELECT * FROM cases {where_sql} ORDER BY created_at DESC, id LIMIT {page_size} OFFSET {offset}"
     );
     let rows = bind_all(&page_sql, &args).fetch_all(db.pool()).await?;
+    let next = match rows.last() {
+        Some(last) if rows.len() as u64 == u64::from(page_size) => Some(cursor(
+            last.try_get("created_at")?,
+            &last.try_get::<String, _>("id")?,
+        )),
+        _ => None,
+    };
     let names = names_for(db, &rows).await?;
     let items = rows
         .iter()
@@ -194,5 +223,22 @@ pub async fn page(db: &Db, sealer: &Sealer, actor: &Actor, f: &ListQuery) -> Res
         page_size,
         total: counted.min(LIST_COUNT_CAP),
         total_capped: counted > LIST_COUNT_CAP,
+        next,
     })
+}
+
+/// The cursor naming a row of the list: `<created_at ms>.<id>`.
+pub fn cursor(created_at: i64, id: &str) -> String {
+    format!("{created_at}.{id}")
+}
+
+/// The row a cursor names, if it is one.
+pub fn parse_cursor(s: &str) -> Option<(i64, String)> {
+    let (at, id) = s.split_once('.')?;
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    Some((at.parse().ok()?, id.to_string())).filter(|_| ok)
 }

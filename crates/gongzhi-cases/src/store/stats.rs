@@ -72,7 +72,16 @@ pub async fn counter_counts(
     match whole_months(from, to) {
         Some((first, after)) => {
             add_sums(db, &mut sums, "case_stats_daily", "day", level, from, first).await?;
-            add_sums(db, &mut sums, "case_stats_monthly", "month", level, first, after).await?;
+            add_sums(
+                db,
+                &mut sums,
+                "case_stats_monthly",
+                "month",
+                level,
+                first,
+                after,
+            )
+            .await?;
             add_sums(db, &mut sums, "case_stats_daily", "day", level, after, to).await?;
         }
         None => add_sums(db, &mut sums, "case_stats_daily", "day", level, from, to).await?,
@@ -230,12 +239,7 @@ impl CounterDelta {
 
 /// Adds `delta`'s non-zero changes to `table`'s rows keyed by (level, `period`, code): upserts
 /// in key order, so concurrent writers lock rows in the same order.
-async fn upsert(
-    tx: &mut WriteTx,
-    table: &str,
-    period: &str,
-    delta: &CounterDelta,
-) -> Result<()> {
+async fn upsert(tx: &mut WriteTx, table: &str, period: &str, delta: &CounterDelta) -> Result<()> {
     let rows: Vec<_> = delta.0.iter().filter(|(_, c)| !c.is_zero()).collect();
     const PER_ROW: usize = 3 + COUNTER_COLUMNS.len();
     let updates: Vec<String> = COUNTER_COLUMNS
