@@ -1,9 +1,9 @@
-//! Point → grid → community → street → district, in memory: an R-tree over grid bounding boxes
-//! and an exact point-in-polygon test. Built from storage, swapped in whole when areas change;
-//! a lookup never touches the database.
+//! Point → grid → community → street → district, in memory: a uniform grid of cells over the
+//! grids' bounding boxes (a point finds its cell by two multiplications, and the cell lists the
+//! few grids whose box meets it) and an exact point-in-polygon test. Built from storage, swapped
+//! in whole when areas change; a lookup never touches the database.
 
 use geo::{BoundingRect, MultiPolygon};
-use rstar::{RTree, RTreeObject, AABB};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -22,20 +22,13 @@ pub struct Located {
     pub district: AreaRef,
 }
 
-/// A grid's envelope in the tree; its rings live in `LocateIndex::coords`.
+/// A grid's bounding box and where its rings are; its position in `LocateIndex::shapes` is its
+/// rank (lower means a lower grid code).
 struct Shape {
-    envelope: AABB<[f64; 2]>,
-    /// Position in `LocateIndex::answers`; lower means a lower grid code.
-    rank: u32,
+    /// min x, min y, max x, max y.
+    envelope: [f64; 4],
     /// Range into `LocateIndex::rings`.
     rings: (u32, u32),
-}
-
-impl RTreeObject for Shape {
-    type Envelope = AABB<[f64; 2]>;
-    fn envelope(&self) -> Self::Envelope {
-        self.envelope
-    }
 }
 
 /// A grid to index: its polygon and its chain of names.
@@ -44,22 +37,135 @@ pub struct GridEntry {
     pub located: Located,
 }
 
+/// About this many cells per grid: small enough that a cell meets two or three grids' boxes.
+const CELLS_PER_SHAPE: usize = 4;
+/// At most this many cells in all (16 MiB of cell starts).
+const MAX_CELLS: usize = 1 << 22;
+/// A grid whose box covers more cells than this is kept aside and tried for every point (a
+/// few such grids cost little; listing them in every cell would cost memory).
+const WIDE: usize = 1024;
+
+/// The cells: a `nx × ny` lattice over the boxes of every grid; each cell's shapes (ranks,
+/// ascending) are `items[start[c]..start[c + 1]]`.
+#[derive(Default)]
+struct Cells {
+    bounds: [f64; 4],
+    scale: [f64; 2],
+    nx: usize,
+    ny: usize,
+    start: Vec<u32>,
+    items: Vec<u32>,
+    /// Grids too wide for the cells, ascending.
+    wide: Vec<u32>,
+}
+
+impl Cells {
+    /// `wide`: how many cells a box may cover before it is kept aside.
+    fn build(shapes: &[Shape], wide: usize) -> Cells {
+        if shapes.is_empty() {
+            return Cells::default();
+        }
+        let mut b = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for s in shapes {
+            b[0] = b[0].min(s.envelope[0]);
+            b[1] = b[1].min(s.envelope[1]);
+            b[2] = b[2].max(s.envelope[2]);
+            b[3] = b[3].max(s.envelope[3]);
+        }
+        let (w, h) = ((b[2] - b[0]).max(1e-9), (b[3] - b[1]).max(1e-9));
+        let cells = (shapes.len() * CELLS_PER_SHAPE).clamp(1, MAX_CELLS) as f64;
+        let nx = ((cells * w / h).sqrt().ceil() as usize).clamp(1, MAX_CELLS);
+        let ny = ((cells / nx as f64).ceil() as usize).clamp(1, MAX_CELLS / nx);
+        let mut c = Cells {
+            bounds: b,
+            scale: [nx as f64 / w, ny as f64 / h],
+            nx,
+            ny,
+            ..Cells::default()
+        };
+        // Two passes: count each cell's shapes, then place them (in rank order, so each cell's
+        // list is ascending).
+        let mut count = vec![0u32; nx * ny + 1];
+        let mut narrow = Vec::with_capacity(shapes.len());
+        for (rank, s) in shapes.iter().enumerate() {
+            let ((x0, y0), (x1, y1)) = (
+                c.cell_of(s.envelope[0], s.envelope[1]),
+                c.cell_of(s.envelope[2], s.envelope[3]),
+            );
+            if (x1 - x0 + 1) * (y1 - y0 + 1) > wide {
+                c.wide.push(rank as u32);
+                continue;
+            }
+            narrow.push((rank as u32, x0, y0, x1, y1));
+            for y in y0..=y1 {
+                for x in x0..=x1 {
+                    count[y * nx + x + 1] += 1;
+                }
+            }
+        }
+        for i in 1..count.len() {
+            count[i] += count[i - 1];
+        }
+        let mut next = count.clone();
+        c.items = vec![0; count[nx * ny] as usize];
+        for (rank, x0, y0, x1, y1) in narrow {
+            for y in y0..=y1 {
+                for x in x0..=x1 {
+                    let slot = &mut next[y * nx + x];
+                    c.items[*slot as usize] = rank;
+                    *slot += 1;
+                }
+            }
+        }
+        c.start = count;
+        c
+    }
+
+    /// The cell of a point inside the bounds (clamped to the lattice; monotonic in x and y, so
+    /// a point inside a box falls in one of the box's cells).
+    fn cell_of(&self, x: f64, y: f64) -> (usize, usize) {
+        let cx = ((x - self.bounds[0]) * self.scale[0]) as usize;
+        let cy = ((y - self.bounds[1]) * self.scale[1]) as usize;
+        (cx.min(self.nx - 1), cy.min(self.ny - 1))
+    }
+
+    /// The shapes whose box may hold the point, ascending, or none when it is outside them all.
+    fn candidates(&self, x: f64, y: f64) -> &[u32] {
+        let b = &self.bounds;
+        if self.start.is_empty() || !(x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3]) {
+            return &[];
+        }
+        let (cx, cy) = self.cell_of(x, y);
+        let i = cy * self.nx + cx;
+        &self.items[self.start[i] as usize..self.start[i + 1] as usize]
+    }
+}
+
 /// Polygons are flattened into two arrays (ring bounds and coordinates) so a lookup reads
 /// contiguous memory instead of chasing a pointer per polygon and ring.
 #[derive(Default)]
 pub struct LocateIndex {
-    tree: RTree<Shape>,
+    cells: Cells,
+    shapes: Vec<Shape>,
     answers: Vec<Located>,
     rings: Vec<(u32, u32)>,
     coords: Vec<[f64; 2]>,
 }
 
 impl LocateIndex {
-    /// Bulk-loads the tree (STR packing), which is much faster than inserting one by one.
-    pub fn build(mut grids: Vec<GridEntry>) -> LocateIndex {
+    pub fn build(grids: Vec<GridEntry>) -> LocateIndex {
+        Self::build_with(grids, WIDE)
+    }
+
+    /// `wide`: how many cells a box may cover before it is kept aside (tests try small ones).
+    fn build_with(mut grids: Vec<GridEntry>, wide: usize) -> LocateIndex {
         grids.sort_by(|a, b| a.located.grid.code.cmp(&b.located.grid.code));
         let mut index = LocateIndex::default();
-        let mut shapes = Vec::with_capacity(grids.len());
         for g in grids {
             let Some(rect) = g.polygon.bounding_rect() else {
                 continue;
@@ -72,17 +178,13 @@ impl LocateIndex {
                     index.rings.push((start, index.coords.len() as u32));
                 }
             }
-            shapes.push(Shape {
-                envelope: AABB::from_corners(
-                    [rect.min().x, rect.min().y],
-                    [rect.max().x, rect.max().y],
-                ),
-                rank: index.answers.len() as u32,
+            index.shapes.push(Shape {
+                envelope: [rect.min().x, rect.min().y, rect.max().x, rect.max().y],
                 rings: (first_ring, index.rings.len() as u32),
             });
             index.answers.push(g.located);
         }
-        index.tree = RTree::bulk_load(shapes);
+        index.cells = Cells::build(&index.shapes, wide);
         index
     }
 
@@ -97,21 +199,30 @@ impl LocateIndex {
     /// The grid containing the WGS84 point. Even-odd crossing over every ring of the grid:
     /// holes and multi-part grids need no special case, and with the half-open crossing rule
     /// a point on a border shared by two grids belongs to exactly one of them. Should invalid
-    /// overlaps exist, the lower code wins.
+    /// overlaps exist, the lower code wins: candidates come lowest first, so the first grid
+    /// that holds the point is the answer.
     pub fn locate(&self, lat: f64, lng: f64) -> Option<&Located> {
-        let mut best: Option<u32> = None;
-        for s in self
-            .tree
-            .locate_in_envelope_intersecting(&AABB::from_point([lng, lat]))
-        {
-            if best.is_some_and(|b| b < s.rank) {
-                continue;
-            }
-            if self.contains(s.rings, lng, lat) {
-                best = Some(s.rank);
-            }
-        }
-        best.map(|i| &self.answers[i as usize])
+        let (x, y) = (lng, lat);
+        let narrow = self
+            .cells
+            .candidates(x, y)
+            .iter()
+            .copied()
+            .find(|&r| self.holds(r, x, y));
+        let wide = self
+            .cells
+            .wide
+            .iter()
+            .copied()
+            .take_while(|&r| narrow.is_none_or(|n| r < n))
+            .find(|&r| self.holds(r, x, y));
+        wide.or(narrow).map(|r| &self.answers[r as usize])
+    }
+
+    fn holds(&self, rank: u32, x: f64, y: f64) -> bool {
+        let s = &self.shapes[rank as usize];
+        let e = &s.envelope;
+        x >= e[0] && x <= e[2] && y >= e[1] && y <= e[3] && self.contains(s.rings, x, y)
     }
 
     fn contains(&self, rings: (u32, u32), x: f64, y: f64) -> bool {
@@ -268,6 +379,31 @@ mod tests {
             let e = GridEntry { polygon: poly, located: Located { grid: r("g"), community: r("c"), street: r("s"), district: r("d") } };
             let idx = LocateIndex::build(vec![e]);
             prop_assert_eq!(idx.locate(qy, qx).is_some(), geo_says);
+        }
+    }
+
+    proptest! {
+        /// The cells miss no grid: the answer is the lowest grid holding the point, as a scan of
+        /// every grid finds it, with narrow and wide boxes (kept aside from the cells), overlaps,
+        /// and points on corners.
+        #[test]
+        fn cells_agree_with_a_scan_of_every_grid(
+            boxes in proptest::collection::vec((0.0f64..10.0, 0.0f64..10.0, 0.01f64..2.0, 0u8..20), 1..60),
+            points in proptest::collection::vec((-1.0f64..13.0, -1.0f64..13.0), 1..80),
+            wide in 1usize..40,
+        ) {
+            let grids: Vec<GridEntry> = boxes.iter().enumerate().map(|(i, (x, y, s, w))| {
+                let s = if *w == 0 { s * 6.0 } else { *s };
+                square(*x, *y, s, &format!("{i:03}"))
+            }).collect();
+            let idx = LocateIndex::build_with(grids, wide);
+            let mut probes = points.clone();
+            probes.extend(boxes.iter().map(|(x, y, _, _)| (*x, *y)));
+            for (x, y) in probes {
+                let scan = (0..idx.shapes.len() as u32).find(|&r| idx.holds(r, x, y));
+                let got = idx.locate(y, x).map(|l| l.grid.code.clone());
+                prop_assert_eq!(got, scan.map(|r| idx.answers[r as usize].grid.code.clone()));
+            }
         }
     }
 
