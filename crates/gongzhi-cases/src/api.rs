@@ -3,8 +3,8 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -38,21 +38,40 @@ struct InboxQuery {
     limit: Option<i64>,
 }
 
+/// A notice in the caller's inbox; `case_id` names the case when the notice is about one.
+#[derive(Serialize, ToSchema)]
+struct InboxNotice {
+    #[serde(flatten)]
+    notice: gongzhi_core::notify::Notification,
+    case_id: Option<String>,
+}
+
 /// The caller's inbox: their own notices, their units', and as a leader their scopes'.
 #[utoipa::path(get, path = "/api/v1/me/notifications", tag = "auth", security(("bearer" = [])), params(InboxQuery),
-    responses((status = 200, body = Vec<gongzhi_core::notify::Notification>)))]
+    responses((status = 200, body = Vec<InboxNotice>)))]
 async fn my_notifications(
     State(state): State<AppState>,
     Authed(actor): Authed,
     ApiQuery(q): ApiQuery<InboxQuery>,
-) -> ApiResult<Json<Vec<gongzhi_core::notify::Notification>>> {
+) -> ApiResult<Json<Vec<InboxNotice>>> {
+    let notices = gongzhi_core::notify::for_actor(
+        &state.db,
+        &actor,
+        gongzhi_core::http::params::count("limit", q.limit, 50, 500)?,
+    )
+    .await?;
     Ok(Json(
-        gongzhi_core::notify::for_actor(
-            &state.db,
-            &actor,
-            gongzhi_core::http::params::count("limit", q.limit, 50, 500)?,
-        )
-        .await?,
+        notices
+            .into_iter()
+            .map(|notice| InboxNotice {
+                case_id: notice
+                    .subject
+                    .as_deref()
+                    .and_then(|s| s.strip_prefix("case:"))
+                    .map(String::from),
+                notice,
+            })
+            .collect(),
     ))
 }
 

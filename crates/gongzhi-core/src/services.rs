@@ -14,7 +14,12 @@ impl Module for Services {
         "services"
     }
     fn migrations(&self) -> &'static [Migration] {
-        &[calendar::MIGRATION, jobs::MIGRATION, notify::MIGRATION]
+        &[
+            calendar::MIGRATION,
+            jobs::MIGRATION,
+            notify::MIGRATION,
+            notify::SUBJECT_MIGRATION,
+        ]
     }
     fn actions(&self) -> &'static [Action] {
         &[calendar::CALENDAR_MANAGE]

@@ -229,7 +229,7 @@ async fn case_job(state: &AppState, job: &Job) -> Result<bool> {
                 &mut tx,
                 now,
                 &to,
-                Some(case_id),
+                Some(&format!("case:{case_id}")),
                 what,
                 &title,
                 &body,

@@ -20,7 +20,7 @@ use crate::module::{subject_kind, Job, JobKind};
 use crate::state::AppState;
 use crate::{audit, jobs, Error, Result};
 
-pub use store::MIGRATION;
+pub use store::{MIGRATION, SUBJECT_MIGRATION};
 
 /// A delivery is given up after this many failed attempts.
 const MAX_ATTEMPTS: i64 = 8;
@@ -28,7 +28,9 @@ const MAX_ATTEMPTS: i64 = 8;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Notification {
     pub id: String,
-    pub case_id: Option<String>,
+    /// The record the notice is about, as `prefix:id` (a module's declared subject kind,
+    /// e.g. `case:…`); the module that owns it says what it is.
+    pub subject: Option<String>,
     pub kind: String,
     pub title: String,
     pub body: String,
@@ -60,19 +62,18 @@ pub async fn post(
     tx: &mut WriteTx,
     at: i64,
     recipient: &str,
-    case_id: Option<&str>,
+    subject: Option<&str>,
     kind: &str,
     title: &str,
     body: &str,
 ) -> Result<()> {
-    store::insert(tx, at, recipient, case_id, kind, title, body).await?;
+    store::insert(tx, at, recipient, subject, kind, title, body).await?;
     if mailing(db) {
-        let subject = case_id.map(|c| format!("case:{c}"));
         for user in store::with_email(tx, recipient).await? {
             jobs::schedule(
                 tx,
                 "email",
-                subject.as_deref(),
+                subject,
                 at,
                 &json!({"user": user, "subject": title, "text": body}),
             )

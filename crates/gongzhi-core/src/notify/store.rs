@@ -24,19 +24,28 @@ pub const MIGRATION: Migration = Migration {
 CREATE INDEX IF NOT EXISTS notifications_recipient ON notifications (recipient, created_at)",
 };
 
+/// A notice names the record it is about by a subject reference (`case:ID`), like jobs and
+/// the audit, instead of a case id: any module's records can be the subject.
+pub const SUBJECT_MIGRATION: Migration = Migration {
+    id: "core-0009-notification-subject",
+    sql: "ALTER TABLE notifications ADD COLUMN subject TEXT;
+UPDATE notifications SET subject = 'case:' || case_id WHERE case_id IS NOT NULL;
+ALTER TABLE notifications DROP COLUMN case_id",
+};
+
 pub(super) async fn insert(
     tx: &mut WriteTx,
     at: i64,
     recipient: &str,
-    case_id: Option<&str>,
+    subject: Option<&str>,
     kind: &str,
     title: &str,
     body: &str,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO notifications (id, recipient, case_id, kind, title, body, created_at, read_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)")
+    sqlx::query("INSERT INTO notifications (id, recipient, subject, kind, title, body, created_at, read_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)")
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(recipient)
-        .bind(case_id)
+        .bind(subject)
         .bind(kind)
         .bind(title)
         .bind(body)
@@ -89,7 +98,7 @@ pub(super) async fn email_of(db: &Db, user: &str) -> Result<Option<String>> {
 pub(super) async fn in_inboxes(db: &Db, boxes: &[String], limit: i64) -> Result<Vec<Notification>> {
     let placeholders: Vec<String> = (1..=boxes.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "SELECT id, case_id, kind, title, body, created_at, read_at FROM notifications WHERE recipient IN ({}) ORDER BY created_at DESC, id LIMIT {limit}",
+        "SELECT id, subject, kind, title, body, created_at, read_at FROM notifications WHERE recipient IN ({}) ORDER BY created_at DESC, id LIMIT {limit}",
         placeholders.join(", "),
     );
     let mut q = sqlx::query(&sql);
@@ -101,7 +110,7 @@ pub(super) async fn in_inboxes(db: &Db, boxes: &[String], limit: i64) -> Result<
         .map(|r| {
             Ok(Notification {
                 id: r.try_get("id")?,
-                case_id: opt_text(r, "case_id")?,
+                subject: opt_text(r, "subject")?,
                 kind: r.try_get("kind")?,
                 title: r.try_get("title")?,
                 body: r.try_get("body")?,
