@@ -34,7 +34,7 @@ impl Module for Services {
         notify::start_mailing(state);
         vec![
             jobs::spawn_runner(state.clone()),
-            ratelimit::spawn_flusher(state),
+            ratelimit::spawn_flusher(state.locate_limiter.clone(), state.db.clone()),
         ]
     }
 }

@@ -17,7 +17,7 @@ mod store;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::db::Db;
@@ -161,14 +161,13 @@ impl Limiter {
     }
 }
 
-/// Flushes the locate limiter every `FLUSH_EVERY` for the life of the server.
-pub fn spawn_flusher(state: &crate::state::AppState) -> tokio::task::JoinHandle<()> {
-    let state = state.clone();
+/// Flushes `limiter` every `FLUSH_EVERY` for the life of the server.
+pub fn spawn_flusher(limiter: Arc<Limiter>, db: Db) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(FLUSH_EVERY).await;
-            if let Err(e) = state.locate_limiter.flush(&state.db).await {
-                tracing::warn!(error = %e, "locate counts could not be shared");
+            if let Err(e) = limiter.flush(&db).await {
+                tracing::warn!(error = %e, scope = limiter.scope, "rate counts could not be shared");
             }
         }
     })
