@@ -5,7 +5,7 @@ use crate::db::Migration;
 use crate::identity::Action;
 use crate::module::{JobKind, Module};
 use crate::state::AppState;
-use crate::{calendar, jobs, notify};
+use crate::{calendar, jobs, notify, ratelimit};
 
 pub struct Services;
 
@@ -19,6 +19,7 @@ impl Module for Services {
             jobs::MIGRATION,
             notify::MIGRATION,
             notify::SUBJECT_MIGRATION,
+            ratelimit::MIGRATION,
         ]
     }
     fn actions(&self) -> &'static [Action] {
@@ -27,9 +28,13 @@ impl Module for Services {
     fn job_kinds(&self) -> &'static [JobKind] {
         notify::JOB_KINDS
     }
-    /// Mail is on when the relay is configured; the runner does every module's due jobs.
+    /// Mail is on when the relay is configured; the runner does every module's due jobs; the
+    /// locate limiter shares its counts with the other servers.
     fn background(&self, state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
         notify::start_mailing(state);
-        vec![jobs::spawn_runner(state.clone())]
+        vec![
+            jobs::spawn_runner(state.clone()),
+            ratelimit::spawn_flusher(state.locate_limiter.clone(), state.db.clone()),
+        ]
     }
 }

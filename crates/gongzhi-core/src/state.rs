@@ -57,6 +57,7 @@ impl AppState {
         let state = AppState {
             clock,
             locate_limiter: Arc::new(Limiter::new(
+                "locate",
                 config.locate_per_second,
                 Duration::from_secs(1),
             )),

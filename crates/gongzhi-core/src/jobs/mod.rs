@@ -1,7 +1,10 @@
 //! The durable job runner. Jobs are rows, so they survive restarts; modules declare their job
 //! kinds with handlers in their manifests (`Module::job_kinds`), and a runner in every server
-//! reads due jobs and hands each to its kind's handler, which claims it (an UPDATE only one
-//! process can win) in the one audited transaction that does it.
+//! reads due jobs, takes each one (`store::take`: moves its due time `LEASE_MS` ahead, an UPDATE
+//! only one runner can win) and hands it to its kind's handler, which closes it (`claim`) in the
+//! one audited transaction that does it. So with several servers on one database a job is done
+//! once: a reminder posted once, an SMS or a mail sent once. A runner that dies while doing a job
+//! leaves it taken; it is due again `LEASE_MS` later (then done at least once, not exactly once).
 
 mod store;
 
@@ -68,6 +71,9 @@ pub async fn settle(state: &AppState, job: &Job, why: &str) -> Result<bool> {
     Ok(false)
 }
 
+/// How long a taken job is left to the runner that took it before another may try it.
+pub const LEASE_MS: i64 = 120_000;
+
 pub fn spawn_runner(state: AppState) -> tokio::task::JoinHandle<()> {
     let every = Duration::from_millis(state.config.jobs_poll_ms.max(10));
     tokio::spawn(async move {
@@ -90,6 +96,9 @@ pub async fn run_due(state: &AppState) -> Result<usize> {
             tracing::warn!(job = %job.id, kind = %job.kind, "no module does this kind of job");
             continue;
         };
+        if !store::take(&state.db, &job.id, now, now + LEASE_MS).await? {
+            continue; // another runner took it first
+        }
         match (kind.handler)(state, &job).await {
             Ok(true) => done += 1,
             Ok(false) => {}

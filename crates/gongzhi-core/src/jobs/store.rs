@@ -84,6 +84,24 @@ pub(super) async fn due(db: &Db, now: i64) -> Result<Vec<Job>> {
         .collect()
 }
 
+/// Takes a due job for this runner until `until`: it is no longer due for any other runner, so
+/// one runner alone does it (an outside delivery is not sent twice). The UPDATE's condition is
+/// checked again on the row's latest version on PostgreSQL (READ COMMITTED) and under the one
+/// writer on SQLite, so of two runners one wins. Not a record's change: no audit entry.
+pub(super) async fn take(db: &Db, id: &str, now: i64, until: i64) -> Result<bool> {
+    let mut tx = db.begin_counters().await?;
+    let r = sqlx::query(
+        "UPDATE jobs SET due_at = $1 WHERE id = $2 AND done_at IS NULL AND due_at <= $3",
+    )
+    .bind(until)
+    .bind(id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(r.rows_affected() == 1)
+}
+
 pub(super) async fn claim(tx: &mut WriteTx, id: &str, now: i64, outcome: &str) -> Result<bool> {
     let r =
         sqlx::query("UPDATE jobs SET done_at = $1, outcome = $2 WHERE id = $3 AND done_at IS NULL")

@@ -13,4 +13,5 @@ pub mod mail;
 mod route_matrix;
 mod security;
 mod security_pages;
+mod servers;
 pub mod web;
