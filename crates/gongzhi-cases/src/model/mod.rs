@@ -4,5 +4,6 @@ pub mod case;
 pub mod catalog;
 pub mod overview;
 pub mod publicity;
+pub mod published;
 
 pub use case::*;

@@ -4,4 +4,5 @@ pub mod case;
 pub mod catalog;
 pub mod overview;
 pub mod publicity;
+pub mod published;
 pub mod stats;

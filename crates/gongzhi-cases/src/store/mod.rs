@@ -12,6 +12,7 @@ pub mod list;
 pub mod overview;
 
 pub mod publicity;
+pub mod published;
 pub mod reference;
 
 pub mod stats;

@@ -26,7 +26,7 @@ pub async fn add_update(state: &AppState, p: &Params) -> Result<Value> {
     } = UpdateForm::parse(p)?;
     let (update_id, description) = (update_id.as_str(), description.as_str());
     let (_, public) = names(&state.db).await?;
-    let (case_id, _) = store::requests::public_case(&state.db, &number)
+    let (case_id, _) = gongzhi_cases::queries::published::by_number(&state.db, &number)
         .await?
         .filter(|(_, category)| public.contains(category))
         .ok_or_else(|| Error::not_found(format!("request {number}")))?;

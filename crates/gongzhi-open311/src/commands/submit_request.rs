@@ -12,6 +12,7 @@ use crate::model::form::{Params, RequestForm};
 use crate::queries::keys::client_of;
 use crate::queries::services;
 use crate::rules::attributes::{check_values, values_json};
+use crate::rules::requests::TOKEN_EXTRA;
 
 /// A photo sent with a request: its declared type and bytes.
 pub type Media = (Option<String>, Bytes);
@@ -70,7 +71,7 @@ pub async fn create(
     // The token, the client's media URL and the attribute values are written in the case's own
     // transaction: a request is whole or absent.
     let token = uuid::Uuid::new_v4().to_string();
-    input.extras.push(("open311_token".into(), token.clone()));
+    input.extras.push((TOKEN_EXTRA.into(), token.clone()));
     if let Some(u) = &form.media_url {
         input.extras.push(("open311_media_url".into(), u.clone()));
     }

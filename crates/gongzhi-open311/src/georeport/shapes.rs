@@ -5,10 +5,10 @@ use serde_json::{json, Map, Value};
 
 use gongzhi_cases::model::catalog::Category;
 use gongzhi_cases::model::publicity::Shown;
+use gongzhi_cases::model::published::{PublishedCase, PublishedStep, PublishedStepOf};
 use gongzhi_core::time::format_ms;
 
 use crate::model::attributes::Attribute;
-use crate::model::records::{RequestRecord, StepRecord, UpdateRecord};
 use crate::rules::requests::{status_of, step_closes};
 
 /// An outside system's update is a step of this name on the case's timeline.
@@ -45,7 +45,7 @@ pub fn definition(service: &str, attrs: &[Attribute]) -> Value {
 }
 
 /// A public request: `shown` is what publicity lets the public see of the case.
-pub fn request(r: &RequestRecord, names: &Map<String, Value>, shown: &Shown) -> Value {
+pub fn request(r: &PublishedCase, names: &Map<String, Value>, shown: &Shown) -> Value {
     // The client's own media URL, else our first approved photo.
     let media_url = r.media_url.clone().or_else(|| {
         shown
@@ -76,7 +76,7 @@ pub fn request(r: &RequestRecord, names: &Map<String, Value>, shown: &Shown) -> 
 
 /// A step of the public timeline: staff's and reporters' notes are not public, outside
 /// systems' updates are.
-pub fn note(s: &StepRecord) -> Value {
+pub fn note(s: &PublishedStep) -> Value {
     let note = if s.step == UPDATE_STEP {
         s.note.clone()
     } else {
@@ -86,7 +86,7 @@ pub fn note(s: &StepRecord) -> Value {
 }
 
 /// A step as a request update: an outside system's says what it said, ours name the step.
-pub fn update(u: &UpdateRecord) -> Value {
+pub fn update(u: &PublishedStepOf) -> Value {
     let description = if u.step.step == UPDATE_STEP {
         u.step.note.clone().unwrap_or_default()
     } else {

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use gongzhi_cases::queries::published;
 use gongzhi_core::db::Db;
 use gongzhi_core::time::now_ms;
 use gongzhi_core::Result;
@@ -9,11 +10,10 @@ use gongzhi_core::Result;
 use super::services::names;
 use crate::georeport::shapes;
 use crate::model::form::{updates_window, Params};
-use crate::store;
 
 pub async fn list(db: &Db, p: &Params) -> Result<Vec<Value>> {
     let (_, public) = names(db).await?;
     let (after, before) = updates_window(p, now_ms())?;
-    let feed = store::updates::feed(db, &public, after, before).await?;
+    let feed = published::feed(db, &public, after, before).await?;
     Ok(feed.iter().map(shapes::update).collect())
 }
