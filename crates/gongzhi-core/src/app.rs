@@ -1,6 +1,6 @@
 //! The app: every module's API routes documented at `/api/openapi.json`, their pages, what
 //! they register with the state, health and metrics, and the layers every request passes
-//! (error shapes, security headers, body limits, metrics, tracing).
+//! (error shapes, load shedding, security headers, body limits, metrics, tracing).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -120,30 +120,43 @@ async fn shape_errors(State(state): State<AppState>, req: Request, next: Next) -
     } else {
         text
     };
+    let code = match status {
+        StatusCode::BAD_REQUEST if message.starts_with("Invalid URL") => "invalid_path",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal",
+        _ => "invalid_request",
+    };
+    let mut shaped = shaped_error(&state, &path, status, code, &message);
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        shaped.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    shaped
+}
+
+/// An error in the shape of where it was asked: the API's JSON (with `code`) under `/api/`, a
+/// module's own format under its prefix, an error page elsewhere.
+pub(crate) fn shaped_error(
+    state: &AppState,
+    path: &str,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+) -> Response {
     let mut shaped = if path.starts_with("/api/") {
-        let code = match status {
-            StatusCode::BAD_REQUEST if message.starts_with("Invalid URL") => "invalid_path",
-            StatusCode::NOT_FOUND => "not_found",
-            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-            s if s.is_server_error() => "internal",
-            _ => "invalid_request",
-        };
         ApiError::new(status, code, message).into_response()
     } else if let Some(shape) = state
         .error_shapes()
         .iter()
         .find(|s| path.starts_with(s.prefix))
     {
-        (shape.render)(&path, status, &message)
+        (shape.render)(path, status, message)
     } else {
-        error_page(status, &message)
+        error_page(status, message)
     };
     *shaped.status_mut() = status;
-    if let Some(allow) = parts.headers.get(header::ALLOW) {
-        shaped.headers_mut().insert(header::ALLOW, allow.clone());
-    }
     shaped
 }
 
@@ -155,6 +168,10 @@ fn error_page(status: StatusCode, detail: &str) -> Response {
         StatusCode::METHOD_NOT_ALLOWED => ("不支持此操作", "This page does not accept that method"),
         StatusCode::PAYLOAD_TOO_LARGE => ("提交的内容过大", "What was sent is too large"),
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ("无权访问", "You may not see this"),
+        StatusCode::SERVICE_UNAVAILABLE => (
+            "服务器繁忙，请稍后再试",
+            "The server is busy; please try again in a moment",
+        ),
         s if s.is_server_error() => (
             "服务器出错，已记录",
             "Something went wrong on our side; it has been logged",
@@ -297,6 +314,10 @@ pub fn app(state: AppState, modules: &[&dyn Module]) -> (Router, utoipa::openapi
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             shape_errors,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            crate::http::shed::Shed::new(state.clone()),
+            crate::http::shed::shed,
         ))
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::from_fn(track_metrics))

@@ -68,6 +68,15 @@ pub struct Config {
     pub session_hours: i64,
     /// The grid (metres) public locations are rounded to before Open311 shows them.
     pub open311_public_precision_m: u32,
+    /// Requests handled at once; one more is answered 503 `overloaded` with `Retry-After` at
+    /// once instead of waiting in a queue without bound (health and metrics are never shed).
+    pub max_in_flight: usize,
+}
+
+/// The default in-flight limit: 32 per core. A request costs 1–2 ms of CPU, so that is a few
+/// tens of milliseconds of work queued per core, well inside the p99 target.
+pub fn default_max_in_flight() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 32
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -108,6 +117,7 @@ impl Default for Config {
             secure_cookies: false,
             session_hours: 12,
             open311_public_precision_m: 100,
+            max_in_flight: default_max_in_flight(),
         }
     }
 }
@@ -193,6 +203,7 @@ struct FileLimits {
     login_max_delay_secs: Option<u64>,
     areas_poll_secs: Option<u64>,
     jobs_poll_ms: Option<u64>,
+    max_in_flight: Option<usize>,
 }
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -264,6 +275,12 @@ impl Config {
             return Err(Error::invalid(
                 "config",
                 "limits.login_failures must be at least 1 and limits.login_address_failures at least as high",
+            ));
+        }
+        if self.max_in_flight == 0 {
+            return Err(Error::invalid(
+                "config",
+                "limits.max_in_flight must be at least 1",
             ));
         }
         if self.metrics_token.as_deref().is_some_and(|t| t.len() < 16) {
@@ -430,6 +447,9 @@ impl Config {
         if let Some(v) = f.limits.jobs_poll_ms {
             self.jobs_poll_ms = v;
         }
+        if let Some(v) = f.limits.max_in_flight {
+            self.max_in_flight = v;
+        }
         if let Some(v) = f.notify.webhook_url {
             self.notify_webhook_url = Some(v);
         }
@@ -500,6 +520,9 @@ impl Config {
         }
         if let Some(v) = env("GONGZHI_LOGIN_FAILURES") {
             self.login_failures = num("GONGZHI_LOGIN_FAILURES", v)?;
+        }
+        if let Some(v) = env("GONGZHI_MAX_IN_FLIGHT") {
+            self.max_in_flight = num("GONGZHI_MAX_IN_FLIGHT", v)?;
         }
         if let Some(v) = env("GONGZHI_TRUSTED_PROXY_HEADER") {
             self.trusted_proxy_header = Some(v);

@@ -44,6 +44,8 @@ pub const CATALOGUE: &[Entry] = &[
       "A location that lies in no grid of the deployment."),
     e("rate_limited", 429, "请求过于频繁，请稍后再试", "Too many requests; try again later",
       "Too many sign-in attempts or locate calls from one client."),
+    e("overloaded", 503, "服务器繁忙，请稍后再试", "The server is busy; try again shortly",
+      "More requests are in flight than `limits.max_in_flight` allows; nothing was done. Retry after the seconds in `Retry-After`."),
     e("internal", 500, "系统出错，已记录", "Something went wrong on our side; it has been logged",
       "A storage failure or a bug; the details are in the server's log, never in the answer."),
     // The shape of the request.
