@@ -5,6 +5,7 @@
 
 pub mod headers;
 pub mod params;
+pub(crate) mod shape;
 pub mod shed;
 
 use std::net::SocketAddr;

@@ -46,7 +46,7 @@ pub async fn shed(State(shed): State<Shed>, req: Request, next: Next) -> Respons
     }
     let Ok(_permit) = shed.permits.clone().try_acquire_owned() else {
         metrics::counter!("gongzhi_http_shed_total").increment(1);
-        let mut resp = crate::app::shaped_error(
+        let mut resp = crate::http::shape::shaped_error(
             &shed.state,
             path,
             StatusCode::SERVICE_UNAVAILABLE,
