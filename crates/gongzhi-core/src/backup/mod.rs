@@ -377,7 +377,7 @@ async fn load(db: &Db, header: &Header, plan: &[&Migration], path: &Path) -> Res
         return Err(Error::invalid(
             "restore_target_not_empty",
             format!(
-                "the target database already has {} table(s) ({}…): restore only into an empty data dir or database",
+                "the target database is not empty: it has {} table(s) ({}…); restore only into an empty data dir or database",
                 existing.len(),
                 existing[0]
             ),

@@ -103,8 +103,9 @@ async fn backup_while_writing_restores_the_same(backend: Backend) {
         assert_eq!(s, 201, "{case}");
         ids.push(case["id"].as_str().unwrap().to_string());
     }
-    d.ok(&d.dispatcher, &ids[0], "dispatch", json!({}))
-        .await;
+    d.ok(&d.operator, &ids[0], "accept", json!({})).await;
+    d.ok(&d.operator, &ids[0], "file", json!({})).await;
+    d.ok(&d.dispatcher, &ids[0], "dispatch", json!({})).await;
 
     // Cases keep arriving while the backup is taken.
     let file = d.app.dir.path().join("gongzhi.backup");
@@ -332,6 +333,8 @@ async fn migrations_run_forward_from_the_oldest_schema(backend: Backend) {
     let (s, case) = d.create(&d.operator, &new_case("C0101", IN_STREET_1)).await;
     assert_eq!(s, 201, "{case}");
     let id = case["id"].as_str().unwrap();
+    d.ok(&d.operator, id, "accept", json!({})).await;
+    d.ok(&d.operator, id, "file", json!({})).await;
     let dispatched = d
         .ok(&d.dispatcher, id, "dispatch", json!({}))
         .await;
