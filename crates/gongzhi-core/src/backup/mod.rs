@@ -350,13 +350,12 @@ fn migrations_to_apply<'a>(header: &Header, known: &[&'a Migration]) -> Result<V
         .filter(|id| !known_ids.contains(id))
         .collect();
     if !newer.is_empty() {
-        return Err(Error::invalid_with(
+        return Err(Error::invalid(
             "backup_newer_schema",
             format!(
                 "the backup is from a newer schema (migrations {} are unknown here): restore it with a gongzhi at least as new",
                 newer.join(", ")
             ),
-            json!({"unknown_migrations": newer}),
         ));
     }
     let wanted: BTreeSet<&str> = header.migrations.iter().map(String::as_str).collect();
