@@ -58,6 +58,19 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
+impl Migration {
+    /// Runs this migration's statements on `conn` (inside the caller's transaction); does not
+    /// record it in `schema_migrations`.
+    pub async fn apply(&self, conn: &mut AnyConnection) -> Result<()> {
+        for stmt in self.sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            conn.execute(stmt).await.map_err(|e| {
+                Error::internal(format!("migration {} failed: {e}\n{stmt}", self.id))
+            })?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
@@ -179,11 +192,7 @@ impl Db {
                 continue;
             }
             let mut tx = self.pool.begin().await?;
-            for stmt in m.sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                tx.execute(stmt).await.map_err(|e| {
-                    Error::internal(format!("migration {} failed: {e}\n{stmt}", m.id))
-                })?;
-            }
+            m.apply(&mut tx).await?;
             let ok = sqlx::query("INSERT INTO schema_migrations (id, applied_at) VALUES ($1, $2)")
                 .bind(m.id)
                 .bind(crate::time::now_ms())

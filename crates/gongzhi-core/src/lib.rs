@@ -7,6 +7,7 @@ pub mod app;
 pub mod areas;
 pub mod attachments;
 pub mod audit;
+pub mod backup;
 pub mod cache;
 pub mod calendar;
 pub mod closed_set;

@@ -1,5 +1,5 @@
-//! The command line: `gongzhi serve | demo | migrate | import | export | user | unit | audit |
-//! open311 | sortition`. (The benchmarks are their own binary, `gongzhi-bench`.)
+//! The command line: `gongzhi serve | demo | migrate | backup | restore | import | export | user |
+//! unit | audit | open311 | sortition`. (The benchmarks are their own binary, `gongzhi-bench`.)
 //! Errors end with a non-zero exit and a one-line reason (import problems one per line).
 
 use std::io::Read;
@@ -54,6 +54,12 @@ enum Command {
     },
     /// Apply pending database migrations.
     Migrate,
+    /// Write a consistent copy of the database to FILE while the server runs (docs/backup.md);
+    /// the secret key is not in it: keep secret.key apart.
+    Backup { file: PathBuf },
+    /// Restore a backup into an empty data dir or database; needs the secret key the backup was
+    /// made with (secret.key in the data dir, or security.secret_key).
+    Restore { file: PathBuf },
     /// Import areas (all or nothing).
     #[command(subcommand)]
     Import(ImportCommand),
@@ -266,20 +272,27 @@ fn fail(e: &Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Opens storage for the audit commands, which need the secret key the chain was written with:
-/// a missing key is an error here, never a new one.
-async fn open_keyed(
-    config: &Config,
-) -> Result<(gongzhi_core::db::Db, gongzhi_core::privacy::Sealer), Error> {
+/// The configured secret key, never a new one: the audit chain and the personal fields are
+/// keyed with it, and a restore needs the key its backup was made with.
+fn existing_secret(config: &Config) -> Result<[u8; 32], Error> {
     if config.secret_key.is_none() && !config.data_dir.join("secret.key").exists() {
         return Err(Error::invalid(
             "no_secret_key",
             format!(
-                "no secret key (security.secret_key, GONGZHI_SECRET_KEY or {}): the chain is keyed with it",
+                "no secret key (security.secret_key, GONGZHI_SECRET_KEY or {}): the audit chain and the personal fields are keyed with it; nothing was changed",
                 config.data_dir.join("secret.key").display()
             ),
         ));
     }
+    gongzhi_core::privacy::load_secret(config.secret_key.as_deref(), &config.data_dir)
+}
+
+/// Opens storage for the commands that need the secret key the data was written with (audit,
+/// backup): a missing key is an error here, never a new one.
+async fn open_keyed(
+    config: &Config,
+) -> Result<(gongzhi_core::db::Db, gongzhi_core::privacy::Sealer), Error> {
+    existing_secret(config)?;
     crate::server::open(config).await
 }
 
@@ -340,6 +353,32 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
             )
             .await?;
             println!("created unit {code}");
+        }
+        Command::Backup { file } => {
+            let key = existing_secret(&config)?;
+            let (db, _) = crate::server::open(&config).await?;
+            let s = gongzhi_core::backup::write(&db, &key, &file).await?;
+            println!(
+                "backed up {} rows of {} tables to {} (audit chain at entry {})",
+                s.rows,
+                s.tables,
+                file.display(),
+                s.audit_seq
+            );
+        }
+        Command::Restore { file } => {
+            let key = existing_secret(&config)?;
+            let modules = crate::server::modules();
+            let known: Vec<_> = modules.iter().flat_map(|m| m.migrations().iter()).collect();
+            let s = gongzhi_core::backup::restore(&config.database_url(), &key, &known, &file)
+                .await?;
+            println!(
+                "restored {} rows of {} tables from {} (audit chain at entry {})",
+                s.rows,
+                s.tables,
+                file.display(),
+                s.audit_seq
+            );
         }
         Command::Import(c) => import(c, &config).await?,
         Command::User(c) => user(c, &config).await?,

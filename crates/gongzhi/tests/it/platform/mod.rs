@@ -3,6 +3,7 @@
 mod api;
 pub mod areas;
 mod audit;
+mod backup;
 mod cli;
 mod demo;
 mod fuzz;
