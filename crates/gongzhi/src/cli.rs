@@ -370,8 +370,8 @@ async fn execute(command: Command, config: Config) -> Result<(), Error> {
             let key = existing_secret(&config)?;
             let modules = crate::server::modules();
             let known: Vec<_> = modules.iter().flat_map(|m| m.migrations().iter()).collect();
-            let s = gongzhi_core::backup::restore(&config.database_url(), &key, &known, &file)
-                .await?;
+            let s =
+                gongzhi_core::backup::restore(&config.database_url(), &key, &known, &file).await?;
             println!(
                 "restored {} rows of {} tables from {} (audit chain at entry {})",
                 s.rows,

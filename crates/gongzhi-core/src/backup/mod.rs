@@ -222,7 +222,10 @@ pub async fn write(db: &Db, key: &[u8; 32], path: &Path) -> Result<Summary> {
             sha256,
         },
     })?;
-    let file = w.out.into_inner().map_err(|e| io(&partial, e.into_error()))?;
+    let file = w
+        .out
+        .into_inner()
+        .map_err(|e| io(&partial, e.into_error()))?;
     file.sync_all().map_err(|e| io(&partial, e))?;
     std::fs::rename(&partial, path).map_err(|e| io(path, e))?;
     Ok(Summary {
@@ -274,7 +277,9 @@ pub fn check(path: &Path) -> Result<Header> {
     let file = std::fs::File::open(path)
         .map_err(|e| Error::invalid("file", format!("cannot read {}: {e}", path.display())))?;
     let mut lines = Lines::new(BufReader::new(file));
-    let first = lines.next(path)?.ok_or_else(|| not_a_backup("it is empty"))?;
+    let first = lines
+        .next(path)?
+        .ok_or_else(|| not_a_backup("it is empty"))?;
     let header: Header = serde_json::from_slice(&first)
         .ok()
         .filter(|h: &Header| h.format == FORMAT)
@@ -301,11 +306,13 @@ pub fn check(path: &Path) -> Result<Header> {
         pending = Some(line);
     }
     let last = pending.ok_or_else(|| truncated("it ends after its header"))?;
-    let trailer: TrailerLine = serde_json::from_slice(&last)
-        .map_err(|_| truncated("its last line is not the trailer"))?;
+    let trailer: TrailerLine =
+        serde_json::from_slice(&last).map_err(|_| truncated("its last line is not the trailer"))?;
     let t = trailer.end;
     if t.sha256 != hex::encode(hash.finalize()) || t.tables != tables || t.rows != rows {
-        return Err(truncated("its checksum or counts do not match its contents"));
+        return Err(truncated(
+            "its checksum or counts do not match its contents",
+        ));
     }
     Ok(header)
 }
@@ -401,15 +408,22 @@ async fn load(db: &Db, header: &Header, plan: &[&Migration], path: &Path) -> Res
                 batch.push(parse_row(table, values)?);
                 rows += 1;
                 if batch.len() >= rows_per_statement(table.columns.len()) {
-                    store::insert_rows(&mut tx, &table.table, &table.columns, std::mem::take(&mut batch))
-                        .await?;
+                    store::insert_rows(
+                        &mut tx,
+                        &table.table,
+                        &table.columns,
+                        std::mem::take(&mut batch),
+                    )
+                    .await?;
                 }
             }
             Json::Object(o) if o.contains_key("table") => {
                 if let Some(t) = current.take() {
-                    store::insert_rows(&mut tx, &t.table, &t.columns, std::mem::take(&mut batch)).await?;
+                    store::insert_rows(&mut tx, &t.table, &t.columns, std::mem::take(&mut batch))
+                        .await?;
                 }
-                let t: TableLine = serde_json::from_value(parsed.clone()).map_err(Error::internal)?;
+                let t: TableLine =
+                    serde_json::from_value(parsed.clone()).map_err(Error::internal)?;
                 store::clear(&mut tx, &t.table).await?;
                 tables += 1;
                 current = Some(t);

@@ -90,7 +90,11 @@ fn ok(out: &std::process::Output, what: &str) -> String {
 }
 
 fn refused(out: &std::process::Output, says: &str) {
-    assert!(!out.status.success(), "should be refused: {}", text(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "should be refused: {}",
+        text(&out.stdout)
+    );
     let err = text(&out.stderr);
     assert!(err.contains(says), "expected {says:?} in: {err}");
 }
@@ -157,8 +161,11 @@ async fn backup_while_writing_restores_the_same(backend: Backend) {
     for to in targets {
         let (dir, url) = target(to, Some(&key)).await;
         let file = file.display().to_string();
-        assert!(ok(&run_cli(&dir.path().to_path_buf(), &url, &["restore", &file], None), "restore")
-            .contains("restored"));
+        assert!(ok(
+            &run_cli(&dir.path().to_path_buf(), &url, &["restore", &file], None),
+            "restore"
+        )
+        .contains("restored"));
         let verified = ok(
             &run_cli(&dir.path().to_path_buf(), &url, &["audit", "verify"], None),
             "audit verify",
@@ -167,12 +174,17 @@ async fn backup_while_writing_restores_the_same(backend: Backend) {
 
         let restored = serve(dir, &url).await;
         let admin = restored.admin().await;
-        let (s, list) = restored.get("/api/v1/cases?page_size=100", Some(&admin)).await;
+        let (s, list) = restored
+            .get("/api/v1/cases?page_size=100", Some(&admin))
+            .await;
         assert_eq!(s, 200, "{list}");
         let items = list["items"].as_array().unwrap();
         let listed: Vec<&str> = items.iter().map(|c| c["id"].as_str().unwrap()).collect();
         for id in &ids {
-            assert!(listed.contains(&id.as_str()), "{id} was written before the backup");
+            assert!(
+                listed.contains(&id.as_str()),
+                "{id} was written before the backup"
+            );
         }
         // Every restored case answers as it does on the original.
         for id in &listed {
@@ -184,7 +196,10 @@ async fn backup_while_writing_restores_the_same(backend: Backend) {
         }
         // Its personal fields open with the same key.
         let (_, revealed) = restored
-            .get(&format!("/api/v1/cases/{}?reveal=true", ids[0]), Some(&admin))
+            .get(
+                &format!("/api/v1/cases/{}?reveal=true", ids[0]),
+                Some(&admin),
+            )
             .await;
         assert_eq!(revealed["reporter"]["phone"], "13812345678");
         restored.running.stop();
@@ -222,7 +237,10 @@ fn hex_of(bytes: &[u8]) -> String {
 async fn restore_refuses_bad_files_keys_and_targets(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let file = app.dir.path().join("gongzhi.backup");
-    ok(&app.cli(&["backup", &file.display().to_string()], None), "backup");
+    ok(
+        &app.cli(&["backup", &file.display().to_string()], None),
+        "backup",
+    );
     let good = std::fs::read_to_string(&file).unwrap();
     let key = std::fs::read(app.dir.path().join("secret.key")).unwrap();
     let (dir, url) = target(backend, Some(&key)).await;
@@ -230,11 +248,20 @@ async fn restore_refuses_bad_files_keys_and_targets(backend: Backend) {
     let try_restore = |name: &str, contents: &str| {
         let path = app.dir.path().join(name);
         std::fs::write(&path, contents).unwrap();
-        run_cli(&data_dir, &url, &["restore", &path.display().to_string()], None)
+        run_cli(
+            &data_dir,
+            &url,
+            &["restore", &path.display().to_string()],
+            None,
+        )
     };
 
     let lines: Vec<&str> = good.lines().collect();
-    let cut_in_a_line = &good[..good.len() / 2];
+    let mut half = good.len() / 2;
+    while !good.is_char_boundary(half) {
+        half += 1;
+    }
+    let cut_in_a_line = &good[..half];
     let cut_at_a_line: String = lines[..lines.len() - 1]
         .iter()
         .map(|l| format!("{l}\n"))
@@ -249,7 +276,11 @@ async fn restore_refuses_bad_files_keys_and_targets(backend: Backend) {
         ("empty.backup", "", "not a gongzhi backup"),
     ] {
         refused(&try_restore(name, contents), says);
-        assert_eq!(tables_in(backend, &url).await, 0, "{name} changed the target");
+        assert_eq!(
+            tables_in(backend, &url).await,
+            0,
+            "{name} changed the target"
+        );
     }
     let newer = rewrite_header(&good, |h| {
         h["migrations"]
@@ -267,7 +298,12 @@ async fn restore_refuses_bad_files_keys_and_targets(backend: Backend) {
     let keyless = tempfile::tempdir().unwrap();
     let keyless_url = fresh_database(backend, keyless.path()).await;
     refused(
-        &run_cli(&keyless.path().to_path_buf(), &keyless_url, &["restore", &path], None),
+        &run_cli(
+            &keyless.path().to_path_buf(),
+            &keyless_url,
+            &["restore", &path],
+            None,
+        ),
         "no secret key",
     );
     assert!(
@@ -277,7 +313,12 @@ async fn restore_refuses_bad_files_keys_and_targets(backend: Backend) {
     assert_eq!(tables_in(backend, &keyless_url).await, 0);
     let (other, other_url) = target(backend, Some(&[b'7'; 64])).await;
     refused(
-        &run_cli(&other.path().to_path_buf(), &other_url, &["restore", &path], None),
+        &run_cli(
+            &other.path().to_path_buf(),
+            &other_url,
+            &["restore", &path],
+            None,
+        ),
         "not the one this backup was made with",
     );
     assert_eq!(tables_in(backend, &other_url).await, 0);
@@ -288,8 +329,14 @@ async fn restore_refuses_bad_files_keys_and_targets(backend: Backend) {
     assert_eq!(app.count("audit_log").await, audit_before);
 
     // The refusals left the target as it was: the good file still restores into it.
-    ok(&run_cli(&data_dir, &url, &["restore", &path], None), "restore");
-    ok(&run_cli(&data_dir, &url, &["audit", "verify"], None), "audit verify");
+    ok(
+        &run_cli(&data_dir, &url, &["restore", &path], None),
+        "restore",
+    );
+    ok(
+        &run_cli(&data_dir, &url, &["audit", "verify"], None),
+        "audit verify",
+    );
 }
 both!(restore_refuses_bad_files_keys_and_targets);
 
@@ -335,9 +382,7 @@ async fn migrations_run_forward_from_the_oldest_schema(backend: Backend) {
     let id = case["id"].as_str().unwrap();
     d.ok(&d.operator, id, "accept", json!({})).await;
     d.ok(&d.operator, id, "file", json!({})).await;
-    let dispatched = d
-        .ok(&d.dispatcher, id, "dispatch", json!({}))
-        .await;
+    let dispatched = d.ok(&d.dispatcher, id, "dispatch", json!({})).await;
     assert_eq!(dispatched["status"], "dispatched");
     let verified = ok(&d.app.cli(&["audit", "verify"], None), "audit verify");
     assert!(verified.contains("intact"), "{verified}");
