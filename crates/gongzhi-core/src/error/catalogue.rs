@@ -150,6 +150,8 @@ pub const CATALOGUE: &[Entry] = &[
     e("invalid_datetime", 400, "时间格式不对", "Not a W3C datetime", "Open311: a time that is not a W3C datetime."),
     e("invalid_period", 400, "时间段不对", "The period is wrong",
       "Dates out of order (a close before an open, phases not in order) or a period that is not YYYY-MM."),
+    e("invalid_cursor", 400, "翻页位置不对", "Not a list cursor",
+      "`after` is not the `next` of a page of the list (keyset paging)."),
     e("invalid_place", 400, "地点格式不对", "The place is wrong",
       "A place that is not up to three names separated by '/' (小区/楼栋/单元), or that does not fit the topic's level."),
     e("invalid_merge", 400, "只能并入同一地区的另一个议题", "A topic merges into another topic of the same area",
