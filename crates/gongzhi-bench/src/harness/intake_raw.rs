@@ -12,7 +12,6 @@ use gongzhi_core::{Error, Result};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use sqlx::Connection;
 
 use crate::report::{load_average, machine, median, now_utc, write_section};
 use crate::setup::{api_token, config_for};
@@ -91,12 +90,12 @@ async fn measure_raw(
         let pool = pool.clone();
         tasks.push(tokio::spawn(async move {
             for batch in chunk.chunks(per_commit) {
-                let mut conn = pool.acquire().await?;
                 if per_commit == 1 {
                     // Autocommit: one durable commit per row.
+                    let mut conn = pool.acquire().await?;
                     insert_seeded(&mut conn, batch).await?;
                 } else {
-                    let mut tx = conn.begin().await?;
+                    let mut tx = pool.begin().await?;
                     insert_seeded(&mut tx, batch).await?;
                     tx.commit().await?;
                 }

@@ -3,8 +3,6 @@
 //! one transaction under optimistic concurrency.
 
 use serde_json::json;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use super::changes::{need, Changes};
 use super::follow_up::follow_up;
@@ -19,6 +17,7 @@ use gongzhi_core::identity::{authorize, Actor, Target};
 use gongzhi_core::privacy::Sealer;
 use gongzhi_core::time::now_ms;
 use gongzhi_core::{audit, Error, Result};
+use gongzhi_core::db::Row;
 
 /// Takes one step of the loop. Refused with 404 when the caller may not read the case (as for
 /// an unknown one), 403 for a readable case outside the step's role or scope, 409 with the
@@ -114,7 +113,7 @@ pub async fn act(
 /// The one permission check of a step: its permission over the case's area or unit (for
 /// `report_in`, the summoned unit's); the reporter answers the callback on their own case
 /// (the resident portal's 评价).
-fn may_take(actor: &Actor, r: &AnyRow, step: Step, input: &ActionInput) -> Result<()> {
+fn may_take(actor: &Actor, r: &Row, step: Step, input: &ActionInput) -> Result<()> {
     let (permission, over) = step.permission();
     let unit_for_check = if step == Step::ReportIn {
         Some(need(&input.unit, "the summoned unit", step)?)
@@ -138,7 +137,7 @@ fn may_take(actor: &Actor, r: &AnyRow, step: Step, input: &ActionInput) -> Resul
 }
 
 /// What the rules need to know of the case as stored.
-fn facts_of(r: &AnyRow) -> Result<Facts> {
+fn facts_of(r: &Row) -> Result<Facts> {
     Ok(Facts {
         contacted: r.try_get::<Option<i64>, _>("contacted_at")?.is_some(),
         extension_pending: r.try_get::<Option<i64>, _>("extension_until")?.is_some(),

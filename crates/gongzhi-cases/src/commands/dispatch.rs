@@ -2,8 +2,6 @@
 //! unit becomes its lead (首接负责), and the clock starts on fresh deadlines.
 
 use serde_json::json;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use super::changes::{unit_exists, Changes};
 use crate::model::ActionInput;
@@ -12,11 +10,12 @@ use crate::store::reference::load_calendar;
 use crate::store::SetValue;
 use gongzhi_core::db::{opt_text, Db, WriteTx};
 use gongzhi_core::{Error, Result};
+use gongzhi_core::db::Row;
 
 pub async fn dispatch(
     db: &Db,
     tx: &mut WriteTx,
-    r: &AnyRow,
+    r: &Row,
     input: &ActionInput,
     now: i64,
 ) -> Result<Changes> {

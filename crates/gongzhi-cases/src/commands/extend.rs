@@ -2,8 +2,6 @@
 //! the close deadline moves by as much.
 
 use serde_json::json;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use super::changes::{need, Changes};
 use crate::model::ActionInput;
@@ -11,8 +9,9 @@ use crate::rules::workflow::Step;
 use crate::store::SetValue;
 use gongzhi_core::time::format_ms;
 use gongzhi_core::{Error, Result};
+use gongzhi_core::db::Row;
 
-pub fn extend(r: &AnyRow, input: &ActionInput, now: i64) -> Result<Changes> {
+pub fn extend(r: &Row, input: &ActionInput, now: i64) -> Result<Changes> {
     let step = Step::Extend;
     let until = need(&input.until, "until (RFC 3339)", step)?;
     let until = gongzhi_core::time::parse_rfc3339(until)
@@ -33,7 +32,7 @@ pub fn extend(r: &AnyRow, input: &ActionInput, now: i64) -> Result<Changes> {
     })
 }
 
-pub fn approve_extension(r: &AnyRow) -> Result<Changes> {
+pub fn approve_extension(r: &Row) -> Result<Changes> {
     let until: i64 = r
         .try_get::<Option<i64>, _>("extension_until")?
         .ok_or_else(|| Error::internal("no extension"))?;

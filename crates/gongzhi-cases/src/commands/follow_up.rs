@@ -2,8 +2,6 @@
 //! (inbox and SMS), and the deadline reminders and escalations the job runner will run.
 
 use serde_json::json;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use crate::rules::deadlines::street_escalation;
 use crate::rules::workflow::Step;
@@ -12,6 +10,7 @@ use crate::store::steps;
 use gongzhi_core::db::{opt_text, Db, WriteTx};
 use gongzhi_core::time::format_ms;
 use gongzhi_core::Result;
+use gongzhi_core::db::Row;
 
 /// Follows `step` on the case as the step left it.
 pub async fn follow_up(
@@ -88,7 +87,7 @@ pub async fn follow_up(
 async fn schedule_handling(
     db: &Db,
     tx: &mut WriteTx,
-    r: &AnyRow,
+    r: &Row,
     unit: &str,
     now: i64,
     deadline: i64,
@@ -141,7 +140,7 @@ async fn summons_checks(
 async fn tell_reporter(
     db: &Db,
     tx: &mut WriteTx,
-    r: &AnyRow,
+    r: &Row,
     case_id: &str,
     number: &str,
     now: i64,

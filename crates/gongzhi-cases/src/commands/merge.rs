@@ -2,8 +2,6 @@
 //! the primary. The primary must be the caller's to read and to merge into, and open.
 
 use serde_json::json;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use super::changes::{need, Changes};
 use crate::model::ActionInput;
@@ -13,12 +11,13 @@ use crate::store::{steps, SetValue};
 use gongzhi_core::db::{opt_text, Db, WriteTx};
 use gongzhi_core::identity::{authorize, Actor, Target};
 use gongzhi_core::{Error, Result};
+use gongzhi_core::db::Row;
 
 pub async fn merge(
     db: &Db,
     tx: &mut WriteTx,
     actor: &Actor,
-    r: &AnyRow,
+    r: &Row,
     input: &ActionInput,
 ) -> Result<Changes> {
     let into = need(&input.into, "into (the primary case)", Step::Merge)?;

@@ -3,8 +3,6 @@
 //! (dispatch, call_back, extend, summon, merge); what they share is in `changes`.
 
 use serde_json::json;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use super::changes::{need, Changes};
 use crate::model::ActionInput;
@@ -13,6 +11,7 @@ use crate::store::SetValue;
 use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::identity::Actor;
 use gongzhi_core::Result;
+use gongzhi_core::db::Row;
 
 fn now_at(column: &'static str, now: i64) -> (&'static str, SetValue) {
     (column, SetValue::Int(Some(now)))
@@ -24,7 +23,7 @@ pub async fn changes(
     db: &Db,
     tx: &mut WriteTx,
     actor: &Actor,
-    r: &AnyRow,
+    r: &Row,
     step: Step,
     input: &ActionInput,
     from: Status,

@@ -1,8 +1,6 @@
 //! Summons (吹哨报到): oversight calls units to a case, each to report in (报到) within a time.
 
 use serde_json::json;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use super::changes::{need, unit_exists, Changes};
 use crate::model::ActionInput;
@@ -10,10 +8,11 @@ use crate::rules::workflow::Step;
 use crate::store::steps;
 use gongzhi_core::db::WriteTx;
 use gongzhi_core::{Error, Result};
+use gongzhi_core::db::Row;
 
 pub async fn summon(
     tx: &mut WriteTx,
-    r: &AnyRow,
+    r: &Row,
     input: &ActionInput,
     now: i64,
 ) -> Result<Changes> {
@@ -46,7 +45,7 @@ pub async fn summon(
 
 pub async fn report_in(
     tx: &mut WriteTx,
-    r: &AnyRow,
+    r: &Row,
     input: &ActionInput,
     now: i64,
 ) -> Result<Changes> {

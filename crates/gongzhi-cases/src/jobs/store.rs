@@ -1,9 +1,9 @@
 //! What the cases module's jobs read and write of a case.
 
-use sqlx::Row;
 
 use gongzhi_core::db::{opt_text, Db, WriteTx};
 use gongzhi_core::Result;
+use gongzhi_core::db::query;
 
 /// A case as its due jobs see it.
 pub(super) struct CaseNow {
@@ -16,7 +16,7 @@ pub(super) struct CaseNow {
 }
 
 pub(super) async fn case_now(tx: &mut WriteTx, case_id: &str) -> Result<Option<CaseNow>> {
-    let row = sqlx::query("SELECT number, status, unit_code, street_code, handle_deadline, reported_back_at FROM cases WHERE id = $1")
+    let row = query("SELECT number, status, unit_code, street_code, handle_deadline, reported_back_at FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_optional(tx.conn())
         .await?;
@@ -36,7 +36,7 @@ pub(super) async fn case_now(tx: &mut WriteTx, case_id: &str) -> Result<Option<C
 /// Whether `unit` was summoned to the case and has not reported in.
 pub(super) async fn summons_waiting(tx: &mut WriteTx, case_id: &str, unit: &str) -> Result<bool> {
     let r =
-        sqlx::query("SELECT reported_at FROM case_summons WHERE case_id = $1 AND unit_code = $2")
+        query("SELECT reported_at FROM case_summons WHERE case_id = $1 AND unit_code = $2")
             .bind(case_id)
             .bind(unit)
             .fetch_optional(tx.conn())
@@ -49,7 +49,7 @@ pub(super) async fn summons_waiting(tx: &mut WriteTx, case_id: &str, unit: &str)
 
 /// The street's leaders now supervise the case.
 pub(super) async fn supervise(tx: &mut WriteTx, case_id: &str) -> Result<()> {
-    sqlx::query("UPDATE cases SET supervised = 1 WHERE id = $1")
+    query("UPDATE cases SET supervised = 1 WHERE id = $1")
         .bind(case_id)
         .execute(tx.conn())
         .await?;
@@ -61,7 +61,7 @@ pub(super) async fn reporter_of(
     db: &Db,
     case_id: &str,
 ) -> Result<Option<(String, Option<String>)>> {
-    let row = sqlx::query("SELECT number, reporter_phone FROM cases WHERE id = $1")
+    let row = query("SELECT number, reporter_phone FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_optional(db.pool())
         .await?;
@@ -72,7 +72,7 @@ pub(super) async fn reporter_of(
 /// The id of the case named by its id or its number.
 pub(super) async fn named(db: &Db, named: &str) -> Result<Option<String>> {
     Ok(
-        sqlx::query("SELECT id FROM cases WHERE id = $1 OR number = $1")
+        query("SELECT id FROM cases WHERE id = $1 OR number = $1")
             .bind(named)
             .fetch_optional(db.pool())
             .await?
@@ -82,7 +82,7 @@ pub(super) async fn named(db: &Db, named: &str) -> Result<Option<String>> {
 }
 
 pub(super) async fn number_of(db: &Db, case_id: &str) -> Result<Option<String>> {
-    Ok(sqlx::query("SELECT number FROM cases WHERE id = $1")
+    Ok(query("SELECT number FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_optional(db.pool())
         .await?

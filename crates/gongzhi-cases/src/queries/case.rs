@@ -1,7 +1,6 @@
 //! Reading cases: one case as the caller may see it, and lists within scope.
 
 use serde_json::json;
-use sqlx::Row;
 
 use chrono::TimeZone;
 

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate, TimeZone};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use utoipa::ToSchema;
 
 use gongzhi_core::calendar::shanghai;
 use gongzhi_core::db::opt_text;
 use gongzhi_core::{Error, Result};
+use gongzhi_core::db::Row;
 
 /// The knobs of the measures; stored as data, edited by administrators.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -347,7 +347,7 @@ pub struct CaseFigures {
 
 impl CaseFigures {
     /// From a `SELECT * FROM cases` row.
-    pub fn of_row(r: &sqlx::any::AnyRow) -> Result<CaseFigures> {
+    pub fn of_row(r: &Row) -> Result<CaseFigures> {
         let int = |c: &str| -> Result<Option<i64>> { Ok(r.try_get::<Option<i64>, _>(c)?) };
         Ok(CaseFigures {
             merged: r.try_get::<String, _>("status")? == "merged",

@@ -3,13 +3,13 @@
 //! counts the benchmarks report. Nothing here serves a request.
 
 use serde::Serialize;
-use sqlx::{AnyConnection, Column, Row};
 
 use crate::model::{Channel, Kind};
 use crate::rules::workflow::Status;
 use gongzhi_core::db::{rows_per_statement, Db};
 use gongzhi_core::identity::Actor;
 use gongzhi_core::{audit, Error, Result};
+use gongzhi_core::db::{query, Conn};
 
 /// A case row as a seed writes it: what intake writes, plus how far the case got.
 #[derive(Clone, Debug)]
@@ -105,7 +105,7 @@ fn word<T: Serialize>(v: T) -> Option<String> {
 /// Writes `cases` in multi-row inserts on `conn` (a pool connection or a transaction's): the
 /// case rows only — their timeline, counters and audit entry are the caller's to write in the
 /// same transaction. For seeding; intake writes through [`crate::store::create`].
-pub async fn insert_seeded(conn: &mut AnyConnection, cases: &[SeededCase]) -> Result<()> {
+pub async fn insert_seeded(conn: &mut Conn, cases: &[SeededCase]) -> Result<()> {
     for chunk in cases.chunks(rows_per_statement(SEEDED_BOUND)) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
@@ -122,7 +122,7 @@ pub async fn insert_seeded(conn: &mut AnyConnection, cases: &[SeededCase]) -> Re
             "INSERT INTO cases ({SEEDED_COLUMNS}) VALUES {}",
             values.join(", ")
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = query(&sql);
         for c in chunk {
             q = q
                 .bind(&c.id)
@@ -170,12 +170,12 @@ pub async fn insert_seeded(conn: &mut AnyConnection, cases: &[SeededCase]) -> Re
 /// history with a week's density a few times the original's, rather than thousands of
 /// identical open cases at each spot.
 pub async fn copy_cases(db: &Db, target: i64, spread: bool) -> Result<i64> {
-    let row = sqlx::query("SELECT * FROM cases LIMIT 1")
+    let row = query("SELECT * FROM cases LIMIT 1")
         .fetch_one(db.pool())
         .await?;
-    let cols: Vec<String> = row.columns().iter().map(|c| c.name().to_string()).collect();
+    let cols: Vec<String> = row.columns().map(str::to_string).collect();
     // Originals have a bare UUID (36 characters); copies carry suffixes.
-    let originals: i64 = sqlx::query("SELECT COUNT(*) FROM cases WHERE LENGTH(id) = 36")
+    let originals: i64 = query("SELECT COUNT(*) FROM cases WHERE LENGTH(id) = 36")
         .fetch_one(db.pool())
         .await?
         .try_get(0)?;
@@ -211,7 +211,7 @@ pub async fn copy_cases(db: &Db, target: i64, spread: bool) -> Result<i64> {
             })
             .collect();
         let mut tx = db.begin_write().await?;
-        let copied = sqlx::query(&format!(
+        let copied = query(&format!(
             "INSERT INTO cases ({}) SELECT {} FROM cases ORDER BY id LIMIT {}",
             cols.join(", "),
             exprs.join(", "),
@@ -239,7 +239,7 @@ pub async fn copy_cases(db: &Db, target: i64, spread: bool) -> Result<i64> {
 
 /// How many cases are stored.
 pub async fn count(db: &Db) -> Result<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM cases")
+    Ok(query("SELECT COUNT(*) FROM cases")
         .fetch_one(db.pool())
         .await?
         .try_get(0)?)
@@ -247,7 +247,7 @@ pub async fn count(db: &Db) -> Result<i64> {
 
 /// How many rows the daily counters hold.
 pub async fn counter_rows(db: &Db) -> Result<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM case_stats_daily")
+    Ok(query("SELECT COUNT(*) FROM case_stats_daily")
         .fetch_one(db.pool())
         .await?
         .try_get(0)?)
@@ -255,7 +255,7 @@ pub async fn counter_rows(db: &Db) -> Result<i64> {
 
 /// The ids of the `n` newest cases, newest first.
 pub async fn newest_ids(db: &Db, n: i64) -> Result<Vec<String>> {
-    sqlx::query("SELECT id FROM cases ORDER BY created_at DESC LIMIT $1")
+    query("SELECT id FROM cases ORDER BY created_at DESC LIMIT $1")
         .bind(n)
         .fetch_all(db.pool())
         .await?
@@ -268,7 +268,7 @@ pub async fn newest_ids(db: &Db, n: i64) -> Result<Vec<String>> {
 pub async fn in_period(db: &Db, start: i64, end: i64) -> Result<(i64, i64)> {
     let count = |sql: &'static str| async move {
         Ok::<i64, Error>(
-            sqlx::query(sql)
+            query(sql)
                 .bind(start)
                 .bind(end)
                 .fetch_one(db.pool())

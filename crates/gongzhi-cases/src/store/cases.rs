@@ -4,8 +4,6 @@
 use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use crate::model::{
     enum_parse, Access, AreaName, CaseView, Deadlines, DuplicateRef, Reporter, SummonTask,
@@ -19,6 +17,7 @@ use gongzhi_core::identity::{authorize, Actor, Target};
 use gongzhi_core::privacy::{mask_name, mask_phone, Sealer};
 use gongzhi_core::time::{format_ms, now_ms};
 use gongzhi_core::{Error, Result};
+use gongzhi_core::db::{query, Row};
 
 pub async fn add_event(
     tx: &mut WriteTx,
@@ -48,7 +47,7 @@ pub async fn find_by_key(
     actor: &Actor,
     key: &str,
 ) -> Result<Option<(String, Option<String>)>> {
-    let row = sqlx::query("SELECT id, idempotency_hash FROM cases WHERE idempotency_key = $1")
+    let row = query("SELECT id, idempotency_hash FROM cases WHERE idempotency_key = $1")
         .bind(format!("{}:{key}", actor.label()))
         .fetch_optional(db.pool())
         .await?;
@@ -68,7 +67,7 @@ pub async fn duplicates(
     let d_lng = d_lat / lat.to_radians().cos().max(0.01);
     // The week of the category from the (category, created_at, lat, lng) index, the box checked
     // in the index before any row is read. Numbers sort by time.
-    let rows = sqlx::query(
+    let rows = query(
         "SELECT id, number, lat, lng, status FROM cases WHERE category_code = $1 AND id <> $2 AND created_at >= $3 \
          AND lat BETWEEN CAST($4 AS DOUBLE PRECISION) AND CAST($5 AS DOUBLE PRECISION) \
          AND lng BETWEEN CAST($6 AS DOUBLE PRECISION) AND CAST($7 AS DOUBLE PRECISION)",
@@ -103,7 +102,7 @@ pub async fn duplicates(
 }
 
 /// The target a case counts under for permissions: its grid (or street, district) and unit.
-pub fn case_target(r: &AnyRow, unit_override: Option<&str>) -> Result<Target> {
+pub fn case_target(r: &Row, unit_override: Option<&str>) -> Result<Target> {
     let area = opt_text(r, "grid_code")?;
     Ok(Target {
         area,
@@ -116,7 +115,7 @@ pub fn case_target(r: &AnyRow, unit_override: Option<&str>) -> Result<Target> {
 
 /// May the actor read this case, and as whom? Anyone else is told it does not exist: out of
 /// scope answers exactly as an unknown number does, so numbers cannot be probed.
-pub async fn access(db: &Db, actor: &Actor, r: &AnyRow) -> Result<Access> {
+pub async fn access(db: &Db, actor: &Actor, r: &Row) -> Result<Access> {
     let id: String = r.try_get("id")?;
     if authorize(actor, CASE_READ, &case_target(r, None)?).is_ok() {
         return Ok(Access::Staff);
@@ -126,7 +125,7 @@ pub async fn access(db: &Db, actor: &Actor, r: &AnyRow) -> Result<Access> {
         .iter()
         .any(|a| CASE_READ.roles.contains(&a.role))
     {
-        let summoned = sqlx::query("SELECT unit_code FROM case_summons WHERE case_id = $1")
+        let summoned = query("SELECT unit_code FROM case_summons WHERE case_id = $1")
             .bind(&id)
             .fetch_all(db.pool())
             .await?;
@@ -143,8 +142,8 @@ pub async fn access(db: &Db, actor: &Actor, r: &AnyRow) -> Result<Access> {
     Err(Error::not_found("case"))
 }
 
-pub async fn fetch_row(db: &Db, id: &str) -> Result<AnyRow> {
-    sqlx::query("SELECT * FROM cases WHERE id = $1 OR number = $1")
+pub async fn fetch_row(db: &Db, id: &str) -> Result<Row> {
+    query("SELECT * FROM cases WHERE id = $1 OR number = $1")
         .bind(id)
         .fetch_optional(db.pool())
         .await?
@@ -159,7 +158,7 @@ pub struct Names {
     categories: HashMap<String, String>,
 }
 
-pub async fn names_for(db: &Db, rows: &[AnyRow]) -> Result<Names> {
+pub async fn names_for(db: &Db, rows: &[Row]) -> Result<Names> {
     if rows.is_empty() {
         return Ok(Names::default());
     }
@@ -187,7 +186,7 @@ pub async fn names_for(db: &Db, rows: &[AnyRow]) -> Result<Names> {
         },
         marks(areas.len() + 1, categories.len())
     );
-    let mut q = sqlx::query(&sql);
+    let mut q = query(&sql);
     for c in areas.iter().chain(&categories) {
         q = q.bind(c.as_str());
     }
@@ -212,7 +211,7 @@ impl Names {
     }
 }
 
-pub fn view_of(names: &Names, sealer: &Sealer, r: &AnyRow, reveal: bool) -> Result<CaseView> {
+pub fn view_of(names: &Names, sealer: &Sealer, r: &Row, reveal: bool) -> Result<CaseView> {
     let now = now_ms();
     let status = Status::parse(&r.try_get::<String, _>("status")?)
         .ok_or_else(|| Error::internal("bad status"))?;
@@ -272,11 +271,11 @@ pub fn view_of(names: &Names, sealer: &Sealer, r: &AnyRow, reveal: bool) -> Resu
 }
 
 /// The view with timeline and summons, for a caller already allowed to see it.
-pub async fn full_view(db: &Db, sealer: &Sealer, r: &AnyRow, reveal: bool) -> Result<CaseView> {
+pub async fn full_view(db: &Db, sealer: &Sealer, r: &Row, reveal: bool) -> Result<CaseView> {
     let case_id: String = r.try_get("id")?;
     let names = names_for(db, std::slice::from_ref(r)).await?;
     let mut view = view_of(&names, sealer, r, reveal)?;
-    let events = sqlx::query(
+    let events = query(
         "SELECT at, actor, step, note, data FROM case_events WHERE case_id = $1 ORDER BY at, id",
     )
     .bind(&case_id)
@@ -291,7 +290,7 @@ pub async fn full_view(db: &Db, sealer: &Sealer, r: &AnyRow, reveal: bool) -> Re
             data: serde_json::from_str(&e.try_get::<String, _>("data")?).unwrap_or(Value::Null),
         });
     }
-    let summons = sqlx::query("SELECT unit_code, deadline, reported_at FROM case_summons WHERE case_id = $1 ORDER BY unit_code")
+    let summons = query("SELECT unit_code, deadline, reported_at FROM case_summons WHERE case_id = $1 ORDER BY unit_code")
         .bind(&case_id)
         .fetch_all(db.pool())
         .await?;

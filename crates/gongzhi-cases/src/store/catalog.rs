@@ -1,14 +1,14 @@
 //! The catalog in storage: categories and routing rules.
 
-use sqlx::Row;
 
 use crate::model::catalog::{Category, RoutingRule};
 use gongzhi_core::calendar::{LimitUnit, TimeLimit};
 use gongzhi_core::db::{opt_text, Db, WriteTx};
 use gongzhi_core::time::now_ms;
 use gongzhi_core::{Error, Result};
+use gongzhi_core::db::{query, Row};
 
-fn row_to_category(r: &sqlx::any::AnyRow) -> Result<Category> {
+fn row_to_category(r: &Row) -> Result<Category> {
     let limit = |a: &str, u: &str| -> Result<TimeLimit> {
         let unit: String = r.try_get(u)?;
         Ok(TimeLimit {
@@ -33,14 +33,14 @@ fn row_to_category(r: &sqlx::any::AnyRow) -> Result<Category> {
 }
 
 pub async fn list(db: &Db) -> Result<Vec<Category>> {
-    let rows = sqlx::query("SELECT * FROM categories ORDER BY code")
+    let rows = query("SELECT * FROM categories ORDER BY code")
         .fetch_all(db.pool())
         .await?;
     rows.iter().map(row_to_category).collect()
 }
 
 pub async fn get(db: &Db, code: &str) -> Result<Category> {
-    let r = sqlx::query("SELECT * FROM categories WHERE code = $1")
+    let r = query("SELECT * FROM categories WHERE code = $1")
         .bind(code)
         .fetch_optional(db.pool())
         .await?
@@ -58,7 +58,7 @@ pub async fn write(tx: &mut WriteTx, c: &Category, insert: bool) -> Result<()> {
          respond_amount = $5, respond_unit = $6, handle_amount = $7, handle_unit = $8, close_amount = $9, \
          close_unit = $10, urgency = $11, default_unit = $12, public = $13, parent_code = $14 WHERE code = $15"
     };
-    sqlx::query(sql)
+    query(sql)
         .bind(&c.name)
         .bind(&c.class)
         .bind(&c.filing_condition)
@@ -94,7 +94,7 @@ pub async fn exists(tx: &mut WriteTx, table: Coded, code: &str) -> Result<bool> 
         Coded::Categories => "SELECT code FROM categories WHERE code = $1",
         Coded::Areas => "SELECT code FROM areas WHERE code = $1",
     };
-    Ok(sqlx::query(sql)
+    Ok(query(sql)
         .bind(code)
         .fetch_optional(tx.conn())
         .await?
@@ -103,7 +103,7 @@ pub async fn exists(tx: &mut WriteTx, table: Coded, code: &str) -> Result<bool> 
 
 /// How many categories are stored (the seed goes only into an empty catalog).
 pub async fn count(db: &Db) -> Result<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM categories")
+    Ok(query("SELECT COUNT(*) FROM categories")
         .fetch_one(db.pool())
         .await?
         .try_get(0)?)
@@ -111,7 +111,7 @@ pub async fn count(db: &Db) -> Result<i64> {
 
 /// Every routing rule, by area then category.
 pub async fn routing_rules(db: &Db) -> Result<Vec<RoutingRule>> {
-    let rows = sqlx::query(
+    let rows = query(
         "SELECT id, category_code, area_code, unit_code FROM routing_rules ORDER BY area_code, category_code",
     )
     .fetch_all(db.pool())
@@ -136,7 +136,7 @@ pub async fn insert_rule(
     unit: &str,
 ) -> Result<String> {
     let id = uuid::Uuid::new_v4().to_string();
-    sqlx::query("INSERT INTO routing_rules (id, category_code, area_code, unit_code, created_at) VALUES ($1, $2, $3, $4, $5)")
+    query("INSERT INTO routing_rules (id, category_code, area_code, unit_code, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&id)
         .bind(category)
         .bind(area)

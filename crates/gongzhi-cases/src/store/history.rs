@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 
 use serde_json::json;
-use sqlx::Row;
 
 use crate::rules::history::PastCase;
 use crate::rules::workflow::Status;
@@ -11,10 +10,11 @@ use gongzhi_core::areas::locate::Located;
 use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::timeline;
 use gongzhi_core::Result;
+use gongzhi_core::db::query;
 
 /// Every unit's code.
 pub async fn unit_codes(db: &Db) -> Result<HashSet<String>> {
-    Ok(sqlx::query("SELECT code FROM units")
+    Ok(query("SELECT code FROM units")
         .fetch_all(db.pool())
         .await?
         .iter()
@@ -31,7 +31,7 @@ pub async fn stored_numbers(db: &Db, cases: &[PastCase]) -> Result<Vec<String>> 
             "SELECT number FROM cases WHERE number IN ({})",
             placeholders.join(", ")
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = query(&sql);
         for c in chunk {
             q = q.bind(&c.number);
         }
@@ -54,7 +54,7 @@ pub async fn insert_case(
     status: Status,
     (respond, handle, close): PastDeadlines,
 ) -> Result<()> {
-    sqlx::query(
+    query(
             "INSERT INTO cases (id, number, kind, category_code, description, lat, lng, address, channel, reporter_name, reporter_phone, anonymous, \
              grid_code, community_code, street_code, district_code, unit_code, lead_unit, status, version, created_at, updated_at, \
              dispatched_at, signed_at, contacted_at, reported_back_at, verified_at, closed_at, callback_at, callback_contacted, callback_resolved, \

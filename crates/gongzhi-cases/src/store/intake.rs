@@ -15,6 +15,7 @@ use gongzhi_core::audit::{self, NewEntry};
 use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::timeline;
 use gongzhi_core::Result;
+use gongzhi_core::db::query;
 
 /// A case decided and ready to write.
 pub struct Prepared {
@@ -158,7 +159,7 @@ async fn insert_cases(tx: &mut WriteTx, items: &[Prepared], numbers: &[String]) 
              respond_deadline, handle_deadline, close_deadline, idempotency_key, idempotency_hash, created_by, held_from, status, version, rework_count, supervised) VALUES {}",
             values.join(", ")
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = query(&sql);
         for (i, p) in chunk.iter().enumerate() {
             let l = p.located.as_ref();
             q = q
@@ -229,7 +230,7 @@ pub async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {
     }
     for p in items {
         for (kind, data) in &p.extras {
-            sqlx::query("INSERT INTO case_extras (case_id, kind, data) VALUES ($1, $2, $3)")
+            query("INSERT INTO case_extras (case_id, kind, data) VALUES ($1, $2, $3)")
                 .bind(&p.id)
                 .bind(kind)
                 .bind(data)

@@ -19,6 +19,7 @@ pub mod stats;
 pub mod steps;
 
 use gongzhi_core::db::Db;
+use gongzhi_core::db::{query, Query};
 
 /// A column's new value, bound in order: an integer or a text (either may be NULL).
 pub enum SetValue {
@@ -29,8 +30,8 @@ pub enum SetValue {
 pub fn bind_all<'q>(
     sql: &'q str,
     args: &'q [SetValue],
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    let mut q = sqlx::query(sql);
+) -> Query<'q> {
+    let mut q = query(sql);
     for v in args {
         q = match v {
             SetValue::Int(i) => q.bind(*i),

@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
 
 use crate::model::overview::GridFigures;
 use gongzhi_core::db::Db;
 use gongzhi_core::Result;
+use gongzhi_core::db::query;
 
 pub const DAY_MS: i64 = 86_400_000;
 
@@ -31,7 +31,7 @@ pub async fn open_by_grid(
          WHERE status NOT IN {ENDED} AND grid_code IS NOT NULL{} GROUP BY grid_code",
         and(clause)
     );
-    let mut q = sqlx::query(&sql).bind(now);
+    let mut q = query(&sql).bind(now);
     for a in args {
         q = q.bind(a.clone());
     }
@@ -72,7 +72,7 @@ pub async fn per_day(
         "SELECT ({col} - $1) / {DAY_MS} AS d, COUNT(*) FROM cases WHERE {col} >= $1{} GROUP BY ({col} - $1) / {DAY_MS}",
         and(clause)
     );
-    let mut q = sqlx::query(&sql).bind(start);
+    let mut q = query(&sql).bind(start);
     for a in args {
         q = q.bind(a.clone());
     }

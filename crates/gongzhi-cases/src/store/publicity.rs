@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
 
 use crate::model::publicity::Publication;
 use gongzhi_core::db::{opt_text, Db, Migration, WriteTx};
 use gongzhi_core::time::format_ms;
 use gongzhi_core::Result;
+use gongzhi_core::db::query;
 
 /// One row per case that was ever made public; photos approved one by one. Cases that came
 /// through Open311 before this existed were published by their client (with the photo it sent);
@@ -51,7 +51,7 @@ pub async fn of(db: &Db, case_ids: &[String]) -> Result<HashMap<String, Publicat
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!("SELECT case_id, public, chosen_by, public_description, address_public, decided_by, decided_at FROM case_publication WHERE case_id IN ({marks})");
-    let mut q = sqlx::query(&sql);
+    let mut q = query(&sql);
     for id in case_ids {
         q = q.bind(id);
     }
@@ -75,7 +75,7 @@ pub async fn of(db: &Db, case_ids: &[String]) -> Result<HashMap<String, Publicat
          JOIN attachments a ON a.id = pp.attachment_id AND a.owner = 'case:' || pp.case_id \
          WHERE pp.case_id IN ({marks}) ORDER BY a.created_at, a.id"
     );
-    let mut q = sqlx::query(&sql);
+    let mut q = query(&sql);
     for id in case_ids {
         q = q.bind(id);
     }
@@ -90,7 +90,7 @@ pub async fn of(db: &Db, case_ids: &[String]) -> Result<HashMap<String, Publicat
 
 /// The case a photo belongs to, when the photo is approved and its case is public.
 pub async fn public_photo_case(db: &Db, attachment_id: &str) -> Result<Option<String>> {
-    let row = sqlx::query(
+    let row = query(
         "SELECT pp.case_id FROM case_public_photos pp \
          JOIN case_publication p ON p.case_id = pp.case_id AND p.public = 1 \
          JOIN attachments a ON a.id = pp.attachment_id AND a.owner = 'case:' || pp.case_id \
@@ -117,7 +117,7 @@ pub(crate) async fn record_intake(tx: &mut WriteTx, cases: &[AtIntake<'_>]) -> R
             .map(|i| format!("(${}, 1, ${}, NULL, 0, NULL, NULL)", i * 2 + 1, i * 2 + 2))
             .collect();
         let sql = format!("INSERT INTO case_publication (case_id, public, chosen_by, public_description, address_public, decided_by, decided_at) VALUES {}", values.join(", "));
-        let mut q = sqlx::query(&sql);
+        let mut q = query(&sql);
         for c in chunk {
             q = q.bind(c.case_id).bind(c.chosen_by);
         }
@@ -125,7 +125,7 @@ pub(crate) async fn record_intake(tx: &mut WriteTx, cases: &[AtIntake<'_>]) -> R
     }
     for c in cases {
         for photo in c.photos {
-            sqlx::query("INSERT INTO case_public_photos (attachment_id, case_id, approved_by, approved_at) VALUES ($1, $2, $3, NULL)")
+            query("INSERT INTO case_public_photos (attachment_id, case_id, approved_by, approved_at) VALUES ($1, $2, $3, NULL)")
                 .bind(photo)
                 .bind(c.case_id)
                 .bind(c.chosen_by)
@@ -138,7 +138,7 @@ pub(crate) async fn record_intake(tx: &mut WriteTx, cases: &[AtIntake<'_>]) -> R
 
 /// Who reported a case (none for a case without a signed-in reporter, or an unknown one).
 pub async fn reporter_of(db: &Db, case_id: &str) -> Result<Option<String>> {
-    let row = sqlx::query("SELECT created_by FROM cases WHERE id = $1")
+    let row = query("SELECT created_by FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_optional(db.pool())
         .await?;
@@ -161,7 +161,7 @@ pub struct Decision<'a> {
 }
 
 pub async fn decide(tx: &mut WriteTx, d: &Decision<'_>) -> Result<()> {
-    sqlx::query(
+    query(
         "INSERT INTO case_publication (case_id, public, chosen_by, public_description, address_public, decided_by, decided_at) \
          VALUES ($1, $2, $7, $3, $4, $5, $6) ON CONFLICT (case_id) DO UPDATE SET public = excluded.public, \
          chosen_by = excluded.chosen_by, public_description = excluded.public_description, \
@@ -176,12 +176,12 @@ pub async fn decide(tx: &mut WriteTx, d: &Decision<'_>) -> Result<()> {
     .bind(d.chosen_by)
     .execute(tx.conn())
     .await?;
-    sqlx::query("DELETE FROM case_public_photos WHERE case_id = $1")
+    query("DELETE FROM case_public_photos WHERE case_id = $1")
         .bind(d.case_id)
         .execute(tx.conn())
         .await?;
     for p in d.photos {
-        sqlx::query("INSERT INTO case_public_photos (attachment_id, case_id, approved_by, approved_at) VALUES ($1, $2, $3, $4)")
+        query("INSERT INTO case_public_photos (attachment_id, case_id, approved_by, approved_at) VALUES ($1, $2, $3, $4)")
             .bind(p)
             .bind(d.case_id)
             .bind(d.by)

@@ -4,14 +4,13 @@
 
 use std::collections::HashMap;
 
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use super::publicity::PUBLIC_CASE_IDS;
 use crate::model::published::{PublicFilter, PublishedCase, PublishedStep, PublishedStepOf};
 use crate::rules::workflow::ALL_STATUSES;
 use gongzhi_core::db::{opt_text, Db};
 use gongzhi_core::Result;
+use gongzhi_core::db::{query, Row, Query};
 
 /// What a published case is made of, before publicity decides what of it is shown.
 const CASE_COLUMNS: &str = "id, number, category_code, status, description, unit_code, created_at, updated_at, handle_deadline, address, \
@@ -46,8 +45,8 @@ impl Args {
     fn query<'q>(
         self,
         sql: &'q str,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        let mut q = sqlx::query(sql);
+    ) -> Query<'q> {
+        let mut q = query(sql);
         for a in self.0 {
             q = match a {
                 Arg::Int(n) => q.bind(n),
@@ -105,7 +104,7 @@ pub async fn list(db: &Db, f: &PublicFilter) -> Result<Vec<PublishedCase>> {
     rows.iter().map(case_of).collect()
 }
 
-fn case_of(r: &AnyRow) -> Result<PublishedCase> {
+fn case_of(r: &Row) -> Result<PublishedCase> {
     let coordinate =
         |k: &str| -> Result<Option<f64>> { Ok(opt_text(r, k)?.and_then(|v| v.parse().ok())) };
     Ok(PublishedCase {
@@ -144,7 +143,7 @@ pub async fn steps_of(db: &Db, case_ids: &[String]) -> Result<HashMap<String, Ve
     Ok(out)
 }
 
-fn step_of(r: &AnyRow) -> Result<PublishedStep> {
+fn step_of(r: &Row) -> Result<PublishedStep> {
     Ok(PublishedStep {
         id: r.try_get("id")?,
         step: r.try_get("step")?,
@@ -181,7 +180,7 @@ pub async fn feed(
 /// The number of the public case whose extra of `kind` holds `data` (a client's token; a
 /// withdrawn case's answers like an unknown one).
 pub async fn number_by_extra(db: &Db, kind: &str, data: &str) -> Result<Option<String>> {
-    let row = sqlx::query(&format!(
+    let row = query(&format!(
         "SELECT c.number FROM case_extras x JOIN cases c ON c.id = x.case_id WHERE x.kind = $1 AND x.data = $2 AND c.id IN ({PUBLIC_CASE_IDS})",
     ))
     .bind(kind)
@@ -193,7 +192,7 @@ pub async fn number_by_extra(db: &Db, kind: &str, data: &str) -> Result<Option<S
 
 /// A public case by its number: (id, category).
 pub async fn by_number(db: &Db, number: &str) -> Result<Option<(String, String)>> {
-    let row = sqlx::query(&format!(
+    let row = query(&format!(
         "SELECT id, category_code FROM cases WHERE number = $1 AND id IN ({PUBLIC_CASE_IDS})"
     ))
     .bind(number)
@@ -205,7 +204,7 @@ pub async fn by_number(db: &Db, number: &str) -> Result<Option<(String, String)>
 
 /// A case's category.
 pub async fn category_of(db: &Db, case_id: &str) -> Result<Option<String>> {
-    let row = sqlx::query("SELECT category_code FROM cases WHERE id = $1")
+    let row = query("SELECT category_code FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_optional(db.pool())
         .await?;

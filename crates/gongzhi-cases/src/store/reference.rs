@@ -3,13 +3,13 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
 
 use crate::model::catalog::Category;
 use crate::rules::routing::Routing;
 use gongzhi_core::calendar::WorkCalendar;
 use gongzhi_core::db::{opt_text, Db};
 use gongzhi_core::Result;
+use gongzhi_core::db::query;
 
 /// The working calendar deadlines are computed on (named `default`).
 pub async fn load_calendar(db: &Db) -> Result<WorkCalendar> {
@@ -44,7 +44,7 @@ pub async fn reference(db: &Db) -> Result<std::sync::Arc<Reference>> {
         }
     }
     let rows =
-        sqlx::query("SELECT key, value FROM meta_versions WHERE key IN ('catalog', 'units')")
+        query("SELECT key, value FROM meta_versions WHERE key IN ('catalog', 'units')")
             .fetch_all(db.pool())
             .await?;
     let mut versions = (0, 0);
@@ -68,7 +68,7 @@ pub async fn reference(db: &Db) -> Result<std::sync::Arc<Reference>> {
         .map(|c| (c.code.clone(), c))
         .collect();
     let mut rules = Vec::new();
-    for r in sqlx::query("SELECT category_code, area_code, unit_code FROM routing_rules")
+    for r in query("SELECT category_code, area_code, unit_code FROM routing_rules")
         .fetch_all(db.pool())
         .await?
     {
@@ -79,7 +79,7 @@ pub async fn reference(db: &Db) -> Result<std::sync::Arc<Reference>> {
         ));
     }
     let mut fallbacks = HashMap::new();
-    for r in sqlx::query(
+    for r in query(
         "SELECT code, area_code, kind FROM units WHERE area_code IS NOT NULL ORDER BY code",
     )
     .fetch_all(db.pool())

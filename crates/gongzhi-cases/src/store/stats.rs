@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::Row;
 
 use crate::rules::stats::{
     day_of, whole_months, CaseFigures, CounterDelta, Counts, MeasureSettings, StatsLevel,
@@ -11,9 +10,10 @@ use crate::rules::stats::{
 };
 use gongzhi_core::db::{opt_text, Db, Migration, WriteTx};
 use gongzhi_core::{Error, Result};
+use gongzhi_core::db::{query, Row};
 
 pub async fn load_settings(db: &Db) -> Result<MeasureSettings> {
-    let row = sqlx::query("SELECT value FROM case_settings WHERE key = 'measures'")
+    let row = query("SELECT value FROM case_settings WHERE key = 'measures'")
         .fetch_optional(db.pool())
         .await?;
     match row {
@@ -24,12 +24,12 @@ pub async fn load_settings(db: &Db) -> Result<MeasureSettings> {
 
 /// Stores the settings (the command checks and audits).
 pub async fn write_settings(tx: &mut WriteTx, text: &str) -> Result<()> {
-    let updated = sqlx::query("UPDATE case_settings SET value = $1 WHERE key = 'measures'")
+    let updated = query("UPDATE case_settings SET value = $1 WHERE key = 'measures'")
         .bind(text)
         .execute(tx.conn())
         .await?;
     if updated.rows_affected() == 0 {
-        sqlx::query("INSERT INTO case_settings (key, value) VALUES ('measures', $1)")
+        query("INSERT INTO case_settings (key, value) VALUES ('measures', $1)")
             .bind(text)
             .execute(tx.conn())
             .await?;
@@ -40,7 +40,7 @@ pub async fn write_settings(tx: &mut WriteTx, text: &str) -> Result<()> {
 /// The area each unit serves, by unit code.
 pub async fn unit_areas(db: &Db) -> Result<BTreeMap<String, Option<String>>> {
     let mut m = BTreeMap::new();
-    for r in sqlx::query("SELECT code, area_code FROM units")
+    for r in query("SELECT code, area_code FROM units")
         .fetch_all(db.pool())
         .await?
     {
@@ -50,7 +50,7 @@ pub async fn unit_areas(db: &Db) -> Result<BTreeMap<String, Option<String>>> {
 }
 
 /// The counts of a row of counters (or of an aggregate with the same columns).
-fn counts_of_row(r: &sqlx::any::AnyRow) -> Result<Counts> {
+fn counts_of_row(r: &Row) -> Result<Counts> {
     let mut v = [0i64; 11];
     for (i, c) in COUNTER_COLUMNS.iter().enumerate() {
         v[i] = r.try_get::<Option<i64>, _>(*c)?.unwrap_or(0);
@@ -107,7 +107,7 @@ async fn add_sums(
         .iter()
         .map(|c| format!("CAST(SUM({c}) AS BIGINT) AS {c}"))
         .collect();
-    let rows = sqlx::query(&format!(
+    let rows = query(&format!(
         "SELECT code, {} FROM {table} WHERE level = $1 AND {period} >= $2 AND {period} < $3 GROUP BY code",
         columns.join(", ")
     ))
@@ -134,7 +134,7 @@ pub async fn scan_counts(
 ) -> Result<BTreeMap<String, Counts>> {
     let col = level.column();
     let mut counts: BTreeMap<String, Counts> = BTreeMap::new();
-    let callbacks = sqlx::query(&format!(
+    let callbacks = query(&format!(
         "SELECT {col} AS k, COUNT(*) AS valid, \
          SUM(CASE WHEN callback_contacted = 1 THEN 1 ELSE 0 END) AS contacted, \
          SUM(CASE WHEN callback_resolved = 1 THEN 1 ELSE 0 END) AS resolved, \
@@ -155,7 +155,7 @@ pub async fn scan_counts(
         c.satisfied = r.try_get::<Option<i64>, _>("satisfied")?.unwrap_or(0);
         c.basically_satisfied = r.try_get::<Option<i64>, _>("basically")?.unwrap_or(0);
     }
-    let dispatched = sqlx::query(&format!(
+    let dispatched = query(&format!(
         "SELECT {col} AS k, COUNT(*) AS dispatched, \
          SUM(CASE WHEN reported_back_at IS NOT NULL THEN 1 ELSE 0 END) AS back, \
          SUM(CASE WHEN reported_back_at IS NOT NULL AND reported_back_at <= handle_deadline THEN 1 ELSE 0 END) AS back_on_time, \
@@ -199,11 +199,11 @@ pub async fn names_of(
     // One read of the level's names instead of one query per code (343 streets, or a few
     // thousand grids); a code stored at another level is looked up on its own, as before.
     let all = if level == StatsLevel::Unit {
-        sqlx::query("SELECT code, name FROM units")
+        query("SELECT code, name FROM units")
             .fetch_all(db.pool())
             .await?
     } else {
-        sqlx::query("SELECT code, name FROM areas WHERE level = $1")
+        query("SELECT code, name FROM areas WHERE level = $1")
             .bind(level.as_str())
             .fetch_all(db.pool())
             .await?
@@ -218,7 +218,7 @@ pub async fn names_of(
         if out.contains_key(code) {
             continue;
         }
-        if let Some(r) = sqlx::query(&format!("SELECT name FROM {table} WHERE code = $1"))
+        if let Some(r) = query(&format!("SELECT name FROM {table} WHERE code = $1"))
             .bind(code)
             .fetch_optional(db.pool())
             .await?
@@ -262,7 +262,7 @@ async fn upsert(tx: &mut WriteTx, table: &str, period: &str, delta: &CounterDelt
             values.join(", "),
             updates.join(", ")
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = query(&sql);
         for ((level, day, code), c) in chunk {
             q = q.bind(*level).bind(*day).bind(code.as_str());
             for v in c.values() {
@@ -277,10 +277,10 @@ async fn upsert(tx: &mut WriteTx, table: &str, period: &str, delta: &CounterDelt
 /// Applies the change of one case's row (`before` as read in `tx`, `after` re-read in `tx`).
 pub async fn record_change(
     tx: &mut WriteTx,
-    before: Option<&sqlx::any::AnyRow>,
+    before: Option<&Row>,
     case_id: &str,
 ) -> Result<()> {
-    let after = sqlx::query("SELECT * FROM cases WHERE id = $1")
+    let after = query("SELECT * FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_one(tx.conn())
         .await?;
@@ -354,7 +354,7 @@ pub const MIGRATION: Migration = Migration {
 /// `tx`, to [`CounterDelta::apply`] in the same transaction.
 pub async fn contributions_of_copies(tx: &mut WriteTx, suffix: &str) -> Result<CounterDelta> {
     let mut d = CounterDelta::default();
-    for r in sqlx::query(contributions_sql!("id LIKE $1"))
+    for r in query(contributions_sql!("id LIKE $1"))
         .bind(format!("%{suffix}"))
         .fetch_all(tx.conn())
         .await?

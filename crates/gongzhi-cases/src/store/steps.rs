@@ -2,16 +2,15 @@
 //! summons, and what the follow-ups read back in the same transaction.
 
 use serde_json::json;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use super::{bind_all, SetValue};
 use gongzhi_core::db::WriteTx;
 use gongzhi_core::{Error, Result};
+use gongzhi_core::db::{query, Row};
 
 /// The case `id` (id or number), read in the step's transaction.
-pub async fn find(tx: &mut WriteTx, id: &str) -> Result<AnyRow> {
-    sqlx::query("SELECT * FROM cases WHERE id = $1 OR number = $1")
+pub async fn find(tx: &mut WriteTx, id: &str) -> Result<Row> {
+    query("SELECT * FROM cases WHERE id = $1 OR number = $1")
         .bind(id)
         .fetch_optional(tx.conn())
         .await?
@@ -19,8 +18,8 @@ pub async fn find(tx: &mut WriteTx, id: &str) -> Result<AnyRow> {
 }
 
 /// The case `id` as the step left it.
-pub async fn reread(tx: &mut WriteTx, case_id: &str) -> Result<AnyRow> {
-    Ok(sqlx::query("SELECT * FROM cases WHERE id = $1")
+pub async fn reread(tx: &mut WriteTx, case_id: &str) -> Result<Row> {
+    Ok(query("SELECT * FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_one(tx.conn())
         .await?)
@@ -55,7 +54,7 @@ pub async fn update(
 
 /// Calls a unit to the case (吹哨); a unit already called fails on the unique key.
 pub async fn summon(tx: &mut WriteTx, case_id: &str, unit: &str, deadline: i64) -> Result<()> {
-    sqlx::query("INSERT INTO case_summons (id, case_id, unit_code, deadline, reported_at) VALUES ($1, $2, $3, $4, NULL)")
+    query("INSERT INTO case_summons (id, case_id, unit_code, deadline, reported_at) VALUES ($1, $2, $3, $4, NULL)")
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(case_id)
         .bind(unit)
@@ -67,7 +66,7 @@ pub async fn summon(tx: &mut WriteTx, case_id: &str, unit: &str, deadline: i64) 
 
 /// A summoned unit reports in (报到); `false` when it has no open summons on the case.
 pub async fn report_in(tx: &mut WriteTx, case_id: &str, unit: &str, now: i64) -> Result<bool> {
-    let updated = sqlx::query("UPDATE case_summons SET reported_at = $1 WHERE case_id = $2 AND unit_code = $3 AND reported_at IS NULL")
+    let updated = query("UPDATE case_summons SET reported_at = $1 WHERE case_id = $2 AND unit_code = $3 AND reported_at IS NULL")
         .bind(now)
         .bind(case_id)
         .bind(unit)
@@ -78,7 +77,7 @@ pub async fn report_in(tx: &mut WriteTx, case_id: &str, unit: &str, now: i64) ->
 
 /// The summons not yet reported in, as (unit, deadline).
 pub async fn open_summons(tx: &mut WriteTx, case_id: &str) -> Result<Vec<(String, i64)>> {
-    let rows = sqlx::query(
+    let rows = query(
         "SELECT unit_code, deadline FROM case_summons WHERE case_id = $1 AND reported_at IS NULL",
     )
     .bind(case_id)

@@ -5,13 +5,13 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use sqlx::Row;
 use utoipa::ToSchema;
 
 use super::locate::{AreaRef, GridEntry, LocateIndex, Located};
 use super::{geometry, Level};
 use crate::db::{opt_text, Db, Migration, WriteTx};
 use crate::{Error, Result};
+use crate::db::{query, Row};
 
 pub const MIGRATIONS: &[Migration] = &[Migration {
     id: "areas-0001",
@@ -50,7 +50,7 @@ pub(super) struct AreaWrite<'a> {
 }
 
 pub(super) async fn update_area(tx: &mut WriteTx, a: &AreaWrite<'_>, now: i64) -> Result<()> {
-    sqlx::query(
+    query(
         "UPDATE areas SET name = COALESCE($1, name), geometry = COALESCE($2, geometry), \
          area_m2 = COALESCE(CAST($3 AS DOUBLE PRECISION), area_m2), households = COALESCE($4, households), \
          population = COALESCE($5, population), grid_type = COALESCE($6, grid_type), updated_at = $7 \
@@ -70,7 +70,7 @@ pub(super) async fn update_area(tx: &mut WriteTx, a: &AreaWrite<'_>, now: i64) -
 }
 
 pub(super) async fn insert_area(tx: &mut WriteTx, a: &AreaWrite<'_>, now: i64) -> Result<()> {
-    sqlx::query(
+    query(
         "INSERT INTO areas (code, name, level, parent_code, geometry, households, population, area_m2, grid_type, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS DOUBLE PRECISION), $9, $10)",
     )
@@ -123,7 +123,7 @@ pub struct AreaSummary {
 const COLUMNS: &str =
     "code, name, level, parent_code, households, population, area_m2, grid_type, geometry";
 
-fn row_to_area(r: &sqlx::any::AnyRow, with_geometry: bool) -> Result<Area> {
+fn row_to_area(r: &Row, with_geometry: bool) -> Result<Area> {
     let level: String = r.try_get("level")?;
     let geometry = if with_geometry {
         opt_text(r, "geometry")?
@@ -148,7 +148,7 @@ fn row_to_area(r: &sqlx::any::AnyRow, with_geometry: bool) -> Result<Area> {
 
 /// Whether an area with `code` is imported (a cheap check before naming it in a record).
 pub async fn area_exists(db: &Db, code: &str) -> Result<bool> {
-    Ok(sqlx::query("SELECT code FROM areas WHERE code = $1")
+    Ok(query("SELECT code FROM areas WHERE code = $1")
         .bind(code)
         .fetch_optional(db.pool())
         .await?
@@ -156,7 +156,7 @@ pub async fn area_exists(db: &Db, code: &str) -> Result<bool> {
 }
 
 pub async fn get_area(db: &Db, code: &str) -> Result<AreaWithParents> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM areas WHERE code = $1"))
+    let row = query(&format!("SELECT {COLUMNS} FROM areas WHERE code = $1"))
         .bind(code)
         .fetch_optional(db.pool())
         .await?
@@ -166,7 +166,7 @@ pub async fn get_area(db: &Db, code: &str) -> Result<AreaWithParents> {
     let mut next = area.parent_code.clone();
     while let Some(p) = next {
         let Some(r) =
-            sqlx::query("SELECT code, name, level, parent_code FROM areas WHERE code = $1")
+            query("SELECT code, name, level, parent_code FROM areas WHERE code = $1")
                 .bind(&p)
                 .fetch_optional(db.pool())
                 .await?
@@ -188,7 +188,7 @@ pub async fn get_area(db: &Db, code: &str) -> Result<AreaWithParents> {
 pub async fn children(db: &Db, parent: Option<&str>) -> Result<Vec<Area>> {
     let rows = match parent {
         Some(p) => {
-            sqlx::query(&format!(
+            query(&format!(
                 "SELECT {COLUMNS} FROM areas WHERE parent_code = $1 ORDER BY code"
             ))
             .bind(p)
@@ -196,7 +196,7 @@ pub async fn children(db: &Db, parent: Option<&str>) -> Result<Vec<Area>> {
             .await?
         }
         None => {
-            sqlx::query(&format!(
+            query(&format!(
                 "SELECT {COLUMNS} FROM areas WHERE parent_code IS NULL ORDER BY code"
             ))
             .fetch_all(db.pool())
@@ -207,7 +207,7 @@ pub async fn children(db: &Db, parent: Option<&str>) -> Result<Vec<Area>> {
 }
 
 pub async fn count_areas(db: &Db) -> Result<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM areas")
+    Ok(query("SELECT COUNT(*) FROM areas")
         .fetch_one(db.pool())
         .await?
         .try_get(0)?)
@@ -215,7 +215,7 @@ pub async fn count_areas(db: &Db) -> Result<i64> {
 
 /// How many areas each level holds (`district`, `street`, …): directory data.
 pub async fn count_by_level(db: &Db) -> Result<Vec<(String, i64)>> {
-    sqlx::query("SELECT level, COUNT(*) FROM areas GROUP BY level ORDER BY level")
+    query("SELECT level, COUNT(*) FROM areas GROUP BY level ORDER BY level")
         .fetch_all(db.pool())
         .await?
         .iter()
@@ -227,7 +227,7 @@ pub async fn count_by_level(db: &Db) -> Result<Vec<(String, i64)>> {
 pub async fn names_at(db: &Db, levels: &[Level]) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for level in levels {
-        for r in sqlx::query("SELECT code, name FROM areas WHERE level = $1")
+        for r in query("SELECT code, name FROM areas WHERE level = $1")
             .bind(level.as_str())
             .fetch_all(db.pool())
             .await?
@@ -242,7 +242,7 @@ pub async fn names_at(db: &Db, levels: &[Level]) -> Result<Vec<(String, String)>
 pub async fn export_geojson(db: &Db, level: Option<Level>) -> Result<Value> {
     let rows = match level {
         Some(l) => {
-            sqlx::query(&format!(
+            query(&format!(
                 "SELECT {COLUMNS} FROM areas WHERE level = $1 ORDER BY code"
             ))
             .bind(l.as_str())
@@ -250,7 +250,7 @@ pub async fn export_geojson(db: &Db, level: Option<Level>) -> Result<Value> {
             .await?
         }
         None => {
-            sqlx::query(&format!("SELECT {COLUMNS} FROM areas ORDER BY code"))
+            query(&format!("SELECT {COLUMNS} FROM areas ORDER BY code"))
                 .fetch_all(db.pool())
                 .await?
         }
@@ -290,7 +290,7 @@ pub(crate) async fn load_all(
     db: &Db,
     with_geometry_of: &[Level],
 ) -> Result<HashMap<String, StoredArea>> {
-    let rows = sqlx::query("SELECT code, name, level, parent_code, geometry FROM areas")
+    let rows = query("SELECT code, name, level, parent_code, geometry FROM areas")
         .fetch_all(db.pool())
         .await?;
     let mut out = HashMap::with_capacity(rows.len());

@@ -1,11 +1,11 @@
 //! Photos in storage: the bytes with their type and digest, and what record they are linked to.
 
-use sqlx::Row;
 
 use super::{url, AttachmentRef};
 use crate::db::{opt_text, Db, WriteTx};
 use crate::time::format_ms;
 use crate::{Error, Result};
+use crate::db::query;
 
 pub(super) async fn insert(
     tx: &mut WriteTx,
@@ -16,7 +16,7 @@ pub(super) async fn insert(
     uploaded_by: &str,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
+    query(
         "INSERT INTO attachments (id, content_type, size, sha256, data, uploaded_by, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -40,7 +40,7 @@ pub(super) async fn link_one(
     step: &str,
     uploader: &str,
 ) -> Result<bool> {
-    let done = sqlx::query(
+    let done = query(
         "UPDATE attachments SET owner = $1, step = $2 \
          WHERE id = $3 AND owner IS NULL AND uploaded_by = $4",
     )
@@ -55,7 +55,7 @@ pub(super) async fn link_one(
 
 /// The photos of `owner`, oldest first.
 pub async fn of(db: &Db, owner: &str) -> Result<Vec<AttachmentRef>> {
-    let rows = sqlx::query(
+    let rows = query(
         "SELECT id, content_type, size, sha256, step, created_at FROM attachments \
          WHERE owner = $1 ORDER BY created_at, id",
     )
@@ -81,7 +81,7 @@ pub async fn of(db: &Db, owner: &str) -> Result<Vec<AttachmentRef>> {
 /// The bytes of a photo with its type and owner, unchecked: callers decide who may see it.
 pub async fn read(db: &Db, id: &str) -> Result<(String, Option<String>, String, Vec<u8>)> {
     let r =
-        sqlx::query("SELECT content_type, owner, uploaded_by, data FROM attachments WHERE id = $1")
+        query("SELECT content_type, owner, uploaded_by, data FROM attachments WHERE id = $1")
             .bind(id)
             .fetch_optional(db.pool())
             .await?

@@ -1,16 +1,16 @@
 //! The audit chain in storage: the head row (the chain's last sequence number and hash, which
 //! every append locks first) and the entries.
 
-use sqlx::Row;
 
 use super::{AuditEntry, NewEntry};
 use crate::db::{Db, WriteTx};
 use crate::{Error, Result};
+use crate::db::{query, Row};
 
 /// Moves the head on by `n` entries, taking its row lock: the last new sequence number and the
 /// hash the first new entry links to.
 pub(super) async fn advance_head(tx: &mut WriteTx, n: i64) -> Result<(i64, String)> {
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+    let head = query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
         .bind(n)
         .fetch_one(tx.conn())
         .await?;
@@ -18,7 +18,7 @@ pub(super) async fn advance_head(tx: &mut WriteTx, n: i64) -> Result<(i64, Strin
 }
 
 pub(super) async fn set_head_hash(tx: &mut WriteTx, hash: &str) -> Result<()> {
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+    query("UPDATE audit_head SET hash = $1 WHERE id = 1")
         .bind(hash)
         .execute(tx.conn())
         .await?;
@@ -27,7 +27,7 @@ pub(super) async fn set_head_hash(tx: &mut WriteTx, hash: &str) -> Result<()> {
 
 /// Takes the head row's lock without moving it.
 pub(super) async fn lock_head(tx: &mut WriteTx) -> Result<()> {
-    sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+    query("UPDATE audit_head SET seq = seq WHERE id = 1")
         .execute(tx.conn())
         .await?;
     Ok(())
@@ -35,7 +35,7 @@ pub(super) async fn lock_head(tx: &mut WriteTx) -> Result<()> {
 
 /// The head as stored: its sequence number and hash.
 pub(super) async fn head(db: &Db) -> Result<(i64, String)> {
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+    let head = query("SELECT seq, hash FROM audit_head WHERE id = 1")
         .fetch_optional(db.pool())
         .await?
         .ok_or_else(|| Error::internal("audit head row is missing"))?;
@@ -43,7 +43,7 @@ pub(super) async fn head(db: &Db) -> Result<(i64, String)> {
 }
 
 pub(super) async fn head_seq(db: &Db) -> Result<i64> {
-    Ok(sqlx::query("SELECT seq FROM audit_head WHERE id = 1")
+    Ok(query("SELECT seq FROM audit_head WHERE id = 1")
         .fetch_one(db.pool())
         .await?
         .try_get(0)?)
@@ -52,7 +52,7 @@ pub(super) async fn head_seq(db: &Db) -> Result<i64> {
 /// How many entries are keyed (or, with `keyed` false, were hashed before the chain was).
 pub(super) async fn count_entries(tx: &mut WriteTx, keyed: bool) -> Result<i64> {
     Ok(
-        sqlx::query("SELECT COUNT(*) FROM audit_log WHERE keyed = $1")
+        query("SELECT COUNT(*) FROM audit_log WHERE keyed = $1")
             .bind(keyed as i64)
             .fetch_one(tx.conn())
             .await?
@@ -91,7 +91,7 @@ pub(super) async fn insert_entries(
             "INSERT INTO audit_log (seq, at, actor, action, entity, digest, reason, prev_hash, hash, keyed) VALUES {}",
             values.join(", ")
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = query(&sql);
         for (i, e) in chunk.iter().enumerate() {
             let (seq, digest, prev_hash, hash) = &rows[chunk_i * per + i];
             q = q
@@ -110,7 +110,7 @@ pub(super) async fn insert_entries(
     Ok(())
 }
 
-fn row_to_entry(r: &sqlx::any::AnyRow) -> Result<(AuditEntry, i64)> {
+fn row_to_entry(r: &Row) -> Result<(AuditEntry, i64)> {
     let at: i64 = r.try_get("at")?;
     Ok((
         AuditEntry {
@@ -130,7 +130,7 @@ fn row_to_entry(r: &sqlx::any::AnyRow) -> Result<(AuditEntry, i64)> {
 
 /// Entries after `after_seq`, oldest first, at most `limit`.
 pub async fn list(db: &Db, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>> {
-    let rows = sqlx::query(
+    let rows = query(
         "SELECT seq, at, actor, action, entity, digest, reason, prev_hash, hash FROM audit_log \
          WHERE seq > $1 ORDER BY seq LIMIT $2",
     )
@@ -150,7 +150,7 @@ pub(super) async fn entries_from(
     from_seq: i64,
     limit: i64,
 ) -> Result<Vec<(AuditEntry, i64, bool)>> {
-    let rows = sqlx::query(
+    let rows = query(
         "SELECT seq, at, actor, action, entity, digest, reason, prev_hash, hash, keyed FROM audit_log \
          WHERE seq >= $1 ORDER BY seq LIMIT $2",
     )

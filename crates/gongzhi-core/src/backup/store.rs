@@ -1,18 +1,16 @@
 //! The backup's SQL: the catalog (which tables and columns the migrations made), a table's rows
 //! in a stable order inside one snapshot, and the restore's all-or-nothing load.
 
-use futures_util::TryStreamExt;
-use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, Row, Transaction};
 
 use super::{Column, Kind, Value};
 use crate::db::{Backend, Db, Migration};
 use crate::{Error, Result};
+use crate::db::{query, Conn, Row, Tx};
 
 /// A read transaction that sees one moment of the database while writers go on: SQLite's WAL
 /// keeps the snapshot its first read takes; PostgreSQL's REPEATABLE READ keeps its first
 /// statement's.
-pub async fn begin_snapshot(db: &Db) -> Result<Transaction<'static, Any>> {
+pub async fn begin_snapshot(db: &Db) -> Result<Tx> {
     Ok(match db.backend() {
         Backend::Sqlite => db.pool().begin_with("BEGIN").await?,
         Backend::Postgres => {
@@ -24,7 +22,7 @@ pub async fn begin_snapshot(db: &Db) -> Result<Transaction<'static, Any>> {
 }
 
 /// The transaction a restore loads everything in.
-pub async fn begin_load(db: &Db) -> Result<Transaction<'static, Any>> {
+pub async fn begin_load(db: &Db) -> Result<Tx> {
     Ok(match db.backend() {
         Backend::Sqlite => db.pool().begin_with("BEGIN IMMEDIATE").await?,
         Backend::Postgres => db.pool().begin().await?,
@@ -32,18 +30,18 @@ pub async fn begin_load(db: &Db) -> Result<Transaction<'static, Any>> {
 }
 
 /// Every table in the database's own schema, by name.
-pub async fn tables(conn: &mut AnyConnection, backend: Backend) -> Result<Vec<String>> {
+pub async fn tables(conn: &mut Conn, backend: Backend) -> Result<Vec<String>> {
     let sql = match backend {
         Backend::Sqlite => {
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
         }
-        // Catalog names are a type of their own that the Any driver cannot read: as text.
+        // Catalog names are a type of their own: read as text.
         Backend::Postgres => {
             "SELECT CAST(table_name AS TEXT) AS name FROM information_schema.tables \
              WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
         }
     };
-    let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
+    let rows = query(sql).fetch_all(&mut *conn).await?;
     rows.iter()
         .map(|r| Ok(r.try_get::<String, _>(0)?))
         .collect()
@@ -51,7 +49,7 @@ pub async fn tables(conn: &mut AnyConnection, backend: Backend) -> Result<Vec<St
 
 /// A table's columns in their order, each with the kind of value it holds.
 pub async fn columns(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     backend: Backend,
     table: &str,
 ) -> Result<Vec<Column>> {
@@ -63,7 +61,7 @@ pub async fn columns(
              AND table_name = $1 ORDER BY ordinal_position"
         }
     };
-    let rows = sqlx::query(sql).bind(table).fetch_all(&mut *conn).await?;
+    let rows = query(sql).bind(table).fetch_all(&mut *conn).await?;
     rows.iter()
         .map(|r| {
             let name: String = r.try_get(0)?;
@@ -79,8 +77,8 @@ pub async fn columns(
 }
 
 /// The ids of the applied migrations.
-pub async fn applied_migrations(conn: &mut AnyConnection) -> Result<Vec<String>> {
-    let rows = sqlx::query("SELECT id FROM schema_migrations ORDER BY id")
+pub async fn applied_migrations(conn: &mut Conn) -> Result<Vec<String>> {
+    let rows = query("SELECT id FROM schema_migrations ORDER BY id")
         .fetch_all(&mut *conn)
         .await?;
     rows.iter()
@@ -89,8 +87,8 @@ pub async fn applied_migrations(conn: &mut AnyConnection) -> Result<Vec<String>>
 }
 
 /// The last entry of the audit chain (sequence and hash), if any.
-pub async fn audit_head(conn: &mut AnyConnection) -> Result<Option<(i64, String)>> {
-    let row = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+pub async fn audit_head(conn: &mut Conn) -> Result<Option<(i64, String)>> {
+    let row = query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut *conn)
         .await?;
     Ok(match row {
@@ -101,10 +99,10 @@ pub async fn audit_head(conn: &mut AnyConnection) -> Result<Option<(i64, String)
 
 /// Hands every row of `table` to `each`, ordered by all its columns (a stable order).
 pub async fn each_row(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     table: &str,
     columns: &[Column],
-    mut each: impl FnMut(Vec<Value>) -> Result<()>,
+    mut each: impl FnMut(Vec<Value>) -> Result<()> + Send,
 ) -> Result<()> {
     let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
     let order: Vec<String> = (1..=columns.len()).map(|i| i.to_string()).collect();
@@ -113,14 +111,12 @@ pub async fn each_row(
         names.join(", "),
         order.join(", ")
     );
-    let mut rows = sqlx::query(&sql).fetch(&mut *conn);
-    while let Some(row) = rows.try_next().await? {
-        each(read_row(&row, columns)?)?;
-    }
-    Ok(())
+    query(&sql)
+        .fetch_each(&mut *conn, |row| each(read_row(&row, columns)?))
+        .await
 }
 
-fn read_row(row: &AnyRow, columns: &[Column]) -> Result<Vec<Value>> {
+fn read_row(row: &Row, columns: &[Column]) -> Result<Vec<Value>> {
     columns
         .iter()
         .enumerate()
@@ -137,14 +133,14 @@ fn read_row(row: &AnyRow, columns: &[Column]) -> Result<Vec<Value>> {
 }
 
 /// Applies `m` and records it, inside the load's transaction.
-pub async fn apply_migration(conn: &mut AnyConnection, m: &Migration) -> Result<()> {
-    sqlx::query(
+pub async fn apply_migration(conn: &mut Conn, m: &Migration) -> Result<()> {
+    query(
         "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
     )
     .execute(&mut *conn)
     .await?;
     m.apply(conn).await?;
-    sqlx::query("INSERT INTO schema_migrations (id, applied_at) VALUES ($1, $2)")
+    query("INSERT INTO schema_migrations (id, applied_at) VALUES ($1, $2)")
         .bind(m.id)
         .bind(crate::time::now_ms())
         .execute(&mut *conn)
@@ -153,17 +149,16 @@ pub async fn apply_migration(conn: &mut AnyConnection, m: &Migration) -> Result<
 }
 
 /// Empties `table` (the rows its migrations seeded), before the backup's rows go in.
-pub async fn clear(conn: &mut AnyConnection, table: &str) -> Result<()> {
-    sqlx::query(&format!("DELETE FROM {table}"))
+pub async fn clear(conn: &mut Conn, table: &str) -> Result<()> {
+    query(&format!("DELETE FROM {table}"))
         .execute(&mut *conn)
         .await?;
     Ok(())
 }
 
-/// Inserts `rows` into `table` in one statement (floats travel as text and are cast, as
-/// everywhere in gongzhi's portable SQL).
+/// Inserts `rows` into `table` in one statement, each value bound with its column's kind.
 pub async fn insert_rows(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     table: &str,
     columns: &[Column],
     rows: Vec<Vec<Value>>,
@@ -178,12 +173,9 @@ pub async fn insert_rows(
         .map(|_| {
             let params: Vec<String> = columns
                 .iter()
-                .map(|c| {
+                .map(|_| {
                     n += 1;
-                    match c.kind {
-                        Kind::Float => format!("CAST(${n} AS DOUBLE PRECISION)"),
-                        _ => format!("${n}"),
-                    }
+                    format!("${n}")
                 })
                 .collect();
             format!("({})", params.join(", "))
@@ -194,14 +186,14 @@ pub async fn insert_rows(
         names.join(", "),
         tuples.join(", ")
     );
-    let mut q = sqlx::query(&sql);
+    let mut q = query(&sql);
     for row in rows {
         for (v, c) in row.into_iter().zip(columns) {
             q = match (c.kind, v) {
                 (Kind::Int, Value::Int(i)) => q.bind(i),
                 (Kind::Int, _) => q.bind(None::<i64>),
-                (Kind::Float, Value::Float(f)) => q.bind(f.to_string()),
-                (Kind::Float, _) => q.bind(None::<String>),
+                (Kind::Float, Value::Float(f)) => q.bind(f),
+                (Kind::Float, _) => q.bind(None::<f64>),
                 (Kind::Text, Value::Text(t)) => q.bind(t),
                 (Kind::Text, _) => q.bind(None::<String>),
                 (Kind::Bytes, Value::Bytes(b)) => q.bind(b),
@@ -215,8 +207,8 @@ pub async fn insert_rows(
 
 /// PostgreSQL: moves every sequence behind a column past the largest value restored into it.
 /// (gongzhi's own schema keys rows by random ids and counters, so this finds nothing today.)
-pub async fn reset_sequences(conn: &mut AnyConnection) -> Result<()> {
-    let rows = sqlx::query(
+pub async fn reset_sequences(conn: &mut Conn) -> Result<()> {
+    let rows = query(
         "SELECT CAST(table_name AS TEXT) AS t, CAST(column_name AS TEXT) AS c \
          FROM information_schema.columns WHERE table_schema = current_schema() \
          AND (column_default LIKE 'nextval(%' OR is_identity = 'YES')",
@@ -226,7 +218,7 @@ pub async fn reset_sequences(conn: &mut AnyConnection) -> Result<()> {
     for r in rows {
         let table: String = r.try_get(0)?;
         let column: String = r.try_get(1)?;
-        sqlx::query(&format!(
+        query(&format!(
             "SELECT CAST(setval(pg_get_serial_sequence('{table}', '{column}'), \
              COALESCE(MAX({column}), 0) + 1, false) AS BIGINT) FROM {table}"
         ))

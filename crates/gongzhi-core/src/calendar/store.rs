@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use sqlx::Row;
 
 use super::{CalendarDay, DayKind};
 use crate::db::{Db, Migration, WriteTx};
 use crate::{Error, Result};
+use crate::db::query;
 
 /// The calendar moved from the cases module into the core. The cases module created this table
 /// (`cases-0001`) before the core took it over; a database made then keeps its table and rows.
@@ -34,12 +34,12 @@ fn kind_of(s: &str) -> DayKind {
 pub(super) async fn replace_days(tx: &mut WriteTx, name: &str, days: &[CalendarDay]) -> Result<()> {
     for d in days {
         let day = d.date.format("%Y-%m-%d").to_string();
-        sqlx::query("DELETE FROM calendar_days WHERE calendar = $1 AND day = $2")
+        query("DELETE FROM calendar_days WHERE calendar = $1 AND day = $2")
             .bind(name)
             .bind(&day)
             .execute(tx.conn())
             .await?;
-        sqlx::query(
+        query(
             "INSERT INTO calendar_days (calendar, day, kind, note) VALUES ($1, $2, $3, $4)",
         )
         .bind(name)
@@ -57,7 +57,7 @@ pub(super) async fn overrides(
     since: NaiveDate,
     limit: i64,
 ) -> Result<Vec<(String, CalendarDay)>> {
-    let rows = sqlx::query(
+    let rows = query(
         "SELECT calendar, day, kind, note FROM calendar_days WHERE day >= $1 ORDER BY calendar, day LIMIT $2",
     )
     .bind(since.format("%Y-%m-%d").to_string())
@@ -82,7 +82,7 @@ pub(super) async fn overrides(
 
 /// Every override of calendar `name`; a malformed stored date is skipped.
 pub(super) async fn days_of(db: &Db, name: &str) -> Result<BTreeMap<NaiveDate, DayKind>> {
-    let rows = sqlx::query("SELECT day, kind FROM calendar_days WHERE calendar = $1")
+    let rows = query("SELECT day, kind FROM calendar_days WHERE calendar = $1")
         .bind(name)
         .fetch_all(db.pool())
         .await?;

@@ -316,7 +316,7 @@ mod tests {
             Error::refused("wrong_state", "x"),
             Error::RateLimited("x".into()),
             Error::OutsideJurisdiction,
-            Error::Storage(sqlx::Error::RowNotFound),
+            Error::Storage(crate::error::StorageError { kind: crate::error::StorageKind::NoRow, message: "x".into() }),
             Error::internal("x"),
             Error::unknown_value("ballot", "x", &["approval"]),
         ];

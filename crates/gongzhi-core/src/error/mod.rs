@@ -37,9 +37,28 @@ pub enum Error {
     #[error("point is outside the jurisdiction")]
     OutsideJurisdiction,
     #[error("storage: {0}")]
-    Storage(#[from] sqlx::Error),
+    Storage(StorageError),
     #[error("{0}")]
     Internal(String),
+}
+
+/// What the database said, as far as callers tell failures apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageKind {
+    /// A unique key refused the row: a duplicate, or a race lost to another writer.
+    Unique,
+    /// The database is busy or unreachable right now (a lock, a pool timed out, a lost link).
+    Busy,
+    /// A statement expected to return a row returned none.
+    NoRow,
+    Other,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct StorageError {
+    pub kind: StorageKind,
+    pub message: String,
 }
 
 impl Error {
@@ -81,9 +100,7 @@ impl Error {
     /// True when a storage error is a unique-key violation (a lost race or a duplicate).
     pub fn is_unique_violation(&self) -> bool {
         match self {
-            Error::Storage(sqlx::Error::Database(e)) => {
-                e.is_unique_violation() || e.message().contains("UNIQUE constraint")
-            }
+            Error::Storage(e) => e.kind == StorageKind::Unique,
             _ => false,
         }
     }

@@ -6,7 +6,6 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
@@ -15,6 +14,7 @@ use crate::audit;
 use crate::db::{opt_text, Db};
 use crate::privacy::{mask_email, mask_name, mask_phone, Sealer};
 use crate::{Error, Result};
+use crate::db::{query, Tx};
 
 pub const UNIT_KINDS: [&str; 6] = [
     "command_center",
@@ -55,7 +55,7 @@ pub async fn create_unit(db: &Db, actor: &Actor, unit: &Unit) -> Result<()> {
     }
     let mut tx = db.begin_write().await?;
     if let Some(area) = &unit.area_code {
-        let found = sqlx::query("SELECT code FROM areas WHERE code = $1")
+        let found = query("SELECT code FROM areas WHERE code = $1")
             .bind(area)
             .fetch_optional(tx.conn())
             .await?;
@@ -66,7 +66,7 @@ pub async fn create_unit(db: &Db, actor: &Actor, unit: &Unit) -> Result<()> {
             ));
         }
     }
-    let r = sqlx::query(
+    let r = query(
         "INSERT INTO units (code, name, kind, area_code, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(&unit.code)
@@ -98,7 +98,7 @@ pub async fn create_unit(db: &Db, actor: &Actor, unit: &Unit) -> Result<()> {
 }
 
 pub async fn list_units(db: &Db) -> Result<Vec<Unit>> {
-    let rows = sqlx::query("SELECT code, name, kind, area_code FROM units ORDER BY code")
+    let rows = query("SELECT code, name, kind, area_code FROM units ORDER BY code")
         .fetch_all(db.pool())
         .await?;
     rows.iter()
@@ -227,7 +227,7 @@ pub async fn create_user(db: &Db, sealer: &Sealer, actor: &Actor, u: &NewUser) -
     let mut tx = db.begin_write().await?;
     for a in &u.assignments {
         if let Some(area) = &a.area {
-            if sqlx::query("SELECT code FROM areas WHERE code = $1")
+            if query("SELECT code FROM areas WHERE code = $1")
                 .bind(area)
                 .fetch_optional(tx.conn())
                 .await?
@@ -240,7 +240,7 @@ pub async fn create_user(db: &Db, sealer: &Sealer, actor: &Actor, u: &NewUser) -
             }
         }
         if let Some(unit) = &a.unit {
-            if sqlx::query("SELECT code FROM units WHERE code = $1")
+            if query("SELECT code FROM units WHERE code = $1")
                 .bind(unit)
                 .fetch_optional(tx.conn())
                 .await?
@@ -253,7 +253,7 @@ pub async fn create_user(db: &Db, sealer: &Sealer, actor: &Actor, u: &NewUser) -
             }
         }
     }
-    let r = sqlx::query(
+    let r = query(
         "INSERT INTO users (id, username, password_hash, full_name, phone, email, disabled, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
     )
@@ -275,7 +275,7 @@ pub async fn create_user(db: &Db, sealer: &Sealer, actor: &Actor, u: &NewUser) -
         });
     }
     for a in &u.assignments {
-        sqlx::query(
+        query(
             "INSERT INTO role_assignments (id, user_id, role, area_code, unit_code) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(uuid::Uuid::new_v4().to_string())
@@ -301,7 +301,7 @@ pub async fn create_user(db: &Db, sealer: &Sealer, actor: &Actor, u: &NewUser) -
 }
 
 async fn load_assignments(db: &Db, user_id: &str) -> Result<Vec<Assignment>> {
-    let rows = sqlx::query(
+    let rows = query(
         "SELECT role, area_code, unit_code FROM role_assignments WHERE user_id = $1 ORDER BY role, area_code, unit_code",
     )
     .bind(user_id)
@@ -328,7 +328,7 @@ struct StoredUser {
 }
 
 async fn fetch_user(db: &Db, id: &str) -> Result<StoredUser> {
-    let r = sqlx::query(
+    let r = query(
         "SELECT id, username, full_name, phone, email, disabled FROM users WHERE id = $1",
     )
     .bind(id)
@@ -415,7 +415,7 @@ pub async fn get_user(
 
 /// Users the actor may read, masked, ordered by user name.
 pub async fn list_users(db: &Db, sealer: &Sealer, actor: &Actor) -> Result<Vec<UserView>> {
-    let rows = sqlx::query("SELECT id FROM users ORDER BY username")
+    let rows = query("SELECT id FROM users ORDER BY username")
         .fetch_all(db.pool())
         .await?;
     if !actor
@@ -463,7 +463,7 @@ pub(super) async fn issue_token(
     ttl_hours: i64,
 ) -> Result<IssuedToken> {
     let bad = || Error::Unauthenticated("wrong user name or password".into());
-    let row = sqlx::query(
+    let row = query(
         "SELECT id, username, password_hash, disabled FROM users WHERE lower(username) = $1",
     )
     .bind(canonical_name)
@@ -500,7 +500,7 @@ pub(super) async fn issue_token(
     let now = crate::time::now_ms();
     let expires = now + ttl_hours * 3_600_000;
     let mut tx = db.begin_write().await?;
-    sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+    query("INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
         .bind(token_hash(&token))
         .bind(&user_id)
         .bind(now)
@@ -543,7 +543,7 @@ pub async fn actor_for_token(db: &Db, token: &str) -> Result<Actor> {
     if let Some((actor, expires)) = cache.get(&hash) {
         return if expires > now { Ok(actor) } else { Err(bad()) };
     }
-    let row = sqlx::query(
+    let row = query(
         "SELECT u.id, u.username, u.disabled, t.expires_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
          WHERE t.token_hash = $1",
     )
@@ -602,7 +602,7 @@ impl TokenCache {
 /// Ends a token's life now (sign-out); audited. Unknown tokens change nothing.
 pub async fn revoke_token(db: &Db, actor: &Actor, token: &str) -> Result<()> {
     let mut tx = db.begin_write().await?;
-    let done = sqlx::query("DELETE FROM api_tokens WHERE token_hash = $1")
+    let done = query("DELETE FROM api_tokens WHERE token_hash = $1")
         .bind(token_hash(token))
         .execute(tx.conn())
         .await?;
@@ -628,7 +628,7 @@ pub async fn revoke_token(db: &Db, actor: &Actor, token: &str) -> Result<()> {
 /// The user signing in as `username` would be (the same canonical comparison).
 pub async fn user_id_by_name(db: &Db, username: &str) -> Result<Option<String>> {
     Ok(
-        sqlx::query("SELECT id FROM users WHERE lower(username) = $1")
+        query("SELECT id FROM users WHERE lower(username) = $1")
             .bind(super::canonical_username(username))
             .fetch_optional(db.pool())
             .await?
@@ -640,7 +640,7 @@ pub async fn user_id_by_name(db: &Db, username: &str) -> Result<Option<String>> 
 /// A user as others see them: the masked name (张*明, from the sealed full name, else the user
 /// name), never the name itself; `?` for an unknown user.
 pub async fn masked_name(db: &Db, sealer: &Sealer, user_id: &str) -> Result<String> {
-    let row = sqlx::query("SELECT username, full_name FROM users WHERE id = $1")
+    let row = query("SELECT username, full_name FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(db.pool())
         .await?;
@@ -657,13 +657,13 @@ pub async fn masked_name(db: &Db, sealer: &Sealer, user_id: &str) -> Result<Stri
 /// nothing is counted). The streak starts over after a quiet window beyond the last wait; from
 /// the `attempts`-th attempt on each one sets a wait of 1 s, 2 s, 4 s … up to the longest.
 pub(super) async fn count_attempt(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut Tx,
     key: &str,
     now: i64,
     first_delay_ms: i64,
     (window_ms, attempts, max_delay_ms): (i64, i64, i64),
 ) -> Result<bool> {
-    let counted = sqlx::query(
+    let counted = query(
         "INSERT INTO login_throttle (key, failures, last_at, delay_ms) VALUES ($1, 1, $2, $3) \
          ON CONFLICT (key) DO UPDATE SET \
            failures = CASE WHEN $2 - login_throttle.last_at - login_throttle.delay_ms >= $4 THEN 1 \
@@ -690,11 +690,11 @@ pub(super) async fn count_attempt(
 
 /// When a waiting key may try again (ms).
 pub(super) async fn waiting_until(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut Tx,
     key: &str,
 ) -> Result<i64> {
     Ok(
-        sqlx::query("SELECT last_at + delay_ms FROM login_throttle WHERE key = $1")
+        query("SELECT last_at + delay_ms FROM login_throttle WHERE key = $1")
             .bind(key)
             .fetch_one(&mut **tx)
             .await?
@@ -705,11 +705,11 @@ pub(super) async fn waiting_until(
 /// A sign-in succeeded: the account's streak ends, the address's counts one fewer.
 pub(super) async fn succeeded(db: &Db, account: &str, address: &str) -> Result<()> {
     let mut tx = db.begin_counters().await?;
-    sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+    query("DELETE FROM login_throttle WHERE key = $1")
         .bind(account)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
+    query(
         "UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0",
     )
     .bind(address)
@@ -722,7 +722,7 @@ pub(super) async fn succeeded(db: &Db, account: &str, address: &str) -> Result<(
 /// Forgets streaks that ended a window ago (a flood of made-up names would otherwise pile up).
 pub async fn forget_old_attempts(db: &Db, now: i64, window_secs: u64) -> Result<u64> {
     let mut tx = db.begin_counters().await?;
-    let done = sqlx::query("DELETE FROM login_throttle WHERE last_at + delay_ms + $1 < $2")
+    let done = query("DELETE FROM login_throttle WHERE last_at + delay_ms + $1 < $2")
         .bind(window_secs as i64 * 1000)
         .bind(now)
         .execute(&mut *tx)

@@ -1,11 +1,11 @@
 //! The job queue: one row per job, done when `done_at` is set.
 
 use serde_json::Value;
-use sqlx::Row;
 
 use crate::db::{opt_text, Db, Migration, WriteTx};
 use crate::module::Job;
 use crate::Result;
+use crate::db::query;
 
 /// The job queue moved from the cases module into the core, and says what a job is about as a
 /// `subject` (`case:ID`) instead of a case id. A database made before has the cases module's
@@ -35,7 +35,7 @@ pub(super) async fn insert(
     due_at: i64,
     payload: &Value,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO jobs (id, kind, subject, due_at, payload, attempts, done_at, outcome) VALUES ($1, $2, $3, $4, $5, 0, NULL, NULL)")
+    query("INSERT INTO jobs (id, kind, subject, due_at, payload, attempts, done_at, outcome) VALUES ($1, $2, $3, $4, $5, 0, NULL, NULL)")
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(kind)
         .bind(subject)
@@ -53,7 +53,7 @@ pub(super) async fn exists(
     payload: &Value,
 ) -> Result<bool> {
     Ok(
-        sqlx::query("SELECT id FROM jobs WHERE subject = $1 AND kind = $2 AND payload = $3")
+        query("SELECT id FROM jobs WHERE subject = $1 AND kind = $2 AND payload = $3")
             .bind(subject)
             .bind(kind)
             .bind(payload.to_string())
@@ -65,7 +65,7 @@ pub(super) async fn exists(
 
 /// Up to 200 jobs due by `now`, oldest first.
 pub(super) async fn due(db: &Db, now: i64) -> Result<Vec<Job>> {
-    let rows = sqlx::query("SELECT id, kind, subject, payload, attempts FROM jobs WHERE done_at IS NULL AND due_at <= $1 ORDER BY due_at, id LIMIT 200")
+    let rows = query("SELECT id, kind, subject, payload, attempts FROM jobs WHERE done_at IS NULL AND due_at <= $1 ORDER BY due_at, id LIMIT 200")
         .bind(now)
         .fetch_all(db.pool())
         .await?;
@@ -90,7 +90,7 @@ pub(super) async fn due(db: &Db, now: i64) -> Result<Vec<Job>> {
 /// writer on SQLite, so of two runners one wins. Not a record's change: no audit entry.
 pub(super) async fn take(db: &Db, id: &str, now: i64, until: i64) -> Result<bool> {
     let mut tx = db.begin_counters().await?;
-    let r = sqlx::query(
+    let r = query(
         "UPDATE jobs SET due_at = $1 WHERE id = $2 AND done_at IS NULL AND due_at <= $3",
     )
     .bind(until)
@@ -104,7 +104,7 @@ pub(super) async fn take(db: &Db, id: &str, now: i64, until: i64) -> Result<bool
 
 pub(super) async fn claim(tx: &mut WriteTx, id: &str, now: i64, outcome: &str) -> Result<bool> {
     let r =
-        sqlx::query("UPDATE jobs SET done_at = $1, outcome = $2 WHERE id = $3 AND done_at IS NULL")
+        query("UPDATE jobs SET done_at = $1, outcome = $2 WHERE id = $3 AND done_at IS NULL")
             .bind(now)
             .bind(outcome)
             .bind(id)
@@ -114,7 +114,7 @@ pub(super) async fn claim(tx: &mut WriteTx, id: &str, now: i64, outcome: &str) -
 }
 
 pub(super) async fn retry_at(tx: &mut WriteTx, id: &str, due_at: i64, why: &str) -> Result<()> {
-    sqlx::query("UPDATE jobs SET attempts = attempts + 1, due_at = $1, outcome = $2 WHERE id = $3 AND done_at IS NULL")
+    query("UPDATE jobs SET attempts = attempts + 1, due_at = $1, outcome = $2 WHERE id = $3 AND done_at IS NULL")
         .bind(due_at)
         .bind(why)
         .bind(id)

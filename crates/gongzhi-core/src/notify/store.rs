@@ -1,11 +1,11 @@
 //! The inboxes' notices, and the addresses mail goes to.
 
-use sqlx::Row;
 
 use super::Notification;
 use crate::db::{opt_text, Db, Migration, WriteTx};
 use crate::time::format_ms;
 use crate::Result;
+use crate::db::query;
 
 /// Notifications moved from the cases module into the core. A database made before has the
 /// cases module's table (`cases-0002`) with its rows, and keeps them.
@@ -42,7 +42,7 @@ pub(super) async fn insert(
     title: &str,
     body: &str,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO notifications (id, recipient, subject, kind, title, body, created_at, read_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)")
+    query("INSERT INTO notifications (id, recipient, subject, kind, title, body, created_at, read_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)")
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(recipient)
         .bind(subject)
@@ -75,7 +75,7 @@ pub(super) async fn with_email(tx: &mut WriteTx, recipient: &str) -> Result<Vec<
         ),
         _ => return Ok(vec![]),
     };
-    let rows = sqlx::query(sql).bind(key).fetch_all(tx.conn()).await?;
+    let rows = query(sql).bind(key).fetch_all(tx.conn()).await?;
     rows.iter()
         .map(|r| Ok(r.try_get::<String, _>(0)?))
         .collect()
@@ -84,7 +84,7 @@ pub(super) async fn with_email(tx: &mut WriteTx, recipient: &str) -> Result<Vec<
 /// An enabled user's sealed email address, if on record.
 pub(super) async fn email_of(db: &Db, user: &str) -> Result<Option<String>> {
     Ok(
-        sqlx::query("SELECT email FROM users WHERE id = $1 AND disabled = 0")
+        query("SELECT email FROM users WHERE id = $1 AND disabled = 0")
             .bind(user)
             .fetch_optional(db.pool())
             .await?
@@ -101,7 +101,7 @@ pub(super) async fn in_inboxes(db: &Db, boxes: &[String], limit: i64) -> Result<
         "SELECT id, subject, kind, title, body, created_at, read_at FROM notifications WHERE recipient IN ({}) ORDER BY created_at DESC, id LIMIT {limit}",
         placeholders.join(", "),
     );
-    let mut q = sqlx::query(&sql);
+    let mut q = query(&sql);
     for b in boxes {
         q = q.bind(b);
     }

@@ -1,9 +1,9 @@
 //! The shared windows: one row per key and window, the hits every server added to it.
 
-use sqlx::Row;
 
 use crate::db::{Db, Migration};
 use crate::Result;
+use crate::db::query;
 
 pub const MIGRATION: Migration = Migration {
     id: "core-0010-rate-windows",
@@ -26,7 +26,7 @@ pub(super) async fn add(
     let mut tx = db.begin_counters().await?;
     let mut totals = Vec::with_capacity(rows.len());
     for (key, window, hits) in rows {
-        let total: i64 = sqlx::query(
+        let total: i64 = query(
             "INSERT INTO rate_windows (key, window_start, hits) VALUES ($1, $2, $3) \
              ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_windows.hits + excluded.hits \
              RETURNING hits",
@@ -40,7 +40,7 @@ pub(super) async fn add(
         totals.push(total);
     }
     if let Some(before) = forget_before {
-        sqlx::query("DELETE FROM rate_windows WHERE window_start < $1")
+        query("DELETE FROM rate_windows WHERE window_start < $1")
             .bind(before)
             .execute(&mut *tx)
             .await?;

@@ -1,12 +1,12 @@
 //! The timeline tables: `(id, <subject>, at, actor, step, note, data)`, one per module.
 
 use serde_json::Value;
-use sqlx::Row;
 
 use super::{Event, Step, Timeline};
 use crate::db::{opt_text, Db, WriteTx};
 use crate::time::format_ms;
 use crate::Result;
+use crate::db::query;
 
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn insert(
@@ -23,7 +23,7 @@ pub(super) async fn insert(
         "INSERT INTO {} (id, {}, at, actor, step, note, data) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         t.table, t.subject_column
     );
-    sqlx::query(&sql)
+    query(&sql)
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(subject)
         .bind(at)
@@ -59,7 +59,7 @@ pub(super) async fn insert_many(tx: &mut WriteTx, t: &Timeline, steps: &[Step<'_
             t.subject_column,
             values.join(", ")
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = query(&sql);
         for s in chunk {
             q = q
                 .bind(uuid::Uuid::new_v4().to_string())
@@ -80,7 +80,7 @@ pub(super) async fn of(db: &Db, t: &Timeline, subject: &str) -> Result<Vec<Event
         "SELECT at, actor, step, note, data FROM {} WHERE {} = $1 ORDER BY at, id",
         t.table, t.subject_column
     );
-    let rows = sqlx::query(&sql).bind(subject).fetch_all(db.pool()).await?;
+    let rows = query(&sql).bind(subject).fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| {
             Ok(Event {

@@ -1,10 +1,10 @@
 //! The ballot boxes in storage: each box's open/closed row, the pool of sealed ballots, and the
 //! counted tables mixed ballots land in (why it is built so: the ballot box service, `ballot_box.rs`).
 
-use sqlx::Row;
 
 use gongzhi_core::db::{Backend, Db, WriteTx};
 use gongzhi_core::Result;
+use gongzhi_core::db::query;
 
 /// Whose ballots a box holds, and so where its mixed ballots are counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +36,7 @@ impl BoxKind {
 /// When the box was closed, if it was; creates its row first. On PostgreSQL the row stays held
 /// (shared) until the caller commits, so a closing mix waits for ballots in flight.
 pub async fn hold(db: &Db, tx: &mut WriteTx, key: &str) -> Result<Option<i64>> {
-    sqlx::query(
+    query(
         "INSERT INTO ballot_boxes (box, closed_at) VALUES ($1, NULL) ON CONFLICT DO NOTHING",
     )
     .bind(key)
@@ -46,7 +46,7 @@ pub async fn hold(db: &Db, tx: &mut WriteTx, key: &str) -> Result<Option<i64>> {
         Backend::Postgres => " FOR SHARE",
         Backend::Sqlite => "",
     };
-    Ok(sqlx::query(&format!(
+    Ok(query(&format!(
         "SELECT closed_at FROM ballot_boxes WHERE box = $1{lock}"
     ))
     .bind(key)
@@ -56,7 +56,7 @@ pub async fn hold(db: &Db, tx: &mut WriteTx, key: &str) -> Result<Option<i64>> {
 }
 
 pub async fn pool(tx: &mut WriteTx, key: &str, sealed: &str) -> Result<()> {
-    sqlx::query("INSERT INTO ballot_pool (id, box, sealed) VALUES ($1, $2, $3)")
+    query("INSERT INTO ballot_pool (id, box, sealed) VALUES ($1, $2, $3)")
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(key)
         .bind(sealed)
@@ -70,11 +70,11 @@ pub async fn pool(tx: &mut WriteTx, key: &str, sealed: &str) -> Result<()> {
 pub async fn secure_delete_on(db: &Db, tx: &mut WriteTx) -> Result<Option<i64>> {
     match db.backend() {
         Backend::Sqlite => {
-            let was = sqlx::query("PRAGMA secure_delete")
+            let was = query("PRAGMA secure_delete")
                 .fetch_one(tx.conn())
                 .await?
                 .try_get(0)?;
-            sqlx::query("PRAGMA secure_delete = 1")
+            query("PRAGMA secure_delete = 1")
                 .execute(tx.conn())
                 .await?;
             Ok(Some(was))
@@ -86,7 +86,7 @@ pub async fn secure_delete_on(db: &Db, tx: &mut WriteTx) -> Result<Option<i64>> 
 /// Puts back the setting [`secure_delete_on`] found.
 pub async fn secure_delete_restore(tx: &mut WriteTx, was: Option<i64>) -> Result<()> {
     if let Some(was) = was {
-        sqlx::query(&format!("PRAGMA secure_delete = {was}"))
+        query(&format!("PRAGMA secure_delete = {was}"))
             .execute(tx.conn())
             .await?;
     }
@@ -96,7 +96,7 @@ pub async fn secure_delete_restore(tx: &mut WriteTx, was: Option<i64>) -> Result
 /// Closes the box (taking its row first waits for voters still holding it) and deletes every
 /// pooled ballot, returning them sealed.
 pub async fn close_and_take_all(tx: &mut WriteTx, key: &str, now: i64) -> Result<Vec<String>> {
-    sqlx::query(
+    query(
         "INSERT INTO ballot_boxes (box, closed_at) VALUES ($1, $2) \
          ON CONFLICT (box) DO UPDATE SET closed_at = COALESCE(ballot_boxes.closed_at, $2)",
     )
@@ -104,7 +104,7 @@ pub async fn close_and_take_all(tx: &mut WriteTx, key: &str, now: i64) -> Result
     .bind(now)
     .execute(tx.conn())
     .await?;
-    sqlx::query("DELETE FROM ballot_pool WHERE box = $1 RETURNING sealed")
+    query("DELETE FROM ballot_pool WHERE box = $1 RETURNING sealed")
         .bind(key)
         .fetch_all(tx.conn())
         .await?
@@ -115,7 +115,7 @@ pub async fn close_and_take_all(tx: &mut WriteTx, key: &str, now: i64) -> Result
 
 pub async fn pooled_in(tx: &mut WriteTx, key: &str) -> Result<i64> {
     Ok(
-        sqlx::query("SELECT COUNT(*) FROM ballot_pool WHERE box = $1")
+        query("SELECT COUNT(*) FROM ballot_pool WHERE box = $1")
             .bind(key)
             .fetch_one(tx.conn())
             .await?
@@ -126,7 +126,7 @@ pub async fn pooled_in(tx: &mut WriteTx, key: &str) -> Result<i64> {
 /// Deletes `k` pooled ballots (pool ids are random, so the first `k` by id are a random `k`)
 /// and returns them sealed; fewer when a racing mix took some.
 pub async fn take(tx: &mut WriteTx, key: &str, k: i64) -> Result<Vec<String>> {
-    sqlx::query(
+    query(
         "DELETE FROM ballot_pool WHERE id IN \
          (SELECT id FROM ballot_pool WHERE box = $1 ORDER BY id LIMIT $2) RETURNING sealed",
     )
@@ -142,7 +142,7 @@ pub async fn take(tx: &mut WriteTx, key: &str, k: i64) -> Result<Vec<String>> {
 /// Adds a mixed ballot to the counted table, with no id, time or voter.
 pub async fn count(tx: &mut WriteTx, kind: BoxKind, owner: &str, ballot: &str) -> Result<()> {
     let (table, owner_col, content) = kind.counted();
-    sqlx::query(&format!(
+    query(&format!(
         "INSERT INTO {table} ({owner_col}, {content}) VALUES ($1, $2)"
     ))
     .bind(owner)
@@ -154,7 +154,7 @@ pub async fn count(tx: &mut WriteTx, kind: BoxKind, owner: &str, ballot: &str) -
 
 /// Whether the box was closed, and how many ballots are still pooled (None: no box yet).
 pub async fn status(db: &Db, key: &str) -> Result<Option<(Option<i64>, i64)>> {
-    let r = sqlx::query("SELECT closed_at, (SELECT COUNT(*) FROM ballot_pool p WHERE p.box = b.box) AS n FROM ballot_boxes b WHERE box = $1")
+    let r = query("SELECT closed_at, (SELECT COUNT(*) FROM ballot_pool p WHERE p.box = b.box) AS n FROM ballot_boxes b WHERE box = $1")
         .bind(key)
         .fetch_optional(db.pool())
         .await?;
@@ -165,7 +165,7 @@ pub async fn status(db: &Db, key: &str) -> Result<Option<(Option<i64>, i64)>> {
 /// Ballots pooled and not yet mixed.
 pub async fn pending(db: &Db, key: &str) -> Result<i64> {
     Ok(
-        sqlx::query("SELECT COUNT(*) FROM ballot_pool WHERE box = $1")
+        query("SELECT COUNT(*) FROM ballot_pool WHERE box = $1")
             .bind(key)
             .fetch_one(db.pool())
             .await?

@@ -2,8 +2,6 @@
 //! SQL, both backends). A call's ballot, rule, completion and a project's status are stored as
 //! their text; the phase is never stored (it follows from the dates).
 
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use crate::model::budgets::{
     BallotKind, CallSummary, Completion, NewCall, ProjectStatus, ProjectView, WinnerRule,
@@ -13,6 +11,7 @@ use gongzhi_core::attachments;
 use gongzhi_core::db::{opt_text, Db, WriteTx};
 use gongzhi_core::time::format_ms;
 use gongzhi_core::{Error, Result};
+use gongzhi_core::db::{query, Row};
 
 /// A stored call with its phase at the time asked.
 pub struct CallRecord {
@@ -23,7 +22,7 @@ pub struct CallRecord {
 const CALL: &str = "SELECT c.*, (SELECT COUNT(*) FROM budget_voters b WHERE b.call_id = c.id) AS n_ballots FROM budget_calls c";
 
 pub async fn find_call(db: &Db, id: &str, now: i64) -> Result<CallRecord> {
-    let r = sqlx::query(&format!("{CALL} WHERE id = $1"))
+    let r = query(&format!("{CALL} WHERE id = $1"))
         .bind(id)
         .fetch_optional(db.pool())
         .await?
@@ -33,7 +32,7 @@ pub async fn find_call(db: &Db, id: &str, now: i64) -> Result<CallRecord> {
 
 /// The newest 200 calls by the end of their voting.
 pub async fn list_calls(db: &Db, now: i64) -> Result<Vec<CallSummary>> {
-    let rows = sqlx::query(&format!("{CALL} ORDER BY voting_until DESC, id LIMIT 200"))
+    let rows = query(&format!("{CALL} ORDER BY voting_until DESC, id LIMIT 200"))
         .fetch_all(db.pool())
         .await?;
     rows.iter()
@@ -41,7 +40,7 @@ pub async fn list_calls(db: &Db, now: i64) -> Result<Vec<CallSummary>> {
         .collect()
 }
 
-fn call_record(r: &AnyRow, now: i64) -> Result<CallRecord> {
+fn call_record(r: &Row, now: i64) -> Result<CallRecord> {
     let dates = [
         r.try_get("proposing_from")?,
         r.try_get("reviewing_from")?,
@@ -87,7 +86,7 @@ pub struct NewCallRow<'a> {
 }
 
 pub async fn insert_call(tx: &mut WriteTx, c: &NewCallRow<'_>) -> Result<()> {
-    sqlx::query("INSERT INTO budget_calls (id, title, description, area_code, place, budget, ballot, max_approvals, rule, completion, proposing_from, reviewing_from, voting_from, voting_until, implementing_from, created_by, created_at) \
+    query("INSERT INTO budget_calls (id, title, description, area_code, place, budget, ballot, max_approvals, rule, completion, proposing_from, reviewing_from, voting_from, voting_until, implementing_from, created_by, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)")
         .bind(c.id)
         .bind(c.title)
@@ -113,7 +112,7 @@ pub async fn insert_call(tx: &mut WriteTx, c: &NewCallRow<'_>) -> Result<()> {
 
 /// Ok when the project `id` exists (of any call: calls and their projects are public).
 pub async fn project_exists(db: &Db, id: &str) -> Result<()> {
-    sqlx::query("SELECT id FROM budget_projects WHERE id = $1")
+    query("SELECT id FROM budget_projects WHERE id = $1")
         .bind(id)
         .fetch_optional(db.pool())
         .await?
@@ -123,7 +122,7 @@ pub async fn project_exists(db: &Db, id: &str) -> Result<()> {
 
 /// The same inside a transaction, as a yes or no (a topic's task may link a project).
 pub async fn project_exists_in(tx: &mut WriteTx, id: &str) -> Result<bool> {
-    Ok(sqlx::query("SELECT 1 FROM budget_projects WHERE id = $1")
+    Ok(query("SELECT 1 FROM budget_projects WHERE id = $1")
         .bind(id)
         .fetch_optional(tx.conn())
         .await?
@@ -132,7 +131,7 @@ pub async fn project_exists_in(tx: &mut WriteTx, id: &str) -> Result<bool> {
 
 /// A call's projects by code, with their photos.
 pub async fn projects(db: &Db, call: &str) -> Result<Vec<ProjectView>> {
-    let rows = sqlx::query("SELECT * FROM budget_projects WHERE call_id = $1 ORDER BY code")
+    let rows = query("SELECT * FROM budget_projects WHERE call_id = $1 ORDER BY code")
         .bind(call)
         .fetch_all(db.pool())
         .await?;
@@ -163,7 +162,7 @@ pub struct ProjectForReview {
 }
 
 pub async fn project_for_review(db: &Db, call: &str, project: &str) -> Result<ProjectForReview> {
-    let row = sqlx::query("SELECT * FROM budget_projects WHERE id = $1 AND call_id = $2")
+    let row = query("SELECT * FROM budget_projects WHERE id = $1 AND call_id = $2")
         .bind(project)
         .bind(call)
         .fetch_optional(db.pool())
@@ -179,7 +178,7 @@ pub async fn project_for_review(db: &Db, call: &str, project: &str) -> Result<Pr
 /// The project's code (P001…) when it belongs to the call.
 pub async fn project_code(db: &Db, call: &str, project: &str) -> Result<String> {
     Ok(
-        sqlx::query("SELECT code FROM budget_projects WHERE id = $1 AND call_id = $2")
+        query("SELECT code FROM budget_projects WHERE id = $1 AND call_id = $2")
             .bind(project)
             .bind(call)
             .fetch_optional(db.pool())
@@ -205,7 +204,7 @@ pub async fn insert_project(tx: &mut WriteTx, p: &NewProjectRow<'_>) -> Result<S
         .bump_counter(&format!("call.projects.{}", p.call), 1)
         .await?;
     let code = format!("P{n:03}");
-    sqlx::query("INSERT INTO budget_projects (id, call_id, code, title, description, cost_estimate, status, proposer_id, progress, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)")
+    query("INSERT INTO budget_projects (id, call_id, code, title, description, cost_estimate, status, proposer_id, progress, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)")
         .bind(p.id)
         .bind(p.call)
         .bind(&code)
@@ -229,7 +228,7 @@ pub async fn review(
     reviewer: &str,
     at: i64,
 ) -> Result<()> {
-    sqlx::query("UPDATE budget_projects SET status = $1, cost = $2, review_note = $3, reviewed_by = $4, reviewed_at = $5 WHERE id = $6")
+    query("UPDATE budget_projects SET status = $1, cost = $2, review_note = $3, reviewed_by = $4, reviewed_at = $5 WHERE id = $6")
         .bind(status.as_str())
         .bind(cost)
         .bind(note)
@@ -242,7 +241,7 @@ pub async fn review(
 }
 
 pub async fn set_progress(tx: &mut WriteTx, project: &str, progress: i64) -> Result<()> {
-    sqlx::query("UPDATE budget_projects SET progress = $1 WHERE id = $2")
+    query("UPDATE budget_projects SET progress = $1 WHERE id = $2")
         .bind(progress)
         .bind(project)
         .execute(tx.conn())
@@ -253,7 +252,7 @@ pub async fn set_progress(tx: &mut WriteTx, project: &str, progress: i64) -> Res
 /// Records that `user` voted in the call; a second or racing ballot fails on the key (call,
 /// voter) before anything is pooled (the caller says so).
 pub async fn add_voter(tx: &mut WriteTx, call: &str, user: &str) -> Result<()> {
-    sqlx::query("INSERT INTO budget_voters (call_id, voter_id) VALUES ($1, $2)")
+    query("INSERT INTO budget_voters (call_id, voter_id) VALUES ($1, $2)")
         .bind(call)
         .bind(user)
         .execute(tx.conn())
@@ -263,7 +262,7 @@ pub async fn add_voter(tx: &mut WriteTx, call: &str, user: &str) -> Result<()> {
 
 pub async fn has_voted(db: &Db, call: &str, user: &str) -> Result<bool> {
     Ok(
-        sqlx::query("SELECT 1 FROM budget_voters WHERE call_id = $1 AND voter_id = $2")
+        query("SELECT 1 FROM budget_voters WHERE call_id = $1 AND voter_id = $2")
             .bind(call)
             .bind(user)
             .fetch_optional(db.pool())
@@ -274,7 +273,7 @@ pub async fn has_voted(db: &Db, call: &str, user: &str) -> Result<bool> {
 
 /// The mixed ballots of a call, each the list of project ids it approves.
 pub async fn ballots(db: &Db, call: &str) -> Result<Vec<Vec<String>>> {
-    let rows = sqlx::query("SELECT projects FROM budget_ballots WHERE call_id = $1")
+    let rows = query("SELECT projects FROM budget_ballots WHERE call_id = $1")
         .bind(call)
         .fetch_all(db.pool())
         .await?;

@@ -2,11 +2,11 @@
 //! SQL, both backends). Who answered and what was answered are kept apart.
 
 use serde_json::Value;
-use sqlx::Row;
 
 use crate::model::consultations::{NewConsultation, Question};
 use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::{Error, Result};
+use gongzhi_core::db::query;
 
 /// A stored consultation.
 pub struct ConsultationRecord {
@@ -23,7 +23,7 @@ pub struct ConsultationRecord {
 }
 
 pub async fn find(db: &Db, id: &str) -> Result<ConsultationRecord> {
-    let r = sqlx::query("SELECT c.*, (SELECT COUNT(*) FROM consultation_respondents x WHERE x.consultation_id = c.id) AS n FROM consultations c WHERE id = $1")
+    let r = query("SELECT c.*, (SELECT COUNT(*) FROM consultation_respondents x WHERE x.consultation_id = c.id) AS n FROM consultations c WHERE id = $1")
         .bind(id)
         .fetch_optional(db.pool())
         .await?
@@ -44,7 +44,7 @@ pub async fn find(db: &Db, id: &str) -> Result<ConsultationRecord> {
 
 /// The ids of the newest 200 consultations by their close.
 pub async fn recent_ids(db: &Db) -> Result<Vec<String>> {
-    let rows = sqlx::query("SELECT id FROM consultations ORDER BY closes_at DESC, id LIMIT 200")
+    let rows = query("SELECT id FROM consultations ORDER BY closes_at DESC, id LIMIT 200")
         .fetch_all(db.pool())
         .await?;
     rows.iter()
@@ -53,7 +53,7 @@ pub async fn recent_ids(db: &Db) -> Result<Vec<String>> {
 }
 
 pub async fn has_answered(db: &Db, id: &str, user: &str) -> Result<bool> {
-    Ok(sqlx::query(
+    Ok(query(
         "SELECT 1 FROM consultation_respondents WHERE consultation_id = $1 AND user_id = $2",
     )
     .bind(id)
@@ -76,7 +76,7 @@ pub struct NewConsultationRow<'a> {
 }
 
 pub async fn insert(tx: &mut WriteTx, c: &NewConsultationRow<'_>) -> Result<()> {
-    sqlx::query("INSERT INTO consultations (id, title, description, area_code, place, opens_at, closes_at, questions, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+    query("INSERT INTO consultations (id, title, description, area_code, place, opens_at, closes_at, questions, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
         .bind(c.id)
         .bind(c.title)
         .bind(c.input.description.trim())
@@ -94,7 +94,7 @@ pub async fn insert(tx: &mut WriteTx, c: &NewConsultationRow<'_>) -> Result<()> 
 
 /// Records that `user` answered; a second answer fails on the key (the caller says so).
 pub async fn add_respondent(tx: &mut WriteTx, id: &str, user: &str) -> Result<()> {
-    sqlx::query("INSERT INTO consultation_respondents (consultation_id, user_id) VALUES ($1, $2)")
+    query("INSERT INTO consultation_respondents (consultation_id, user_id) VALUES ($1, $2)")
         .bind(id)
         .bind(user)
         .execute(tx.conn())
@@ -104,7 +104,7 @@ pub async fn add_respondent(tx: &mut WriteTx, id: &str, user: &str) -> Result<()
 
 /// The mixed responses, each the list of answers in question order.
 pub async fn responses(db: &Db, id: &str) -> Result<Vec<Value>> {
-    let rows = sqlx::query("SELECT answers FROM consultation_responses WHERE consultation_id = $1")
+    let rows = query("SELECT answers FROM consultation_responses WHERE consultation_id = $1")
         .bind(id)
         .fetch_all(db.pool())
         .await?;

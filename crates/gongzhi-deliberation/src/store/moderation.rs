@@ -1,10 +1,10 @@
 //! Moderation in storage: reports, and the hidden flag of topics and comments (portable SQL).
 
-use sqlx::Row;
 
 use crate::model::moderation::{Content, ContentKind, ContentTarget, ReportState};
 use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::{Error, Result};
+use gongzhi_core::db::query;
 
 /// The reported content with its area (a comment's is its topic's).
 pub async fn content(db: &Db, target: &ContentTarget) -> Result<Content> {
@@ -12,7 +12,7 @@ pub async fn content(db: &Db, target: &ContentTarget) -> Result<Content> {
         ContentKind::Topic => "SELECT area_code, hidden FROM topics WHERE id = $1",
         ContentKind::Comment => "SELECT t.area_code, c.hidden FROM topic_comments c JOIN topics t ON t.id = c.topic_id WHERE c.id = $1",
     };
-    let r = sqlx::query(sql)
+    let r = query(sql)
         .bind(&target.id)
         .fetch_optional(db.pool())
         .await?
@@ -30,7 +30,7 @@ pub async fn set_hidden(tx: &mut WriteTx, c: &Content, hidden: bool, reason: &st
         ContentKind::Topic => "topics",
         ContentKind::Comment => "topic_comments",
     };
-    sqlx::query(&format!(
+    query(&format!(
         "UPDATE {table} SET hidden = $1, hidden_reason = $2 WHERE id = $3"
     ))
     .bind(hidden as i64)
@@ -49,7 +49,7 @@ pub async fn insert_report(
     reason: &str,
     at: i64,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO content_reports (id, target, reporter_id, reason, state, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+    query("INSERT INTO content_reports (id, target, reporter_id, reason, state, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(target)
         .bind(reporter)
@@ -63,7 +63,7 @@ pub async fn insert_report(
 
 pub async fn open_report_count(tx: &mut WriteTx, target: &str) -> Result<i64> {
     Ok(
-        sqlx::query("SELECT COUNT(*) FROM content_reports WHERE target = $1 AND state = $2")
+        query("SELECT COUNT(*) FROM content_reports WHERE target = $1 AND state = $2")
             .bind(target)
             .bind(ReportState::Open.as_str())
             .fetch_one(tx.conn())
@@ -74,7 +74,7 @@ pub async fn open_report_count(tx: &mut WriteTx, target: &str) -> Result<i64> {
 
 /// Closes the target's open reports as upheld or rejected.
 pub async fn settle_reports(tx: &mut WriteTx, target: &str, state: ReportState) -> Result<()> {
-    sqlx::query("UPDATE content_reports SET state = $1 WHERE target = $2 AND state = $3")
+    query("UPDATE content_reports SET state = $1 WHERE target = $2 AND state = $3")
         .bind(state.as_str())
         .bind(target)
         .bind(ReportState::Open.as_str())
@@ -92,7 +92,7 @@ pub struct OpenReport {
 
 /// Every open report, by target and time.
 pub async fn open_reports(db: &Db) -> Result<Vec<OpenReport>> {
-    let rows = sqlx::query("SELECT target, reason, created_at FROM content_reports WHERE state = $1 ORDER BY target, created_at")
+    let rows = query("SELECT target, reason, created_at FROM content_reports WHERE state = $1 ORDER BY target, created_at")
         .bind(ReportState::Open.as_str())
         .fetch_all(db.pool())
         .await?;

@@ -1,11 +1,11 @@
 //! Panels in storage: the published record, the sealed seed, the draw (portable SQL).
 
-use sqlx::Row;
 
 use crate::model::panels::{PanelRecord, PanelSummary};
 use gongzhi_core::db::{opt_text, Db, WriteTx};
 use gongzhi_core::time::format_ms;
 use gongzhi_core::{Error, Result};
+use gongzhi_core::db::query;
 
 pub struct NewPanelRow<'a> {
     pub id: &'a str,
@@ -22,7 +22,7 @@ pub struct NewPanelRow<'a> {
 }
 
 pub async fn insert(tx: &mut WriteTx, p: &NewPanelRow<'_>) -> Result<()> {
-    sqlx::query("INSERT INTO panels (id, title, area_code, seats, candidates, list_hash, commitment, sealed_seed, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+    query("INSERT INTO panels (id, title, area_code, seats, candidates, list_hash, commitment, sealed_seed, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
         .bind(p.id)
         .bind(p.title)
         .bind(p.area)
@@ -40,7 +40,7 @@ pub async fn insert(tx: &mut WriteTx, p: &NewPanelRow<'_>) -> Result<()> {
 
 /// The newest `n` panels.
 pub async fn recent(db: &Db, n: i64) -> Result<Vec<PanelSummary>> {
-    let rows = sqlx::query("SELECT id, title FROM panels ORDER BY created_at DESC LIMIT $1")
+    let rows = query("SELECT id, title FROM panels ORDER BY created_at DESC LIMIT $1")
         .bind(n)
         .fetch_all(db.pool())
         .await?;
@@ -55,7 +55,7 @@ pub async fn recent(db: &Db, n: i64) -> Result<Vec<PanelSummary>> {
 }
 
 pub async fn record(db: &Db, id: &str) -> Result<PanelRecord> {
-    let r = sqlx::query("SELECT * FROM panels WHERE id = $1")
+    let r = query("SELECT * FROM panels WHERE id = $1")
         .bind(id)
         .fetch_optional(db.pool())
         .await?
@@ -80,7 +80,7 @@ pub async fn record(db: &Db, id: &str) -> Result<PanelRecord> {
 }
 
 pub async fn sealed_seed(db: &Db, id: &str) -> Result<String> {
-    Ok(sqlx::query("SELECT sealed_seed FROM panels WHERE id = $1")
+    Ok(query("SELECT sealed_seed FROM panels WHERE id = $1")
         .bind(id)
         .fetch_one(db.pool())
         .await?
@@ -96,7 +96,7 @@ pub async fn record_draw(
     result: &[String],
     at: i64,
 ) -> Result<bool> {
-    let done = sqlx::query(
+    let done = query(
         "UPDATE panels SET seed = $1, result = $2, drawn_at = $3 WHERE id = $4 AND seed IS NULL",
     )
     .bind(seed)

@@ -1,13 +1,12 @@
 //! Verified residents in storage: verifications (one current per resident) and one-time codes,
 //! kept only as hashes (portable SQL, both backends).
 
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use crate::model::residents::{Standing, VerificationMethod};
 use crate::rules::places::eligible;
 use gongzhi_core::db::{like_prefix, opt_text, Db, WriteTx};
 use gongzhi_core::{Error, Result};
+use gongzhi_core::db::{query, Row};
 
 /// A stored verification (the resident's name is added by who shows it, masked).
 pub struct VerificationRecord {
@@ -21,7 +20,7 @@ pub struct VerificationRecord {
     pub revoke_reason: Option<String>,
 }
 
-fn record(r: &AnyRow) -> Result<VerificationRecord> {
+fn record(r: &Row) -> Result<VerificationRecord> {
     Ok(VerificationRecord {
         id: r.try_get("id")?,
         user_id: r.try_get("user_id")?,
@@ -35,7 +34,7 @@ fn record(r: &AnyRow) -> Result<VerificationRecord> {
 }
 
 pub async fn find(db: &Db, id: &str) -> Result<VerificationRecord> {
-    let r = sqlx::query("SELECT * FROM resident_verifications WHERE id = $1")
+    let r = query("SELECT * FROM resident_verifications WHERE id = $1")
         .bind(id)
         .fetch_optional(db.pool())
         .await?
@@ -45,7 +44,7 @@ pub async fn find(db: &Db, id: &str) -> Result<VerificationRecord> {
 
 /// The latest 500 verifications in an area's subtree.
 pub async fn list_in(db: &Db, area: &str) -> Result<Vec<VerificationRecord>> {
-    let rows = sqlx::query("SELECT * FROM resident_verifications WHERE area_code LIKE $1 ESCAPE '\\' ORDER BY verified_at DESC LIMIT 500")
+    let rows = query("SELECT * FROM resident_verifications WHERE area_code LIKE $1 ESCAPE '\\' ORDER BY verified_at DESC LIMIT 500")
         .bind(like_prefix(area))
         .fetch_all(db.pool())
         .await?;
@@ -54,7 +53,7 @@ pub async fn list_in(db: &Db, area: &str) -> Result<Vec<VerificationRecord>> {
 
 /// The id of the user's current verification.
 pub async fn current_id(db: &Db, user: &str) -> Result<Option<String>> {
-    let row = sqlx::query(
+    let row = query(
         "SELECT id FROM resident_verifications WHERE user_id = $1 AND revoked_at IS NULL",
     )
     .bind(user)
@@ -65,7 +64,7 @@ pub async fn current_id(db: &Db, user: &str) -> Result<Option<String>> {
 
 /// Where the user is verified now, and since when (one read answers place and roll alike).
 pub async fn standing(db: &Db, user: &str) -> Result<Option<Standing>> {
-    let row = sqlx::query("SELECT area_code, place, verified_at FROM resident_verifications WHERE user_id = $1 AND revoked_at IS NULL")
+    let row = query("SELECT area_code, place, verified_at FROM resident_verifications WHERE user_id = $1 AND revoked_at IS NULL")
         .bind(user)
         .fetch_optional(db.pool())
         .await?;
@@ -81,7 +80,7 @@ pub async fn standing(db: &Db, user: &str) -> Result<Option<Standing>> {
 
 /// How many residents are verified for (`area`, `place`) now.
 pub async fn count_eligible(db: &Db, area: &str, place: &str) -> Result<i64> {
-    let rows = sqlx::query(
+    let rows = query(
         "SELECT area_code, place FROM resident_verifications WHERE revoked_at IS NULL AND area_code LIKE $1",
     )
     .bind(format!("{area}%"))
@@ -110,7 +109,7 @@ pub struct NewVerificationRow<'a> {
 /// Stores a verification; a second current one of the same resident fails on the key (the
 /// caller says so).
 pub async fn insert(tx: &mut WriteTx, v: &NewVerificationRow<'_>) -> Result<()> {
-    sqlx::query("INSERT INTO resident_verifications (id, user_id, area_code, place, method, verified_by, verified_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+    query("INSERT INTO resident_verifications (id, user_id, area_code, place, method, verified_by, verified_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(v.id)
         .bind(v.user)
         .bind(v.area)
@@ -125,7 +124,7 @@ pub async fn insert(tx: &mut WriteTx, v: &NewVerificationRow<'_>) -> Result<()> 
 
 /// Revokes a current verification; false when it was revoked already.
 pub async fn revoke(tx: &mut WriteTx, id: &str, by: &str, reason: &str, at: i64) -> Result<bool> {
-    let done = sqlx::query("UPDATE resident_verifications SET revoked_at = $1, revoked_by = $2, revoke_reason = $3 WHERE id = $4 AND revoked_at IS NULL")
+    let done = query("UPDATE resident_verifications SET revoked_at = $1, revoked_by = $2, revoke_reason = $3 WHERE id = $4 AND revoked_at IS NULL")
         .bind(at)
         .bind(by)
         .bind(reason)
@@ -145,7 +144,7 @@ pub struct NewCodeRow<'a> {
 }
 
 pub async fn insert_code(tx: &mut WriteTx, c: &NewCodeRow<'_>) -> Result<()> {
-    sqlx::query("INSERT INTO verification_codes (code_hash, area_code, place, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+    query("INSERT INTO verification_codes (code_hash, area_code, place, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(c.hash)
         .bind(c.area)
         .bind(c.place)
@@ -159,7 +158,7 @@ pub async fn insert_code(tx: &mut WriteTx, c: &NewCodeRow<'_>) -> Result<()> {
 
 /// The place a code verifies for: (area code, place).
 pub async fn code_place(db: &Db, hash: &str) -> Result<Option<(String, String)>> {
-    let row = sqlx::query("SELECT area_code, place FROM verification_codes WHERE code_hash = $1")
+    let row = query("SELECT area_code, place FROM verification_codes WHERE code_hash = $1")
         .bind(hash)
         .fetch_optional(db.pool())
         .await?;
@@ -170,7 +169,7 @@ pub async fn code_place(db: &Db, hash: &str) -> Result<Option<(String, String)>>
 /// Spends a code for `user`, in the verifying transaction: of two racing redeems one wins;
 /// false when it is used or expired.
 pub async fn spend_code(tx: &mut WriteTx, hash: &str, user: &str, now: i64) -> Result<bool> {
-    let done = sqlx::query("UPDATE verification_codes SET used_by = $1, used_at = $2 WHERE code_hash = $3 AND used_by IS NULL AND expires_at > $2")
+    let done = query("UPDATE verification_codes SET used_by = $1, used_at = $2 WHERE code_hash = $3 AND used_by IS NULL AND expires_at > $2")
         .bind(user)
         .bind(now)
         .bind(hash)

@@ -1,12 +1,12 @@
 //! The module's settings in storage (`deliberation_settings`, key → text).
 
-use sqlx::Row;
 
 use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::Result;
+use gongzhi_core::db::query;
 
 pub async fn get(db: &Db, key: &str) -> Result<Option<String>> {
-    let r = sqlx::query("SELECT value FROM deliberation_settings WHERE key = $1")
+    let r = query("SELECT value FROM deliberation_settings WHERE key = $1")
         .bind(key)
         .fetch_optional(db.pool())
         .await?;
@@ -14,7 +14,7 @@ pub async fn get(db: &Db, key: &str) -> Result<Option<String>> {
 }
 
 pub async fn put(tx: &mut WriteTx, key: &str, value: &str) -> Result<()> {
-    sqlx::query("INSERT INTO deliberation_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2")
+    query("INSERT INTO deliberation_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2")
         .bind(key)
         .bind(value)
         .execute(tx.conn())

@@ -2,8 +2,6 @@
 //! ballots, tasks and participants (portable SQL, both backends). Closed sets are stored as
 //! their text.
 
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use crate::model::topics::{
     Choice, Comment, Meeting, MeetingMode, ProposerKind, Stance, Tally, Task, TopicLevel,
@@ -12,6 +10,7 @@ use crate::model::topics::{
 use gongzhi_core::db::{like_prefix, opt_text, Db, WriteTx};
 use gongzhi_core::time::format_ms;
 use gongzhi_core::{Error, Result};
+use gongzhi_core::db::{query, Row};
 
 /// A stored topic, as the rules and the views need it.
 #[derive(Debug, Clone)]
@@ -42,7 +41,7 @@ pub struct TopicRecord {
 
 /// The topic with this id or number.
 pub async fn find(db: &Db, id_or_number: &str) -> Result<TopicRecord> {
-    let r = sqlx::query("SELECT * FROM topics WHERE id = $1 OR number = $1")
+    let r = query("SELECT * FROM topics WHERE id = $1 OR number = $1")
         .bind(id_or_number)
         .fetch_optional(db.pool())
         .await?
@@ -50,7 +49,7 @@ pub async fn find(db: &Db, id_or_number: &str) -> Result<TopicRecord> {
     record(&r)
 }
 
-fn record(r: &AnyRow) -> Result<TopicRecord> {
+fn record(r: &Row) -> Result<TopicRecord> {
     let text = |col: &str| -> Result<String> { Ok(r.try_get::<String, _>(col)?) };
     Ok(TopicRecord {
         id: text("id")?,
@@ -96,7 +95,7 @@ pub async fn insert(tx: &mut WriteTx, t: &NewTopicRow<'_>) -> Result<String> {
     let year = &format_ms(t.at)[..4];
     let n = tx.bump_counter(&format!("topics.number.{year}"), 1).await?;
     let number = format!("YT{year}{n:05}");
-    sqlx::query("INSERT INTO topics (id, number, title, body, level, area_code, place, proposer_id, proposer_kind, status, hidden, version, created_at, updated_at) \
+    query("INSERT INTO topics (id, number, title, body, level, area_code, place, proposer_id, proposer_kind, status, hidden, version, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 1, $11, $11)")
         .bind(t.id)
         .bind(&number)
@@ -122,7 +121,7 @@ pub async fn move_status(
     to: TopicStatus,
     now: i64,
 ) -> Result<bool> {
-    let moved = sqlx::query(
+    let moved = query(
         "UPDATE topics SET status = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4",
     )
     .bind(to.as_str())
@@ -136,12 +135,12 @@ pub async fn move_status(
 
 /// Folds `id` into `into`: the link, and `id`'s participants become `into`'s.
 pub async fn merge(tx: &mut WriteTx, id: &str, into: &str) -> Result<()> {
-    sqlx::query("UPDATE topics SET merged_into = $1 WHERE id = $2")
+    query("UPDATE topics SET merged_into = $1 WHERE id = $2")
         .bind(into)
         .bind(id)
         .execute(tx.conn())
         .await?;
-    sqlx::query("INSERT INTO topic_participants (topic_id, user_id) SELECT $1, user_id FROM topic_participants WHERE topic_id = $2 ON CONFLICT DO NOTHING")
+    query("INSERT INTO topic_participants (topic_id, user_id) SELECT $1, user_id FROM topic_participants WHERE topic_id = $2 ON CONFLICT DO NOTHING")
         .bind(into)
         .bind(id)
         .execute(tx.conn())
@@ -150,7 +149,7 @@ pub async fn merge(tx: &mut WriteTx, id: &str, into: &str) -> Result<()> {
 }
 
 pub async fn set_decline_reason(tx: &mut WriteTx, id: &str, reason: &str) -> Result<()> {
-    sqlx::query("UPDATE topics SET decline_reason = $1 WHERE id = $2")
+    query("UPDATE topics SET decline_reason = $1 WHERE id = $2")
         .bind(reason)
         .bind(id)
         .execute(tx.conn())
@@ -166,7 +165,7 @@ pub async fn open_vote(
     (opens, closes): (i64, i64),
     eligible: i64,
 ) -> Result<()> {
-    sqlx::query("UPDATE topics SET rules = $1, opens_at = $2, closes_at = $3, eligible_count = $4, tally = NULL WHERE id = $5")
+    query("UPDATE topics SET rules = $1, opens_at = $2, closes_at = $3, eligible_count = $4, tally = NULL WHERE id = $5")
         .bind(serde_json::to_string(rules).map_err(Error::internal)?)
         .bind(opens)
         .bind(closes)
@@ -178,7 +177,7 @@ pub async fn open_vote(
 }
 
 pub async fn set_tally(tx: &mut WriteTx, id: &str, tally: &Tally) -> Result<()> {
-    sqlx::query("UPDATE topics SET tally = $1 WHERE id = $2")
+    query("UPDATE topics SET tally = $1 WHERE id = $2")
         .bind(serde_json::to_string(tally).map_err(Error::internal)?)
         .bind(id)
         .execute(tx.conn())
@@ -192,7 +191,7 @@ pub async fn publish(
     resolution: Option<&str>,
     objection_until: Option<i64>,
 ) -> Result<()> {
-    sqlx::query("UPDATE topics SET resolution = $1, objection_until = $2 WHERE id = $3")
+    query("UPDATE topics SET resolution = $1, objection_until = $2 WHERE id = $3")
         .bind(resolution)
         .bind(objection_until)
         .bind(id)
@@ -203,7 +202,7 @@ pub async fn publish(
 
 /// Everyone who took part hears the outcome; taking part twice is once.
 pub async fn add_participant(tx: &mut WriteTx, topic: &str, user: &str) -> Result<()> {
-    sqlx::query(
+    query(
         "INSERT INTO topic_participants (topic_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
     .bind(topic)
@@ -214,7 +213,7 @@ pub async fn add_participant(tx: &mut WriteTx, topic: &str, user: &str) -> Resul
 }
 
 pub async fn participants(db: &Db, topic: &str) -> Result<Vec<String>> {
-    let rows = sqlx::query("SELECT user_id FROM topic_participants WHERE topic_id = $1")
+    let rows = query("SELECT user_id FROM topic_participants WHERE topic_id = $1")
         .bind(topic)
         .fetch_all(db.pool())
         .await?;
@@ -225,7 +224,7 @@ pub async fn participants(db: &Db, topic: &str) -> Result<Vec<String>> {
 
 /// The topic's comments in order, with their bodies (the view hides what is hidden).
 pub async fn comments(db: &Db, topic: &str) -> Result<Vec<Comment>> {
-    sqlx::query("SELECT * FROM topic_comments WHERE topic_id = $1 ORDER BY created_at, id")
+    query("SELECT * FROM topic_comments WHERE topic_id = $1 ORDER BY created_at, id")
         .bind(topic)
         .fetch_all(db.pool())
         .await?
@@ -247,7 +246,7 @@ pub async fn comments(db: &Db, topic: &str) -> Result<Vec<Comment>> {
 
 pub async fn comment_exists(db: &Db, topic: &str, comment: &str) -> Result<bool> {
     Ok(
-        sqlx::query("SELECT 1 FROM topic_comments WHERE id = $1 AND topic_id = $2")
+        query("SELECT 1 FROM topic_comments WHERE id = $1 AND topic_id = $2")
             .bind(comment)
             .bind(topic)
             .fetch_optional(db.pool())
@@ -268,7 +267,7 @@ pub struct NewCommentRow<'a> {
 }
 
 pub async fn insert_comment(tx: &mut WriteTx, c: &NewCommentRow<'_>) -> Result<()> {
-    sqlx::query("INSERT INTO topic_comments (id, topic_id, parent_id, author_id, author_label, stance, body, hidden, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)")
+    query("INSERT INTO topic_comments (id, topic_id, parent_id, author_id, author_label, stance, body, hidden, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)")
         .bind(c.id)
         .bind(c.topic)
         .bind(c.parent)
@@ -283,7 +282,7 @@ pub async fn insert_comment(tx: &mut WriteTx, c: &NewCommentRow<'_>) -> Result<(
 }
 
 pub async fn meetings(db: &Db, topic: &str) -> Result<Vec<Meeting>> {
-    sqlx::query("SELECT m.*, (SELECT COUNT(*) FROM meeting_attendance a WHERE a.meeting_id = m.id) AS attendees FROM topic_meetings m WHERE topic_id = $1 ORDER BY starts_at")
+    query("SELECT m.*, (SELECT COUNT(*) FROM meeting_attendance a WHERE a.meeting_id = m.id) AS attendees FROM topic_meetings m WHERE topic_id = $1 ORDER BY starts_at")
         .bind(topic)
         .fetch_all(db.pool())
         .await?
@@ -311,7 +310,7 @@ pub struct NewMeetingRow<'a> {
 }
 
 pub async fn insert_meeting(tx: &mut WriteTx, m: &NewMeetingRow<'_>) -> Result<()> {
-    sqlx::query("INSERT INTO topic_meetings (id, topic_id, mode, starts_at, place, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+    query("INSERT INTO topic_meetings (id, topic_id, mode, starts_at, place, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(m.id)
         .bind(m.topic)
         .bind(m.mode.as_str())
@@ -325,7 +324,7 @@ pub async fn insert_meeting(tx: &mut WriteTx, m: &NewMeetingRow<'_>) -> Result<(
 
 pub async fn meeting_exists(tx: &mut WriteTx, topic: &str, meeting: &str) -> Result<bool> {
     Ok(
-        sqlx::query("SELECT 1 FROM topic_meetings WHERE id = $1 AND topic_id = $2")
+        query("SELECT 1 FROM topic_meetings WHERE id = $1 AND topic_id = $2")
             .bind(meeting)
             .bind(topic)
             .fetch_optional(tx.conn())
@@ -336,7 +335,7 @@ pub async fn meeting_exists(tx: &mut WriteTx, topic: &str, meeting: &str) -> Res
 
 /// Records a sign-in; a second one of the same person fails on the key (the caller says so).
 pub async fn sign_in(tx: &mut WriteTx, meeting: &str, user: &str, at: i64) -> Result<()> {
-    sqlx::query(
+    query(
         "INSERT INTO meeting_attendance (meeting_id, user_id, signed_at) VALUES ($1, $2, $3)",
     )
     .bind(meeting)
@@ -348,7 +347,7 @@ pub async fn sign_in(tx: &mut WriteTx, meeting: &str, user: &str, at: i64) -> Re
 }
 
 pub async fn set_minutes(tx: &mut WriteTx, meeting: &str, minutes: &str) -> Result<()> {
-    sqlx::query("UPDATE topic_meetings SET minutes = $1 WHERE id = $2")
+    query("UPDATE topic_meetings SET minutes = $1 WHERE id = $2")
         .bind(minutes)
         .bind(meeting)
         .execute(tx.conn())
@@ -357,7 +356,7 @@ pub async fn set_minutes(tx: &mut WriteTx, meeting: &str, minutes: &str) -> Resu
 }
 
 pub async fn tasks(db: &Db, topic: &str) -> Result<Vec<Task>> {
-    sqlx::query("SELECT * FROM topic_tasks WHERE topic_id = $1 ORDER BY updated_at, id")
+    query("SELECT * FROM topic_tasks WHERE topic_id = $1 ORDER BY updated_at, id")
         .bind(topic)
         .fetch_all(db.pool())
         .await?
@@ -388,7 +387,7 @@ pub struct NewTaskRow<'a> {
 }
 
 pub async fn insert_task(tx: &mut WriteTx, k: &NewTaskRow<'_>) -> Result<()> {
-    sqlx::query("INSERT INTO topic_tasks (id, topic_id, title, owner, progress, case_id, project_id, updated_at) VALUES ($1, $2, $3, $4, 0, $5, $6, $7)")
+    query("INSERT INTO topic_tasks (id, topic_id, title, owner, progress, case_id, project_id, updated_at) VALUES ($1, $2, $3, $4, 0, $5, $6, $7)")
         .bind(k.id)
         .bind(k.topic)
         .bind(k.title)
@@ -410,7 +409,7 @@ pub async fn set_task_progress(
     note: Option<&str>,
     at: i64,
 ) -> Result<bool> {
-    let done = sqlx::query("UPDATE topic_tasks SET progress = $1, note = $2, updated_at = $3 WHERE id = $4 AND topic_id = $5")
+    let done = query("UPDATE topic_tasks SET progress = $1, note = $2, updated_at = $3 WHERE id = $4 AND topic_id = $5")
         .bind(progress)
         .bind(note)
         .bind(at)
@@ -424,7 +423,7 @@ pub async fn set_task_progress(
 /// Records that `user` voted on the topic; a second or racing ballot fails on the key (topic,
 /// voter) before anything is counted (the caller says so).
 pub async fn add_voter(tx: &mut WriteTx, topic: &str, user: &str) -> Result<()> {
-    sqlx::query("INSERT INTO topic_voters (topic_id, user_id) VALUES ($1, $2)")
+    query("INSERT INTO topic_voters (topic_id, user_id) VALUES ($1, $2)")
         .bind(topic)
         .bind(user)
         .execute(tx.conn())
@@ -434,7 +433,7 @@ pub async fn add_voter(tx: &mut WriteTx, topic: &str, user: &str) -> Result<()> 
 
 pub async fn has_voted(db: &Db, topic: &str, user: &str) -> Result<bool> {
     Ok(
-        sqlx::query("SELECT 1 FROM topic_voters WHERE topic_id = $1 AND user_id = $2")
+        query("SELECT 1 FROM topic_voters WHERE topic_id = $1 AND user_id = $2")
             .bind(topic)
             .bind(user)
             .fetch_optional(db.pool())
@@ -450,7 +449,7 @@ pub async fn insert_open_ballot(
     choice: Choice,
     user: &str,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO topic_ballots (topic_id, choice, voter_id) VALUES ($1, $2, $3)")
+    query("INSERT INTO topic_ballots (topic_id, choice, voter_id) VALUES ($1, $2, $3)")
         .bind(topic)
         .bind(choice.as_str())
         .bind(user)
@@ -462,7 +461,7 @@ pub async fn insert_open_ballot(
 /// The counted ballots: yes, no, abstain.
 pub async fn count_ballots(tx: &mut WriteTx, topic: &str) -> Result<[i64; 3]> {
     let mut counts = [0i64; 3];
-    for r in sqlx::query(
+    for r in query(
         "SELECT choice, COUNT(*) AS n FROM topic_ballots WHERE topic_id = $1 GROUP BY choice",
     )
     .bind(topic)
@@ -481,7 +480,7 @@ pub async fn count_ballots(tx: &mut WriteTx, topic: &str) -> Result<[i64; 3]> {
 
 /// When the vote's roll was fixed: the moment the vote was opened (read from the timeline).
 pub async fn roll_fixed_at(db: &Db, subject: &str) -> Result<Option<i64>> {
-    let r = sqlx::query(
+    let r = query(
         "SELECT MAX(at) AS at FROM delib_events WHERE subject = $1 AND step = 'open_vote'",
     )
     .bind(subject)
@@ -497,7 +496,7 @@ pub async fn list(
     status: Option<TopicStatus>,
     page: i64,
 ) -> Result<Vec<TopicSummary>> {
-    let rows = sqlx::query("SELECT id, number, title, level, area_code, place, status, created_at, closes_at FROM topics \
+    let rows = query("SELECT id, number, title, level, area_code, place, status, created_at, closes_at FROM topics \
                             WHERE area_code LIKE $1 ESCAPE '\\' AND ($2 = '' OR status = $2) ORDER BY created_at DESC, id LIMIT 50 OFFSET $3")
         .bind(like_prefix(area))
         .bind(status.map_or("", TopicStatus::as_str))

@@ -1,15 +1,15 @@
 //! Service attribute definitions (`open311_attributes`, one JSON document per service).
 
-use sqlx::Row;
 
 use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::{Error, Result};
 
 use crate::model::attributes::Attribute;
+use gongzhi_core::db::query;
 
 /// A service's attributes in their order; none when it has no definition.
 pub async fn of(db: &Db, service: &str) -> Result<Vec<Attribute>> {
-    let row = sqlx::query("SELECT definition FROM open311_attributes WHERE service_code = $1")
+    let row = query("SELECT definition FROM open311_attributes WHERE service_code = $1")
         .bind(service)
         .fetch_optional(db.pool())
         .await?;
@@ -26,7 +26,7 @@ pub async fn of(db: &Db, service: &str) -> Result<Vec<Attribute>> {
 
 /// Services that have a definition (their `metadata` is true).
 pub async fn defined(db: &Db) -> Result<Vec<String>> {
-    let rows = sqlx::query("SELECT service_code FROM open311_attributes")
+    let rows = query("SELECT service_code FROM open311_attributes")
         .fetch_all(db.pool())
         .await?;
     rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
@@ -34,12 +34,12 @@ pub async fn defined(db: &Db) -> Result<Vec<String>> {
 
 /// Replaces a service's definition; an empty list removes it.
 pub async fn replace(tx: &mut WriteTx, service: &str, attrs: &[Attribute]) -> Result<()> {
-    sqlx::query("DELETE FROM open311_attributes WHERE service_code = $1")
+    query("DELETE FROM open311_attributes WHERE service_code = $1")
         .bind(service)
         .execute(tx.conn())
         .await?;
     if !attrs.is_empty() {
-        sqlx::query("INSERT INTO open311_attributes (service_code, definition) VALUES ($1, $2)")
+        query("INSERT INTO open311_attributes (service_code, definition) VALUES ($1, $2)")
             .bind(service)
             .bind(serde_json::to_string(attrs).map_err(Error::internal)?)
             .execute(tx.conn())

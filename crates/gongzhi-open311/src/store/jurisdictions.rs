@@ -2,10 +2,11 @@
 
 use gongzhi_core::db::Db;
 use gongzhi_core::Result;
+use gongzhi_core::db::query;
 
 /// Is `code` one of our districts?
 pub async fn is_district(db: &Db, code: &str) -> Result<bool> {
-    let known = sqlx::query("SELECT code FROM areas WHERE level = 'district' AND code = $1")
+    let known = query("SELECT code FROM areas WHERE level = 'district' AND code = $1")
         .bind(code)
         .fetch_optional(db.pool())
         .await?;

@@ -1,15 +1,15 @@
 //! Open311 clients' API keys (`open311_keys`), kept as hashes.
 
-use sqlx::Row;
 
 use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::time::now_ms;
 use gongzhi_core::Result;
 
 use crate::model::records::KeyRecord;
+use gongzhi_core::db::query;
 
 pub async fn insert(tx: &mut WriteTx, id: &str, name: &str, key_hash: &str) -> Result<()> {
-    sqlx::query(
+    query(
         "INSERT INTO open311_keys (id, name, key_hash, created_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(id)
@@ -24,7 +24,7 @@ pub async fn insert(tx: &mut WriteTx, id: &str, name: &str, key_hash: &str) -> R
 /// The name of the client whose key has this hash, unless it was revoked.
 pub async fn client_name(db: &Db, key_hash: &str) -> Result<Option<String>> {
     let row =
-        sqlx::query("SELECT name FROM open311_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+        query("SELECT name FROM open311_keys WHERE key_hash = $1 AND revoked_at IS NULL")
             .bind(key_hash)
             .fetch_optional(db.pool())
             .await?;
@@ -32,7 +32,7 @@ pub async fn client_name(db: &Db, key_hash: &str) -> Result<Option<String>> {
 }
 
 pub async fn list(db: &Db) -> Result<Vec<KeyRecord>> {
-    let rows = sqlx::query(
+    let rows = query(
         "SELECT id, name, created_at, revoked_at FROM open311_keys ORDER BY created_at",
     )
     .fetch_all(db.pool())
@@ -52,7 +52,7 @@ pub async fn list(db: &Db) -> Result<Vec<KeyRecord>> {
 /// Revokes a key not yet revoked; whether there was one.
 pub async fn revoke(tx: &mut WriteTx, id: &str) -> Result<bool> {
     let done =
-        sqlx::query("UPDATE open311_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        query("UPDATE open311_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now_ms())
             .bind(id)
             .execute(tx.conn())

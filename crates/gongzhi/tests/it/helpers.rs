@@ -8,6 +8,7 @@ use gongzhi_core::db::Db;
 use gongzhi_core::identity::{self, Actor, Assignment, NewUser, Role};
 use gongzhi_core::privacy::Sealer;
 use serde_json::{json, Value};
+use gongzhi_core::db::query;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -47,7 +48,7 @@ pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
                 .await
                 .expect("PostgreSQL is reachable (see scripts/test)");
             let name = format!("gz_test_{}", uuid_simple());
-            sqlx::query(&format!("CREATE DATABASE {name}"))
+            query(&format!("CREATE DATABASE {name}"))
                 .execute(admin.pool())
                 .await
                 .expect("create database");
@@ -309,8 +310,7 @@ impl TestApp {
     }
 
     pub async fn count(&self, table: &str) -> i64 {
-        use sqlx::Row;
-        sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
+        query(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(self.db.pool())
             .await
             .unwrap()

@@ -3,6 +3,7 @@ use serde_json::{json, Value};
 use crate::both;
 use crate::helpers::*;
 use crate::platform::areas::other_district_geojson;
+use gongzhi_core::db::query;
 
 /// A point inside grid 110102001001001 (bottom-left cell; interior nodes move by ≤ 0.3 cell).
 pub const IN_STREET_1: (f64, f64) = (39.9020, 116.3020);
@@ -536,14 +537,12 @@ async fn reporters_are_private_and_residents_see_their_own(backend: Backend) {
         )
         .await;
     assert_eq!(s, 403, "grid workers do not see reporters");
-    let raw: String = sqlx::Row::try_get(
-        &sqlx::query("SELECT reporter_phone FROM cases WHERE id = $1")
+    let raw: String = query("SELECT reporter_phone FROM cases WHERE id = $1")
             .bind(id)
             .fetch_one(d.app.db.pool())
             .await
-            .unwrap(),
-        0,
-    )
+            .unwrap()
+        .try_get(0)
     .unwrap();
     assert!(raw.starts_with("v1:") && !raw.contains("13812345678"));
 }

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use crate::both;
 use crate::cases::{desk_on, new_case, Desk, IN_STREET_1, IN_STREET_2};
 use crate::helpers::*;
+use gongzhi_core::db::query;
 
 async fn desk(backend: Backend) -> Desk {
     desk_on(TestApp::spawn(backend).await).await
@@ -33,14 +34,12 @@ async fn written(app: &TestApp) -> [i64; 4] {
 }
 
 async fn case_status(app: &TestApp, id: &str) -> String {
-    sqlx::Row::try_get(
-        &sqlx::query("SELECT status FROM cases WHERE id = $1")
+    query("SELECT status FROM cases WHERE id = $1")
             .bind(id)
             .fetch_one(app.db.pool())
             .await
-            .unwrap(),
-        0,
-    )
+            .unwrap()
+        .try_get(0)
     .unwrap()
 }
 

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use crate::both;
 use crate::helpers::*;
 use crate::platform::areas::other_district_geojson;
+use gongzhi_core::db::{query, Row};
 
 const UNITS: [&str; 3] = ["110102-sw", "110102-cg", "110102001-jd"];
 
@@ -451,8 +452,7 @@ async fn lists_count_up_to_the_cap(backend: Backend) {
 
     // Past the cap the list still pages to its end, by cursor (keyset), each case once, in order.
     let stored: i64 = {
-        use sqlx::Row;
-        sqlx::query("SELECT COUNT(*) FROM cases")
+        query("SELECT COUNT(*) FROM cases")
             .fetch_one(app.db.pool())
             .await
             .unwrap()
@@ -611,8 +611,7 @@ both!(deadlines_follow_the_imported_calendar);
 
 /// Each case's contribution to the daily counters, computed here from its stored row alone
 /// (the rules of issue 3 item 7): (level, Shanghai day, code) → the 11 counts.
-fn full_scan(rows: &[sqlx::any::AnyRow]) -> BTreeMap<(String, i64, String), [i64; 11]> {
-    use sqlx::Row;
+fn full_scan(rows: &[Row]) -> BTreeMap<(String, i64, String), [i64; 11]> {
     let day = |ms: i64| (ms + 8 * 3_600_000).div_euclid(86_400_000);
     let mut out: BTreeMap<(String, i64, String), [i64; 11]> = BTreeMap::new();
     for r in rows {
@@ -708,10 +707,9 @@ async fn stored_rows(
     table: &str,
     period: &str,
 ) -> BTreeMap<(String, i64, String), [i64; 11]> {
-    use sqlx::Row;
     let cols = gongzhi_cases::rules::stats::COUNTER_COLUMNS.join(", ");
     let mut out = BTreeMap::new();
-    for r in sqlx::query(&format!(
+    for r in query(&format!(
         "SELECT level, {period} AS day, code, {cols} FROM {table}"
     ))
     .fetch_all(app.db.pool())
@@ -833,7 +831,7 @@ async fn counters_equal_a_full_scan_after_random_writes(backend: Backend) {
         .cli(&["import", "cases", file.to_str().unwrap()], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
-    let rows = sqlx::query("SELECT * FROM cases")
+    let rows = query("SELECT * FROM cases")
         .fetch_all(d.app.db.pool())
         .await
         .unwrap();
@@ -872,7 +870,7 @@ async fn counters_equal_a_full_scan_after_random_writes(backend: Backend) {
 
     // The migration's fill from stored cases (what an upgraded database starts with) gives the
     // same counters, and the roll-ups' fill from those the same months.
-    sqlx::query("DELETE FROM case_stats_daily")
+    query("DELETE FROM case_stats_daily")
         .execute(d.app.db.pool())
         .await
         .unwrap();
@@ -881,13 +879,13 @@ async fn counters_equal_a_full_scan_after_random_writes(backend: Backend) {
         .split(';')
         .nth(1)
         .unwrap();
-    sqlx::query(fill).execute(d.app.db.pool()).await.unwrap();
+    query(fill).execute(d.app.db.pool()).await.unwrap();
     assert_eq!(
         stored_counters(&d.app).await,
         scan,
         "the migration's fill differs from a full scan"
     );
-    sqlx::query("DELETE FROM case_stats_monthly")
+    query("DELETE FROM case_stats_monthly")
         .execute(d.app.db.pool())
         .await
         .unwrap();
@@ -896,7 +894,7 @@ async fn counters_equal_a_full_scan_after_random_writes(backend: Backend) {
         .split(';')
         .nth(1)
         .unwrap();
-    sqlx::query(fill).execute(d.app.db.pool()).await.unwrap();
+    query(fill).execute(d.app.db.pool()).await.unwrap();
     assert_eq!(
         stored_rows(&d.app, "case_stats_monthly", "month").await,
         by_month(&scan),

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::both;
 use crate::helpers::*;
+use gongzhi_core::db::query;
 
 const COMMUNITY: &str = "110102001001";
 const OTHER: &str = "110102001002";
@@ -282,8 +283,7 @@ async fn the_topic_loop_with_refusals(backend: Backend) {
     assert_eq!(v["tally"]["cast"], 3);
     assert_eq!(v["tally"]["passed"], true);
     // A secret ballot keeps who voted apart from what they chose.
-    use sqlx::Row;
-    let linked: i64 = sqlx::query("SELECT COUNT(*) FROM topic_ballots WHERE voter_id IS NOT NULL")
+    let linked: i64 = query("SELECT COUNT(*) FROM topic_ballots WHERE voter_id IS NOT NULL")
         .fetch_one(app.db.pool())
         .await
         .unwrap()

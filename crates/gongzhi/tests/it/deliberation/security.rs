@@ -9,10 +9,10 @@ use gongzhi_core::db::Backend as DbBackend;
 use gongzhi_core::time::{Clock, ManualClock};
 use rand::Rng;
 use serde_json::{json, Value};
-use sqlx::Row;
 
 use crate::both;
 use crate::helpers::*;
+use gongzhi_core::db::{query, Row};
 
 const COMMUNITY: &str = "110102001001";
 const HOUR: i64 = 3_600_000;
@@ -71,8 +71,8 @@ impl Place {
         }
     }
 
-    async fn rows(&self, sql: &str, bind: &str) -> Vec<sqlx::any::AnyRow> {
-        sqlx::query(sql)
+    async fn rows(&self, sql: &str, bind: &str) -> Vec<Row> {
+        query(sql)
             .bind(bind.to_string())
             .fetch_all(self.app.db.pool())
             .await
@@ -297,7 +297,7 @@ async fn secret_ballots_are_not_linked_to_voters_by_storage(backend: Backend) {
     if app.db.backend() == DbBackend::Sqlite {
         // Deleted from the pool, the ciphertext is zeroed too (secure_delete): once the WAL is
         // checkpointed into it, the database file holds none of it.
-        let r = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        let r = query("PRAGMA wal_checkpoint(TRUNCATE)")
             .fetch_one(app.db.pool())
             .await
             .unwrap();

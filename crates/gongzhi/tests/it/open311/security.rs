@@ -11,6 +11,7 @@ use crate::cases::{desk_on, Desk, IN_STREET_1};
 use crate::helpers::*;
 use crate::platform::web::{hidden, Browser};
 use gongzhi_cases::rules::publicity::round_to_grid;
+use gongzhi_core::db::query;
 
 /// A JPEG whose EXIF names the camera's position (signature, APP1, scan, end).
 fn jpeg_with_gps() -> Vec<u8> {
@@ -429,8 +430,7 @@ async fn only_the_desks_of_the_area_may_publish(backend: Backend) {
     assert_eq!(s, 200);
     assert_eq!(shown[0]["description"], "楼下堆放杂物");
     let audited: i64 = {
-        use sqlx::Row;
-        sqlx::query("SELECT COUNT(*) FROM audit_log WHERE action = 'case.publication'")
+        query("SELECT COUNT(*) FROM audit_log WHERE action = 'case.publication'")
             .fetch_one(app.db.pool())
             .await
             .unwrap()
@@ -587,7 +587,7 @@ async fn the_migration_keeps_only_open311_requests_public(backend: Backend) {
         "DROP TABLE case_publication",
         "DELETE FROM schema_migrations WHERE id = 'cases-0009-publication'",
     ] {
-        sqlx::query(stmt).execute(app.db.pool()).await.unwrap();
+        query(stmt).execute(app.db.pool()).await.unwrap();
     }
     let out = app.cli(&["migrate"], None);
     assert!(out.status.success(), "{}", text(&out.stderr));

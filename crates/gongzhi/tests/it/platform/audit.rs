@@ -2,6 +2,7 @@ use serde_json::json;
 
 use crate::both;
 use crate::helpers::*;
+use gongzhi_core::db::query;
 
 async fn audit_verify(app: &TestApp) -> (bool, String) {
     let out = app.cli(&["audit", "verify"], None);
@@ -81,7 +82,7 @@ both!(every_write_is_in_the_chain);
 async fn tampering_is_detected(backend: Backend) {
     // Altered content.
     let app = seeded(backend).await;
-    sqlx::query("UPDATE audit_log SET entity = 'unit:forged' WHERE seq = 4")
+    query("UPDATE audit_log SET entity = 'unit:forged' WHERE seq = 4")
         .execute(app.db.pool())
         .await
         .unwrap();
@@ -94,7 +95,7 @@ async fn tampering_is_detected(backend: Backend) {
 
     // A row deleted in the middle.
     let app = seeded(backend).await;
-    sqlx::query("DELETE FROM audit_log WHERE seq = 3")
+    query("DELETE FROM audit_log WHERE seq = 3")
         .execute(app.db.pool())
         .await
         .unwrap();
@@ -107,7 +108,7 @@ async fn tampering_is_detected(backend: Backend) {
 
     // The newest row deleted.
     let app = seeded(backend).await;
-    sqlx::query("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)")
+    query("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)")
         .execute(app.db.pool())
         .await
         .unwrap();
@@ -117,15 +118,15 @@ async fn tampering_is_detected(backend: Backend) {
 
     // Two rows swapped (reordered history).
     let app = seeded(backend).await;
-    sqlx::query("UPDATE audit_log SET seq = -1 WHERE seq = 5")
+    query("UPDATE audit_log SET seq = -1 WHERE seq = 5")
         .execute(app.db.pool())
         .await
         .unwrap();
-    sqlx::query("UPDATE audit_log SET seq = 5 WHERE seq = 6")
+    query("UPDATE audit_log SET seq = 5 WHERE seq = 6")
         .execute(app.db.pool())
         .await
         .unwrap();
-    sqlx::query("UPDATE audit_log SET seq = 6 WHERE seq = -1")
+    query("UPDATE audit_log SET seq = 6 WHERE seq = -1")
         .execute(app.db.pool())
         .await
         .unwrap();
@@ -138,7 +139,7 @@ both!(tampering_is_detected);
 async fn a_write_without_an_audit_entry_cannot_commit(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let mut tx = app.db.begin_write().await.unwrap();
-    sqlx::query(
+    query(
         "INSERT INTO units (code, name, kind, created_at) VALUES ('sneaky', 'x', 'department', 0)",
     )
     .execute(tx.conn())

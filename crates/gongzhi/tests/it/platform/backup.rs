@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::both;
 use crate::cases::{desk_on, new_case, IN_STREET_1, IN_STREET_2};
 use crate::helpers::*;
+use gongzhi_core::db::query;
 
 fn config_for(dir: &Path, db_url: &str) -> Config {
     Config {
@@ -61,7 +62,6 @@ async fn target(backend: Backend, key: Option<&[u8]>) -> (tempfile::TempDir, Str
 
 /// How many tables the database at `url` holds (0: nothing was restored into it).
 async fn tables_in(backend: Backend, url: &str) -> i64 {
-    use sqlx::Row;
     let db = Db::connect(url).await.unwrap();
     let sql = match backend {
         Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
@@ -69,7 +69,7 @@ async fn tables_in(backend: Backend, url: &str) -> i64 {
             "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()"
         }
     };
-    let n: i64 = sqlx::query(sql)
+    let n: i64 = query(sql)
         .fetch_one(db.pool())
         .await
         .unwrap()

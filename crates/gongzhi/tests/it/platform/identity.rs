@@ -1,8 +1,8 @@
 use serde_json::json;
-use sqlx::Row;
 
 use crate::both;
 use crate::helpers::*;
+use gongzhi_core::db::query;
 
 async fn tokens_and_one_error_for_wrong_credentials(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -219,7 +219,7 @@ async fn personal_data_is_encrypted_masked_and_reveals_are_audited(backend: Back
     let id = created["id"].as_str().unwrap();
 
     // At rest: ciphertext, never the plain text.
-    let row = sqlx::query("SELECT full_name, phone, email FROM users WHERE id = $1")
+    let row = query("SELECT full_name, phone, email FROM users WHERE id = $1")
         .bind(id)
         .fetch_one(app.db.pool())
         .await

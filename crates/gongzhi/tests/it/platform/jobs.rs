@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use crate::both;
 use crate::cases::{desk_on, new_case, Desk, IN_STREET_1};
 use crate::helpers::*;
+use gongzhi_core::db::query;
 
 /// A local SMS gateway: records every request and fails the first `fail_first` of them.
 #[derive(Clone, Default)]
@@ -277,7 +278,7 @@ async fn a_database_made_before_the_core_owned_jobs_upgrades_in_place(backend: B
     let late = dispatched(&d, &new_case("C0101", IN_STREET_1), &d.operator).await;
     d.app.running.stop();
     let db = d.app.db.pool();
-    sqlx::query("INSERT INTO calendar_days (calendar, day, kind, note) VALUES ('old', '2026-10-01', 'holiday', '国庆节')")
+    query("INSERT INTO calendar_days (calendar, day, kind, note) VALUES ('old', '2026-10-01', 'holiday', '国庆节')")
         .execute(db)
         .await
         .unwrap();
@@ -288,7 +289,7 @@ async fn a_database_made_before_the_core_owned_jobs_upgrades_in_place(backend: B
         "DELETE FROM schema_migrations WHERE id IN ('core-0006-calendar', 'core-0007-jobs', 'core-0008-notifications')",
         "INSERT INTO schema_migrations (id, applied_at) VALUES ('cases-0002-jobs-notifications', 0)",
     ] {
-        sqlx::query(stmt).execute(db).await.unwrap();
+        query(stmt).execute(db).await.unwrap();
     }
     let (jobs, notices, days) = (
         d.app.count("jobs").await,
@@ -301,10 +302,12 @@ async fn a_database_made_before_the_core_owned_jobs_upgrades_in_place(backend: B
     assert_eq!(d.app.count("jobs").await, jobs);
     assert_eq!(d.app.count("notifications").await, notices);
     assert_eq!(d.app.count("calendar_days").await, days);
-    let subjects: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE subject = $1")
+    let subjects: i64 = query("SELECT COUNT(*) FROM jobs WHERE subject = $1")
         .bind(format!("case:{late}"))
         .fetch_one(db)
         .await
+        .unwrap()
+        .try_get(0)
         .unwrap();
     assert!(subjects >= 2, "the case's jobs say what they are about");
 

@@ -109,7 +109,7 @@ fn may_hold_sql(krate: &str, rel: &str) -> bool {
     rel.starts_with("store/")
         || rel.contains("/store/")
         || rel.ends_with("store.rs")
-        || (krate == "gongzhi-core" && rel == "db.rs")
+        || (krate == "gongzhi-core" && rel.starts_with("db/"))
         || krate == "gongzhi-bench"
 }
 
@@ -120,7 +120,9 @@ const SQL: &[&str] = &[
     "DELETE FROM",
     "CREATE TABLE",
     "ALTER TABLE",
-    "sqlx::query",
+    "sqlx::",
+    " query(",
+    "(query(",
 ];
 
 #[test]

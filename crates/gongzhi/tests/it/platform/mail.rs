@@ -13,6 +13,7 @@ use crate::both;
 use crate::cases::{desk_on, new_case, Desk, IN_STREET_1};
 use crate::helpers::*;
 use crate::platform::jobs::{dispatched, until};
+use gongzhi_core::db::query;
 
 /// One message as the relay received it.
 #[derive(Debug, Clone)]
@@ -411,8 +412,7 @@ async fn nothing_is_mailed_without_smtp(backend: Backend) {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(relay.count(), 0);
-    use sqlx::Row;
-    let queued: i64 = sqlx::query("SELECT COUNT(*) FROM jobs WHERE kind = 'email'")
+    let queued: i64 = query("SELECT COUNT(*) FROM jobs WHERE kind = 'email'")
         .fetch_one(d.app.db.pool())
         .await
         .unwrap()

@@ -11,11 +11,11 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
-use sqlx::Row;
 
 use crate::both;
 use crate::cases::{desk_on, new_case, IN_STREET_1};
 use crate::helpers::*;
+use gongzhi_core::db::query;
 
 const STREET_A: &str = "110102001";
 const STREET_B: &str = "110102002";
@@ -138,7 +138,7 @@ async fn snapshot(app: &TestApp, tables: &[String]) -> Vec<i64> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let row = sqlx::query(&sql).fetch_one(app.db.pool()).await.unwrap();
+    let row = query(&sql).fetch_one(app.db.pool()).await.unwrap();
     (0..tables.len())
         .map(|i| row.try_get::<i64, _>(i).unwrap())
         .collect()
@@ -153,7 +153,7 @@ async fn tables(app: &TestApp) -> Vec<String> {
             "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
         }
     };
-    sqlx::query(sql)
+    query(sql)
         .fetch_all(app.db.pool())
         .await
         .unwrap()

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use gongzhi_core::time::ManualClock;
 use serde_json::{json, Value};
-use sqlx::Row;
 
 use crate::both;
 use crate::helpers::*;
+use gongzhi_core::db::query;
 
 const START: i64 = 1_800_000_000_000;
 
@@ -297,11 +297,11 @@ fn take_anchor(app: &TestApp, name: &str) -> std::path::PathBuf {
 /// Rewrites every entry's hash the way someone with the database but not the key can: with the
 /// old unkeyed SHA-256, after changing one entry; `keyed` says what they claim the rows are.
 async fn recompute_without_the_key(app: &TestApp, keyed: i64) {
-    sqlx::query("UPDATE audit_log SET entity = 'unit:forged' WHERE seq = 3")
+    query("UPDATE audit_log SET entity = 'unit:forged' WHERE seq = 3")
         .execute(app.db.pool())
         .await
         .unwrap();
-    let rows = sqlx::query(
+    let rows = query(
         "SELECT seq, at, actor, action, entity, digest, reason FROM audit_log ORDER BY seq",
     )
     .fetch_all(app.db.pool())
@@ -321,7 +321,7 @@ async fn recompute_without_the_key(app: &TestApp, keyed: i64) {
             &r.try_get::<String, _>("digest").unwrap(),
             reason.as_deref(),
         );
-        sqlx::query("UPDATE audit_log SET prev_hash = $1, hash = $2, keyed = $3 WHERE seq = $4")
+        query("UPDATE audit_log SET prev_hash = $1, hash = $2, keyed = $3 WHERE seq = $4")
             .bind(&prev)
             .bind(&hash)
             .bind(keyed)
@@ -331,7 +331,7 @@ async fn recompute_without_the_key(app: &TestApp, keyed: i64) {
             .unwrap();
         prev = hash;
     }
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+    query("UPDATE audit_head SET hash = $1 WHERE id = 1")
         .bind(&prev)
         .execute(app.db.pool())
         .await
@@ -395,19 +395,19 @@ async fn anchors_catch_truncation_and_alteration(backend: Backend) {
 
     // Truncate behind the late anchor and make the head agree.
     let cut = anchor.seq - 2;
-    sqlx::query("DELETE FROM audit_log WHERE seq > $1")
+    query("DELETE FROM audit_log WHERE seq > $1")
         .bind(cut)
         .execute(app.db.pool())
         .await
         .unwrap();
-    let hash: String = sqlx::query("SELECT hash FROM audit_log WHERE seq = $1")
+    let hash: String = query("SELECT hash FROM audit_log WHERE seq = $1")
         .bind(cut)
         .fetch_one(app.db.pool())
         .await
         .unwrap()
         .try_get(0)
         .unwrap();
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+    query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
         .bind(cut)
         .bind(&hash)
         .execute(app.db.pool())
@@ -419,7 +419,7 @@ async fn anchors_catch_truncation_and_alteration(backend: Backend) {
     assert!(!ok && out.contains("history deleted"), "{out}");
 
     // An alteration before the early anchor.
-    sqlx::query("UPDATE audit_log SET reason = 'forged' WHERE seq = 2")
+    query("UPDATE audit_log SET reason = 'forged' WHERE seq = 2")
         .execute(app.db.pool())
         .await
         .unwrap();
@@ -650,11 +650,11 @@ async fn an_unkeyed_chain_is_keyed_once_at_migration(backend: Backend) {
     let app = seeded(backend, |_| {}).await;
     // Turn the database back into one written before keying: unkeyed hashes, no migration.
     recompute_unchanged(&app).await;
-    sqlx::query("DELETE FROM schema_migrations WHERE id = 'core-0005-audit-keyed'")
+    query("DELETE FROM schema_migrations WHERE id = 'core-0005-audit-keyed'")
         .execute(app.db.pool())
         .await
         .unwrap();
-    sqlx::query("ALTER TABLE audit_log DROP COLUMN keyed")
+    query("ALTER TABLE audit_log DROP COLUMN keyed")
         .execute(app.db.pool())
         .await
         .unwrap();
@@ -664,7 +664,7 @@ async fn an_unkeyed_chain_is_keyed_once_at_migration(backend: Backend) {
     let (ok, out) = verify(&app, &[]);
     assert!(ok, "{out}");
     assert!(out.contains(&format!("{} entries", before + 1)), "{out}");
-    let last: String = sqlx::query("SELECT action FROM audit_log ORDER BY seq DESC LIMIT 1")
+    let last: String = query("SELECT action FROM audit_log ORDER BY seq DESC LIMIT 1")
         .fetch_one(app.db.pool())
         .await
         .unwrap()
@@ -683,7 +683,7 @@ both!(an_unkeyed_chain_is_keyed_once_at_migration);
 
 /// Recomputes every hash without the key, changing nothing else, marking every row unkeyed.
 async fn recompute_unchanged(app: &TestApp) {
-    let rows = sqlx::query(
+    let rows = query(
         "SELECT seq, at, actor, action, entity, digest, reason FROM audit_log ORDER BY seq",
     )
     .fetch_all(app.db.pool())
@@ -703,7 +703,7 @@ async fn recompute_unchanged(app: &TestApp) {
             &r.try_get::<String, _>("digest").unwrap(),
             reason.as_deref(),
         );
-        sqlx::query("UPDATE audit_log SET prev_hash = $1, hash = $2, keyed = 0 WHERE seq = $3")
+        query("UPDATE audit_log SET prev_hash = $1, hash = $2, keyed = 0 WHERE seq = $3")
             .bind(&prev)
             .bind(&hash)
             .bind(seq)
@@ -712,7 +712,7 @@ async fn recompute_unchanged(app: &TestApp) {
             .unwrap();
         prev = hash;
     }
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+    query("UPDATE audit_head SET hash = $1 WHERE id = 1")
         .bind(&prev)
         .execute(app.db.pool())
         .await

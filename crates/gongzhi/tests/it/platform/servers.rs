@@ -12,10 +12,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
-use sqlx::Row;
 
 use crate::cases::{desk_on, new_case, Desk, IN_STREET_1, IN_STREET_2};
 use crate::helpers::*;
+use gongzhi_core::db::query;
 
 const LOCATE_LIMIT: u32 = 100;
 const LOGIN_FAILURES: u32 = 3;
@@ -172,7 +172,7 @@ async fn two_servers_on_one_postgres_behave_as_one() {
     through(&mut d, &b);
     assert_eq!(status(&d, "/api/v1/users", &second).await, 200);
     let (_, me) = d.app.get("/api/v1/me", Some(&second)).await;
-    sqlx::query("DELETE FROM role_assignments WHERE user_id = $1")
+    query("DELETE FROM role_assignments WHERE user_id = $1")
         .bind(me["id"].as_str().unwrap())
         .execute(d.app.db.pool())
         .await
@@ -253,7 +253,7 @@ async fn two_servers_on_one_postgres_behave_as_one() {
     d.ok(&d.dispatcher, &id, "dispatch", json!({})).await;
     let pool = d.app.db.pool().clone();
     let sms_jobs = || async {
-        let r = sqlx::query(
+        let r = query(
             "SELECT COUNT(*), COUNT(done_at) FROM jobs WHERE kind = 'sms' AND subject = $1",
         )
         .bind(format!("case:{id}"))

@@ -1,17 +1,21 @@
-//! Storage plumbing: one pool over SQLite or PostgreSQL (sqlx `Any`), portable SQL, migrations,
-//! and the write transaction that must carry an audit entry before it may commit.
+//! Storage: one way to the database on SQLite (rusqlite, the C API, bundled) or PostgreSQL
+//! (sqlx's PostgreSQL driver), portable SQL, migrations, and the write transaction that must
+//! carry an audit entry before it may commit.
 //!
-//! Portable SQL here means: `$1…$n` placeholders in order of first use, TEXT / BIGINT / DOUBLE
-//! PRECISION columns only, times as Unix milliseconds, flags as 0/1, floats bound as text and
-//! CAST (sqlx 0.8's Any driver mis-types a NULL f64 for PostgreSQL). No triggers, no advisory
-//! locks, random (UUID v4) keys where rows are created at a high rate.
+//! Portable SQL here means: `$1…$n` placeholders, TEXT / BIGINT / DOUBLE PRECISION / BYTEA
+//! columns only, times as Unix milliseconds, flags as 0/1. Parameters carry their type even
+//! when NULL. No triggers, no advisory locks, random (UUID v4) keys where rows are created at a
+//! high rate.
+
+mod engine;
+mod postgres;
+mod sqlite;
+mod value;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+pub use engine::{query, Conn, Executor, Pool, Query, Target, Tx};
+pub use value::{Decode, Done, Encode, Param, Row, RowIndex, Value};
 
 use crate::{Error, Result};
 
@@ -34,22 +38,25 @@ fn backend_of(url: &str) -> Result<Backend> {
     }
 }
 
-/// Every connection's settings: on SQLite, WAL for concurrent readers and FULL so an
-/// acknowledged commit survives a crash.
-fn pool_options(backend: Backend, size: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new()
-        .max_connections(size)
-        .acquire_timeout(Duration::from_secs(30))
-        .after_connect(move |conn, _| {
-            Box::pin(async move {
-                if backend == Backend::Sqlite {
-                    conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA synchronous = FULL").await?;
+/// `size` connections to `url`: SQLite's opened on the file (made with its directory if
+/// missing), PostgreSQL's by sqlx.
+async fn open_pool(url: &str, size: u32) -> Result<Pool> {
+    match backend_of(url)? {
+        Backend::Sqlite => {
+            let path = sqlite_path(url).ok_or_else(|| {
+                Error::invalid("database_url", format!("a SQLite URL names a file: {url}"))
+            })?;
+            if let Some(dir) = std::path::Path::new(&path).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        Error::internal(format!("cannot create {}: {e}", dir.display()))
+                    })?;
                 }
-                Ok(())
-            })
-        })
+            }
+            Pool::sqlite(&path, size as usize)
+        }
+        Backend::Postgres => Pool::postgres(url, size).await,
+    }
 }
 
 /// A migration owned by one module. Ids are global and never change once released.
@@ -61,9 +68,9 @@ pub struct Migration {
 impl Migration {
     /// Runs this migration's statements on `conn` (inside the caller's transaction); does not
     /// record it in `schema_migrations`.
-    pub async fn apply(&self, conn: &mut AnyConnection) -> Result<()> {
+    pub async fn apply(&self, conn: &mut Conn) -> Result<()> {
         for stmt in self.sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            conn.execute(stmt).await.map_err(|e| {
+            query(stmt).execute(&mut *conn).await.map_err(|e| {
                 Error::internal(format!("migration {} failed: {e}\n{stmt}", self.id))
             })?;
         }
@@ -73,13 +80,14 @@ impl Migration {
 
 #[derive(Clone)]
 pub struct Db {
-    pool: AnyPool,
-    write_pool: AnyPool,
+    pool: Pool,
+    /// Writes get their own connections so they never queue behind a crowd of reads. On
+    /// SQLite it is one connection (one writer at a time anyway): writers queue for it here, in
+    /// order, instead of busy-waiting on the file.
+    write_pool: Pool,
     backend: Backend,
     /// Per-database singletons of the modules (caches, write batchers), created on first use.
     extensions: Arc<std::sync::Mutex<axum::http::Extensions>>,
-    /// SQLite has one writer at a time; queueing writers here avoids busy-waiting on the file.
-    writer: Option<Arc<Mutex<()>>>,
     /// The keys the audit chain is keyed and its anchors signed with, derived from the secret
     /// key outside the database; loaded once at open (`audit::use_keys`).
     pub(crate) audit_keys: AuditKeySlot,
@@ -87,34 +95,16 @@ pub struct Db {
 
 impl Db {
     pub async fn connect(url: &str) -> Result<Db> {
-        sqlx::any::install_default_drivers();
         let backend = backend_of(url)?;
-        if backend == Backend::Sqlite {
-            if let Some(path) = sqlite_path(url) {
-                if let Some(dir) = std::path::Path::new(&path).parent() {
-                    if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir).map_err(|e| {
-                            Error::internal(format!("cannot create {}: {e}", dir.display()))
-                        })?;
-                    }
-                }
-            }
-        }
-        let options = |size: u32| pool_options(backend, size);
-        let pool = options(if backend == Backend::Sqlite { 4 } else { 16 })
-            .connect(url)
-            .await?;
-        // Writes get their own connections so they never queue behind a crowd of reads;
-        // SQLite has one writer at a time anyway.
-        let write_pool = options(if backend == Backend::Sqlite { 1 } else { 4 })
-            .connect(url)
-            .await?;
+        let (reads, writes) = match backend {
+            Backend::Sqlite => (4, 1),
+            Backend::Postgres => (16, 4),
+        };
         Ok(Db {
-            pool,
-            write_pool,
+            pool: open_pool(url, reads).await?,
+            write_pool: open_pool(url, writes).await?,
             backend,
             extensions: Arc::default(),
-            writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             audit_keys: Arc::default(),
         })
     }
@@ -123,16 +113,13 @@ impl Db {
         self.backend
     }
 
-    pub fn pool(&self) -> &AnyPool {
+    pub fn pool(&self) -> &Pool {
         &self.pool
     }
 
-    /// Whether the database answers (health checks): the driver's error when it does not.
-    pub async fn ping(&self) -> std::result::Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+    /// Whether the database answers (health checks).
+    pub async fn ping(&self) -> Result<()> {
+        query("SELECT 1").execute(&self.pool).await.map(|_| ())
     }
 
     /// The one `T` of this database (a module's cache or batcher), made by `init` on first use.
@@ -148,10 +135,6 @@ impl Db {
 
     /// Starts a write. The transaction refuses to commit unless an audit entry was appended.
     pub async fn begin_write(&self) -> Result<WriteTx> {
-        let guard = match &self.writer {
-            Some(m) => Some(m.clone().lock_owned().await),
-            None => None,
-        };
         let tx = match self.backend {
             // IMMEDIATE takes the write lock up front, so a read-then-write never fails late.
             Backend::Sqlite => self.write_pool.begin_with("BEGIN IMMEDIATE").await?,
@@ -161,13 +144,12 @@ impl Db {
             tx,
             audited: false,
             audit_keys: self.audit_keys.clone(),
-            _writer: guard,
         })
     }
 
     /// A transaction for counters that are not records (sign-in attempts): not audited, since
     /// an entry per attempt would let anyone flood the chain. Nothing else may use it.
-    pub async fn begin_counters(&self) -> Result<Transaction<'static, Any>> {
+    pub async fn begin_counters(&self) -> Result<Tx> {
         Ok(match self.backend {
             Backend::Sqlite => self.write_pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.write_pool.begin().await?,
@@ -176,15 +158,14 @@ impl Db {
 
     /// Applies the migrations not yet applied, in order, each in its own transaction.
     pub async fn migrate(&self, migrations: &[&Migration]) -> Result<usize> {
-        self.pool
-            .execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-            )
-            .await?;
+        query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
         let mut applied = 0;
         for m in migrations {
-            let done: Option<AnyRow> =
-                sqlx::query("SELECT id FROM schema_migrations WHERE id = $1")
+            let done = query("SELECT id FROM schema_migrations WHERE id = $1")
                     .bind(m.id)
                     .fetch_optional(&self.pool)
                     .await?;
@@ -193,7 +174,7 @@ impl Db {
             }
             let mut tx = self.pool.begin().await?;
             m.apply(&mut tx).await?;
-            let ok = sqlx::query("INSERT INTO schema_migrations (id, applied_at) VALUES ($1, $2)")
+            let ok = query("INSERT INTO schema_migrations (id, applied_at) VALUES ($1, $2)")
                 .bind(m.id)
                 .bind(crate::time::now_ms())
                 .execute(&mut *tx)
@@ -205,7 +186,6 @@ impl Db {
                 }
                 // Another process applied it at the same moment: theirs stands.
                 Err(e) => {
-                    let e = Error::from(e);
                     if !e.is_unique_violation() {
                         return Err(e);
                     }
@@ -218,13 +198,13 @@ impl Db {
 
     /// Has this migration been applied?
     pub async fn migration_applied(&self, id: &str) -> Result<bool> {
-        self.pool
-            .execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-            )
-            .await?;
+        query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(
-            sqlx::query("SELECT id FROM schema_migrations WHERE id = $1")
+            query("SELECT id FROM schema_migrations WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?
@@ -235,7 +215,7 @@ impl Db {
     /// A counter that moves whenever `key`'s data changes (used to rebuild in-memory indexes
     /// in every process that serves the same database).
     pub async fn version(&self, key: &str) -> Result<i64> {
-        let row = sqlx::query("SELECT value FROM meta_versions WHERE key = $1")
+        let row = query("SELECT value FROM meta_versions WHERE key = $1")
             .bind(key)
             .fetch_optional(&self.pool)
             .await?;
@@ -261,14 +241,13 @@ pub(crate) type AuditKeySlot = Arc<std::sync::OnceLock<Arc<dyn std::any::Any + S
 /// A write in progress. Every module's command takes one of these, does its change and appends
 /// its audit entry (`audit::append`) before `commit`.
 pub struct WriteTx {
-    tx: Transaction<'static, Any>,
+    tx: Tx,
     pub(crate) audited: bool,
     pub(crate) audit_keys: AuditKeySlot,
-    _writer: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
-    pub fn conn(&mut self) -> &mut AnyConnection {
+    pub fn conn(&mut self) -> &mut Conn {
         &mut self.tx
     }
 
@@ -280,7 +259,7 @@ impl WriteTx {
     /// Moves a counter by `by` and returns its new value; an upsert, so racing first uses of a
     /// key cannot collide.
     pub async fn bump_counter(&mut self, key: &str, by: i64) -> Result<i64> {
-        let row = sqlx::query(
+        let row = query(
             "INSERT INTO meta_versions (key, value) VALUES ($1, $2) \
              ON CONFLICT (key) DO UPDATE SET value = meta_versions.value + $2 RETURNING value",
         )
@@ -402,17 +381,15 @@ CREATE TABLE login_throttle (
 /// The migration that keys the audit chain; `audit::key_legacy_chain` runs right after it.
 pub const AUDIT_KEYED_MIGRATION: &str = "core-0005-audit-keyed";
 
-/// Rows per multi-row statement with `columns` bound values each: at most 96 values. sqlx's
-/// SQLite driver finds each `$N` by walking the statement's parameter list, so binding costs
-/// grow with the square of the parameters — at 900 values that walk was half the CPU of a bulk
-/// write.
+/// Rows per multi-row statement with `columns` bound values each: at most 999 values, the
+/// oldest SQLite's limit (PostgreSQL takes 65,535).
 pub fn rows_per_statement(columns: usize) -> usize {
-    (96 / columns.max(1)).max(1)
+    (999 / columns.max(1)).max(1)
 }
 
 /// Reads an optional text column as `Option<String>`.
-pub fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>> {
-    Ok(row.try_get::<Option<String>, _>(col)?)
+pub fn opt_text(row: &Row, col: &str) -> Result<Option<String>> {
+    row.try_get::<Option<String>, _>(col)
 }
 
 /// `LIKE` pattern for "starts with `prefix`", its own `%`, `_` and `\` matched literally: use it
@@ -433,9 +410,8 @@ pub fn like_prefix(prefix: &str) -> String {
 impl Db {
     /// A bare pool of `size` connections with the same settings as [`Db::connect`]'s and
     /// nothing else (no write queue, no audit): the baseline that plain inserts are timed on.
-    pub async fn bare_pool(url: &str, size: u32) -> Result<AnyPool> {
-        sqlx::any::install_default_drivers();
-        Ok(pool_options(backend_of(url)?, size).connect(url).await?)
+    pub async fn bare_pool(url: &str, size: u32) -> Result<Pool> {
+        open_pool(url, size).await
     }
 
     pub async fn close(&self) {
@@ -445,7 +421,7 @@ impl Db {
 
     /// Refreshes the query planner's statistics (after a bulk load).
     pub async fn analyze(&self) -> Result<()> {
-        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        query("ANALYZE").execute(&self.pool).await?;
         Ok(())
     }
 
@@ -453,7 +429,7 @@ impl Db {
     /// not inherit a checkpoint of a whole bulk load. PostgreSQL: nothing to do.
     pub async fn checkpoint(&self) -> Result<()> {
         if self.backend == Backend::Sqlite {
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            query("PRAGMA wal_checkpoint(TRUNCATE)")
                 .execute(&self.pool)
                 .await?;
         }
@@ -469,15 +445,14 @@ impl Db {
                 "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL"
             }
             Backend::Postgres => {
-                // `name` is a type of its own, which the Any driver cannot read: as text.
                 "SELECT CAST(indexname AS TEXT) AS name, indexdef AS sql FROM pg_indexes WHERE tablename = $1 \
                  AND indexname NOT IN (SELECT conname FROM pg_constraint)"
             }
         };
         let mut made = Vec::new();
-        for r in sqlx::query(sql).bind(table).fetch_all(&self.pool).await? {
+        for r in query(sql).bind(table).fetch_all(&self.pool).await? {
             let name: String = r.try_get("name")?;
-            sqlx::query(&format!("DROP INDEX {name}"))
+            query(&format!("DROP INDEX {name}"))
                 .execute(&self.pool)
                 .await?;
             made.push(r.try_get("sql")?);
@@ -488,7 +463,7 @@ impl Db {
     /// Makes the indexes [`Db::drop_secondary_indexes`] dropped.
     pub async fn create_indexes(&self, statements: &[String]) -> Result<()> {
         for s in statements {
-            sqlx::query(s).execute(&self.pool).await?;
+            query(s).execute(&self.pool).await?;
         }
         Ok(())
     }
@@ -497,10 +472,10 @@ impl Db {
     /// leftover of that name first) and returns its URL beside this one's.
     pub async fn create_scratch_database(admin_url: &str, name: &str) -> Result<String> {
         let admin = Db::connect(admin_url).await?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(&admin.pool)
             .await?;
-        sqlx::query(&format!("CREATE DATABASE {name}"))
+        query(&format!("CREATE DATABASE {name}"))
             .execute(&admin.pool)
             .await?;
         admin.close().await;
@@ -515,7 +490,7 @@ impl Db {
     /// still connected to it; best effort.
     pub async fn drop_scratch_database(admin_url: &str, name: &str) {
         if let Ok(admin) = Db::connect(admin_url).await {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            let _ = query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .execute(&admin.pool)
                 .await;
             admin.close().await;

@@ -1,0 +1,256 @@
+//! SQLite through its C API (rusqlite, bundled): a small pool of connections, each keeping its
+//! prepared statements. A statement runs on the calling thread — a point query takes
+//! microseconds, less than handing it to another thread would — and only a commit, which waits
+//! for the disk, steps aside from the async runtime.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags, ToSql};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::value::{Param, Row, Value};
+use crate::error::{StorageError, StorageKind};
+use crate::{Error, Result};
+
+/// Statements each connection keeps prepared (every module's queries fit).
+const STATEMENTS_KEPT: usize = 512;
+
+pub(super) struct Pool {
+    path: String,
+    idle: Mutex<Vec<Connection>>,
+    permits: Arc<Semaphore>,
+}
+
+impl Pool {
+    pub(super) fn new(path: &str, size: usize) -> Result<Arc<Pool>> {
+        let pool = Arc::new(Pool {
+            path: path.to_string(),
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(size)),
+        });
+        // Open one now so a bad path fails at start, not at the first request.
+        let first = pool.open()?;
+        pool.idle.lock().unwrap_or_else(|e| e.into_inner()).push(first);
+        Ok(pool)
+    }
+
+    /// Every connection's settings: WAL for concurrent readers and FULL so an acknowledged
+    /// commit survives a crash.
+    fn open(&self) -> Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL")?;
+        conn.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
+        Ok(conn)
+    }
+
+    pub(super) async fn acquire(self: &Arc<Self>) -> Result<Lease> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::internal("the database is closed"))?;
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => self.open()?,
+        };
+        Ok(Lease {
+            conn: Some(conn),
+            pool: self.clone(),
+            in_tx: false,
+            _permit: permit,
+        })
+    }
+
+    pub(super) fn close(&self) {
+        self.permits.close();
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+/// A connection taken from the pool; back to it when dropped, rolled back if a transaction
+/// was left open.
+pub(super) struct Lease {
+    conn: Option<Connection>,
+    pool: Arc<Pool>,
+    in_tx: bool,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Lease {
+    fn conn(&self) -> &Connection {
+        self.conn.as_ref().expect("a lease holds its connection until dropped")
+    }
+
+    pub(super) fn run(
+        &mut self,
+        sql: &str,
+        params: &[Param],
+        sink: &mut dyn FnMut(Row) -> Result<bool>,
+    ) -> Result<u64> {
+        run(self.conn(), sql, params, sink)
+    }
+
+    pub(super) fn begin(&mut self, sql: &str) -> Result<()> {
+        self.conn().execute_batch(sql)?;
+        self.in_tx = true;
+        Ok(())
+    }
+
+    /// COMMIT waits for the disk (synchronous=FULL): off the async workers when they are many.
+    pub(super) fn finish(&mut self, sql: &str) -> Result<()> {
+        let conn = self.conn();
+        let done = blocking(|| conn.execute_batch(sql));
+        // On failure SQLite may have kept the transaction open; the drop rolls it back.
+        if done.is_ok() || conn.is_autocommit() {
+            self.in_tx = false;
+        }
+        Ok(done?)
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if self.in_tx && !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            if !self.pool.permits.is_closed() {
+                self.pool
+                    .idle
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(conn);
+            }
+        }
+    }
+}
+
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
+impl ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self {
+            Param::Int(Some(i)) => ValueRef::Integer(*i),
+            Param::Real(Some(f)) => ValueRef::Real(*f),
+            Param::Text(Some(s)) => ValueRef::Text(s.as_bytes()),
+            Param::Blob(Some(b)) => ValueRef::Blob(b),
+            _ => ValueRef::Null,
+        }))
+    }
+}
+
+/// Runs one statement with `params` for `$1…$n` (by number, wherever they appear), handing
+/// each row to `sink` until it says stop; answers the rows changed.
+fn run(
+    conn: &Connection,
+    sql: &str,
+    params: &[Param],
+    sink: &mut dyn FnMut(Row) -> Result<bool>,
+) -> Result<u64> {
+    let mut stmt = conn.prepare_cached(sql).map_err(|e| with_sql(e, sql))?;
+    let mut highest = 0;
+    for i in 1..=stmt.parameter_count() {
+        // SQLite numbers `$N` parameters by first appearance: bind by the N in the name.
+        let n = stmt
+            .parameter_name(i)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|d| d.parse::<usize>().ok())
+            .unwrap_or(i);
+        highest = highest.max(n);
+        let p = params.get(n - 1).ok_or_else(|| {
+            Error::internal(format!("parameter ${n} is not bound ({} given): {sql}", params.len()))
+        })?;
+        stmt.raw_bind_parameter(i, p)?;
+    }
+    if params.len() > highest {
+        // More values than placeholders is a mistake in the caller's SQL.
+        return Err(Error::internal(format!(
+            "{} values bound to a statement with {highest} parameters: {sql}",
+            params.len()
+        )));
+    }
+    let width = stmt.column_count();
+    let columns: Arc<[Box<str>]> = stmt
+        .column_names()
+        .into_iter()
+        .map(Box::from)
+        .collect();
+    let mut rows = stmt.raw_query();
+    while let Some(r) = rows.next().map_err(|e| with_sql(e, sql))? {
+        let mut values = Vec::with_capacity(width);
+        for i in 0..width {
+            values.push(match r.get_ref(i)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(i) => Value::Int(i),
+                ValueRef::Real(f) => Value::Real(f),
+                ValueRef::Text(t) => Value::Text(
+                    std::str::from_utf8(t)
+                        .map_err(|e| Error::internal(format!("text column is not UTF-8: {e}")))?
+                        .to_string(),
+                ),
+                ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+            });
+        }
+        if !sink(Row {
+            columns: columns.clone(),
+            values,
+        })? {
+            break;
+        }
+    }
+    drop(rows);
+    Ok(conn.changes())
+}
+
+fn with_sql(e: rusqlite::Error, sql: &str) -> Error {
+    let mut err = StorageError::from(e);
+    if err.kind == StorageKind::Other {
+        err.message = format!("{}\n{sql}", err.message);
+    }
+    Error::Storage(err)
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        let kind = match &e {
+            rusqlite::Error::SqliteFailure(f, _) => match f.extended_code {
+                // SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY
+                2067 | 1555 => StorageKind::Unique,
+                _ if f.code == rusqlite::ErrorCode::DatabaseBusy
+                    || f.code == rusqlite::ErrorCode::DatabaseLocked =>
+                {
+                    StorageKind::Busy
+                }
+                _ => StorageKind::Other,
+            },
+            _ => StorageKind::Other,
+        };
+        StorageError {
+            kind,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Storage(e.into())
+    }
+}
