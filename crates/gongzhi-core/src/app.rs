@@ -191,9 +191,9 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 /// What a page's form may carry: a few photos and the fields around them.
 pub const PAGE_BODY_LIMIT: usize = crate::attachments::MAX_BYTES * 3 + 64 * 1024;
 
-/// Runs each request in its own task, so a client that goes away cannot cancel a write half-way:
-/// a cancelled transaction can leave a pooled SQLite connection inside it (an upstream sqlx
-/// cancel-safety gap), failing later writes. The request finishes, commits or rolls back.
+/// Runs each request in its own task, so a client that goes away cannot cancel a write half-way
+/// (a batch of other callers' intakes may ride in the same transaction): the request finishes,
+/// commits or rolls back.
 async fn run_to_completion(req: Request, next: Next) -> Response {
     match tokio::spawn(next.run(req)).await {
         Ok(resp) => resp,

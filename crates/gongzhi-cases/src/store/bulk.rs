@@ -110,10 +110,7 @@ pub async fn insert_seeded(conn: &mut Conn, cases: &[SeededCase]) -> Result<()> 
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
                 let ph: Vec<String> = (1..=SEEDED_BOUND)
-                    .map(|k| match k {
-                        6 | 7 => format!("CAST(${} AS DOUBLE PRECISION)", i * SEEDED_BOUND + k),
-                        _ => format!("${}", i * SEEDED_BOUND + k),
-                    })
+                    .map(|k| format!("${}", i * SEEDED_BOUND + k))
                     .collect();
                 format!("({}, 1, 0)", ph.join(", "))
             })
@@ -130,8 +127,8 @@ pub async fn insert_seeded(conn: &mut Conn, cases: &[SeededCase]) -> Result<()> 
                 .bind(word(c.kind))
                 .bind(&c.category)
                 .bind(&c.description)
-                .bind(c.lat.map(|v| v.to_string()))
-                .bind(c.lng.map(|v| v.to_string()))
+                .bind(c.lat)
+                .bind(c.lng)
                 .bind(&c.address)
                 .bind(word(c.channel))
                 .bind(&c.reporter_name)

@@ -69,16 +69,16 @@ pub async fn duplicates(
     // in the index before any row is read. Numbers sort by time.
     let rows = query(
         "SELECT id, number, lat, lng, status FROM cases WHERE category_code = $1 AND id <> $2 AND created_at >= $3 \
-         AND lat BETWEEN CAST($4 AS DOUBLE PRECISION) AND CAST($5 AS DOUBLE PRECISION) \
-         AND lng BETWEEN CAST($6 AS DOUBLE PRECISION) AND CAST($7 AS DOUBLE PRECISION)",
+         AND lat BETWEEN $4 AND $5 \
+         AND lng BETWEEN $6 AND $7",
     )
     .bind(category)
     .bind(id)
     .bind(now - DUPLICATE_WINDOW_MS)
-    .bind((lat - d_lat).to_string())
-    .bind((lat + d_lat).to_string())
-    .bind((lng - d_lng).to_string())
-    .bind((lng + d_lng).to_string())
+    .bind(lat - d_lat)
+    .bind(lat + d_lat)
+    .bind(lng - d_lng)
+    .bind(lng + d_lng)
     .fetch_all(db.pool())
     .await?;
     let mut out = Vec::new();

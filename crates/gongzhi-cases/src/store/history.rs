@@ -59,7 +59,7 @@ pub async fn insert_case(
              grid_code, community_code, street_code, district_code, unit_code, lead_unit, status, version, created_at, updated_at, \
              dispatched_at, signed_at, contacted_at, reported_back_at, verified_at, closed_at, callback_at, callback_contacted, callback_resolved, \
              callback_satisfaction, respond_deadline, handle_deadline, close_deadline, rework_count, supervised) \
-             VALUES ($1, $2, $3, $4, $5, CAST($6 AS DOUBLE PRECISION), CAST($7 AS DOUBLE PRECISION), NULL, $8, NULL, NULL, 1, $9, $10, $11, $12, $13, $14, $15, 1, $16, $17, \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, NULL, NULL, 1, $9, $10, $11, $12, $13, $14, $15, 1, $16, $17, \
              $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, 0)",
         )
         .bind(id)
@@ -67,8 +67,8 @@ pub async fn insert_case(
         .bind(serde_json::to_value(c.kind).ok().and_then(|v| v.as_str().map(String::from)))
         .bind(&c.category)
         .bind(&c.description)
-        .bind(c.lat.to_string())
-        .bind(c.lng.to_string())
+        .bind(c.lat)
+        .bind(c.lng)
         .bind(serde_json::to_value(c.channel).ok().and_then(|v| v.as_str().map(String::from)))
         .bind(&l.grid.code)
         .bind(&l.community.code)

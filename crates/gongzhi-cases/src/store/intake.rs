@@ -144,11 +144,7 @@ async fn insert_cases(tx: &mut WriteTx, items: &[Prepared], numbers: &[String]) 
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
                 let b = i * COLS;
-                let ph: Vec<String> = (1..=COLS)
-                    .map(|k| match k {
-                        6 | 7 => format!("CAST(${} AS DOUBLE PRECISION)", b + k),
-                        _ => format!("${}", b + k),
-                    })
+                let ph: Vec<String> = (1..=COLS).map(|k| format!("${}", b + k))
                     .collect();
                 format!("({}, 'reported', 1, 0, 0)", ph.join(", "))
             })
@@ -168,8 +164,8 @@ async fn insert_cases(tx: &mut WriteTx, items: &[Prepared], numbers: &[String]) 
                 .bind(&p.kind)
                 .bind(&p.category.code)
                 .bind(&p.description)
-                .bind(text_f64(p.lat))
-                .bind(text_f64(p.lng))
+                .bind(p.lat)
+                .bind(p.lng)
                 .bind(&p.address)
                 .bind(&p.channel)
                 .bind(&p.reporter_name)
@@ -212,9 +208,6 @@ async fn insert_first_events(tx: &mut WriteTx, items: &[Prepared]) -> Result<()>
     timeline::record_many(tx, &crate::jobs::TIMELINE, &steps).await
 }
 
-fn text_f64(v: Option<f64>) -> Option<String> {
-    v.map(|f| f.to_string())
-}
 
 /// One transaction for a batch: numbers, cases, first timeline events, audit entries.
 pub async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {

@@ -1,5 +1,5 @@
 //! Cases' storage: the only place with SQL in this module, one file per part, both backends
-//! (portable SQL through sqlx's Any driver), and the migrations that own the tables. Reads take
+//! (portable SQL through `gongzhi_core::db`), and the migrations that own the tables. Reads take
 //! the pool; writes take the caller's transaction, so a command's rows, its timeline step and
 //! its audit entry commit together.
 

@@ -457,12 +457,7 @@ async fn apply(db: &Db, actor: &Actor, parsed: ParsedAreas, action: &str) -> Res
             .geometry
             .as_ref()
             .map(|g| geometry::to_geojson(g).to_string());
-        // Floats go as text: sqlx 0.8's Any driver sends a NULL f64 as float4 to PostgreSQL, which
-        // then poisons the cached statement for non-NULL values.
-        let area_m2 = r
-            .geometry
-            .as_ref()
-            .map(|g| geometry::area_m2(g).to_string());
+        let area_m2 = r.geometry.as_ref().map(|g| geometry::area_m2(g));
         summary.push(json!([
             r.code,
             r.name,
@@ -477,7 +472,7 @@ async fn apply(db: &Db, actor: &Actor, parsed: ParsedAreas, action: &str) -> Res
             level: r.level,
             parent_code: parent_code_of(&r.code),
             geometry: geometry.as_deref(),
-            area_m2: area_m2.as_deref(),
+            area_m2,
             households: r.households,
             population: r.population,
             grid_type: r.grid_type.as_deref(),

@@ -41,9 +41,7 @@ pub(super) struct AreaWrite<'a> {
     pub parent_code: Option<&'a str>,
     /// GeoJSON text.
     pub geometry: Option<&'a str>,
-    /// As text: sqlx 0.8's Any driver sends a NULL f64 as float4 to PostgreSQL, which then
-    /// poisons the cached statement for non-NULL values.
-    pub area_m2: Option<&'a str>,
+    pub area_m2: Option<f64>,
     pub households: Option<i64>,
     pub population: Option<i64>,
     pub grid_type: Option<&'a str>,
@@ -52,7 +50,7 @@ pub(super) struct AreaWrite<'a> {
 pub(super) async fn update_area(tx: &mut WriteTx, a: &AreaWrite<'_>, now: i64) -> Result<()> {
     query(
         "UPDATE areas SET name = COALESCE($1, name), geometry = COALESCE($2, geometry), \
-         area_m2 = COALESCE(CAST($3 AS DOUBLE PRECISION), area_m2), households = COALESCE($4, households), \
+         area_m2 = COALESCE($3, area_m2), households = COALESCE($4, households), \
          population = COALESCE($5, population), grid_type = COALESCE($6, grid_type), updated_at = $7 \
          WHERE code = $8",
     )
@@ -72,7 +70,7 @@ pub(super) async fn update_area(tx: &mut WriteTx, a: &AreaWrite<'_>, now: i64) -
 pub(super) async fn insert_area(tx: &mut WriteTx, a: &AreaWrite<'_>, now: i64) -> Result<()> {
     query(
         "INSERT INTO areas (code, name, level, parent_code, geometry, households, population, area_m2, grid_type, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS DOUBLE PRECISION), $9, $10)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(a.code)
     .bind(a.name.unwrap_or_default())

@@ -1,5 +1,5 @@
 //! Deliberation's storage: the only place with SQL in this module, one file per part, both
-//! backends (portable SQL through sqlx's Any driver), and the migrations that own the tables.
+//! backends (portable SQL through `gongzhi_core::db`), and the migrations that own the tables.
 //! Reads take the pool; writes take the caller's transaction, so a command's rows and its
 //! audit entry commit together.
 
