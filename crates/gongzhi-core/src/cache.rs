@@ -24,6 +24,10 @@ pub struct Policy {
     /// Recomputed once this old even if no counter moved: for values that follow the clock
     /// (overdue counts) or data that moves no counter (role assignments have no API yet).
     pub max_age: Option<Duration>,
+    /// Whether a write committed by this process is seen at once (the counters are read again
+    /// on the next use); when not, this process's writes wait for `trust` like any other's
+    /// (figures costly to compute while cases change all the time).
+    pub own_writes_at_once: bool,
     /// At most this many values kept (then the cache starts over).
     pub keys: usize,
 }
@@ -56,12 +60,12 @@ pub struct Seen {
 
 /// Whether the last reading of the counters may still stand for their current sum.
 pub fn reading_stands(policy: &Policy, since_read: Duration, moved_here: bool) -> bool {
-    !moved_here && since_read <= policy.trust
+    !(moved_here && policy.own_writes_at_once) && since_read <= policy.trust
 }
 
 /// Whether a kept value may be used: never past `max_age`, never on a reading of the counters
-/// older than `trust` or made before this process moved one, never when they moved since the
-/// value was computed.
+/// older than `trust` (or made before this process moved one, if its own writes are seen at
+/// once), never when they moved since the value was computed.
 pub fn freshness(policy: &Policy, seen: &Seen) -> Freshness {
     if policy.max_age.is_some_and(|max| seen.age >= max) {
         Freshness::Recompute
@@ -251,20 +255,24 @@ mod tests {
             read in 0i64..5,
             since_read in 0u64..20_000,
             moved_here: bool,
+            at_once: bool,
         ) {
-            let policy = Policy { versions: &["x"], trust: ms(trust), max_age: max_age.map(ms), keys: 1 };
+            let policy = Policy {
+                versions: &["x"], trust: ms(trust), max_age: max_age.map(ms), own_writes_at_once: at_once, keys: 1,
+            };
             let seen = Seen { age: ms(age), computed_at, read, since_read: ms(since_read), moved_here };
             let decision = freshness(&policy, &seen);
             if decision == Freshness::Use {
                 // Computed at the counters read, no longer ago than trusted, none moved here since,
                 // younger than max_age.
                 prop_assert_eq!(computed_at, read);
-                prop_assert!(since_read <= trust && !moved_here);
+                prop_assert!(since_read <= trust && !(moved_here && at_once));
                 prop_assert!(max_age.is_none_or(|m| age < m));
             }
             // Nothing is recomputed needlessly: a value at the counters just read, younger than
             // max_age, is used.
-            if computed_at == read && since_read <= trust && !moved_here && max_age.is_none_or(|m| age < m) {
+            let stands = since_read <= trust && !(moved_here && at_once);
+            if computed_at == read && stands && max_age.is_none_or(|m| age < m) {
                 prop_assert_eq!(decision, Freshness::Use);
             }
             // A value past max_age is never read for: it is recomputed.
@@ -280,10 +288,13 @@ mod tests {
             age in 0u64..200_000,
             computed_at in 0i64..5,
             now in 0i64..5,
+            at_once: bool,
         ) {
             // Just read (no time since, nothing moved): use or recompute, never read again,
             // and use exactly when the counters are where the value was computed.
-            let policy = Policy { versions: &["x"], trust: ms(trust), max_age: max_age.map(ms), keys: 1 };
+            let policy = Policy {
+                versions: &["x"], trust: ms(trust), max_age: max_age.map(ms), own_writes_at_once: at_once, keys: 1,
+            };
             let seen = Seen { age: ms(age), computed_at, read: now, since_read: Duration::ZERO, moved_here: false };
             let decision = freshness(&policy, &seen);
             prop_assert_ne!(decision, Freshness::ReadVersions);

@@ -241,21 +241,9 @@ impl Db {
         )
     }
 
-    /// A counter that moves whenever `key`'s data changes (used to rebuild in-memory indexes
-    /// in every process that serves the same database).
-    pub async fn version(&self, key: &str) -> Result<i64> {
-        let row = sqlx::query("SELECT value FROM meta_versions WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(match row {
-            Some(r) => r.try_get::<i64, _>(0)?,
-            None => 0,
-        })
-    }
-
-    /// The sum of the version counters `keys`: it moves whenever one of them does, since
-    /// counters only grow. No query for no keys.
+    /// The sum of the version counters `keys` (each moves whenever its data changes, in every
+    /// process serving the database): it moves whenever one of them does, since counters only
+    /// grow. No query for no keys.
     pub async fn versions_sum(&self, keys: &[&str]) -> Result<i64> {
         if keys.is_empty() {
             return Ok(0);
@@ -312,7 +300,7 @@ impl WriteTx {
         &mut self.tx
     }
 
-    /// Moves `key`'s version counter (see [`Db::version`]): every write to data a cache
+    /// Moves `key`'s version counter (see [`Db::versions_sum`]): every write to data a cache
     /// depends on does this in its own transaction (see `cache`).
     pub async fn bump_version(&mut self, key: &str) -> Result<i64> {
         let v = self.bump_counter(key, 1).await?;

@@ -25,6 +25,7 @@ const LOCATE: Policy = Policy {
     versions: &["areas"],
     trust: Duration::ZERO,
     max_age: None,
+    own_writes_at_once: true,
     keys: 1,
 };
 

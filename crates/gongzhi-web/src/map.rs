@@ -32,6 +32,7 @@ const GRID_SHAPES: Policy = Policy {
     versions: &["areas"],
     trust: std::time::Duration::ZERO,
     max_age: None,
+    own_writes_at_once: true,
     keys: 1,
 };
 

@@ -171,13 +171,14 @@ fn ranking(lang: Lang, rows: &[StatsRow]) -> Markup {
 
 /// Figures kept per key (period, level, the user's scope): with a million cases a month's
 /// ranking or the open cases per grid take a noticeable fraction of a second to compute. Every
-/// write to cases moves their version, read at most every 5 s: while cases change the figures
-/// are recomputed at most that often, and follow another server's changes within that. At
-/// least every minute anyway, since overdue counts follow the clock.
+/// write to cases moves their version, read at most every 5 s, this server's writes included:
+/// while cases change the figures are recomputed at most that often, and follow any server's
+/// changes within that. At least every minute anyway, since overdue counts follow the clock.
 const FIGURES: Policy = Policy {
     versions: &[crate::store::CASES_VERSION, "areas", "units"],
     trust: std::time::Duration::from_secs(5),
     max_age: Some(std::time::Duration::from_secs(60)),
+    own_writes_at_once: false,
     keys: 256,
 };
 

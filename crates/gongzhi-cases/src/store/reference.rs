@@ -32,6 +32,7 @@ const REFERENCE: Policy = Policy {
     versions: &["catalog", "routing", "calendar", "units"],
     trust: std::time::Duration::from_millis(500),
     max_age: None,
+    own_writes_at_once: true,
     keys: 1,
 };
 

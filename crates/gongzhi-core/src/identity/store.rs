@@ -574,6 +574,7 @@ const TOKENS: cache::Policy = cache::Policy {
     versions: &["tokens"],
     trust: std::time::Duration::from_secs(2),
     max_age: Some(std::time::Duration::from_secs(2)),
+    own_writes_at_once: true,
     keys: 10_000,
 };
 

@@ -1,8 +1,8 @@
 //! Two real `gongzhi serve` processes on one PostgreSQL database behave as one: a revoke, a
-//! role change, a category, a routing rule, a calendar and an area change made through one are
-//! honoured by the other; a due SMS is sent once; sign-in throttling and the locate limit hold
-//! across both. PostgreSQL only (SQLite is one process per data dir); skipped when
-//! `GONGZHI_TEST_POSTGRES` is unset.
+//! role change, a category, a routing rule, a calendar, a new case (on the dashboard) and an
+//! area change made through one are honoured by the other; a due SMS is sent once; sign-in
+//! throttling and the locate limit hold across both. PostgreSQL only (SQLite is one process
+//! per data dir); skipped when `GONGZHI_TEST_POSTGRES` is unset.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -115,6 +115,19 @@ async fn gateway() -> (Arc<Mutex<Vec<Value>>>, String) {
 /// The desk's requests go to `server` from here on.
 fn through(d: &mut Desk, server: &Server) {
     d.app.url = server.url.clone();
+}
+
+/// Open cases over every grid of the dashboard's map, as a signed-in browser sees them.
+async fn open_cases(b: &mut super::web::Browser) -> i64 {
+    let (s, _, grids) = b.get("/dashboard/grids.json").await;
+    assert_eq!(s, 200, "{grids}");
+    let grids: Value = serde_json::from_str(&grids).unwrap();
+    grids["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["open"].as_i64().unwrap_or(0))
+        .sum()
 }
 
 async fn status(d: &Desk, path: &str, token: &str) -> u16 {
@@ -276,6 +289,27 @@ async fn two_servers_on_one_postgres_behave_as_one() {
         })
         .await,
         "B's deadlines follow the calendar A imported"
+    );
+
+    // The dashboard's figures on B follow a case created through A.
+    let mut leader = super::web::Browser::new(&b.url);
+    leader.login("disp", "disp-password").await;
+    let before = open_cases(&mut leader).await;
+    assert!(before > 0, "the cases so far are open on B's map");
+    through(&mut d, &a);
+    let (s, c) = d.create(&d.operator, &new_case("C0101", IN_STREET_2)).await;
+    assert_eq!(s, 201, "{c}");
+    let mut counted = false;
+    for _ in 0..300 {
+        if open_cases(&mut leader).await > before {
+            counted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        counted,
+        "B's dashboard counts the case A took in"
     );
 
     // An area added through A is known to B.
