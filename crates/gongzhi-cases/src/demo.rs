@@ -82,7 +82,6 @@ pub async fn seed(demo: &Demo<'_>) -> Result<Vec<String>> {
     let holidays = gongzhi_core::calendar::parse_calendar_csv(CALENDAR_2026)
         .map_err(|e| gongzhi_core::Error::internal(format!("demo calendar: {e:?}")))?;
     gongzhi_core::calendar::import(demo.db, &actor, "default", &holidays).await?;
-    crate::store::reference::forget_reference(demo.db).await;
     let index = areas::build_locate_index(demo.db).await?;
     let now = DateTime::from_timestamp_millis(demo.now_ms)
         .ok_or_else(|| gongzhi_core::Error::internal("the demo's moment is out of range"))?

@@ -3,7 +3,6 @@
 //! own error format. One file, since each of these is handed the state back.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,12 +11,23 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::areas::locate::LocateIndex;
+use crate::cache::{cached, Policy};
 use crate::config::Config;
 use crate::db::Db;
 use crate::identity::{Action, Actor};
 use crate::privacy::Sealer;
 use crate::ratelimit::Limiter;
 use crate::Result;
+
+/// The locate index follows the `areas` version, read on every refresh: the watcher's every
+/// `areas_poll_secs`, and right after an area change through this server.
+const LOCATE: Policy = Policy {
+    versions: &["areas"],
+    trust: Duration::ZERO,
+    max_age: None,
+    own_writes_at_once: true,
+    keys: 1,
+};
 
 /// Everything a request handler may need; cheap to clone.
 #[derive(Clone)]
@@ -26,7 +36,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub sealer: Sealer,
     pub locate: Arc<ArcSwap<LocateIndex>>,
-    locate_version: Arc<AtomicI64>,
     pub locate_limiter: Arc<Limiter>,
     /// What scheduled work (reminders, escalations) compares its due times with.
     pub clock: Arc<dyn crate::time::Clock>,
@@ -65,7 +74,6 @@ impl AppState {
             config: Arc::new(config),
             sealer,
             locate: Arc::new(ArcSwap::from_pointee(LocateIndex::default())),
-            locate_version: Arc::new(AtomicI64::new(-1)),
             registered: Arc::default(),
         };
         state.refresh_locate().await?;
@@ -73,22 +81,24 @@ impl AppState {
     }
 
     /// Rebuilds the locate index when the stored areas changed since the last build (by this
-    /// process or another one sharing the database).
+    /// process or another one sharing the database); requests read the last one built.
     pub async fn refresh_locate(&self) -> Result<bool> {
-        let version = self.db.version("areas").await?;
-        if version == self.locate_version.load(Ordering::Acquire) {
+        let index = cached(&self.db, "locate", &LOCATE, async {
+            let started = Instant::now();
+            let index = crate::areas::build_locate_index(&self.db).await?;
+            metrics::gauge!("gongzhi_locate_grids").set(index.len() as f64);
+            tracing::info!(
+                grids = index.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "locate index built"
+            );
+            Ok(Arc::new(index))
+        })
+        .await?;
+        if Arc::ptr_eq(&self.locate.load(), &index) {
             return Ok(false);
         }
-        let started = Instant::now();
-        let index = crate::areas::build_locate_index(&self.db).await?;
-        metrics::gauge!("gongzhi_locate_grids").set(index.len() as f64);
-        tracing::info!(
-            grids = index.len(),
-            ms = started.elapsed().as_millis() as u64,
-            "locate index built"
-        );
-        self.locate.store(Arc::new(index));
-        self.locate_version.store(version, Ordering::Release);
+        self.locate.store(index);
         Ok(true)
     }
 

@@ -5,6 +5,7 @@ use maud::{html, Markup};
 use serde_json::{json, Value};
 
 use gongzhi_core::areas::Level;
+use gongzhi_core::cache::{cached, Policy};
 use gongzhi_core::db::Db;
 use gongzhi_core::state::AppState;
 
@@ -25,10 +26,18 @@ pub fn chart_scripts() -> Markup {
     html! { script src="/static/echarts.min.js" {} }
 }
 
-/// Every grid's shape, code and name as a GeoJSON feature collection; it changes only with an
-/// import, so it is kept per areas version.
+/// Grid shapes change only with an area import: kept while the `areas` version stays (read on
+/// every use).
+const GRID_SHAPES: Policy = Policy {
+    versions: &["areas"],
+    trust: std::time::Duration::ZERO,
+    max_age: None,
+    own_writes_at_once: true,
+    keys: 1,
+};
+
+/// Every grid's shape, code and name as a GeoJSON feature collection.
 pub async fn grid_shapes(db: &Db) -> gongzhi_core::Result<Value> {
-    let version = db.version("areas").await?;
     let shapes = gongzhi_core::areas::export_geojson(db, Some(Level::Grid));
-    gongzhi_core::cache::cached(db, "grid_shapes", version, shapes).await
+    cached(db, "grid_shapes", &GRID_SHAPES, shapes).await
 }

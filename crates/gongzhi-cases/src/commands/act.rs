@@ -100,8 +100,8 @@ pub async fn act(
         note,
     )
     .await?;
+    store::cases_moved(&mut tx).await?;
     tx.commit().await?;
-    store::changed(db);
     // The actor may no longer read the case (a unit that returned it): answer with it anyway.
     let view = full_view(db, sealer, &fetch_row(db, &case_id).await?, false).await?;
     Ok(match seen_as {

@@ -32,6 +32,7 @@ pub async fn add_rule(
         }
     }
     let id = catalog::insert_rule(&mut tx, category, area, unit).await?;
+    tx.bump_version("routing").await?;
     audit::append(
         &mut tx,
         actor,
@@ -42,6 +43,5 @@ pub async fn add_rule(
     )
     .await?;
     tx.commit().await?;
-    crate::store::reference::forget_reference(db).await;
     Ok(id)
 }

@@ -76,6 +76,7 @@ pub async fn import_history(
         }
     }
     counters.apply(&mut tx).await?;
+    crate::store::cases_moved(&mut tx).await?;
     let digest: Vec<&str> = cases.iter().map(|c| c.number.as_str()).collect();
     audit::append(
         &mut tx,

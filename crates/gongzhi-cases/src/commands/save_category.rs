@@ -41,7 +41,6 @@ pub async fn save_category(db: &Db, actor: &Actor, c: &Category) -> Result<bool>
     )
     .await?;
     tx.commit().await?;
-    crate::store::reference::forget_reference(db).await;
     Ok(!exists)
 }
 
@@ -55,6 +54,7 @@ pub async fn seed_if_empty(db: &Db) -> Result<()> {
     for c in &cats {
         catalog::write(&mut tx, c, true).await?;
     }
+    tx.bump_version("catalog").await?;
     audit::append(
         &mut tx,
         &Actor::system("seed"),

@@ -46,8 +46,15 @@ pub const JOB_KINDS: &[JobKind] = &[
 pub const SUBJECTS: &[SubjectKind] = &[SubjectKind {
     prefix: "case",
     label: "案件编号",
-    reference: |db, id| Box::pin(store::number_of(db, id)),
-    find: |db, named| Box::pin(store::named(db, named)),
+    reference: |db, id| {
+        Box::pin(async move {
+            let case = store::case_named(db, id).await?;
+            Ok(case.filter(|(found, _)| found == id).map(|(_, number)| number))
+        })
+    },
+    find: |db, named| {
+        Box::pin(async move { Ok(store::case_named(db, named).await?.map(|(id, _)| id)) })
+    },
 }];
 
 /// A case's history (`case_events`).
@@ -241,6 +248,7 @@ async fn case_job(state: &AppState, job: &Job) -> Result<bool> {
         }
         let who = "system:scheduler";
         timeline::record(&mut tx, &TIMELINE, case_id, now, who, step, None, &data).await?;
+        crate::store::cases_moved(&mut tx).await?;
     }
     audit::append(
         &mut tx,

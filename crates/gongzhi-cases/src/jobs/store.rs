@@ -69,23 +69,12 @@ pub(super) async fn reporter_of(
         .transpose()
 }
 
-/// The id of the case named by its id or its number.
-pub(super) async fn named(db: &Db, named: &str) -> Result<Option<String>> {
-    Ok(
-        query("SELECT id FROM cases WHERE id = $1 OR number = $1")
-            .bind(named)
-            .fetch_optional(db.pool())
-            .await?
-            .map(|r| r.try_get::<String, _>(0))
-            .transpose()?,
-    )
-}
-
-pub(super) async fn number_of(db: &Db, case_id: &str) -> Result<Option<String>> {
-    Ok(query("SELECT number FROM cases WHERE id = $1")
-        .bind(case_id)
+/// The case named by its id or its number, as (id, number).
+pub(super) async fn case_named(db: &Db, named: &str) -> Result<Option<(String, String)>> {
+    let row = query("SELECT id, number FROM cases WHERE id = $1 OR number = $1")
+        .bind(named)
         .fetch_optional(db.pool())
-        .await?
-        .map(|r| r.try_get::<String, _>(0))
-        .transpose()?)
+        .await?;
+    row.map(|r| Ok((r.try_get("id")?, r.try_get("number")?)))
+        .transpose()
 }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use gongzhi_core::areas::Level;
+use gongzhi_core::cache::{cached, Policy};
 use gongzhi_core::state::AppState;
 use gongzhi_core::time::now_ms;
 use gongzhi_core::Error;
@@ -75,7 +76,7 @@ async fn dashboard(
         s.actor.user_id, s.actor.assignments
     );
     // Refused (403) to those whose roles do not read the figures, with the reason.
-    let (figures, computed_at) = match cached(&state, &key, async {
+    let (figures, computed_at) = match cached_figures(&state, &key, async {
         overview::dashboard(&state.db, &s.actor, &period, level, now_ms()).await
     })
     .await
@@ -168,54 +169,30 @@ fn ranking(lang: Lang, rows: &[StatsRow]) -> Markup {
     }
 }
 
-/// Figures computed at most every few seconds per key (period, level, the user's scope): with a
-/// million cases a month's ranking or the open cases per grid take a noticeable fraction of a
-/// second to compute. Recomputed when this process changed cases and the figures are older than
-/// `FRESH`, or when they are older than `STALE` (changes made by other server processes).
-struct Cached<T>(
-    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, i64, u64, T)>>,
-);
+/// Figures kept per key (period, level, the user's scope): with a million cases a month's
+/// ranking or the open cases per grid take a noticeable fraction of a second to compute. Every
+/// write to cases moves their version, read at most every 5 s, this server's writes included:
+/// while cases change the figures are recomputed at most that often, and follow any server's
+/// changes within that. At least every minute anyway, since overdue counts follow the clock.
+const FIGURES: Policy = Policy {
+    versions: &[crate::store::CASES_VERSION, "areas", "units"],
+    trust: std::time::Duration::from_secs(5),
+    max_age: Some(std::time::Duration::from_secs(60)),
+    own_writes_at_once: false,
+    keys: 256,
+};
 
-impl<T> Default for Cached<T> {
-    fn default() -> Self {
-        Cached(Default::default())
-    }
-}
-
-const FRESH: std::time::Duration = std::time::Duration::from_secs(5);
-const STALE: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// The cached value for `key`, or `compute`d now; with the time it was computed (Unix ms).
-async fn cached<T, F>(state: &AppState, key: &str, compute: F) -> gongzhi_core::Result<(T, i64)>
+/// The figures kept for `key`, or `compute`d now; with the time they were computed (Unix ms).
+async fn cached_figures<T, F>(state: &AppState, key: &str, compute: F) -> gongzhi_core::Result<(T, i64)>
 where
     T: Clone + Send + Sync + 'static,
     F: std::future::Future<Output = gongzhi_core::Result<T>>,
 {
-    let cache = state.db.extension(Cached::<T>::default);
-    let generation = crate::store::generation(&state.db);
-    let hit = cache
-        .0
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(key)
-        .cloned();
-    if let Some((at, at_ms, g, v)) = hit {
-        let age = at.elapsed();
-        if age < STALE && (g == generation || age < FRESH) {
-            return Ok((v, at_ms));
-        }
-    }
-    let v = compute.await?;
-    let at_ms = now_ms();
-    let mut map = cache.0.lock().unwrap_or_else(|e| e.into_inner());
-    if map.len() > 256 {
-        map.clear();
-    }
-    map.insert(
-        key.to_string(),
-        (std::time::Instant::now(), at_ms, generation, v.clone()),
-    );
-    Ok((v, at_ms))
+    cached(&state.db, key, &FIGURES, async {
+        let v = compute.await?;
+        Ok((v, now_ms()))
+    })
+    .await
 }
 
 /// The grids as GeoJSON for the maps (the report form's too): the shapes and names are
@@ -223,7 +200,7 @@ where
 /// (zero for those who may read none), from the cases module's own scoped figures.
 async fn grids(State(state): State<AppState>, s: Session) -> Response {
     let key = format!("grids|{:?}|{:?}", s.actor.user_id, s.actor.assignments);
-    let counts = match cached(
+    let counts = match cached_figures(
         &state,
         &key,
         overview::open_by_grid(&state.db, &s.actor, now_ms()),

@@ -207,8 +207,8 @@ fn change(what: &'static str) -> MethodRouter<AppState> {
     })
 }
 
-/// Makes the change, then drops intake's cached reference data so the next case uses it; how
-/// many days a calendar import wrote.
+/// Makes the change (each moves the version intake's reference data follows); how many days a
+/// calendar import wrote.
 async fn apply(
     state: &AppState,
     s: &Session,
@@ -259,7 +259,6 @@ async fn apply(
         }
         _ => return Err(Error::not_found("admin form")),
     };
-    crate::store::reference::forget_reference(db).await;
     Ok(written)
 }
 

@@ -221,6 +221,7 @@ pub async fn copy_cases(db: &Db, target: i64, spread: bool) -> Result<i64> {
             .await?
             .apply(&mut tx)
             .await?;
+        super::cases_moved(&mut tx).await?;
         audit::append(
             &mut tx,
             &Actor::system("bench"),

@@ -85,7 +85,6 @@ pub async fn submit(db: &Db, p: Prepared) -> Result<String> {
         }
         let (items, replies): (Vec<Prepared>, Vec<Reply>) = batch.into_iter().unzip();
         let written = write(db, &items).await;
-        super::changed(db);
         match written {
             Ok(numbers) => {
                 for (reply, n) in replies.into_iter().zip(numbers) {
@@ -253,6 +252,7 @@ pub async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {
         })
         .collect();
     audit::append_many(&mut tx, &entries).await?;
+    super::cases_moved(&mut tx).await?;
     let written = started.elapsed();
     tx.commit().await?;
     tracing::debug!(

@@ -18,8 +18,8 @@ pub mod reference;
 pub mod stats;
 pub mod steps;
 
-use gongzhi_core::db::Db;
-use gongzhi_core::db::{query, Query};
+use gongzhi_core::db::{query, Query, WriteTx};
+use gongzhi_core::Result;
 
 /// A column's new value, bound in order: an integer or a text (either may be NULL).
 pub enum SetValue {
@@ -41,20 +41,11 @@ pub fn bind_all<'q>(
     q
 }
 
-/// How many times this process changed cases: caches of figures compare it to know they may be
-/// stale (changes by other processes reach them through their time limit).
-#[derive(Default)]
-struct Changes(std::sync::atomic::AtomicU64);
+/// The version counter of the cases: the dashboard's cached figures follow it.
+pub const CASES_VERSION: &str = "cases";
 
-pub fn changed(db: &Db) {
-    db.extension(Changes::default)
-        .0
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-}
-
-pub fn generation(db: &Db) -> u64 {
-    db.extension(Changes::default)
-        .0
-        .load(std::sync::atomic::Ordering::Relaxed)
+/// Moves [`CASES_VERSION`] inside a write that creates or changes cases.
+pub async fn cases_moved(tx: &mut WriteTx) -> Result<()> {
+    tx.bump_version(CASES_VERSION).await.map(|_| ())
 }
 pub mod migrations;

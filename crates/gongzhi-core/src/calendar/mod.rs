@@ -275,6 +275,7 @@ pub async fn import(db: &Db, actor: &Actor, name: &str, days: &[CalendarDay]) ->
     }
     let mut tx = db.begin_write().await?;
     store::replace_days(&mut tx, name, days).await?;
+    tx.bump_version("calendar").await?;
     audit::append(
         &mut tx,
         actor,

@@ -91,7 +91,13 @@ pub struct Db {
     /// The keys the audit chain is keyed and its anchors signed with, derived from the secret
     /// key outside the database; loaded once at open (`audit::use_keys`).
     pub(crate) audit_keys: AuditKeySlot,
+    /// How many committed writes of this process moved each version counter (`cache` reads
+    /// the counters again at once after one).
+    moved_here: MovedHere,
 }
+
+/// Per version counter, how many committed writes of this process moved it.
+type MovedHere = Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>;
 
 impl Db {
     pub async fn connect(url: &str) -> Result<Db> {
@@ -106,6 +112,7 @@ impl Db {
             backend,
             extensions: Arc::default(),
             audit_keys: Arc::default(),
+            moved_here: Arc::default(),
         })
     }
 
@@ -144,6 +151,8 @@ impl Db {
             tx,
             audited: false,
             audit_keys: self.audit_keys.clone(),
+            bumped: Vec::new(),
+            moved_here: self.moved_here.clone(),
         })
     }
 
@@ -212,17 +221,33 @@ impl Db {
         )
     }
 
-    /// A counter that moves whenever `key`'s data changes (used to rebuild in-memory indexes
-    /// in every process that serves the same database).
-    pub async fn version(&self, key: &str) -> Result<i64> {
-        let row = query("SELECT value FROM meta_versions WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(match row {
-            Some(r) => r.try_get::<i64, _>(0)?,
-            None => 0,
-        })
+    /// The sum of the version counters `keys` (each moves whenever its data changes, in every
+    /// process serving the database): it moves whenever one of them does, since counters only
+    /// grow. No query for no keys.
+    pub async fn versions_sum(&self, keys: &[&str]) -> Result<i64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let marks: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT value FROM meta_versions WHERE key IN ({})",
+            marks.join(", ")
+        );
+        let mut q = query(&sql);
+        for k in keys {
+            q = q.bind(*k);
+        }
+        let mut sum = 0i64;
+        for r in q.fetch_all(&self.pool).await? {
+            sum = sum.wrapping_add(r.try_get::<i64, _>(0)?);
+        }
+        Ok(sum)
+    }
+
+    /// How many committed writes of this process moved one of the counters `keys`.
+    pub fn moved_here(&self, keys: &[&str]) -> u64 {
+        let moved = self.moved_here.lock().unwrap_or_else(|e| e.into_inner());
+        keys.iter().filter_map(|k| moved.get(*k)).sum()
     }
 }
 
@@ -244,6 +269,9 @@ pub struct WriteTx {
     tx: Tx,
     pub(crate) audited: bool,
     pub(crate) audit_keys: AuditKeySlot,
+    /// The version counters this write moved, told to this process's caches on commit.
+    bumped: Vec<String>,
+    moved_here: MovedHere,
 }
 
 impl WriteTx {
@@ -251,9 +279,14 @@ impl WriteTx {
         &mut self.tx
     }
 
-    /// Moves `key`'s version counter (see [`Db::version`]).
+    /// Moves `key`'s version counter (see [`Db::versions_sum`]): every write to data a cache
+    /// depends on does this in its own transaction (see `cache`).
     pub async fn bump_version(&mut self, key: &str) -> Result<i64> {
-        self.bump_counter(key, 1).await
+        let v = self.bump_counter(key, 1).await?;
+        if !self.bumped.iter().any(|k| k == key) {
+            self.bumped.push(key.to_string());
+        }
+        Ok(v)
     }
 
     /// Moves a counter by `by` and returns its new value; an upsert, so racing first uses of a
@@ -278,6 +311,10 @@ impl WriteTx {
             ));
         }
         self.tx.commit().await?;
+        let mut moved = self.moved_here.lock().unwrap_or_else(|e| e.into_inner());
+        for k in self.bumped {
+            *moved.entry(k).or_default() += 1;
+        }
         Ok(())
     }
 }

@@ -6,11 +6,10 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
 use super::{authorize, Action, Actor, ActorKind, Assignment, Role, Target};
-use crate::audit;
+use crate::{audit, cache};
 use crate::db::{opt_text, Db};
 use crate::privacy::{mask_email, mask_name, mask_phone, Sealer};
 use crate::{Error, Result};
@@ -538,66 +537,46 @@ fn dummy_hash() -> &'static str {
 pub async fn actor_for_token(db: &Db, token: &str) -> Result<Actor> {
     let bad = || Error::Unauthenticated("the token is unknown or expired".into());
     let hash = token_hash(token);
-    let cache = db.extension(TokenCache::default);
-    let now = crate::time::now_ms();
-    if let Some((actor, expires)) = cache.get(&hash) {
-        return if expires > now { Ok(actor) } else { Err(bad()) };
-    }
-    let row = query(
-        "SELECT u.id, u.username, u.disabled, t.expires_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
-         WHERE t.token_hash = $1",
-    )
-    .bind(&hash)
-    .fetch_optional(db.pool())
-    .await?
-    .ok_or_else(bad)?;
-    let expires: i64 = row.try_get("expires_at")?;
-    if expires <= now || row.try_get::<i64, _>("disabled")? != 0 {
+    let (actor, expires) = cache::cached(db, &hash, &TOKENS, async {
+        let row = query(
+            "SELECT u.id, u.username, u.disabled, t.expires_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1",
+        )
+        .bind(&hash)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(bad)?;
+        if row.try_get::<i64, _>("disabled")? != 0 {
+            return Err(bad());
+        }
+        let id: String = row.try_get("id")?;
+        let actor = Actor {
+            kind: ActorKind::User,
+            assignments: load_assignments(db, &id).await?,
+            username: row.try_get("username")?,
+            user_id: Some(id),
+        };
+        Ok((actor, row.try_get::<i64, _>("expires_at")?))
+    })
+    .await?;
+    if expires <= crate::time::now_ms() {
         return Err(bad());
     }
-    let id: String = row.try_get("id")?;
-    let actor = Actor {
-        kind: ActorKind::User,
-        assignments: load_assignments(db, &id).await?,
-        username: row.try_get("username")?,
-        user_id: Some(id),
-    };
-    cache.put(hash, actor.clone(), expires);
     Ok(actor)
 }
 
-/// Signed-in callers by token hash, kept for a moment: every API request would otherwise read
-/// its token and its roles, a third of what a typical request asks of the database. Revoking a
-/// token forgets it here at once; another server sharing the database forgets it within
-/// [`TOKEN_CACHE_TTL`]. (Users and roles are only ever added, so nothing else goes stale.)
-#[derive(Default)]
-struct TokenCache(std::sync::Mutex<HashMap<String, (Actor, i64, std::time::Instant)>>);
-
-const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
-
-impl TokenCache {
-    fn get(&self, hash: &str) -> Option<(Actor, i64)> {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(hash)
-            .filter(|(_, _, at)| at.elapsed() < TOKEN_CACHE_TTL)
-            .map(|(a, expires, _)| (a.clone(), *expires))
-    }
-
-    fn put(&self, hash: String, actor: Actor, expires: i64) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= 10_000 {
-            map.retain(|_, (_, _, at)| at.elapsed() < TOKEN_CACHE_TTL);
-        }
-        map.insert(hash, (actor, expires, std::time::Instant::now()));
-    }
-
-    fn forget(&self, hash: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(hash);
-    }
-}
+/// Signed-in callers by token hash: every API request would otherwise read its token and its
+/// roles, a third of what a typical request asks of the database. A revoke moves `tokens`, so
+/// it is refused through this server at once and through another one sharing the database
+/// within `trust`; a caller is read again at least every `max_age`, which bounds a role or a
+/// user changed in the database directly (no API changes assignments yet).
+const TOKENS: cache::Policy = cache::Policy {
+    versions: &["tokens"],
+    trust: std::time::Duration::from_secs(2),
+    max_age: Some(std::time::Duration::from_secs(2)),
+    own_writes_at_once: true,
+    keys: 10_000,
+};
 
 /// Ends a token's life now (sign-out); audited. Unknown tokens change nothing.
 pub async fn revoke_token(db: &Db, actor: &Actor, token: &str) -> Result<()> {
@@ -619,10 +598,8 @@ pub async fn revoke_token(db: &Db, actor: &Actor, token: &str) -> Result<()> {
         None,
     )
     .await?;
-    tx.commit().await?;
-    // After the commit: a request between forgetting and committing would cache it again.
-    db.extension(TokenCache::default).forget(&token_hash(token));
-    Ok(())
+    tx.bump_version("tokens").await?;
+    tx.commit().await
 }
 
 /// The user signing in as `username` would be (the same canonical comparison).

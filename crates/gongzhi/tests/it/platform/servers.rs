@@ -1,7 +1,8 @@
 //! Two real `gongzhi serve` processes on one PostgreSQL database behave as one: a revoke, a
-//! role change, a catalog and an area change made through one are honoured by the other; a due
-//! SMS is sent once; sign-in throttling and the locate limit hold across both. PostgreSQL only
-//! (SQLite is one process per data dir); skipped when `GONGZHI_TEST_POSTGRES` is unset.
+//! role change, a category, a routing rule, a calendar, a new case (on the dashboard) and an
+//! area change made through one are honoured by the other; a due SMS is sent once; sign-in
+//! throttling and the locate limit hold across both. PostgreSQL only (SQLite is one process
+//! per data dir); skipped when `GONGZHI_TEST_POSTGRES` is unset.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -116,6 +117,19 @@ fn through(d: &mut Desk, server: &Server) {
     d.app.url = server.url.clone();
 }
 
+/// Open cases over every grid of the dashboard's map, as a signed-in browser sees them.
+async fn open_cases(b: &mut super::web::Browser) -> i64 {
+    let (s, _, grids) = b.get("/dashboard/grids.json").await;
+    assert_eq!(s, 200, "{grids}");
+    let grids: Value = serde_json::from_str(&grids).unwrap();
+    grids["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["open"].as_i64().unwrap_or(0))
+        .sum()
+}
+
 async fn status(d: &Desk, path: &str, token: &str) -> u16 {
     d.app.get(path, Some(token)).await.0
 }
@@ -216,6 +230,86 @@ async fn two_servers_on_one_postgres_behave_as_one() {
         })
         .await,
         "B routes by the category A changed"
+    );
+
+    // A routing rule added through A routes B's next case: C0101 in street 2 goes to the
+    // water authority (the district's rule) until a rule for the street sends it elsewhere.
+    let (_, c) = d.create(&d.operator, &new_case("C0101", IN_STREET_2)).await;
+    assert_eq!(c["unit"], "110102-sw", "{c}");
+    let (s, body) = answer(
+        d.app
+            .client
+            .post(format!("{}/api/v1/routing-rules", a.url))
+            .bearer_auth(&d.admin)
+            .json(&json!({"category": "C01", "area": "110102002", "unit": "110102-cg"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{body}");
+    assert!(
+        until(30, || async {
+            let (_, c) = d.create(&d.operator, &new_case("C0101", IN_STREET_2)).await;
+            c["unit"] == "110102-cg"
+        })
+        .await,
+        "B routes by the rule A added"
+    );
+
+    // A calendar imported through A's admin page moves B's deadlines: with the next 40 days
+    // holidays, a case due in one working day is due after them.
+    let today = chrono::Utc::now()
+        .with_timezone(&gongzhi_core::time::shanghai())
+        .date_naive();
+    let after_holidays = (today + chrono::Duration::days(40)).to_string();
+    let handle_due = |c: &Value| c["deadlines"]["handle"].as_str().unwrap_or("").to_string();
+    let (_, c) = d.create(&d.operator, &new_case("C0101", IN_STREET_2)).await;
+    assert!(handle_due(&c) < after_holidays, "{c}");
+    let mut csv = String::from("date,kind,note\n");
+    for n in 0..40 {
+        csv.push_str(&format!("{},holiday,假期\n", today + chrono::Duration::days(n)));
+    }
+    let mut admin_page = super::web::Browser::new(&a.url);
+    admin_page.login("admin", ADMIN_PASSWORD).await;
+    let (_, _, page) = admin_page.get("/admin").await;
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", super::web::hidden(&page, "_csrf"))
+        .text("name", "default")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.into_bytes())
+                .file_name("cal.csv")
+                .mime_str("text/csv")
+                .unwrap(),
+        );
+    let (s, location, body) = admin_page.post_form("/admin/calendar", form).await;
+    assert_eq!(s, 303, "{location} {body}");
+    assert!(
+        until(30, || async {
+            let (_, c) = d.create(&d.operator, &new_case("C0101", IN_STREET_2)).await;
+            handle_due(&c) >= after_holidays
+        })
+        .await,
+        "B's deadlines follow the calendar A imported"
+    );
+
+    // The dashboard's figures on B follow a case created through A.
+    let mut leader = super::web::Browser::new(&b.url);
+    leader.login("disp", "disp-password").await;
+    let before = open_cases(&mut leader).await;
+    assert!(before > 0, "the cases so far are open on B's map");
+    through(&mut d, &a);
+    let (s, c) = d.create(&d.operator, &new_case("C0101", IN_STREET_2)).await;
+    assert_eq!(s, 201, "{c}");
+    let mut counted = false;
+    for _ in 0..300 {
+        if open_cases(&mut leader).await > before {
+            counted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        counted,
+        "B's dashboard counts the case A took in"
     );
 
     // An area added through A is known to B.
