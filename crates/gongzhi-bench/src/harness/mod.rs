@@ -2,6 +2,7 @@
 //! database, the ranking on a year of generated cases (exported for DuckDB), and the HTTP API
 //! under open-loop load. `bench/run` drives these together with the other comparisons.
 
+mod engine;
 mod http;
 mod intake_raw;
 mod rankings;
