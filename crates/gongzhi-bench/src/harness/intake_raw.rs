@@ -143,6 +143,22 @@ async fn measure_http_intake(
     Ok((rate, batches))
 }
 
+/// Cases an engine measurement writes: `cases`, or enough for three full batches per caller
+/// (64 callers at 200 per commit would otherwise commit less than a batch each).
+fn rows_for(cases: usize, callers: usize, per_commit: usize) -> usize {
+    cases.max(callers * per_commit * 3)
+}
+
+/// The engine path's name in the ratio table.
+fn short(writer: &str) -> &str {
+    match writer {
+        SQLITE_PREPARED => "prepared INSERTs (rusqlite)",
+        PG_INSERT => "multi-row INSERT",
+        PG_COPY => "COPY (CSV)",
+        other => other,
+    }
+}
+
 /// One writer at one shape, over the runs.
 struct Figure {
     backend: &'static str,
@@ -254,16 +270,20 @@ impl Run<'_> {
     async fn measure(&self, table: &mut Vec<Figure>) -> Result<()> {
         let (backend, run, cases, concurrency) =
             (self.backend, self.run + 1, self.cases, self.concurrency);
-        let data = engine::case_rows(cases, run as u64).await?;
+        let shapes = raw_shapes(self.admin.is_none(), concurrency);
+        let most = shapes.iter().map(|&(_, c, p)| rows_for(cases, c, p)).max();
+        let data = engine::case_rows(most.unwrap_or(cases), run as u64).await?;
         let mut k = 0;
-        for (path, callers, per_commit) in raw_shapes(self.admin.is_none(), concurrency) {
+        for (path, callers, per_commit) in shapes {
             k += 1;
             let (url, dir, name) = self.fresh(k).await?;
+            let rows = &data[..rows_for(cases, callers, per_commit)];
             eprintln!(
-                "intake-raw: {backend}, run {run}, {}, {callers} callers, {per_commit} per commit …",
-                path.label()
+                "intake-raw: {backend}, run {run}, {}, {callers} callers, {per_commit} per commit, {} cases …",
+                path.label(),
+                rows.len()
             );
-            let r = self.raw(path, &url, &dir, &data, callers, per_commit).await?;
+            let r = self.raw(path, &url, &dir, rows, callers, per_commit).await?;
             eprintln!("  {r:.0} cases/s");
             record(table, (backend, path.label(), callers, Some(per_commit)), r, None);
             self.drop_fresh((dir, name)).await;
@@ -371,7 +391,7 @@ fn section(
                 g.backend,
                 g.writer,
                 g.callers,
-                r.writer,
+                short(r.writer),
                 r.per_commit.unwrap_or(0),
                 gv,
                 rv,
@@ -392,7 +412,8 @@ fn section(
          gongzhi between: SQLite through its C API (rusqlite, `BEGIN IMMEDIATE`, one cached prepared INSERT per table \
          executed per row, one connection: SQLite has one writer); PostgreSQL through sqlx's bare `PgConnection`, each \
          caller on its own connection opened before timing, with one multi-row INSERT per table per batch or one \
-         `COPY … FROM STDIN (FORMAT csv)` per table per batch. Batch sizes: 1, {concurrency} (the most a group commit \
+         `COPY … FROM STDIN (FORMAT csv)` per table per batch. Each engine measurement writes {cases} cases or, when \
+         more, three full batches per caller. Batch sizes: 1, {concurrency} (the most a group commit \
          can gather from {concurrency} callers who each wait for their case) and {BATCH} (gongzhi's cap per commit). \
          The engine paths move no counters and no audit head (gongzhi's per-batch extras).\n\n\
          **gongzhi**: validate, locate, route, deadlines on the working calendar, case number, encrypted reporter, the \
