@@ -1,5 +1,5 @@
 //! Group commit seen from outside: concurrent intakes share commits, and every committed case
-//! is counted in the batch sizes the benchmarks report.
+//! is counted in the batch sizes the benchmarks report and `/metrics` shows.
 
 use gongzhi_cases::store::intake::{batch_sizes, BATCH};
 
@@ -8,7 +8,9 @@ use crate::both;
 use crate::helpers::*;
 
 async fn group_commits_are_counted(backend: Backend) {
-    let d = desk_on(TestApp::spawn(backend).await).await;
+    let token = "metrics-token-for-the-test";
+    let app = TestApp::spawn_with(backend, |c| c.metrics_token = Some(token.into())).await;
+    let d = desk_on(app).await;
     let before = batch_sizes(&d.app.db);
     // One intake alone is one commit of one case.
     let (s, b) = d.create(&d.operator, &new_case("C0102", IN_STREET_1)).await;
@@ -45,5 +47,10 @@ async fn group_commits_are_counted(backend: Backend) {
     let (s, _) = d.create(&d.operator, &new_case("C0102", (10.0, 10.0))).await;
     assert_ne!(s, 201);
     assert_eq!(batch_sizes(&d.app.db), after);
+    // Operators see the same sizes.
+    let (s, metrics) = d.app.get("/metrics", Some(token)).await;
+    assert_eq!(s, 200);
+    let metrics = metrics.as_str().unwrap();
+    assert!(metrics.contains("gongzhi_intake_batch_cases"), "{metrics}");
 }
 both!(group_commits_are_counted);
