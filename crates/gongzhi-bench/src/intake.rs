@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use gongzhi_cases::store::intake::{batch_sizes, BatchSizes};
 use gongzhi_core::demo::DemoSize;
 use gongzhi_core::{Error, Result};
 use rand::rngs::StdRng;
@@ -18,6 +19,9 @@ pub struct IntakeFigures {
     pub sequential_per_sec: f64,
     pub concurrent_per_sec: f64,
     pub concurrency: usize,
+    /// The group commits of the one caller's run and of the concurrent run.
+    pub sequential_batches: BatchSizes,
+    pub concurrent_batches: BatchSizes,
 }
 
 /// Case intake through the service layer (validate, locate, route, deadlines, number, timeline,
@@ -73,6 +77,7 @@ pub async fn measure_intake(
         matches!(r, Err(Error::OutsideJurisdiction))
     };
     // Sequential: one request after another.
+    let before = batch_sizes(&db);
     let t = Instant::now();
     let mut done = 0;
     for input in &inputs[..cases] {
@@ -83,6 +88,7 @@ pub async fn measure_intake(
         }
     }
     let sequential = done as f64 / t.elapsed().as_secs_f64();
+    let after_sequential = batch_sizes(&db);
     // Concurrent: `concurrency` callers at once, as a busy hotline would be.
     let t = Instant::now();
     let chunks: Vec<Vec<NewCase>> = inputs[cases..]
@@ -110,6 +116,7 @@ pub async fn measure_intake(
         total += t.await.map_err(Error::internal)??;
     }
     let concurrent = total as f64 / t.elapsed().as_secs_f64();
+    let after_concurrent = batch_sizes(&db);
     Ok(IntakeFigures {
         backend: if database_url.starts_with("postgres") {
             "PostgreSQL".into()
@@ -120,6 +127,8 @@ pub async fn measure_intake(
         sequential_per_sec: sequential,
         concurrent_per_sec: concurrent,
         concurrency,
+        sequential_batches: after_sequential.since(&before),
+        concurrent_batches: after_concurrent.since(&after_sequential),
     })
 }
 

@@ -1,7 +1,8 @@
-//! The proof harness's gongzhi side (issue 6): intake against plain inserts into the raw
-//! database, the ranking on a year of generated cases (exported for DuckDB), and the HTTP API
-//! under open-loop load. `bench/run` drives these together with the other comparisons.
+//! The proof harness's gongzhi side (issue 6): intake against the engines' own fastest paths,
+//! the ranking on a year of generated cases (exported for DuckDB), and the HTTP API under
+//! open-loop load. `bench/run` drives these together with the other comparisons.
 
+mod engine;
 mod http;
 mod intake_raw;
 mod rankings;
@@ -13,8 +14,9 @@ use gongzhi_core::Result;
 
 #[derive(Subcommand)]
 pub enum HarnessCommand {
-    /// Intake against the raw database: plain inserts of the same case rows with the same
-    /// durability, then gongzhi's intake through its service layer and through HTTP.
+    /// Intake against the engine's raw ceiling: the rows intake writes per case (case, event,
+    /// audit entry) through each database's fastest path with the same durability, then
+    /// gongzhi's intake through its service layer and through HTTP, with its batch sizes.
     IntakeRaw {
         /// Cases per run.
         #[arg(long, default_value_t = 5_000)]

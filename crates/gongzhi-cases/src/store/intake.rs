@@ -3,6 +3,7 @@
 //! (group commit). What is written was decided before (`commands::create`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use serde_json::json;
@@ -58,7 +59,66 @@ struct Batcher {
 }
 
 /// At most this many cases in one transaction.
-const BATCH: usize = 200;
+pub const BATCH: usize = 200;
+
+/// How large the group commits were: every committed intake transaction, counted since the
+/// database was opened in this process (three atomics per commit; the benchmarks read it, and
+/// `/metrics` has the histogram `gongzhi_intake_batch_cases`).
+#[derive(Default)]
+struct Committed {
+    batches: AtomicU64,
+    cases: AtomicU64,
+    largest: AtomicU64,
+}
+
+/// The group commits so far: how many, how many cases they held, the largest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchSizes {
+    pub batches: u64,
+    pub cases: u64,
+    pub largest: u64,
+}
+
+impl BatchSizes {
+    /// Cases per commit on average (0 without a commit).
+    pub fn mean(&self) -> f64 {
+        if self.batches == 0 {
+            0.0
+        } else {
+            self.cases as f64 / self.batches as f64
+        }
+    }
+
+    /// The commits made after `earlier` was read. `largest` stays the largest since opening
+    /// (a maximum cannot be taken apart), so read `earlier` before the commits of interest
+    /// only when the ones before were smaller.
+    pub fn since(&self, earlier: &BatchSizes) -> BatchSizes {
+        BatchSizes {
+            batches: self.batches - earlier.batches,
+            cases: self.cases - earlier.cases,
+            largest: self.largest,
+        }
+    }
+}
+
+/// The intake commits on `db` so far (see [`BatchSizes`]).
+pub fn batch_sizes(db: &Db) -> BatchSizes {
+    let c = db.extension(Committed::default);
+    BatchSizes {
+        batches: c.batches.load(Ordering::Relaxed),
+        cases: c.cases.load(Ordering::Relaxed),
+        largest: c.largest.load(Ordering::Relaxed),
+    }
+}
+
+fn count_commit(db: &Db, cases: usize) {
+    // For operators too: the same sizes on `/metrics`.
+    metrics::histogram!("gongzhi_intake_batch_cases").record(cases as f64);
+    let c = db.extension(Committed::default);
+    c.batches.fetch_add(1, Ordering::Relaxed);
+    c.cases.fetch_add(cases as u64, Ordering::Relaxed);
+    c.largest.fetch_max(cases as u64, Ordering::Relaxed);
+}
 
 /// Writes `p` together with whatever else is waiting; returns its case number.
 pub async fn submit(db: &Db, p: Prepared) -> Result<String> {
@@ -255,6 +315,7 @@ pub async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {
     super::cases_moved(&mut tx).await?;
     let written = started.elapsed();
     tx.commit().await?;
+    count_commit(db, items.len());
     tracing::debug!(
         cases = items.len(),
         write_us = written.as_micros() as u64,

@@ -445,12 +445,6 @@ pub fn like_prefix(prefix: &str) -> String {
 
 // Maintenance for bulk loads and scratch databases (the benchmarks and their seeded data).
 impl Db {
-    /// A bare pool of `size` connections with the same settings as [`Db::connect`]'s and
-    /// nothing else (no write queue, no audit): the baseline that plain inserts are timed on.
-    pub async fn bare_pool(url: &str, size: u32) -> Result<Pool> {
-        open_pool(url, size).await
-    }
-
     pub async fn close(&self) {
         self.pool.close().await;
         self.write_pool.close().await;

@@ -2,6 +2,7 @@
 //! `flow`'s fixtures (a desk of staff, a case in a street) are shared by the other folders.
 
 mod flow;
+mod intake;
 mod security;
 mod stats;
 
