@@ -125,6 +125,34 @@ const SQL: &[&str] = &[
     "(query(",
 ];
 
+/// One way to the database: only the core's storage (`gongzhi-core/src/db/`) names a driver;
+/// the benchmarks' raw ceiling is the one other place, on purpose.
+#[test]
+fn only_the_core_storage_names_a_driver() {
+    let mut wrong = Vec::new();
+    for (krate, rel, text) in sources() {
+        if (krate == "gongzhi-core" && rel.starts_with("db/")) || krate == "gongzhi-bench" {
+            continue;
+        }
+        for (n, line) in text.lines().enumerate() {
+            let l = line.trim_start();
+            if !l.starts_with("//") && (l.contains("sqlx::") || l.contains("rusqlite::")) {
+                wrong.push(format!("{krate}/src/{rel}:{}: {}", n + 1, l));
+            }
+        }
+    }
+    for krate in std::fs::read_dir(crates_dir()).unwrap().flatten() {
+        let name = krate.file_name().to_string_lossy().to_string();
+        let manifest = std::fs::read_to_string(krate.path().join("Cargo.toml")).unwrap_or_default();
+        if !["gongzhi-core", "gongzhi-bench"].contains(&name.as_str())
+            && (manifest.contains("sqlx") || manifest.contains("rusqlite"))
+        {
+            wrong.push(format!("{name}/Cargo.toml depends on a database driver"));
+        }
+    }
+    assert!(wrong.is_empty(), "a second way to the database:\n{}", wrong.join("\n"));
+}
+
 #[test]
 fn sql_lives_only_in_stores() {
     let mut wrong = Vec::new();
