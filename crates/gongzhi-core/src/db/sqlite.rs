@@ -164,27 +164,21 @@ fn run(
     params: &[Param],
     sink: &mut dyn FnMut(Row) -> Result<bool>,
 ) -> Result<u64> {
-    let mut stmt = conn.prepare_cached(sql).map_err(|e| with_sql(e, sql))?;
-    let mut highest = 0;
-    for i in 1..=stmt.parameter_count() {
-        // SQLite numbers `$N` parameters by first appearance: bind by the N in the name.
-        let n = stmt
-            .parameter_name(i)
-            .and_then(|name| name.strip_prefix('$'))
-            .and_then(|d| d.parse::<usize>().ok())
-            .unwrap_or(i);
-        highest = highest.max(n);
-        let p = params.get(n - 1).ok_or_else(|| {
-            Error::internal(format!("parameter ${n} is not bound ({} given): {sql}", params.len()))
-        })?;
-        stmt.raw_bind_parameter(i, p)?;
-    }
-    if params.len() > highest {
-        // More values than placeholders is a mistake in the caller's SQL.
+    // `$N` becomes `?N`, which SQLite numbers by N itself: binding is then by position. (Asking
+    // SQLite for each `$N`'s name walks a list, which made a 999-parameter insert quadratic.)
+    let numbered = numbered(sql);
+    let mut stmt = conn
+        .prepare_cached(&numbered)
+        .map_err(|e| with_sql(e, sql))?;
+    let wanted = stmt.parameter_count();
+    if wanted != params.len() {
         return Err(Error::internal(format!(
-            "{} values bound to a statement with {highest} parameters: {sql}",
+            "{} values bound to a statement with {wanted} parameters: {sql}",
             params.len()
         )));
+    }
+    for (i, p) in params.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, p)?;
     }
     let width = stmt.column_count();
     let columns: Arc<[Box<str>]> = stmt
@@ -217,6 +211,35 @@ fn run(
     }
     drop(rows);
     Ok(conn.changes())
+}
+
+/// `sql` with each `$N` placeholder written `?N` (outside quoted text); borrowed when it has none.
+fn numbered(sql: &str) -> std::borrow::Cow<'_, str> {
+    if !sql.contains('$') {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                if c == q {
+                    quote = None;
+                }
+                out.push(c);
+            }
+            None => match c {
+                '\'' | '"' => {
+                    quote = Some(c);
+                    out.push(c);
+                }
+                '$' if chars.peek().is_some_and(char::is_ascii_digit) => out.push('?'),
+                _ => out.push(c),
+            },
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn with_sql(e: rusqlite::Error, sql: &str) -> Error {
@@ -252,5 +275,35 @@ impl From<rusqlite::Error> for StorageError {
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         Error::Storage(e.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered;
+    use proptest::prelude::*;
+
+    #[test]
+    fn placeholders_are_numbered_outside_quotes() {
+        assert_eq!(
+            numbered("SELECT $2, '$1', \"a$3\" FROM t WHERE x = $1 AND y = $10"),
+            "SELECT ?2, '$1', \"a$3\" FROM t WHERE x = ?1 AND y = ?10"
+        );
+        assert_eq!(numbered("SELECT 1"), "SELECT 1");
+    }
+
+    proptest! {
+        /// Only a `$` before a digit outside quotes changes, and only into `?`.
+        #[test]
+        fn numbering_changes_nothing_else(sql in "[a-z $?'0-9,=]{0,60}") {
+            let out = numbered(&sql);
+            prop_assert_eq!(out.len(), sql.len());
+            for (a, b) in sql.chars().zip(out.chars()) {
+                prop_assert!(a == b || (a == '$' && b == '?'));
+            }
+            if !sql.contains('\'') {
+                prop_assert!(!out.chars().zip(out.chars().skip(1)).any(|(a, b)| a == '$' && b.is_ascii_digit()));
+            }
+        }
     }
 }
