@@ -101,11 +101,7 @@ fn read(pg: &PgRow, columns: Arc<[Box<str>]>) -> Result<Row> {
 }
 
 fn with_sql(e: sqlx::Error, sql: &str) -> Error {
-    let mut err = StorageError::from(e);
-    if err.kind == StorageKind::Other {
-        err.message = format!("{}\n{sql}", err.message);
-    }
-    Error::Storage(err)
+    StorageError::from(e).in_statement(sql)
 }
 
 impl From<sqlx::Error> for StorageError {

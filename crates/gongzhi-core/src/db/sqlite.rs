@@ -243,11 +243,7 @@ fn numbered(sql: &str) -> std::borrow::Cow<'_, str> {
 }
 
 fn with_sql(e: rusqlite::Error, sql: &str) -> Error {
-    let mut err = StorageError::from(e);
-    if err.kind == StorageKind::Other {
-        err.message = format!("{}\n{sql}", err.message);
-    }
-    Error::Storage(err)
+    StorageError::from(e).in_statement(sql)
 }
 
 impl From<rusqlite::Error> for StorageError {

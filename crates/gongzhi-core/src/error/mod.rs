@@ -61,6 +61,16 @@ pub struct StorageError {
     pub message: String,
 }
 
+impl StorageError {
+    /// As an [`Error`], naming the statement when the failure is not one callers tell apart.
+    pub(crate) fn in_statement(mut self, sql: &str) -> Error {
+        if self.kind == StorageKind::Other {
+            self.message = format!("{}\n{sql}", self.message);
+        }
+        Error::Storage(self)
+    }
+}
+
 impl Error {
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
         Error::Invalid {
