@@ -120,7 +120,11 @@ async fn read(db: &Db, readings: &Readings, policy: &Policy) -> Result<Reading> 
     let moved_mark = db.moved_here(policy.versions);
     let at = Instant::now();
     let sum = db.versions_sum(policy.versions).await?;
-    let reading = Reading { sum, at, moved_mark };
+    let reading = Reading {
+        sum,
+        at,
+        moved_mark,
+    };
     lock(&readings.0).insert(policy.versions, reading);
     Ok(reading)
 }
@@ -199,9 +203,7 @@ async fn usable<T: Clone + Send + Sync + 'static>(
     key: &str,
     policy: &Policy,
 ) -> Result<Look<T>> {
-    let Some((computed, version)) = lock(&slots.kept)
-        .get(key)
-        .map(|k| (k.computed, k.version))
+    let Some((computed, version)) = lock(&slots.kept).get(key).map(|k| (k.computed, k.version))
     else {
         return Ok(Look::Compute(None));
     };
@@ -230,7 +232,9 @@ async fn usable<T: Clone + Send + Sync + 'static>(
         Freshness::Use => lock(&slots.kept)
             .get(key)
             .filter(|k| k.version == version)
-            .map_or(Look::Compute(Some(reading)), |k| Look::Found(k.value.clone())),
+            .map_or(Look::Compute(Some(reading)), |k| {
+                Look::Found(k.value.clone())
+            }),
         // Or this process moved a counter again while it was being read: compute.
         Freshness::Recompute | Freshness::ReadVersions => Look::Compute(Some(reading)),
     })

@@ -54,7 +54,8 @@ const CASE_COLUMNS: &str = "id, number, kind, category_code, description, lat, l
 const CASE_WIDTH: usize = 31;
 const EVENT_COLUMNS: &str = "id, case_id, at, actor, step, note, data";
 const EVENT_WIDTH: usize = 7;
-const AUDIT_COLUMNS: &str = "seq, at, actor, action, entity, digest, reason, prev_hash, hash, keyed";
+const AUDIT_COLUMNS: &str =
+    "seq, at, actor, action, entity, digest, reason, prev_hash, hash, keyed";
 const AUDIT_WIDTH: usize = 10;
 
 /// `n` cases inside the demo jurisdiction, chained in order.
@@ -90,7 +91,14 @@ pub async fn case_rows(n: usize, seed: u64) -> Result<Vec<CaseRows>> {
             "grid": l.grid.code, "unit": unit, "channel": "hotline"}));
         let seq = i as i64 + 1;
         let hash = gongzhi_core::audit::legacy_entry_hash(
-            &prev_hash, seq, now, ACTOR, "case.create", &entity, &digest, None,
+            &prev_hash,
+            seq,
+            now,
+            ACTOR,
+            "case.create",
+            &entity,
+            &digest,
+            None,
         );
         out.push(CaseRows {
             event_id: uuid::Uuid::new_v4().to_string(),
@@ -122,7 +130,13 @@ pub async fn case_rows(n: usize, seed: u64) -> Result<Vec<CaseRows>> {
 
 fn placeholders(width: usize, dollar: bool, first: usize) -> String {
     let p: Vec<String> = (first..first + width)
-        .map(|k| if dollar { format!("${k}") } else { format!("?{k}") })
+        .map(|k| {
+            if dollar {
+                format!("${k}")
+            } else {
+                format!("?{k}")
+            }
+        })
         .collect();
     format!("({})", p.join(", "))
 }
@@ -135,8 +149,9 @@ pub fn sqlite_prepared(path: &str, rows: &[CaseRows], per_commit: usize) -> Resu
     let mut conn = rusqlite::Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL")?;
-    let offset: i64 =
-        conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM audit_log", [], |r| r.get(0))?;
+    let offset: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM audit_log", [], |r| {
+        r.get(0)
+    })?;
     let case_sql = format!(
         "INSERT INTO cases ({CASE_COLUMNS}) VALUES {}",
         placeholders(CASE_WIDTH, false, 1)
@@ -160,17 +175,58 @@ pub fn sqlite_prepared(path: &str, rows: &[CaseRows], per_commit: usize) -> Resu
             for r in batch {
                 let (respond, handle, close) = r.deadlines;
                 case.execute(params![
-                    r.id, r.number, "report", r.category, r.description, r.lat, r.lng, none,
-                    "hotline", r.reporter_name, r.reporter_phone, 0i64, r.grid, r.community,
-                    r.street, r.district, r.unit, r.unit, r.at, r.at, respond, handle, close,
-                    none, none, CREATED_BY, none, "reported", 1i64, 0i64, 0i64
+                    r.id,
+                    r.number,
+                    "report",
+                    r.category,
+                    r.description,
+                    r.lat,
+                    r.lng,
+                    none,
+                    "hotline",
+                    r.reporter_name,
+                    r.reporter_phone,
+                    0i64,
+                    r.grid,
+                    r.community,
+                    r.street,
+                    r.district,
+                    r.unit,
+                    r.unit,
+                    r.at,
+                    r.at,
+                    respond,
+                    handle,
+                    close,
+                    none,
+                    none,
+                    CREATED_BY,
+                    none,
+                    "reported",
+                    1i64,
+                    0i64,
+                    0i64
                 ])?;
                 event.execute(params![
-                    r.event_id, r.id, r.at, ACTOR, "create", none, r.event_data
+                    r.event_id,
+                    r.id,
+                    r.at,
+                    ACTOR,
+                    "create",
+                    none,
+                    r.event_data
                 ])?;
                 audit.execute(params![
-                    r.seq + offset, r.at, ACTOR, "case.create", r.entity, r.digest, none,
-                    r.prev_hash, r.hash, 1i64
+                    r.seq + offset,
+                    r.at,
+                    ACTOR,
+                    "case.create",
+                    r.entity,
+                    r.digest,
+                    none,
+                    r.prev_hash,
+                    r.hash,
+                    1i64
                 ])?;
             }
         }
@@ -236,7 +292,10 @@ fn multi_row(table: &str, columns: &str, width: usize, n: usize) -> String {
     let values: Vec<String> = (0..n)
         .map(|i| placeholders(width, true, i * width + 1))
         .collect();
-    format!("INSERT INTO {table} ({columns}) VALUES {}", values.join(", "))
+    format!(
+        "INSERT INTO {table} ({columns}) VALUES {}",
+        values.join(", ")
+    )
 }
 
 /// Rows per statement within PostgreSQL's 65,535 bound values.
@@ -375,26 +434,63 @@ fn csv_of(batch: &[CaseRows], offset: i64) -> [Vec<u8>; 3] {
         csv_line(
             &mut cases,
             &[
-                Text(&r.id), Text(&r.number), Text("report"), Text(&r.category),
-                Text(&r.description), Real(r.lat), Real(r.lng), Null, Text("hotline"),
-                Text(&r.reporter_name), Text(&r.reporter_phone), Int(0), Text(&r.grid),
-                Text(&r.community), Text(&r.street), Text(&r.district), Text(&r.unit),
-                Text(&r.unit), Int(r.at), Int(r.at), Int(respond), Int(handle), Int(close),
-                Null, Null, Text(CREATED_BY), Null, Text("reported"), Int(1), Int(0), Int(0),
+                Text(&r.id),
+                Text(&r.number),
+                Text("report"),
+                Text(&r.category),
+                Text(&r.description),
+                Real(r.lat),
+                Real(r.lng),
+                Null,
+                Text("hotline"),
+                Text(&r.reporter_name),
+                Text(&r.reporter_phone),
+                Int(0),
+                Text(&r.grid),
+                Text(&r.community),
+                Text(&r.street),
+                Text(&r.district),
+                Text(&r.unit),
+                Text(&r.unit),
+                Int(r.at),
+                Int(r.at),
+                Int(respond),
+                Int(handle),
+                Int(close),
+                Null,
+                Null,
+                Text(CREATED_BY),
+                Null,
+                Text("reported"),
+                Int(1),
+                Int(0),
+                Int(0),
             ],
         );
         csv_line(
             &mut events,
             &[
-                Text(&r.event_id), Text(&r.id), Int(r.at), Text(ACTOR), Text("create"), Null,
+                Text(&r.event_id),
+                Text(&r.id),
+                Int(r.at),
+                Text(ACTOR),
+                Text("create"),
+                Null,
                 Text(&r.event_data),
             ],
         );
         csv_line(
             &mut audit,
             &[
-                Int(r.seq + offset), Int(r.at), Text(ACTOR), Text("case.create"),
-                Text(&r.entity), Text(&r.digest), Null, Text(&r.prev_hash), Text(&r.hash),
+                Int(r.seq + offset),
+                Int(r.at),
+                Text(ACTOR),
+                Text("case.create"),
+                Text(&r.entity),
+                Text(&r.digest),
+                Null,
+                Text(&r.prev_hash),
+                Text(&r.hash),
                 Int(1),
             ],
         );

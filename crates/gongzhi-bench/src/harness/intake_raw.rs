@@ -21,7 +21,8 @@ use crate::setup::{api_token, config_for};
 const SQLITE_PREPARED: &str =
     "engine: rusqlite, prepared single-row INSERTs (`prepare_cached`), one connection";
 const PG_INSERT: &str = "engine: sqlx `PgConnection`, one multi-row INSERT per table";
-const PG_COPY: &str = "engine: sqlx `PgConnection::copy_in_raw`, one `COPY … (FORMAT csv)` per table";
+const PG_COPY: &str =
+    "engine: sqlx `PgConnection::copy_in_raw`, one `COPY … (FORMAT csv)` per table";
 const SERVICE: &str = "gongzhi service layer (`create`)";
 const HTTP: &str = "gongzhi HTTP (`POST /api/v1/cases`)";
 
@@ -49,10 +50,9 @@ impl RawPath {
 fn raw_shapes(sqlite: bool, concurrency: usize) -> Vec<(RawPath, usize, usize)> {
     let mut out = Vec::new();
     let mut push = |s: (RawPath, usize, usize)| {
-        if !out
-            .iter()
-            .any(|o: &(RawPath, usize, usize)| o.0.label() == s.0.label() && (o.1, o.2) == (s.1, s.2))
-        {
+        if !out.iter().any(|o: &(RawPath, usize, usize)| {
+            o.0.label() == s.0.label() && (o.1, o.2) == (s.1, s.2)
+        }) {
             out.push(s);
         }
     };
@@ -227,7 +227,13 @@ pub async fn run(
         }
     }
     let load_after = load_average();
-    let body = section(&table, cases, concurrency, runs, (&load_before, &load_after));
+    let body = section(
+        &table,
+        cases,
+        concurrency,
+        runs,
+        (&load_before, &load_after),
+    );
     write_section(output, "intake-raw", &body)?;
     eprintln!("wrote {}", output.display());
     Ok(())
@@ -283,9 +289,16 @@ impl Run<'_> {
                 path.label(),
                 rows.len()
             );
-            let r = self.raw(path, &url, &dir, rows, callers, per_commit).await?;
+            let r = self
+                .raw(path, &url, &dir, rows, callers, per_commit)
+                .await?;
             eprintln!("  {r:.0} cases/s");
-            record(table, (backend, path.label(), callers, Some(per_commit)), r, None);
+            record(
+                table,
+                (backend, path.label(), callers, Some(per_commit)),
+                r,
+                None,
+            );
             self.drop_fresh((dir, name)).await;
         }
         k += 1;
@@ -300,8 +313,18 @@ impl Run<'_> {
             f.concurrent_batches.largest
         );
         let key = |callers| (backend, SERVICE, callers, None);
-        record(table, key(1), f.sequential_per_sec, Some(f.sequential_batches));
-        record(table, key(concurrency), f.concurrent_per_sec, Some(f.concurrent_batches));
+        record(
+            table,
+            key(1),
+            f.sequential_per_sec,
+            Some(f.sequential_batches),
+        );
+        record(
+            table,
+            key(concurrency),
+            f.concurrent_per_sec,
+            Some(f.concurrent_batches),
+        );
         self.drop_fresh((dir, name)).await;
         for callers in [1, concurrency] {
             k += 1;
@@ -350,7 +373,10 @@ fn batch_text(batches: &[BatchSizes]) -> String {
     if n == 0 {
         return "—".into();
     }
-    format!("observed: mean {:.1}, max {largest}", cases as f64 / n as f64)
+    format!(
+        "observed: mean {:.1}, max {largest}",
+        cases as f64 / n as f64
+    )
 }
 
 /// The section: every writer's median, then gongzhi's against the engine paths at the same

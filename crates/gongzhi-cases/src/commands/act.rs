@@ -12,12 +12,12 @@ use crate::queries::case::as_reporter_sees;
 use crate::rules::workflow::{self, Facts, Over, Status, Step};
 use crate::store::cases::{access, add_event, case_target, fetch_row, full_view};
 use crate::store::{self, steps, SetValue};
+use gongzhi_core::db::Row;
 use gongzhi_core::db::{opt_text, Db};
 use gongzhi_core::identity::{authorize, Actor, Target};
 use gongzhi_core::privacy::Sealer;
 use gongzhi_core::time::now_ms;
 use gongzhi_core::{audit, Error, Result};
-use gongzhi_core::db::Row;
 
 /// Takes one step of the loop. Refused with 404 when the caller may not read the case (as for
 /// an unknown one), 403 for a readable case outside the step's role or scope, 409 with the

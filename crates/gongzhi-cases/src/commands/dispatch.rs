@@ -8,9 +8,9 @@ use crate::model::ActionInput;
 use crate::rules::deadlines::deadlines_from;
 use crate::store::reference::load_calendar;
 use crate::store::SetValue;
+use gongzhi_core::db::Row;
 use gongzhi_core::db::{opt_text, Db, WriteTx};
 use gongzhi_core::{Error, Result};
-use gongzhi_core::db::Row;
 
 pub async fn dispatch(
     db: &Db,

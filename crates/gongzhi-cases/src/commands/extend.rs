@@ -7,9 +7,9 @@ use super::changes::{need, Changes};
 use crate::model::ActionInput;
 use crate::rules::workflow::Step;
 use crate::store::SetValue;
+use gongzhi_core::db::Row;
 use gongzhi_core::time::format_ms;
 use gongzhi_core::{Error, Result};
-use gongzhi_core::db::Row;
 
 pub fn extend(r: &Row, input: &ActionInput, now: i64) -> Result<Changes> {
     let step = Step::Extend;

@@ -7,10 +7,10 @@ use crate::rules::deadlines::street_escalation;
 use crate::rules::workflow::Step;
 use crate::store::reference::load_calendar;
 use crate::store::steps;
+use gongzhi_core::db::Row;
 use gongzhi_core::db::{opt_text, Db, WriteTx};
 use gongzhi_core::time::format_ms;
 use gongzhi_core::Result;
-use gongzhi_core::db::Row;
 
 /// Follows `step` on the case as the step left it.
 pub async fn follow_up(

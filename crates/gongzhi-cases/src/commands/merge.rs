@@ -8,10 +8,10 @@ use crate::model::ActionInput;
 use crate::rules::workflow::{Status, Step};
 use crate::store::cases::access;
 use crate::store::{steps, SetValue};
+use gongzhi_core::db::Row;
 use gongzhi_core::db::{opt_text, Db, WriteTx};
 use gongzhi_core::identity::{authorize, Actor, Target};
 use gongzhi_core::{Error, Result};
-use gongzhi_core::db::Row;
 
 pub async fn merge(
     db: &Db,

@@ -8,10 +8,10 @@ use super::changes::{need, Changes};
 use crate::model::ActionInput;
 use crate::rules::workflow::{Status, Step};
 use crate::store::SetValue;
+use gongzhi_core::db::Row;
 use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::identity::Actor;
 use gongzhi_core::Result;
-use gongzhi_core::db::Row;
 
 fn now_at(column: &'static str, now: i64) -> (&'static str, SetValue) {
     (column, SetValue::Int(Some(now)))

@@ -6,16 +6,11 @@ use super::changes::{need, unit_exists, Changes};
 use crate::model::ActionInput;
 use crate::rules::workflow::Step;
 use crate::store::steps;
+use gongzhi_core::db::Row;
 use gongzhi_core::db::WriteTx;
 use gongzhi_core::{Error, Result};
-use gongzhi_core::db::Row;
 
-pub async fn summon(
-    tx: &mut WriteTx,
-    r: &Row,
-    input: &ActionInput,
-    now: i64,
-) -> Result<Changes> {
+pub async fn summon(tx: &mut WriteTx, r: &Row, input: &ActionInput, now: i64) -> Result<Changes> {
     if input.units.is_empty() {
         return Err(Error::invalid("missing_field", "summon needs units"));
     }

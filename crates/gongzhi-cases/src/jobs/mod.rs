@@ -49,7 +49,9 @@ pub const SUBJECTS: &[SubjectKind] = &[SubjectKind {
     reference: |db, id| {
         Box::pin(async move {
             let case = store::case_named(db, id).await?;
-            Ok(case.filter(|(found, _)| found == id).map(|(_, number)| number))
+            Ok(case
+                .filter(|(found, _)| found == id)
+                .map(|(_, number)| number))
         })
     },
     find: |db, named| {

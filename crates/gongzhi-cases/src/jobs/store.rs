@@ -1,9 +1,8 @@
 //! What the cases module's jobs read and write of a case.
 
-
+use gongzhi_core::db::query;
 use gongzhi_core::db::{opt_text, Db, WriteTx};
 use gongzhi_core::Result;
-use gongzhi_core::db::query;
 
 /// A case as its due jobs see it.
 pub(super) struct CaseNow {
@@ -35,12 +34,11 @@ pub(super) async fn case_now(tx: &mut WriteTx, case_id: &str) -> Result<Option<C
 
 /// Whether `unit` was summoned to the case and has not reported in.
 pub(super) async fn summons_waiting(tx: &mut WriteTx, case_id: &str, unit: &str) -> Result<bool> {
-    let r =
-        query("SELECT reported_at FROM case_summons WHERE case_id = $1 AND unit_code = $2")
-            .bind(case_id)
-            .bind(unit)
-            .fetch_optional(tx.conn())
-            .await?;
+    let r = query("SELECT reported_at FROM case_summons WHERE case_id = $1 AND unit_code = $2")
+        .bind(case_id)
+        .bind(unit)
+        .fetch_optional(tx.conn())
+        .await?;
     Ok(matches!(
         r.map(|r| r.try_get::<Option<i64>, _>(0)).transpose()?,
         Some(None)

@@ -183,7 +183,11 @@ const FIGURES: Policy = Policy {
 };
 
 /// The figures kept for `key`, or `compute`d now; with the time they were computed (Unix ms).
-async fn cached_figures<T, F>(state: &AppState, key: &str, compute: F) -> gongzhi_core::Result<(T, i64)>
+async fn cached_figures<T, F>(
+    state: &AppState,
+    key: &str,
+    compute: F,
+) -> gongzhi_core::Result<(T, i64)>
 where
     T: Clone + Send + Sync + 'static,
     F: std::future::Future<Output = gongzhi_core::Result<T>>,

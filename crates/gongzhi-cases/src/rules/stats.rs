@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 
 use gongzhi_core::calendar::shanghai;
 use gongzhi_core::db::opt_text;
-use gongzhi_core::{Error, Result};
 use gongzhi_core::db::Row;
+use gongzhi_core::{Error, Result};
 
 /// The knobs of the measures; stored as data, edited by administrators.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]

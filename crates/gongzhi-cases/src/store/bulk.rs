@@ -6,10 +6,10 @@ use serde::Serialize;
 
 use crate::model::{Channel, Kind};
 use crate::rules::workflow::Status;
+use gongzhi_core::db::{query, Conn};
 use gongzhi_core::db::{rows_per_statement, Db};
 use gongzhi_core::identity::Actor;
 use gongzhi_core::{audit, Error, Result};
-use gongzhi_core::db::{query, Conn};
 
 /// A case row as a seed writes it: what intake writes, plus how far the case got.
 #[derive(Clone, Debug)]

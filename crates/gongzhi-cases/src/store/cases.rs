@@ -13,11 +13,11 @@ use crate::permissions::CASE_READ;
 use crate::rules::nearby::{haversine_m, DUPLICATE_RADIUS_M, DUPLICATE_WINDOW_MS};
 use crate::rules::workflow::Status;
 use gongzhi_core::db::{opt_text, Db, WriteTx};
+use gongzhi_core::db::{query, Row};
 use gongzhi_core::identity::{authorize, Actor, Target};
 use gongzhi_core::privacy::{mask_name, mask_phone, Sealer};
 use gongzhi_core::time::{format_ms, now_ms};
 use gongzhi_core::{Error, Result};
-use gongzhi_core::db::{query, Row};
 
 pub async fn add_event(
     tx: &mut WriteTx,

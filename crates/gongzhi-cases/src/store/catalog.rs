@@ -1,12 +1,11 @@
 //! The catalog in storage: categories and routing rules.
 
-
 use crate::model::catalog::{Category, RoutingRule};
 use gongzhi_core::calendar::{LimitUnit, TimeLimit};
 use gongzhi_core::db::{opt_text, Db, WriteTx};
+use gongzhi_core::db::{query, Row};
 use gongzhi_core::time::now_ms;
 use gongzhi_core::{Error, Result};
-use gongzhi_core::db::{query, Row};
 
 fn row_to_category(r: &Row) -> Result<Category> {
     let limit = |a: &str, u: &str| -> Result<TimeLimit> {

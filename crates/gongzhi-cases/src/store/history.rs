@@ -7,10 +7,10 @@ use serde_json::json;
 use crate::rules::history::PastCase;
 use crate::rules::workflow::Status;
 use gongzhi_core::areas::locate::Located;
+use gongzhi_core::db::query;
 use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::timeline;
 use gongzhi_core::Result;
-use gongzhi_core::db::query;
 
 /// Every unit's code.
 pub async fn unit_codes(db: &Db) -> Result<HashSet<String>> {

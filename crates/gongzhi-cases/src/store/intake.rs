@@ -13,10 +13,10 @@ use crate::model::catalog::Category;
 use crate::model::{Channel, Kind, Reporter};
 use gongzhi_core::areas::locate::Located;
 use gongzhi_core::audit::{self, NewEntry};
+use gongzhi_core::db::query;
 use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::timeline;
 use gongzhi_core::Result;
-use gongzhi_core::db::query;
 
 /// A case decided and ready to write.
 pub struct Prepared {
@@ -203,8 +203,7 @@ async fn insert_cases(tx: &mut WriteTx, items: &[Prepared], numbers: &[String]) 
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
                 let b = i * COLS;
-                let ph: Vec<String> = (1..=COLS).map(|k| format!("${}", b + k))
-                    .collect();
+                let ph: Vec<String> = (1..=COLS).map(|k| format!("${}", b + k)).collect();
                 format!("({}, 'reported', 1, 0, 0)", ph.join(", "))
             })
             .collect();
@@ -266,7 +265,6 @@ async fn insert_first_events(tx: &mut WriteTx, items: &[Prepared]) -> Result<()>
         .collect();
     timeline::record_many(tx, &crate::jobs::TIMELINE, &steps).await
 }
-
 
 /// One transaction for a batch: numbers, cases, first timeline events, audit entries.
 pub async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {

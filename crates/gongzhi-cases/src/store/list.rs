@@ -1,6 +1,5 @@
 //! Lists of cases within the caller's scope, and the scope itself as a condition on `cases`.
 
-
 use super::cases::{names_for, view_of};
 use super::{bind_all, SetValue};
 use crate::model::{enum_str, CasePage, Channel, Kind, LIST_COUNT_CAP};

@@ -27,10 +27,7 @@ pub enum SetValue {
     Text(Option<String>),
 }
 
-pub fn bind_all<'q>(
-    sql: &'q str,
-    args: &'q [SetValue],
-) -> Query<'q> {
+pub fn bind_all<'q>(sql: &'q str, args: &'q [SetValue]) -> Query<'q> {
     let mut q = query(sql);
     for v in args {
         q = match v {

@@ -2,11 +2,10 @@
 
 use std::collections::HashMap;
 
-
 use crate::model::overview::GridFigures;
+use gongzhi_core::db::query;
 use gongzhi_core::db::Db;
 use gongzhi_core::Result;
-use gongzhi_core::db::query;
 
 pub const DAY_MS: i64 = 86_400_000;
 

@@ -2,12 +2,11 @@
 
 use std::collections::HashMap;
 
-
 use crate::model::publicity::Publication;
+use gongzhi_core::db::query;
 use gongzhi_core::db::{opt_text, Db, Migration, WriteTx};
 use gongzhi_core::time::format_ms;
 use gongzhi_core::Result;
-use gongzhi_core::db::query;
 
 /// One row per case that was ever made public; photos approved one by one. Cases that came
 /// through Open311 before this existed were published by their client (with the photo it sent);

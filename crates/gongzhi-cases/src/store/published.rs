@@ -4,13 +4,12 @@
 
 use std::collections::HashMap;
 
-
 use super::publicity::PUBLIC_CASE_IDS;
 use crate::model::published::{PublicFilter, PublishedCase, PublishedStep, PublishedStepOf};
 use crate::rules::workflow::ALL_STATUSES;
 use gongzhi_core::db::{opt_text, Db};
+use gongzhi_core::db::{query, Query, Row};
 use gongzhi_core::Result;
-use gongzhi_core::db::{query, Row, Query};
 
 /// What a published case is made of, before publicity decides what of it is shown.
 const CASE_COLUMNS: &str = "id, number, category_code, status, description, unit_code, created_at, updated_at, handle_deadline, address, \
@@ -42,10 +41,7 @@ impl Args {
             marks.join(", ")
         }
     }
-    fn query<'q>(
-        self,
-        sql: &'q str,
-    ) -> Query<'q> {
+    fn query<'q>(self, sql: &'q str) -> Query<'q> {
         let mut q = query(sql);
         for a in self.0 {
             q = match a {

@@ -4,14 +4,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-
 use crate::model::catalog::Category;
 use crate::rules::routing::Routing;
 use gongzhi_core::cache::{cached, Policy};
 use gongzhi_core::calendar::WorkCalendar;
+use gongzhi_core::db::query;
 use gongzhi_core::db::{opt_text, Db};
 use gongzhi_core::Result;
-use gongzhi_core::db::query;
 
 /// The working calendar deadlines are computed on (named `default`).
 pub async fn load_calendar(db: &Db) -> Result<WorkCalendar> {
@@ -58,11 +57,10 @@ async fn load(db: &Db) -> Result<Arc<Reference>> {
         ));
     }
     let mut fallbacks = HashMap::new();
-    for r in query(
-        "SELECT code, area_code, kind FROM units WHERE area_code IS NOT NULL ORDER BY code",
-    )
-    .fetch_all(db.pool())
-    .await?
+    for r in
+        query("SELECT code, area_code, kind FROM units WHERE area_code IS NOT NULL ORDER BY code")
+            .fetch_all(db.pool())
+            .await?
     {
         let key = (
             r.try_get::<String, _>("area_code")?,

@@ -3,14 +3,13 @@
 
 use std::collections::BTreeMap;
 
-
 use crate::rules::stats::{
     day_of, whole_months, CaseFigures, CounterDelta, Counts, MeasureSettings, StatsLevel,
     COUNTER_COLUMNS,
 };
 use gongzhi_core::db::{opt_text, Db, Migration, WriteTx};
-use gongzhi_core::{Error, Result};
 use gongzhi_core::db::{query, Row};
+use gongzhi_core::{Error, Result};
 
 pub async fn load_settings(db: &Db) -> Result<MeasureSettings> {
     let row = query("SELECT value FROM case_settings WHERE key = 'measures'")
@@ -275,11 +274,7 @@ async fn upsert(tx: &mut WriteTx, table: &str, period: &str, delta: &CounterDelt
 }
 
 /// Applies the change of one case's row (`before` as read in `tx`, `after` re-read in `tx`).
-pub async fn record_change(
-    tx: &mut WriteTx,
-    before: Option<&Row>,
-    case_id: &str,
-) -> Result<()> {
+pub async fn record_change(tx: &mut WriteTx, before: Option<&Row>, case_id: &str) -> Result<()> {
     let after = query("SELECT * FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_one(tx.conn())

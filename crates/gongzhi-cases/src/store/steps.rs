@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::{bind_all, SetValue};
 use gongzhi_core::db::WriteTx;
-use gongzhi_core::{Error, Result};
 use gongzhi_core::db::{query, Row};
+use gongzhi_core::{Error, Result};
 
 /// The case `id` (id or number), read in the step's transaction.
 pub async fn find(tx: &mut WriteTx, id: &str) -> Result<Row> {

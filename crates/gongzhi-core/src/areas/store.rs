@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 use super::locate::{AreaRef, GridEntry, LocateIndex, Located};
 use super::{geometry, Level};
 use crate::db::{opt_text, Db, Migration, WriteTx};
-use crate::{Error, Result};
 use crate::db::{query, Row};
+use crate::{Error, Result};
 
 pub const MIGRATIONS: &[Migration] = &[Migration {
     id: "areas-0001",
@@ -163,11 +163,10 @@ pub async fn get_area(db: &Db, code: &str) -> Result<AreaWithParents> {
     let mut parents = Vec::new();
     let mut next = area.parent_code.clone();
     while let Some(p) = next {
-        let Some(r) =
-            query("SELECT code, name, level, parent_code FROM areas WHERE code = $1")
-                .bind(&p)
-                .fetch_optional(db.pool())
-                .await?
+        let Some(r) = query("SELECT code, name, level, parent_code FROM areas WHERE code = $1")
+            .bind(&p)
+            .fetch_optional(db.pool())
+            .await?
         else {
             break;
         };

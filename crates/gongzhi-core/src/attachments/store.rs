@@ -1,11 +1,10 @@
 //! Photos in storage: the bytes with their type and digest, and what record they are linked to.
 
-
 use super::{url, AttachmentRef};
+use crate::db::query;
 use crate::db::{opt_text, Db, WriteTx};
 use crate::time::format_ms;
 use crate::{Error, Result};
-use crate::db::query;
 
 pub(super) async fn insert(
     tx: &mut WriteTx,
@@ -80,12 +79,11 @@ pub async fn of(db: &Db, owner: &str) -> Result<Vec<AttachmentRef>> {
 
 /// The bytes of a photo with its type and owner, unchecked: callers decide who may see it.
 pub async fn read(db: &Db, id: &str) -> Result<(String, Option<String>, String, Vec<u8>)> {
-    let r =
-        query("SELECT content_type, owner, uploaded_by, data FROM attachments WHERE id = $1")
-            .bind(id)
-            .fetch_optional(db.pool())
-            .await?
-            .ok_or_else(|| Error::not_found("attachment"))?;
+    let r = query("SELECT content_type, owner, uploaded_by, data FROM attachments WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| Error::not_found("attachment"))?;
     Ok((
         r.try_get("content_type")?,
         opt_text(&r, "owner")?,

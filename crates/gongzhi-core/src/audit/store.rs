@@ -1,11 +1,10 @@
 //! The audit chain in storage: the head row (the chain's last sequence number and hash, which
 //! every append locks first) and the entries.
 
-
 use super::{AuditEntry, NewEntry};
+use crate::db::{query, Row};
 use crate::db::{Db, WriteTx};
 use crate::{Error, Result};
-use crate::db::{query, Row};
 
 /// Moves the head on by `n` entries, taking its row lock: the last new sequence number and the
 /// hash the first new entry links to.
@@ -51,13 +50,11 @@ pub(super) async fn head_seq(db: &Db) -> Result<i64> {
 
 /// How many entries are keyed (or, with `keyed` false, were hashed before the chain was).
 pub(super) async fn count_entries(tx: &mut WriteTx, keyed: bool) -> Result<i64> {
-    Ok(
-        query("SELECT COUNT(*) FROM audit_log WHERE keyed = $1")
-            .bind(keyed as i64)
-            .fetch_one(tx.conn())
-            .await?
-            .try_get(0)?,
-    )
+    Ok(query("SELECT COUNT(*) FROM audit_log WHERE keyed = $1")
+        .bind(keyed as i64)
+        .fetch_one(tx.conn())
+        .await?
+        .try_get(0)?)
 }
 
 /// Inserts keyed entries written at `at`, with their (seq, digest, prev_hash, hash) in `rows`,

@@ -1,11 +1,10 @@
 //! The backup's SQL: the catalog (which tables and columns the migrations made), a table's rows
 //! in a stable order inside one snapshot, and the restore's all-or-nothing load.
 
-
 use super::{Column, Kind, Value};
+use crate::db::{query, Conn, Row, Tx};
 use crate::db::{Backend, Db, Migration};
 use crate::{Error, Result};
-use crate::db::{query, Conn, Row, Tx};
 
 /// A read transaction that sees one moment of the database while writers go on: SQLite's WAL
 /// keeps the snapshot its first read takes; PostgreSQL's REPEATABLE READ keeps its first
@@ -48,11 +47,7 @@ pub async fn tables(conn: &mut Conn, backend: Backend) -> Result<Vec<String>> {
 }
 
 /// A table's columns in their order, each with the kind of value it holds.
-pub async fn columns(
-    conn: &mut Conn,
-    backend: Backend,
-    table: &str,
-) -> Result<Vec<Column>> {
+pub async fn columns(conn: &mut Conn, backend: Backend, table: &str) -> Result<Vec<Column>> {
     let sql = match backend {
         Backend::Sqlite => "SELECT name, type FROM pragma_table_info($1) ORDER BY cid",
         Backend::Postgres => {

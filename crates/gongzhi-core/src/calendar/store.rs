@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 use super::{CalendarDay, DayKind};
+use crate::db::query;
 use crate::db::{Db, Migration, WriteTx};
 use crate::{Error, Result};
-use crate::db::query;
 
 /// The calendar moved from the cases module into the core. The cases module created this table
 /// (`cases-0001`) before the core took it over; a database made then keeps its table and rows.
@@ -39,15 +39,13 @@ pub(super) async fn replace_days(tx: &mut WriteTx, name: &str, days: &[CalendarD
             .bind(&day)
             .execute(tx.conn())
             .await?;
-        query(
-            "INSERT INTO calendar_days (calendar, day, kind, note) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(name)
-        .bind(&day)
-        .bind(d.kind.as_str())
-        .bind(&d.note)
-        .execute(tx.conn())
-        .await?;
+        query("INSERT INTO calendar_days (calendar, day, kind, note) VALUES ($1, $2, $3, $4)")
+            .bind(name)
+            .bind(&day)
+            .bind(d.kind.as_str())
+            .bind(&d.note)
+            .execute(tx.conn())
+            .await?;
     }
     Ok(())
 }

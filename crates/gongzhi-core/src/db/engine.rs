@@ -152,7 +152,9 @@ impl Pool {
     }
 
     pub(super) async fn postgres(url: &str, size: u32) -> Result<Pool> {
-        Ok(Pool(PoolKind::Postgres(postgres::connect(url, size).await?)))
+        Ok(Pool(PoolKind::Postgres(
+            postgres::connect(url, size).await?,
+        )))
     }
 
     /// One connection, held until dropped.

@@ -175,9 +175,9 @@ impl Db {
         let mut applied = 0;
         for m in migrations {
             let done = query("SELECT id FROM schema_migrations WHERE id = $1")
-                    .bind(m.id)
-                    .fetch_optional(&self.pool)
-                    .await?;
+                .bind(m.id)
+                .fetch_optional(&self.pool)
+                .await?;
             if done.is_some() {
                 continue;
             }
@@ -212,13 +212,11 @@ impl Db {
         )
         .execute(&self.pool)
         .await?;
-        Ok(
-            query("SELECT id FROM schema_migrations WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?
-                .is_some(),
-        )
+        Ok(query("SELECT id FROM schema_migrations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
     }
 
     /// The sum of the version counters `keys` (each moves whenever its data changes, in every

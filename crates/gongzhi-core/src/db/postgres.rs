@@ -44,7 +44,10 @@ pub(super) async fn run(
 ) -> Result<u64> {
     let query = sqlx::query_with(sql, arguments(params)?);
     let Some(sink) = sink else {
-        let done = query.execute(&mut *conn).await.map_err(|e| with_sql(e, sql))?;
+        let done = query
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| with_sql(e, sql))?;
         return Ok(done.rows_affected());
     };
     let mut columns: Option<Arc<[Box<str>]>> = None;
@@ -74,9 +77,8 @@ fn read(pg: &PgRow, columns: Arc<[Box<str>]>) -> Result<Row> {
             continue;
         }
         let kind = raw.type_info().name().to_string();
-        let bad = |e: sqlx::error::BoxDynError| {
-            Error::internal(format!("column {}: {e}", columns[i]))
-        };
+        let bad =
+            |e: sqlx::error::BoxDynError| Error::internal(format!("column {}: {e}", columns[i]));
         values.push(match kind.as_str() {
             "INT8" => Value::Int(<i64 as Decode<Postgres>>::decode(raw).map_err(bad)?),
             "INT4" => Value::Int(<i32 as Decode<Postgres>>::decode(raw).map_err(bad)?.into()),

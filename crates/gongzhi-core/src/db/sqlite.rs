@@ -32,7 +32,10 @@ impl Pool {
         });
         // Open one now so a bad path fails at start, not at the first request.
         let first = pool.open()?;
-        pool.idle.lock().unwrap_or_else(|e| e.into_inner()).push(first);
+        pool.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(first);
         Ok(pool)
     }
 
@@ -88,7 +91,9 @@ pub(super) struct Lease {
 
 impl Lease {
     fn conn(&self) -> &Connection {
-        self.conn.as_ref().expect("a lease holds its connection until dropped")
+        self.conn
+            .as_ref()
+            .expect("a lease holds its connection until dropped")
     }
 
     pub(super) fn run(
@@ -181,11 +186,7 @@ fn run(
         stmt.raw_bind_parameter(i + 1, p)?;
     }
     let width = stmt.column_count();
-    let columns: Arc<[Box<str>]> = stmt
-        .column_names()
-        .into_iter()
-        .map(Box::from)
-        .collect();
+    let columns: Arc<[Box<str>]> = stmt.column_names().into_iter().map(Box::from).collect();
     let mut rows = stmt.raw_query();
     while let Some(r) = rows.next().map_err(|e| with_sql(e, sql))? {
         let mut values = Vec::with_capacity(width);

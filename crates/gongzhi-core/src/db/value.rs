@@ -248,8 +248,7 @@ impl Row {
         let at = i
             .position(self)
             .ok_or_else(|| Error::internal(format!("no {} in the row", i.describe())))?;
-        T::decode(&self.values[at])
-            .map_err(|e| Error::internal(format!("{}: {e}", i.describe())))
+        T::decode(&self.values[at]).map_err(|e| Error::internal(format!("{}: {e}", i.describe())))
     }
 
     pub fn len(&self) -> usize {

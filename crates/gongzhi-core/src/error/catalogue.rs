@@ -316,7 +316,10 @@ mod tests {
             Error::refused("wrong_state", "x"),
             Error::RateLimited("x".into()),
             Error::OutsideJurisdiction,
-            Error::Storage(crate::error::StorageError { kind: crate::error::StorageKind::NoRow, message: "x".into() }),
+            Error::Storage(crate::error::StorageError {
+                kind: crate::error::StorageKind::NoRow,
+                message: "x".into(),
+            }),
             Error::internal("x"),
             Error::unknown_value("ballot", "x", &["approval"]),
         ];

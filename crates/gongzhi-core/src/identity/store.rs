@@ -9,11 +9,11 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::{authorize, Action, Actor, ActorKind, Assignment, Role, Target};
-use crate::{audit, cache};
 use crate::db::{opt_text, Db};
-use crate::privacy::{mask_email, mask_name, mask_phone, Sealer};
-use crate::{Error, Result};
 use crate::db::{query, Tx};
+use crate::privacy::{mask_email, mask_name, mask_phone, Sealer};
+use crate::{audit, cache};
+use crate::{Error, Result};
 
 pub const UNIT_KINDS: [&str; 6] = [
     "command_center",
@@ -327,13 +327,12 @@ struct StoredUser {
 }
 
 async fn fetch_user(db: &Db, id: &str) -> Result<StoredUser> {
-    let r = query(
-        "SELECT id, username, full_name, phone, email, disabled FROM users WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?
-    .ok_or_else(|| Error::not_found("user"))?;
+    let r =
+        query("SELECT id, username, full_name, phone, email, disabled FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?
+            .ok_or_else(|| Error::not_found("user"))?;
     Ok(StoredUser {
         id: r.try_get("id")?,
         username: r.try_get("username")?,
@@ -462,12 +461,11 @@ pub(super) async fn issue_token(
     ttl_hours: i64,
 ) -> Result<IssuedToken> {
     let bad = || Error::Unauthenticated("wrong user name or password".into());
-    let row = query(
-        "SELECT id, username, password_hash, disabled FROM users WHERE lower(username) = $1",
-    )
-    .bind(canonical_name)
-    .fetch_optional(db.pool())
-    .await?;
+    let row =
+        query("SELECT id, username, password_hash, disabled FROM users WHERE lower(username) = $1")
+            .bind(canonical_name)
+            .fetch_optional(db.pool())
+            .await?;
     let (user_id, username, stored_hash, disabled) = match row {
         Some(r) => (
             Some(r.try_get::<String, _>("id")?),
@@ -604,14 +602,12 @@ pub async fn revoke_token(db: &Db, actor: &Actor, token: &str) -> Result<()> {
 
 /// The user signing in as `username` would be (the same canonical comparison).
 pub async fn user_id_by_name(db: &Db, username: &str) -> Result<Option<String>> {
-    Ok(
-        query("SELECT id FROM users WHERE lower(username) = $1")
-            .bind(super::canonical_username(username))
-            .fetch_optional(db.pool())
-            .await?
-            .map(|r| r.try_get::<String, _>(0))
-            .transpose()?,
-    )
+    Ok(query("SELECT id FROM users WHERE lower(username) = $1")
+        .bind(super::canonical_username(username))
+        .fetch_optional(db.pool())
+        .await?
+        .map(|r| r.try_get::<String, _>(0))
+        .transpose()?)
 }
 
 /// A user as others see them: the masked name (张*明, from the sealed full name, else the user
@@ -666,10 +662,7 @@ pub(super) async fn count_attempt(
 }
 
 /// When a waiting key may try again (ms).
-pub(super) async fn waiting_until(
-    tx: &mut Tx,
-    key: &str,
-) -> Result<i64> {
+pub(super) async fn waiting_until(tx: &mut Tx, key: &str) -> Result<i64> {
     Ok(
         query("SELECT last_at + delay_ms FROM login_throttle WHERE key = $1")
             .bind(key)
@@ -686,12 +679,10 @@ pub(super) async fn succeeded(db: &Db, account: &str, address: &str) -> Result<(
         .bind(account)
         .execute(&mut *tx)
         .await?;
-    query(
-        "UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0",
-    )
-    .bind(address)
-    .execute(&mut *tx)
-    .await?;
+    query("UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0")
+        .bind(address)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

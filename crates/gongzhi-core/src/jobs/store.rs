@@ -2,10 +2,10 @@
 
 use serde_json::Value;
 
+use crate::db::query;
 use crate::db::{opt_text, Db, Migration, WriteTx};
 use crate::module::Job;
 use crate::Result;
-use crate::db::query;
 
 /// The job queue moved from the cases module into the core, and says what a job is about as a
 /// `subject` (`case:ID`) instead of a case id. A database made before has the cases module's
@@ -90,26 +90,23 @@ pub(super) async fn due(db: &Db, now: i64) -> Result<Vec<Job>> {
 /// writer on SQLite, so of two runners one wins. Not a record's change: no audit entry.
 pub(super) async fn take(db: &Db, id: &str, now: i64, until: i64) -> Result<bool> {
     let mut tx = db.begin_counters().await?;
-    let r = query(
-        "UPDATE jobs SET due_at = $1 WHERE id = $2 AND done_at IS NULL AND due_at <= $3",
-    )
-    .bind(until)
-    .bind(id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    let r = query("UPDATE jobs SET due_at = $1 WHERE id = $2 AND done_at IS NULL AND due_at <= $3")
+        .bind(until)
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(r.rows_affected() == 1)
 }
 
 pub(super) async fn claim(tx: &mut WriteTx, id: &str, now: i64, outcome: &str) -> Result<bool> {
-    let r =
-        query("UPDATE jobs SET done_at = $1, outcome = $2 WHERE id = $3 AND done_at IS NULL")
-            .bind(now)
-            .bind(outcome)
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
+    let r = query("UPDATE jobs SET done_at = $1, outcome = $2 WHERE id = $3 AND done_at IS NULL")
+        .bind(now)
+        .bind(outcome)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
     Ok(r.rows_affected() == 1)
 }
 

@@ -1,11 +1,10 @@
 //! The inboxes' notices, and the addresses mail goes to.
 
-
 use super::Notification;
+use crate::db::query;
 use crate::db::{opt_text, Db, Migration, WriteTx};
 use crate::time::format_ms;
 use crate::Result;
-use crate::db::query;
 
 /// Notifications moved from the cases module into the core. A database made before has the
 /// cases module's table (`cases-0002`) with its rows, and keeps them.

@@ -1,9 +1,8 @@
 //! The shared windows: one row per key and window, the hits every server added to it.
 
-
+use crate::db::query;
 use crate::db::{Db, Migration};
 use crate::Result;
-use crate::db::query;
 
 pub const MIGRATION: Migration = Migration {
     id: "core-0010-rate-windows",

@@ -3,10 +3,10 @@
 use serde_json::Value;
 
 use super::{Event, Step, Timeline};
+use crate::db::query;
 use crate::db::{opt_text, Db, WriteTx};
 use crate::time::format_ms;
 use crate::Result;
-use crate::db::query;
 
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn insert(

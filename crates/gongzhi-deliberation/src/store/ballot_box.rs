@@ -1,10 +1,9 @@
 //! The ballot boxes in storage: each box's open/closed row, the pool of sealed ballots, and the
 //! counted tables mixed ballots land in (why it is built so: the ballot box service, `ballot_box.rs`).
 
-
+use gongzhi_core::db::query;
 use gongzhi_core::db::{Backend, Db, WriteTx};
 use gongzhi_core::Result;
-use gongzhi_core::db::query;
 
 /// Whose ballots a box holds, and so where its mixed ballots are counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,12 +35,10 @@ impl BoxKind {
 /// When the box was closed, if it was; creates its row first. On PostgreSQL the row stays held
 /// (shared) until the caller commits, so a closing mix waits for ballots in flight.
 pub async fn hold(db: &Db, tx: &mut WriteTx, key: &str) -> Result<Option<i64>> {
-    query(
-        "INSERT INTO ballot_boxes (box, closed_at) VALUES ($1, NULL) ON CONFLICT DO NOTHING",
-    )
-    .bind(key)
-    .execute(tx.conn())
-    .await?;
+    query("INSERT INTO ballot_boxes (box, closed_at) VALUES ($1, NULL) ON CONFLICT DO NOTHING")
+        .bind(key)
+        .execute(tx.conn())
+        .await?;
     let lock = match db.backend() {
         Backend::Postgres => " FOR SHARE",
         Backend::Sqlite => "",
@@ -74,9 +71,7 @@ pub async fn secure_delete_on(db: &Db, tx: &mut WriteTx) -> Result<Option<i64>> 
                 .fetch_one(tx.conn())
                 .await?
                 .try_get(0)?;
-            query("PRAGMA secure_delete = 1")
-                .execute(tx.conn())
-                .await?;
+            query("PRAGMA secure_delete = 1").execute(tx.conn()).await?;
             Ok(Some(was))
         }
         Backend::Postgres => Ok(None),
@@ -114,13 +109,11 @@ pub async fn close_and_take_all(tx: &mut WriteTx, key: &str, now: i64) -> Result
 }
 
 pub async fn pooled_in(tx: &mut WriteTx, key: &str) -> Result<i64> {
-    Ok(
-        query("SELECT COUNT(*) FROM ballot_pool WHERE box = $1")
-            .bind(key)
-            .fetch_one(tx.conn())
-            .await?
-            .try_get(0)?,
-    )
+    Ok(query("SELECT COUNT(*) FROM ballot_pool WHERE box = $1")
+        .bind(key)
+        .fetch_one(tx.conn())
+        .await?
+        .try_get(0)?)
 }
 
 /// Deletes `k` pooled ballots (pool ids are random, so the first `k` by id are a random `k`)
@@ -164,11 +157,9 @@ pub async fn status(db: &Db, key: &str) -> Result<Option<(Option<i64>, i64)>> {
 
 /// Ballots pooled and not yet mixed.
 pub async fn pending(db: &Db, key: &str) -> Result<i64> {
-    Ok(
-        query("SELECT COUNT(*) FROM ballot_pool WHERE box = $1")
-            .bind(key)
-            .fetch_one(db.pool())
-            .await?
-            .try_get(0)?,
-    )
+    Ok(query("SELECT COUNT(*) FROM ballot_pool WHERE box = $1")
+        .bind(key)
+        .fetch_one(db.pool())
+        .await?
+        .try_get(0)?)
 }

@@ -2,16 +2,15 @@
 //! SQL, both backends). A call's ballot, rule, completion and a project's status are stored as
 //! their text; the phase is never stored (it follows from the dates).
 
-
 use crate::model::budgets::{
     BallotKind, CallSummary, Completion, NewCall, ProjectStatus, ProjectView, WinnerRule,
 };
 use crate::rules::calls::phase_at;
 use gongzhi_core::attachments;
 use gongzhi_core::db::{opt_text, Db, WriteTx};
+use gongzhi_core::db::{query, Row};
 use gongzhi_core::time::format_ms;
 use gongzhi_core::{Error, Result};
-use gongzhi_core::db::{query, Row};
 
 /// A stored call with its phase at the time asked.
 pub struct CallRecord {

@@ -4,9 +4,9 @@
 use serde_json::Value;
 
 use crate::model::consultations::{NewConsultation, Question};
+use gongzhi_core::db::query;
 use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::{Error, Result};
-use gongzhi_core::db::query;
 
 /// A stored consultation.
 pub struct ConsultationRecord {
@@ -53,14 +53,14 @@ pub async fn recent_ids(db: &Db) -> Result<Vec<String>> {
 }
 
 pub async fn has_answered(db: &Db, id: &str, user: &str) -> Result<bool> {
-    Ok(query(
-        "SELECT 1 FROM consultation_respondents WHERE consultation_id = $1 AND user_id = $2",
+    Ok(
+        query("SELECT 1 FROM consultation_respondents WHERE consultation_id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user)
+            .fetch_optional(db.pool())
+            .await?
+            .is_some(),
     )
-    .bind(id)
-    .bind(user)
-    .fetch_optional(db.pool())
-    .await?
-    .is_some())
 }
 
 pub struct NewConsultationRow<'a> {

@@ -1,10 +1,9 @@
 //! Moderation in storage: reports, and the hidden flag of topics and comments (portable SQL).
 
-
 use crate::model::moderation::{Content, ContentKind, ContentTarget, ReportState};
+use gongzhi_core::db::query;
 use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::{Error, Result};
-use gongzhi_core::db::query;
 
 /// The reported content with its area (a comment's is its topic's).
 pub async fn content(db: &Db, target: &ContentTarget) -> Result<Content> {

@@ -1,11 +1,10 @@
 //! Panels in storage: the published record, the sealed seed, the draw (portable SQL).
 
-
 use crate::model::panels::{PanelRecord, PanelSummary};
+use gongzhi_core::db::query;
 use gongzhi_core::db::{opt_text, Db, WriteTx};
 use gongzhi_core::time::format_ms;
 use gongzhi_core::{Error, Result};
-use gongzhi_core::db::query;
 
 pub struct NewPanelRow<'a> {
     pub id: &'a str,

@@ -1,12 +1,11 @@
 //! Verified residents in storage: verifications (one current per resident) and one-time codes,
 //! kept only as hashes (portable SQL, both backends).
 
-
 use crate::model::residents::{Standing, VerificationMethod};
 use crate::rules::places::eligible;
 use gongzhi_core::db::{like_prefix, opt_text, Db, WriteTx};
-use gongzhi_core::{Error, Result};
 use gongzhi_core::db::{query, Row};
+use gongzhi_core::{Error, Result};
 
 /// A stored verification (the resident's name is added by who shows it, masked).
 pub struct VerificationRecord {
@@ -53,12 +52,11 @@ pub async fn list_in(db: &Db, area: &str) -> Result<Vec<VerificationRecord>> {
 
 /// The id of the user's current verification.
 pub async fn current_id(db: &Db, user: &str) -> Result<Option<String>> {
-    let row = query(
-        "SELECT id FROM resident_verifications WHERE user_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(user)
-    .fetch_optional(db.pool())
-    .await?;
+    let row =
+        query("SELECT id FROM resident_verifications WHERE user_id = $1 AND revoked_at IS NULL")
+            .bind(user)
+            .fetch_optional(db.pool())
+            .await?;
     row.map(|r| Ok(r.try_get::<String, _>("id")?)).transpose()
 }
 

@@ -1,9 +1,8 @@
 //! The module's settings in storage (`deliberation_settings`, key → text).
 
-
+use gongzhi_core::db::query;
 use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::Result;
-use gongzhi_core::db::query;
 
 pub async fn get(db: &Db, key: &str) -> Result<Option<String>> {
     let r = query("SELECT value FROM deliberation_settings WHERE key = $1")

@@ -2,15 +2,14 @@
 //! ballots, tasks and participants (portable SQL, both backends). Closed sets are stored as
 //! their text.
 
-
 use crate::model::topics::{
     Choice, Comment, Meeting, MeetingMode, ProposerKind, Stance, Tally, Task, TopicLevel,
     TopicStatus, TopicSummary, VoteRules,
 };
 use gongzhi_core::db::{like_prefix, opt_text, Db, WriteTx};
+use gongzhi_core::db::{query, Row};
 use gongzhi_core::time::format_ms;
 use gongzhi_core::{Error, Result};
-use gongzhi_core::db::{query, Row};
 
 /// A stored topic, as the rules and the views need it.
 #[derive(Debug, Clone)]
@@ -335,14 +334,12 @@ pub async fn meeting_exists(tx: &mut WriteTx, topic: &str, meeting: &str) -> Res
 
 /// Records a sign-in; a second one of the same person fails on the key (the caller says so).
 pub async fn sign_in(tx: &mut WriteTx, meeting: &str, user: &str, at: i64) -> Result<()> {
-    query(
-        "INSERT INTO meeting_attendance (meeting_id, user_id, signed_at) VALUES ($1, $2, $3)",
-    )
-    .bind(meeting)
-    .bind(user)
-    .bind(at)
-    .execute(tx.conn())
-    .await?;
+    query("INSERT INTO meeting_attendance (meeting_id, user_id, signed_at) VALUES ($1, $2, $3)")
+        .bind(meeting)
+        .bind(user)
+        .bind(at)
+        .execute(tx.conn())
+        .await?;
     Ok(())
 }
 
@@ -461,12 +458,11 @@ pub async fn insert_open_ballot(
 /// The counted ballots: yes, no, abstain.
 pub async fn count_ballots(tx: &mut WriteTx, topic: &str) -> Result<[i64; 3]> {
     let mut counts = [0i64; 3];
-    for r in query(
-        "SELECT choice, COUNT(*) AS n FROM topic_ballots WHERE topic_id = $1 GROUP BY choice",
-    )
-    .bind(topic)
-    .fetch_all(tx.conn())
-    .await?
+    for r in
+        query("SELECT choice, COUNT(*) AS n FROM topic_ballots WHERE topic_id = $1 GROUP BY choice")
+            .bind(topic)
+            .fetch_all(tx.conn())
+            .await?
     {
         let n: i64 = r.try_get("n")?;
         match Choice::from_stored(&r.try_get::<String, _>("choice")?)? {
@@ -480,12 +476,11 @@ pub async fn count_ballots(tx: &mut WriteTx, topic: &str) -> Result<[i64; 3]> {
 
 /// When the vote's roll was fixed: the moment the vote was opened (read from the timeline).
 pub async fn roll_fixed_at(db: &Db, subject: &str) -> Result<Option<i64>> {
-    let r = query(
-        "SELECT MAX(at) AS at FROM delib_events WHERE subject = $1 AND step = 'open_vote'",
-    )
-    .bind(subject)
-    .fetch_one(db.pool())
-    .await?;
+    let r =
+        query("SELECT MAX(at) AS at FROM delib_events WHERE subject = $1 AND step = 'open_vote'")
+            .bind(subject)
+            .fetch_one(db.pool())
+            .await?;
     Ok(r.try_get::<Option<i64>, _>("at")?)
 }
 

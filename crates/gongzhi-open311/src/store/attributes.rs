@@ -1,6 +1,5 @@
 //! Service attribute definitions (`open311_attributes`, one JSON document per service).
 
-
 use gongzhi_core::db::{Db, WriteTx};
 use gongzhi_core::{Error, Result};
 

@@ -1,8 +1,8 @@
 //! Jurisdictions: the districts this deployment serves.
 
+use gongzhi_core::db::query;
 use gongzhi_core::db::Db;
 use gongzhi_core::Result;
-use gongzhi_core::db::query;
 
 /// Is `code` one of our districts?
 pub async fn is_district(db: &Db, code: &str) -> Result<bool> {

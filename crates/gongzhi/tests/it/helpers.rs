@@ -4,11 +4,11 @@ use std::process::{Command, Output, Stdio};
 
 use gongzhi::server::{self, Running};
 use gongzhi_core::config::{sqlite_url, Config};
+use gongzhi_core::db::query;
 use gongzhi_core::db::Db;
 use gongzhi_core::identity::{self, Actor, Assignment, NewUser, Role};
 use gongzhi_core::privacy::Sealer;
 use serde_json::{json, Value};
-use gongzhi_core::db::query;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -538,12 +538,12 @@ async fn reporters_are_private_and_residents_see_their_own(backend: Backend) {
         .await;
     assert_eq!(s, 403, "grid workers do not see reporters");
     let raw: String = query("SELECT reporter_phone FROM cases WHERE id = $1")
-            .bind(id)
-            .fetch_one(d.app.db.pool())
-            .await
-            .unwrap()
+        .bind(id)
+        .fetch_one(d.app.db.pool())
+        .await
+        .unwrap()
         .try_get(0)
-    .unwrap();
+        .unwrap();
     assert!(raw.starts_with("v1:") && !raw.contains("13812345678"));
 }
 both!(reporters_are_private_and_residents_see_their_own);

@@ -41,10 +41,15 @@ async fn group_commits_are_counted(backend: Backend) {
     let many = after.since(&before);
     assert_eq!(many.cases, n + 1);
     assert!(many.batches >= 2 && many.batches <= n + 1, "{many:?}");
-    assert!(after.largest >= 1 && after.largest <= BATCH as u64, "{after:?}");
+    assert!(
+        after.largest >= 1 && after.largest <= BATCH as u64,
+        "{after:?}"
+    );
     assert!((many.mean() - many.cases as f64 / many.batches as f64).abs() < 1e-9);
     // A failed intake commits nothing.
-    let (s, _) = d.create(&d.operator, &new_case("C0102", (10.0, 10.0))).await;
+    let (s, _) = d
+        .create(&d.operator, &new_case("C0102", (10.0, 10.0)))
+        .await;
     assert_ne!(s, 201);
     assert_eq!(batch_sizes(&d.app.db), after);
     // Operators see the same sizes.

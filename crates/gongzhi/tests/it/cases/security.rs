@@ -35,12 +35,12 @@ async fn written(app: &TestApp) -> [i64; 4] {
 
 async fn case_status(app: &TestApp, id: &str) -> String {
     query("SELECT status FROM cases WHERE id = $1")
-            .bind(id)
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap()
+        .bind(id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
         .try_get(0)
-    .unwrap()
+        .unwrap()
 }
 
 /// A request with any method, headers and body, answered as status, headers and body text.

@@ -150,7 +150,11 @@ fn only_the_core_storage_names_a_driver() {
             wrong.push(format!("{name}/Cargo.toml depends on a database driver"));
         }
     }
-    assert!(wrong.is_empty(), "a second way to the database:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "a second way to the database:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]

@@ -301,12 +301,11 @@ async fn recompute_without_the_key(app: &TestApp, keyed: i64) {
         .execute(app.db.pool())
         .await
         .unwrap();
-    let rows = query(
-        "SELECT seq, at, actor, action, entity, digest, reason FROM audit_log ORDER BY seq",
-    )
-    .fetch_all(app.db.pool())
-    .await
-    .unwrap();
+    let rows =
+        query("SELECT seq, at, actor, action, entity, digest, reason FROM audit_log ORDER BY seq")
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
     let mut prev = gongzhi_core::audit::GENESIS_HASH.to_string();
     for r in &rows {
         let seq: i64 = r.try_get("seq").unwrap();
@@ -683,12 +682,11 @@ both!(an_unkeyed_chain_is_keyed_once_at_migration);
 
 /// Recomputes every hash without the key, changing nothing else, marking every row unkeyed.
 async fn recompute_unchanged(app: &TestApp) {
-    let rows = query(
-        "SELECT seq, at, actor, action, entity, digest, reason FROM audit_log ORDER BY seq",
-    )
-    .fetch_all(app.db.pool())
-    .await
-    .unwrap();
+    let rows =
+        query("SELECT seq, at, actor, action, entity, digest, reason FROM audit_log ORDER BY seq")
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
     let mut prev = gongzhi_core::audit::GENESIS_HASH.to_string();
     for r in &rows {
         let seq: i64 = r.try_get("seq").unwrap();

@@ -265,7 +265,10 @@ async fn two_servers_on_one_postgres_behave_as_one() {
     assert!(handle_due(&c) < after_holidays, "{c}");
     let mut csv = String::from("date,kind,note\n");
     for n in 0..40 {
-        csv.push_str(&format!("{},holiday,假期\n", today + chrono::Duration::days(n)));
+        csv.push_str(&format!(
+            "{},holiday,假期\n",
+            today + chrono::Duration::days(n)
+        ));
     }
     let mut admin_page = super::web::Browser::new(&a.url);
     admin_page.login("admin", ADMIN_PASSWORD).await;
@@ -307,10 +310,7 @@ async fn two_servers_on_one_postgres_behave_as_one() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(
-        counted,
-        "B's dashboard counts the case A took in"
-    );
+    assert!(counted, "B's dashboard counts the case A took in");
 
     // An area added through A is known to B.
     through(&mut d, &a);
@@ -347,13 +347,12 @@ async fn two_servers_on_one_postgres_behave_as_one() {
     d.ok(&d.dispatcher, &id, "dispatch", json!({})).await;
     let pool = d.app.db.pool().clone();
     let sms_jobs = || async {
-        let r = query(
-            "SELECT COUNT(*), COUNT(done_at) FROM jobs WHERE kind = 'sms' AND subject = $1",
-        )
-        .bind(format!("case:{id}"))
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+        let r =
+            query("SELECT COUNT(*), COUNT(done_at) FROM jobs WHERE kind = 'sms' AND subject = $1")
+                .bind(format!("case:{id}"))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
         (
             r.try_get::<i64, _>(0).unwrap(),
             r.try_get::<i64, _>(1).unwrap(),
