@@ -109,10 +109,8 @@ pub async fn insert_seeded(conn: &mut Conn, cases: &[SeededCase]) -> Result<()> 
     for chunk in cases.chunks(rows_per_statement(SEEDED_BOUND)) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let ph: Vec<String> = (1..=SEEDED_BOUND)
-                    .map(|k| format!("${}", i * SEEDED_BOUND + k))
-                    .collect();
-                format!("({}, 1, 0)", ph.join(", "))
+                let ph = gongzhi_core::db::placeholders(i * SEEDED_BOUND + 1, SEEDED_BOUND);
+                format!("({ph}, 1, 0)")
             })
             .collect();
         let sql = format!(

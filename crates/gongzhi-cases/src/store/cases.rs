@@ -170,12 +170,7 @@ pub async fn names_for(db: &Db, rows: &[Row]) -> Result<Names> {
         categories.insert(r.try_get::<String, _>("category_code")?);
     }
     // One query for both: a page of cases asks once.
-    let marks = |from: usize, n: usize| -> String {
-        (from..from + n)
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let marks = gongzhi_core::db::placeholders;
     let sql = format!(
         "SELECT 'a' AS t, code, name FROM areas WHERE code IN ({}) \
          UNION ALL SELECT 'c' AS t, code, name FROM categories WHERE code IN ({})",

@@ -26,10 +26,9 @@ pub async fn unit_codes(db: &Db) -> Result<HashSet<String>> {
 pub async fn stored_numbers(db: &Db, cases: &[PastCase]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for chunk in cases.chunks(gongzhi_core::db::rows_per_statement(1)) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT number FROM cases WHERE number IN ({})",
-            placeholders.join(", ")
+            gongzhi_core::db::placeholders(1, chunk.len())
         );
         let mut q = query(&sql);
         for c in chunk {

@@ -202,9 +202,8 @@ async fn insert_cases(tx: &mut WriteTx, items: &[Prepared], numbers: &[String]) 
     for (ci, chunk) in items.chunks(per).enumerate() {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let b = i * COLS;
-                let ph: Vec<String> = (1..=COLS).map(|k| format!("${}", b + k)).collect();
-                format!("({}, 'reported', 1, 0, 0)", ph.join(", "))
+                let ph = gongzhi_core::db::placeholders(i * COLS + 1, COLS);
+                format!("({ph}, 'reported', 1, 0, 0)")
             })
             .collect();
         let sql = format!(

@@ -45,10 +45,7 @@ pub async fn of(db: &Db, case_ids: &[String]) -> Result<HashMap<String, Publicat
     if case_ids.is_empty() {
         return Ok(out);
     }
-    let marks = (1..=case_ids.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let marks = gongzhi_core::db::placeholders(1, case_ids.len());
     let sql = format!("SELECT case_id, public, chosen_by, public_description, address_public, decided_by, decided_at FROM case_publication WHERE case_id IN ({marks})");
     let mut q = query(&sql);
     for id in case_ids {

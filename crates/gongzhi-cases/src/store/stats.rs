@@ -248,10 +248,10 @@ async fn upsert(tx: &mut WriteTx, table: &str, period: &str, delta: &CounterDelt
     for chunk in rows.chunks(gongzhi_core::db::rows_per_statement(PER_ROW)) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let ph: Vec<String> = (1..=PER_ROW)
-                    .map(|k| format!("${}", i * PER_ROW + k))
-                    .collect();
-                format!("({})", ph.join(", "))
+                format!(
+                    "({})",
+                    gongzhi_core::db::placeholders(i * PER_ROW + 1, PER_ROW)
+                )
             })
             .collect();
         let sql = format!(

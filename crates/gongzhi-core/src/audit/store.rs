@@ -68,21 +68,7 @@ pub(super) async fn insert_entries(
     let per = crate::db::rows_per_statement(9);
     for (chunk_i, chunk) in entries.chunks(per).enumerate() {
         let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let b = i * 9;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 1)",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9
-                )
-            })
+            .map(|i| format!("({}, 1)", crate::db::placeholders(i * 9 + 1, 9)))
             .collect();
         let sql = format!(
             "INSERT INTO audit_log (seq, at, actor, action, entity, digest, reason, prev_hash, hash, keyed) VALUES {}",

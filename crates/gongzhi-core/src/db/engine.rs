@@ -130,12 +130,6 @@ impl<'e> Executor<'e> for &'e mut Conn {
     }
 }
 
-impl<'e> Executor<'e> for &'e mut Tx {
-    fn target(self) -> Target<'e> {
-        Target::Conn(&mut self.conn)
-    }
-}
-
 /// Connections to one database.
 #[derive(Clone)]
 pub struct Pool(PoolKind);
@@ -220,8 +214,7 @@ impl Conn {
     }
 }
 
-/// A transaction: statements run on it through `&mut *tx` (or `&mut tx`); it commits only when
-/// told to.
+/// A transaction: statements run on it through `&mut *tx`; it commits only when told to.
 pub struct Tx {
     conn: Conn,
 }

