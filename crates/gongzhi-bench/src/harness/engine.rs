@@ -142,7 +142,8 @@ fn placeholders(width: usize, dollar: bool, first: usize) -> String {
 }
 
 /// SQLite: every batch of `per_commit` cases in one `BEGIN IMMEDIATE` transaction, each row a
-/// prepared INSERT, on one connection with gongzhi's settings (WAL, synchronous=FULL). Blocking;
+/// prepared INSERT, on one connection in WAL mode with synchronous=FULL (each commit synced before
+/// it returns, as gongzhi's commits are; gongzhi syncs outside the write lock). Blocking;
 /// answers cases per second.
 pub fn sqlite_prepared(path: &str, rows: &[CaseRows], per_commit: usize) -> Result<f64> {
     use rusqlite::{params, TransactionBehavior};

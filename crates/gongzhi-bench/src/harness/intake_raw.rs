@@ -82,7 +82,6 @@ async fn measure_http_intake(
 ) -> Result<(f64, BatchSizes)> {
     let config = config_for(url, dir);
     let (db, sealer) = gongzhi::server::open(&config).await?;
-    gongzhi::server::seed_demo(&db, &sealer, DemoSize::STRUCTURE).await?;
     let listener = gongzhi::server::bind("127.0.0.1:0").await?;
     let running = gongzhi::server::start(config, db.clone(), sealer, listener).await?;
     let base = running.url();
@@ -203,6 +202,7 @@ pub async fn run(
     cases: usize,
     concurrency: usize,
     runs: usize,
+    history: i64,
     postgres: Option<&str>,
     output: &Path,
 ) -> Result<()> {
@@ -214,7 +214,10 @@ pub async fn run(
     }
     let mut table: Vec<Figure> = Vec::new();
     let load_before = load_average();
+    let mut stored = Vec::new();
     for (backend, admin) in backends {
+        let history = History::make(admin, history).await?;
+        stored.push(format!("{backend} {}", history.cases));
         for run in 0..runs {
             let at = Run {
                 backend,
@@ -222,21 +225,78 @@ pub async fn run(
                 run,
                 cases,
                 concurrency,
+                history: &history,
             };
             at.measure(&mut table).await?;
         }
+        history.remove(admin).await;
     }
     let load_after = load_average();
     let body = section(
         &table,
-        cases,
-        concurrency,
-        runs,
+        (cases, concurrency, runs, &stored.join(", ")),
         (&load_before, &load_after),
     );
     write_section(output, "intake-raw", &body)?;
     eprintln!("wrote {}", output.display());
     Ok(())
+}
+
+/// A stored history that gongzhi's measurements start from (the engine paths start empty:
+/// they read nothing): the full demo with its cases copied back over time until `cases` are
+/// stored, made once per backend and copied for each measurement, so the duplicate check and
+/// every index work at a realistic size.
+struct History {
+    cases: i64,
+    dir: PathBuf,
+    /// On PostgreSQL, the database the copies are made from (`CREATE DATABASE … TEMPLATE`).
+    template: Option<String>,
+}
+
+impl History {
+    async fn make(admin: Option<&str>, cases: i64) -> Result<History> {
+        let name = format!("gz_bench_intake_history_{}", std::process::id());
+        let dir = std::env::temp_dir().join(&name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(Error::internal)?;
+        let url = match admin {
+            Some(a) => Db::create_scratch_database(a, &name).await?,
+            None => gongzhi_core::config::sqlite_url(&dir.join("gongzhi.db")),
+        };
+        eprintln!("intake-raw: storing a history of {cases} cases …");
+        let t = Instant::now();
+        let (db, sealer) = gongzhi::server::open(&config_for(&url, &dir)).await?;
+        gongzhi::server::seed_demo(&db, &sealer, DemoSize::FULL).await?;
+        let stored = gongzhi_cases::store::bulk::copy_cases(&db, cases, true).await?;
+        db.analyze().await?;
+        db.checkpoint().await?;
+        db.close().await;
+        eprintln!("  {stored} cases in {:.0} s", t.elapsed().as_secs_f64());
+        Ok(History {
+            cases: stored,
+            dir,
+            template: admin.map(|_| name),
+        })
+    }
+
+    /// A copy for one measurement: the data dir (its key) and the database.
+    async fn copy(&self, admin: Option<&str>, name: &str, dir: &Path) -> Result<String> {
+        for entry in std::fs::read_dir(&self.dir).map_err(Error::internal)? {
+            let entry = entry.map_err(Error::internal)?;
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).map_err(Error::internal)?;
+        }
+        match admin {
+            Some(a) => Db::create_scratch_database_from(a, name, self.template.as_deref()).await,
+            None => Ok(gongzhi_core::config::sqlite_url(&dir.join("gongzhi.db"))),
+        }
+    }
+
+    async fn remove(&self, admin: Option<&str>) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let (Some(a), Some(t)) = (admin, &self.template) {
+            Db::drop_scratch_database(a, t).await;
+        }
+    }
 }
 
 /// One run of every writer on one backend.
@@ -246,18 +306,21 @@ struct Run<'a> {
     run: usize,
     cases: usize,
     concurrency: usize,
+    history: &'a History,
 }
 
 impl Run<'_> {
-    /// A fresh database with gongzhi's schema for one measurement: its URL and data dir.
-    async fn fresh(&self, k: usize) -> Result<(String, PathBuf, String)> {
+    /// A fresh database with gongzhi's schema for one measurement, empty or (`history`) a copy
+    /// of the stored history: its URL and data dir.
+    async fn fresh(&self, k: usize, history: bool) -> Result<(String, PathBuf, String)> {
         let name = format!("gz_bench_intake_{}_{}_{k}", std::process::id(), self.run);
         let dir = std::env::temp_dir().join(&name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(Error::internal)?;
-        let url = match self.admin {
-            Some(a) => Db::create_scratch_database(a, &name).await?,
-            None => gongzhi_core::config::sqlite_url(&dir.join("gongzhi.db")),
+        let url = match (self.admin, history) {
+            (admin, true) => self.history.copy(admin, &name, &dir).await?,
+            (Some(a), false) => Db::create_scratch_database(a, &name).await?,
+            (None, false) => gongzhi_core::config::sqlite_url(&dir.join("gongzhi.db")),
         };
         let (db, _) = gongzhi::server::open(&config_for(&url, &dir)).await?;
         db.close().await;
@@ -282,7 +345,7 @@ impl Run<'_> {
         let mut k = 0;
         for (path, callers, per_commit) in shapes {
             k += 1;
-            let (url, dir, name) = self.fresh(k).await?;
+            let (url, dir, name) = self.fresh(k, false).await?;
             let rows = &data[..rows_for(cases, callers, per_commit)];
             eprintln!(
                 "intake-raw: {backend}, run {run}, {}, {callers} callers, {per_commit} per commit, {} cases …",
@@ -302,9 +365,9 @@ impl Run<'_> {
             self.drop_fresh((dir, name)).await;
         }
         k += 1;
-        let (url, dir, name) = self.fresh(k).await?;
+        let (url, dir, name) = self.fresh(k, true).await?;
         eprintln!("intake-raw: {backend}, run {run}, service layer …");
-        let f = crate::intake::measure_intake(&url, &dir, cases, concurrency).await?;
+        let f = crate::intake::measure_intake(&url, &dir, cases, concurrency, false).await?;
         eprintln!(
             "  {:.0}/s one caller, {:.0}/s {concurrency} callers (commits of {:.1} cases on average, at most {})",
             f.sequential_per_sec,
@@ -328,7 +391,7 @@ impl Run<'_> {
         self.drop_fresh((dir, name)).await;
         for callers in [1, concurrency] {
             k += 1;
-            let (url, dir, name) = self.fresh(k).await?;
+            let (url, dir, name) = self.fresh(k, true).await?;
             eprintln!("intake-raw: {backend}, run {run}, HTTP with {callers} clients …");
             let (r, b) = measure_http_intake(&url, &dir, cases, callers).await?;
             eprintln!(
@@ -383,9 +446,7 @@ fn batch_text(batches: &[BatchSizes]) -> String {
 /// batch size.
 fn section(
     table: &[Figure],
-    cases: usize,
-    concurrency: usize,
-    runs: usize,
+    (cases, concurrency, runs, history): (usize, usize, usize, &str),
     (load_before, load_after): (&str, &str),
 ) -> String {
     let mut lines = Vec::new();
@@ -430,8 +491,11 @@ fn section(
          Command: `bench/run` (runs `gongzhi-bench intake-raw`, release build). Machine: {}. Date: {}. \
          Load average before the run: {load_before}; after: {load_after}.\n\
          {cases} cases per measurement, each on a fresh database with gongzhi's schema (the same tables and indexes), \
-         medians of {runs} runs. The same durability everywhere: SQLite in WAL mode with synchronous=FULL, PostgreSQL with \
-         fsync and synchronous_commit on (its defaults).\n\n\
+         medians of {runs} runs. The same durability everywhere — a case is acknowledged only once it is on the disk: \
+         SQLite in WAL mode, the engine path with synchronous=FULL (the log synced inside each commit) and gongzhi's \
+         writer with synchronous=NORMAL plus its own sync of the log after each commit, outside the write lock, before \
+         the commit returns (`gongzhi-core/src/db/sqlite.rs`); PostgreSQL with fsync and synchronous_commit on (its \
+         defaults).\n\n\
          **Engine** paths write the rows one intake writes per case — the 31-column case row, its first timeline event \
          (`case_events`) and its audit entry (`audit_log`, its chain hashes computed beforehand) — with every value made \
          before the clock starts (located, reporter sealed), one transaction per batch of the stated size, nothing of \
@@ -444,7 +508,9 @@ fn section(
          The engine paths move no counters and no audit head (gongzhi's per-batch extras).\n\n\
          **gongzhi**: validate, locate, route, deadlines on the working calendar, case number, encrypted reporter, the \
          case row plus its first timeline event and its audit entry, one durable commit per batch of waiting intakes \
-         (group commit, batch sizes observed by counting the commits); through the service layer (`create`, as \
+         (group commit, batch sizes observed by counting the commits), each measurement on a copy of a stored \
+         history of cases — {history} stored: the full demo's cases copied back over time, indexes and statistics as in \
+         service, so the duplicate check reads real weeks — through the service layer (`create`, as \
          `bench intake`) and over HTTP (`POST /api/v1/cases` with a bearer token, server in the same process, clients \
          over loopback).\n\n\
          | backend | writer | callers | cases per commit | cases/s |\n\

@@ -27,6 +27,9 @@ pub enum HarnessCommand {
         /// Runs of each measurement (the median is reported).
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// Cases stored before gongzhi's measurements start (the engine paths start empty).
+        #[arg(long, default_value_t = 1_000_000)]
+        history: i64,
         /// An administrative PostgreSQL URL; scratch databases are created and dropped.
         #[arg(long)]
         postgres: Option<String>,
@@ -86,9 +89,20 @@ pub async fn run(cmd: HarnessCommand) -> Result<()> {
             cases,
             concurrency,
             runs,
+            history,
             postgres,
             output,
-        } => intake_raw::run(cases, concurrency, runs, postgres.as_deref(), &output).await,
+        } => {
+            intake_raw::run(
+                cases,
+                concurrency,
+                runs,
+                history,
+                postgres.as_deref(),
+                &output,
+            )
+            .await
+        }
         HarnessCommand::RankingsExport {
             cases,
             period,

@@ -1,6 +1,8 @@
-//! Writing intakes together: concurrent intakes wait for one writer, which writes them in one
-//! transaction — multi-row inserts, one audit entry per case in chain order, one durable commit
-//! (group commit). What is written was decided before (`commands::create`).
+//! Writing intakes together: concurrent intakes wait for a writer, which writes all that are
+//! waiting in one transaction — multi-row inserts, one audit entry per case in chain order, one
+//! durable commit (group commit). SQLite has one writer; PostgreSQL runs as many at once as it
+//! has write connections, their commits ordered by the audit head (taken last). What is written
+//! was decided before (`commands::create`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,11 +53,10 @@ pub struct Prepared {
 
 type Reply = oneshot::Sender<Result<String>>;
 
-/// Intakes waiting to be written, and the right to write them.
-#[derive(Default)]
+/// Intakes waiting to be written, and the rights to write them (one per writer).
 struct Batcher {
     pending: Mutex<Vec<(Prepared, Reply)>>,
-    writing: tokio::sync::Mutex<()>,
+    writing: tokio::sync::Semaphore,
 }
 
 /// At most this many cases in one transaction.
@@ -122,7 +123,10 @@ fn count_commit(db: &Db, cases: usize) {
 
 /// Writes `p` together with whatever else is waiting; returns its case number.
 pub async fn submit(db: &Db, p: Prepared) -> Result<String> {
-    let batcher = db.extension(Batcher::default);
+    let batcher = db.extension(|| Batcher {
+        pending: Mutex::default(),
+        writing: tokio::sync::Semaphore::new(db.writers()),
+    });
     let (tx, mut rx) = oneshot::channel();
     batcher
         .pending
@@ -130,7 +134,11 @@ pub async fn submit(db: &Db, p: Prepared) -> Result<String> {
         .unwrap_or_else(|e| e.into_inner())
         .push((p, tx));
     loop {
-        let _turn = batcher.writing.lock().await;
+        let _turn = batcher
+            .writing
+            .acquire()
+            .await
+            .map_err(gongzhi_core::Error::internal)?;
         // A writer before us may already have written ours.
         if let Ok(r) = rx.try_recv() {
             return r;
@@ -184,7 +192,7 @@ async fn numbers_for(tx: &mut WriteTx, items: &[Prepared]) -> Result<Vec<String>
     }
     let mut next: HashMap<&str, i64> = HashMap::new();
     for (day, n) in &per_day {
-        let last = tx.bump_counter(&format!("case_number:{day}"), *n).await?;
+        let last = tx.take_numbers(&format!("case_number:{day}"), *n).await?;
         next.insert(day, last - n + 1);
     }
     for p in items {

@@ -141,8 +141,11 @@ enum PoolKind {
 }
 
 impl Pool {
-    pub(super) fn sqlite(path: &str, size: usize) -> Result<Pool> {
-        Ok(Pool(PoolKind::Sqlite(sqlite::Pool::new(path, size)?)))
+    /// `writer`: the pool writes go through (see [`sqlite`] on its durability).
+    pub(super) fn sqlite(path: &str, size: usize, writer: bool) -> Result<Pool> {
+        Ok(Pool(PoolKind::Sqlite(sqlite::Pool::new(
+            path, size, writer,
+        )?)))
     }
 
     pub(super) async fn postgres(url: &str, size: u32) -> Result<Pool> {
@@ -222,7 +225,15 @@ pub struct Tx {
 impl Tx {
     pub async fn commit(self) -> Result<()> {
         match self.conn.0 {
-            ConnKind::Sqlite(mut lease) => lease.finish("COMMIT"),
+            ConnKind::Sqlite(mut lease) => {
+                let owed = lease.finish("COMMIT")?;
+                // The connection goes back first: the next write runs while this one syncs.
+                drop(lease);
+                match owed {
+                    Some(owed) => owed.paid().await,
+                    None => Ok(()),
+                }
+            }
             ConnKind::PostgresTx(t) => Ok(t.commit().await?),
             ConnKind::Postgres(_) => Err(Error::internal("commit outside a transaction")),
         }
@@ -230,7 +241,7 @@ impl Tx {
 
     pub async fn rollback(self) -> Result<()> {
         match self.conn.0 {
-            ConnKind::Sqlite(mut lease) => lease.finish("ROLLBACK"),
+            ConnKind::Sqlite(mut lease) => lease.finish("ROLLBACK").map(|_| ()),
             ConnKind::PostgresTx(t) => Ok(t.rollback().await?),
             ConnKind::Postgres(_) => Err(Error::internal("rollback outside a transaction")),
         }

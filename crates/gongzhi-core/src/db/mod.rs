@@ -39,8 +39,8 @@ fn backend_of(url: &str) -> Result<Backend> {
 }
 
 /// `size` connections to `url`: SQLite's opened on the file (made with its directory if
-/// missing), PostgreSQL's by sqlx.
-async fn open_pool(url: &str, size: u32) -> Result<Pool> {
+/// missing), PostgreSQL's by sqlx. `writer`: the pool that writes go through.
+async fn open_pool(url: &str, size: u32, writer: bool) -> Result<Pool> {
     match backend_of(url)? {
         Backend::Sqlite => {
             let path = sqlite_path(url).ok_or_else(|| {
@@ -53,7 +53,7 @@ async fn open_pool(url: &str, size: u32) -> Result<Pool> {
                     })?;
                 }
             }
-            Pool::sqlite(&path, size as usize)
+            Pool::sqlite(&path, size as usize, writer)
         }
         Backend::Postgres => Pool::postgres(url, size).await,
     }
@@ -96,6 +96,9 @@ pub struct Db {
     moved_here: MovedHere,
 }
 
+/// PostgreSQL's write connections: writes run this many at once.
+const WRITE_CONNECTIONS_PG: u32 = 4;
+
 /// Per version counter, how many committed writes of this process moved it.
 type MovedHere = Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>;
 
@@ -104,11 +107,11 @@ impl Db {
         let backend = backend_of(url)?;
         let (reads, writes) = match backend {
             Backend::Sqlite => (4, 1),
-            Backend::Postgres => (16, 4),
+            Backend::Postgres => (16, WRITE_CONNECTIONS_PG),
         };
         Ok(Db {
-            pool: open_pool(url, reads).await?,
-            write_pool: open_pool(url, writes).await?,
+            pool: open_pool(url, reads, false).await?,
+            write_pool: open_pool(url, writes, true).await?,
             backend,
             extensions: Arc::default(),
             audit_keys: Arc::default(),
@@ -153,7 +156,20 @@ impl Db {
             audit_keys: self.audit_keys.clone(),
             bumped: Vec::new(),
             moved_here: self.moved_here.clone(),
+            numbers_beside: match self.backend {
+                Backend::Sqlite => None,
+                Backend::Postgres => Some(self.pool.clone()),
+            },
         })
+    }
+
+    /// How many write transactions are worth running at once: one on SQLite (it has one
+    /// writer), the write connections on PostgreSQL.
+    pub fn writers(&self) -> usize {
+        match self.backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => WRITE_CONNECTIONS_PG as usize,
+        }
     }
 
     /// A transaction for counters that are not records (sign-in attempts): not audited, since
@@ -266,9 +282,11 @@ pub struct WriteTx {
     tx: Tx,
     pub(crate) audited: bool,
     pub(crate) audit_keys: AuditKeySlot,
-    /// The version counters this write moved, told to this process's caches on commit.
+    /// The version counters this write moves at commit, told to this process's caches after.
     bumped: Vec<String>,
     moved_here: MovedHere,
+    /// PostgreSQL: where numbers are taken beside this transaction (see [`WriteTx::take_numbers`]).
+    numbers_beside: Option<Pool>,
 }
 
 impl WriteTx {
@@ -277,35 +295,54 @@ impl WriteTx {
     }
 
     /// Moves `key`'s version counter (see [`Db::versions_sum`]): every write to data a cache
-    /// depends on does this in its own transaction (see `cache`).
-    pub async fn bump_version(&mut self, key: &str) -> Result<i64> {
-        let v = self.bump_counter(key, 1).await?;
+    /// depends on does this in its own transaction (see `cache`). The counters move at commit,
+    /// last and in name order: a counter's row, which every writer of that data shares, is then
+    /// locked only for the commit itself, and every write takes the shared rows in one order
+    /// (the audit head at its append, then the counters by name), so two writes never wait for
+    /// each other crosswise.
+    pub async fn bump_version(&mut self, key: &str) -> Result<()> {
         if !self.bumped.iter().any(|k| k == key) {
             self.bumped.push(key.to_string());
         }
-        Ok(v)
+        Ok(())
     }
 
     /// Moves a counter by `by` and returns its new value; an upsert, so racing first uses of a
     /// key cannot collide.
     pub async fn bump_counter(&mut self, key: &str, by: i64) -> Result<i64> {
-        let row = query(
-            "INSERT INTO meta_versions (key, value) VALUES ($1, $2) \
-             ON CONFLICT (key) DO UPDATE SET value = meta_versions.value + $2 RETURNING value",
-        )
-        .bind(key)
-        .bind(by)
-        .fetch_one(&mut *self.tx)
-        .await?;
-        Ok(row.try_get::<i64, _>(0)?)
+        counter_moved(key, by, &mut self.tx).await
     }
 
-    pub async fn commit(self) -> Result<()> {
+    /// Takes `n` numbers from the counter `key` (case numbers) and answers the last of them.
+    /// On SQLite inside this transaction (one writer anyway): the numbers of a write that rolls
+    /// back are given back with it. On PostgreSQL in a short transaction of its own, so that
+    /// concurrent writes do not wait for each other on the counter's row until they commit;
+    /// numbers of a write that then fails are not reused (a gap). That transaction commits
+    /// without waiting for the disk: it is in the write-ahead log before this write's commit,
+    /// so it is durable whenever this write is.
+    pub async fn take_numbers(&mut self, key: &str, n: i64) -> Result<i64> {
+        let Some(beside) = &self.numbers_beside else {
+            return self.bump_counter(key, n).await;
+        };
+        let mut t = beside.begin().await?;
+        query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *t)
+            .await?;
+        let last = counter_moved(key, n, &mut t).await?;
+        t.commit().await?;
+        Ok(last)
+    }
+
+    pub async fn commit(mut self) -> Result<()> {
         if !self.audited {
             // A write without its audit entry is a programming error; refuse to make it durable.
             return Err(Error::internal(
                 "refusing to commit a write without an audit entry",
             ));
+        }
+        self.bumped.sort();
+        for k in &self.bumped {
+            counter_moved(k, 1, &mut self.tx).await?;
         }
         self.tx.commit().await?;
         let mut moved = self.moved_here.lock().unwrap_or_else(|e| e.into_inner());
@@ -314,6 +351,19 @@ impl WriteTx {
         }
         Ok(())
     }
+}
+
+/// Moves the counter `key` in `meta_versions` by `by`; its new value.
+async fn counter_moved(key: &str, by: i64, conn: &mut Conn) -> Result<i64> {
+    let row = query(
+        "INSERT INTO meta_versions (key, value) VALUES ($1, $2) \
+         ON CONFLICT (key) DO UPDATE SET value = meta_versions.value + $2 RETURNING value",
+    )
+    .bind(key)
+    .bind(by)
+    .fetch_one(conn)
+    .await?;
+    row.try_get::<i64, _>(0)
 }
 
 pub const CORE_MIGRATIONS: &[Migration] = &[
@@ -508,11 +558,24 @@ impl Db {
     /// PostgreSQL, on an administrative connection: creates the database `name` (dropping a
     /// leftover of that name first) and returns its URL beside this one's.
     pub async fn create_scratch_database(admin_url: &str, name: &str) -> Result<String> {
+        Db::create_scratch_database_from(admin_url, name, None).await
+    }
+
+    /// As [`Db::create_scratch_database`]; with `template`, the new database is a copy of that
+    /// one (which nobody may be connected to).
+    pub async fn create_scratch_database_from(
+        admin_url: &str,
+        name: &str,
+        template: Option<&str>,
+    ) -> Result<String> {
         let admin = Db::connect(admin_url).await?;
         query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(&admin.pool)
             .await?;
-        query(&format!("CREATE DATABASE {name}"))
+        let from = template
+            .map(|t| format!(" TEMPLATE {t}"))
+            .unwrap_or_default();
+        query(&format!("CREATE DATABASE {name}{from}"))
             .execute(&admin.pool)
             .await?;
         admin.close().await;

@@ -1,8 +1,21 @@
 //! SQLite through its C API (rusqlite, bundled): a small pool of connections, each keeping its
 //! prepared statements. A statement runs on the calling thread — a point query takes
-//! microseconds, less than handing it to another thread would — and only a commit, which waits
-//! for the disk, steps aside from the async runtime.
+//! microseconds, less than handing it to another thread would — and only a commit steps aside
+//! from the async runtime.
+//!
+//! **Durability of the writer.** An acknowledged write is on the disk, as with
+//! `synchronous=FULL`, but the wait for the disk is taken after the write lock is given back:
+//! the write connection commits with `synchronous=NORMAL` (the commit's frames written to the
+//! write-ahead log, not yet synced), hands the connection to the next writer, and only then
+//! syncs the log ([`WalSync`]) before its commit returns. The next write runs while the disk
+//! works, and one sync covers every commit made before it started (group sync). Nothing is
+//! lost that was acknowledged: a commit returns only after a sync that began after the commit's
+//! frames were written; frames after the last synced commit are dropped by SQLite's own
+//! recovery (checksummed frames, commit markers), and a checkpoint syncs the log before it
+//! copies pages and the database after, so frames a later write reuses were durable first.
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,14 +34,25 @@ pub(super) struct Pool {
     path: String,
     idle: Mutex<Vec<Connection>>,
     permits: Arc<Semaphore>,
+    /// The writer's pool syncs the write-ahead log itself, after each commit (see above).
+    wal: Option<Arc<WalSync>>,
 }
 
 impl Pool {
-    pub(super) fn new(path: &str, size: usize) -> Result<Arc<Pool>> {
+    /// `size` connections; `writer`: the pool writes go through, whose commits sync the log
+    /// outside the write lock (the others commit with `synchronous=FULL`).
+    pub(super) fn new(path: &str, size: usize, writer: bool) -> Result<Arc<Pool>> {
         let pool = Arc::new(Pool {
             path: path.to_string(),
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(size)),
+            wal: writer.then(|| {
+                Arc::new(WalSync {
+                    wal: PathBuf::from(format!("{path}-wal")),
+                    committed: AtomicU64::new(0),
+                    synced: tokio::sync::Mutex::new(0),
+                })
+            }),
         });
         // Open one now so a bad path fails at start, not at the first request.
         let first = pool.open()?;
@@ -39,8 +63,8 @@ impl Pool {
         Ok(pool)
     }
 
-    /// Every connection's settings: WAL for concurrent readers and FULL so an acknowledged
-    /// commit survives a crash.
+    /// Every connection's settings: WAL for concurrent readers; FULL so an acknowledged
+    /// commit survives a crash, or on the writer NORMAL with the log synced after each commit.
     fn open(&self) -> Result<Connection> {
         let conn = Connection::open_with_flags(
             &self.path,
@@ -49,7 +73,11 @@ impl Pool {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(Duration::from_secs(10))?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL")?;
+        conn.execute_batch(if self.wal.is_some() {
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL"
+        } else {
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL"
+        })?;
         conn.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
         Ok(conn)
     }
@@ -111,15 +139,65 @@ impl Lease {
         Ok(())
     }
 
-    /// COMMIT waits for the disk (synchronous=FULL): off the async workers when they are many.
-    pub(super) fn finish(&mut self, sql: &str) -> Result<()> {
+    /// Ends the transaction (`COMMIT` or `ROLLBACK`), off the async workers when they are many
+    /// (a commit may wait for the disk, or run a checkpoint). On the writer, a commit answers
+    /// the sync still owed: await it ([`Owed::paid`]) after giving the connection back.
+    pub(super) fn finish(&mut self, sql: &str) -> Result<Option<Owed>> {
         let conn = self.conn();
         let done = blocking(|| conn.execute_batch(sql));
         // On failure SQLite may have kept the transaction open; the drop rolls it back.
         if done.is_ok() || conn.is_autocommit() {
             self.in_tx = false;
         }
-        Ok(done?)
+        done?;
+        Ok(match &self.pool.wal {
+            Some(wal) if sql == "COMMIT" => Some(Owed {
+                ticket: wal.committed.fetch_add(1, Ordering::SeqCst) + 1,
+                wal: wal.clone(),
+            }),
+            _ => None,
+        })
+    }
+}
+
+/// The writer's syncs of the write-ahead log: commits are counted in the order they are made
+/// (one writer), and a sync covers every commit counted before it started.
+pub(super) struct WalSync {
+    wal: PathBuf,
+    committed: AtomicU64,
+    /// The last commit known to be on the disk; held while a sync runs, so syncs queue and a
+    /// commit covered by the sync before it returns without another.
+    synced: tokio::sync::Mutex<u64>,
+}
+
+/// A commit made but not yet synced.
+#[must_use = "a commit is durable only once its sync is paid"]
+pub(super) struct Owed {
+    ticket: u64,
+    wal: Arc<WalSync>,
+}
+
+impl Owed {
+    /// Returns once the commit is on the disk.
+    pub(super) async fn paid(self) -> Result<()> {
+        let mut synced = self.wal.synced.lock().await;
+        if *synced >= self.ticket {
+            return Ok(());
+        }
+        let covered = self.wal.committed.load(Ordering::SeqCst);
+        let path = self.wal.wal.clone();
+        let sync = move || match std::fs::File::open(&path) {
+            Ok(f) => f.sync_data(),
+            // No log left: the last connection checkpointed it into the database and synced.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        };
+        tokio::task::spawn_blocking(sync)
+            .await
+            .map_err(Error::internal)?
+            .map_err(|e| Error::internal(format!("syncing the write-ahead log: {e}")))?;
+        *synced = covered;
+        Ok(())
     }
 }
 
@@ -279,6 +357,79 @@ impl From<rusqlite::Error> for Error {
 mod tests {
     use super::numbered;
     use proptest::prelude::*;
+
+    /// The writer commits without SQLite's own sync and pays it after: every commit returns
+    /// only once a sync that started after it has finished; a rollback owes none.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writer_syncs_each_commit_before_it_returns() {
+        let dir = std::env::temp_dir().join(format!("gz-walsync-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.db").to_string_lossy().to_string();
+        let writer = super::Pool::new(&path, 1, true).unwrap();
+        let reader = super::Pool::new(&path, 1, false).unwrap();
+        let synchronous = |pool: &std::sync::Arc<super::Pool>| {
+            let p = pool.clone();
+            async move {
+                let lease = p.acquire().await.unwrap();
+                lease
+                    .conn()
+                    .query_row("PRAGMA synchronous", [], |r| r.get::<_, i64>(0))
+                    .unwrap()
+            }
+        };
+        // NORMAL (1) on the writer, FULL (2) elsewhere.
+        assert_eq!(synchronous(&writer).await, 1);
+        assert_eq!(synchronous(&reader).await, 2);
+        let lease = writer.acquire().await.unwrap();
+        lease
+            .conn()
+            .execute_batch("CREATE TABLE t (n INTEGER)")
+            .unwrap();
+        drop(lease);
+        let mut tasks = Vec::new();
+        for n in 0..40i64 {
+            let writer = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut lease = writer.acquire().await.unwrap();
+                lease.begin("BEGIN IMMEDIATE").unwrap();
+                lease
+                    .conn()
+                    .execute("INSERT INTO t (n) VALUES (?1)", [n])
+                    .unwrap();
+                let owed = lease
+                    .finish("COMMIT")
+                    .unwrap()
+                    .expect("the writer owes a sync");
+                let ticket = owed.ticket;
+                drop(lease);
+                let wal = owed.wal.clone();
+                owed.paid().await.unwrap();
+                assert!(
+                    *wal.synced.lock().await >= ticket,
+                    "returned before its sync"
+                );
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let wal = writer.wal.clone().unwrap();
+        assert_eq!(wal.committed.load(super::Ordering::SeqCst), 40);
+        assert_eq!(*wal.synced.lock().await, 40);
+        // A rollback owes nothing.
+        let mut lease = writer.acquire().await.unwrap();
+        lease.begin("BEGIN IMMEDIATE").unwrap();
+        assert!(lease.finish("ROLLBACK").unwrap().is_none());
+        drop(lease);
+        let lease = reader.acquire().await.unwrap();
+        let rows: i64 = lease
+            .conn()
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 40);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn placeholders_are_numbered_outside_quotes() {
