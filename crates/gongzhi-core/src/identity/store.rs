@@ -357,7 +357,7 @@ pub(super) struct StoredUser {
     full_name: Option<String>,
     phone: Option<String>,
     email: Option<String>,
-    pub(super) disabled: bool,
+    disabled: bool,
 }
 
 pub(super) async fn fetch_user(db: &Db, id: &str) -> Result<StoredUser> {
@@ -602,7 +602,7 @@ pub async fn actor_for_token(db: &Db, token: &str) -> Result<Actor> {
 /// revoked and a user disabled or enabled each move `tokens` (`access_store`), so the change
 /// holds through this server at once and through another one sharing the database within
 /// `trust`. `max_age` only bounds a change made in the database by hand, which moves nothing.
-pub(super) const TOKENS: cache::Policy = cache::Policy {
+const TOKENS: cache::Policy = cache::Policy {
     versions: &["tokens"],
     trust: std::time::Duration::from_secs(2),
     max_age: Some(std::time::Duration::from_secs(300)),
