@@ -22,7 +22,8 @@ pub struct Policy {
     /// committed by another server is seen within this. Zero: read on every use.
     pub trust: Duration,
     /// Recomputed once this old even if no counter moved: for values that follow the clock
-    /// (overdue counts) or data that moves no counter (role assignments have no API yet).
+    /// (overdue counts), or to bound a change made in the database by hand, which moves no
+    /// counter.
     pub max_age: Option<Duration>,
     /// Whether a write committed by this process is seen at once (the counters are read again
     /// on the next use); when not, this process's writes wait for `trust` like any other's

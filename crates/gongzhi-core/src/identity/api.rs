@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{authorize, Action, IssuedToken, NewUser, Target, Unit, UserView};
+use super::{authorize, Action, Assignment, IssuedToken, NewUser, Role, Target, Unit, UserView};
 use crate::http::{ApiJson, ApiQuery, ApiResult, Authed, BearerToken, ClientAddr};
 use crate::state::AppState;
 use crate::Error;
@@ -21,6 +21,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(list_units, create_unit))
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user))
+        .routes(routes!(grant_role))
+        .routes(routes!(revoke_role))
+        .routes(routes!(disable_user))
+        .routes(routes!(enable_user))
         .routes(routes!(list_roles))
 }
 
@@ -196,5 +200,99 @@ async fn get_user(
             q.reason.as_deref(),
         )
         .await?,
+    ))
+}
+
+/// Grants a role within a scope (an area subtree and/or a unit; none means everywhere) to a
+/// user. Administrators only, within their scope: the user must be in reach (else 404) and the
+/// new scope too (else 403). A role already held with exactly this scope is refused (409
+/// `already_assigned`), not granted twice. Audited as `role.grant`; every server honours it
+/// within two seconds. Answers the user, masked.
+#[utoipa::path(post, path = "/api/v1/users/{id}/roles", tag = "users", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = Assignment,
+    responses((status = 200, body = UserView), (status = 400, body = crate::http::ErrorBody),
+        (status = 401, body = crate::http::ErrorBody), (status = 403, body = crate::http::ErrorBody),
+        (status = 404, body = crate::http::ErrorBody), (status = 409, body = crate::http::ErrorBody),
+        (status = 422, body = crate::http::ErrorBody)))]
+async fn grant_role(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    ApiJson(a): ApiJson<Assignment>,
+) -> ApiResult<Json<UserView>> {
+    Ok(Json(
+        super::grant_role(&state.db, &state.sealer, &actor, &id, &a).await?,
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ScopeQuery {
+    /// The area code of the assignment's scope; omitted for none.
+    area: Option<String>,
+    /// The unit code of the assignment's scope; omitted for none.
+    unit: Option<String>,
+}
+
+/// Revokes the user's assignment of `role` with exactly this scope (`area` and `unit` as
+/// granted; omitted means none). 409 `not_assigned` when the user does not hold it, 409
+/// `last_admin_role` when administrators would take away their own administration of that
+/// scope. Audited as `role.revoke`; every server honours it within two seconds.
+#[utoipa::path(delete, path = "/api/v1/users/{id}/roles/{role}", tag = "users", security(("bearer" = [])),
+    params(("id" = String, Path), ("role" = String, Path, description = "a registered role"), ScopeQuery),
+    responses((status = 200, body = UserView), (status = 400, body = crate::http::ErrorBody),
+        (status = 401, body = crate::http::ErrorBody), (status = 403, body = crate::http::ErrorBody),
+        (status = 404, body = crate::http::ErrorBody), (status = 409, body = crate::http::ErrorBody)))]
+async fn revoke_role(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path((id, role)): Path<(String, String)>,
+    ApiQuery(q): ApiQuery<ScopeQuery>,
+) -> ApiResult<Json<UserView>> {
+    // Who may manage users before what the path names, so a refusal says nothing about roles.
+    super::authorize_somewhere(&actor, Action::USER_MANAGE)?;
+    let a = Assignment {
+        role: Role::parse(&role)?,
+        area: q.area.filter(|s| !s.is_empty()),
+        unit: q.unit.filter(|s| !s.is_empty()),
+    };
+    Ok(Json(
+        super::revoke_role(&state.db, &state.sealer, &actor, &id, &a).await?,
+    ))
+}
+
+/// Disables a user: they can no longer sign in, and their tokens and web sessions end at once
+/// (on every server within two seconds); enabling them again does not revive those. Refused
+/// for oneself (409 `cannot_disable_self`) and for a user already disabled (409
+/// `already_disabled`). Audited as `user.disable`.
+#[utoipa::path(post, path = "/api/v1/users/{id}/disable", tag = "users", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = UserView), (status = 401, body = crate::http::ErrorBody),
+        (status = 403, body = crate::http::ErrorBody), (status = 404, body = crate::http::ErrorBody),
+        (status = 409, body = crate::http::ErrorBody)))]
+async fn disable_user(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<UserView>> {
+    Ok(Json(
+        super::disable_user(&state.db, &state.sealer, &actor, &id).await?,
+    ))
+}
+
+/// Lets a disabled user sign in again (with a new sign-in; old tokens stay ended). 409
+/// `not_disabled` for a user who is not disabled. Audited as `user.enable`.
+#[utoipa::path(post, path = "/api/v1/users/{id}/enable", tag = "users", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = UserView), (status = 401, body = crate::http::ErrorBody),
+        (status = 403, body = crate::http::ErrorBody), (status = 404, body = crate::http::ErrorBody),
+        (status = 409, body = crate::http::ErrorBody)))]
+async fn enable_user(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<UserView>> {
+    Ok(Json(
+        super::enable_user(&state.db, &state.sealer, &actor, &id).await?,
     ))
 }

@@ -1,12 +1,14 @@
 //! Identity: users, units, roles with scopes, and the one permission check every path uses
 //! (API, web, Open311, CLI).
 
+mod access_store;
 mod api;
 mod permissions;
 mod roles;
 mod signin;
 mod store;
 
+pub use access_store::{disable_user, enable_user, grant_role, revoke_role};
 pub use api::api;
 pub use permissions::{authorize, authorize_somewhere, may_somewhere, Target, ALL_ACTIONS};
 pub use roles::{

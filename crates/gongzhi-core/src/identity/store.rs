@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::{authorize, Action, Actor, ActorKind, Assignment, Role, Target};
 use crate::db::{opt_text, Db};
-use crate::db::{query, Tx};
+use crate::db::{query, Executor, Tx, WriteTx};
 use crate::privacy::{mask_email, mask_name, mask_phone, Sealer};
 use crate::{audit, cache};
 use crate::{Error, Result};
@@ -184,7 +184,11 @@ fn validate_new_user(u: &NewUser) -> Result<()> {
 /// May the actor do `action` to this person? Only over all of their assignments: a person is as
 /// visible as their widest role, so a district admin who is also a grid worker stays out of a
 /// street leader's reach. Someone with no assignment counts as global.
-fn authorize_over_person(actor: &Actor, action: Action, assignments: &[Assignment]) -> Result<()> {
+pub(super) fn authorize_over_person(
+    actor: &Actor,
+    action: Action,
+    assignments: &[Assignment],
+) -> Result<()> {
     if assignments.is_empty() {
         return authorize(actor, action, &Target::global());
     }
@@ -225,32 +229,7 @@ pub async fn create_user(db: &Db, sealer: &Sealer, actor: &Actor, u: &NewUser) -
     };
     let mut tx = db.begin_write().await?;
     for a in &u.assignments {
-        if let Some(area) = &a.area {
-            if query("SELECT code FROM areas WHERE code = $1")
-                .bind(area)
-                .fetch_optional(tx.conn())
-                .await?
-                .is_none()
-            {
-                return Err(Error::invalid(
-                    "unknown_area",
-                    format!("no area with code {area}"),
-                ));
-            }
-        }
-        if let Some(unit) = &a.unit {
-            if query("SELECT code FROM units WHERE code = $1")
-                .bind(unit)
-                .fetch_optional(tx.conn())
-                .await?
-                .is_none()
-            {
-                return Err(Error::invalid(
-                    "unknown_unit",
-                    format!("no unit with code {unit}"),
-                ));
-            }
-        }
+        check_scope(&mut tx, a).await?;
     }
     let r = query(
         "INSERT INTO users (id, username, password_hash, full_name, phone, email, disabled, created_at) \
@@ -274,16 +253,7 @@ pub async fn create_user(db: &Db, sealer: &Sealer, actor: &Actor, u: &NewUser) -
         });
     }
     for a in &u.assignments {
-        query(
-            "INSERT INTO role_assignments (id, user_id, role, area_code, unit_code) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(&id)
-        .bind(a.role.as_str())
-        .bind(&a.area)
-        .bind(&a.unit)
-        .execute(tx.conn())
-        .await?;
+        insert_assignment(&mut tx, &id, a).await?;
     }
     // The digest covers who and which roles, never the personal fields themselves.
     audit::append(
@@ -299,25 +269,89 @@ pub async fn create_user(db: &Db, sealer: &Sealer, actor: &Actor, u: &NewUser) -
     Ok(id)
 }
 
-async fn load_assignments(db: &Db, user_id: &str) -> Result<Vec<Assignment>> {
+/// The area and unit an assignment names exist (400 `unknown_area`, `unknown_unit`).
+pub(super) async fn check_scope(tx: &mut WriteTx, a: &Assignment) -> Result<()> {
+    if let Some(area) = &a.area {
+        if query("SELECT code FROM areas WHERE code = $1")
+            .bind(area)
+            .fetch_optional(tx.conn())
+            .await?
+            .is_none()
+        {
+            return Err(Error::invalid(
+                "unknown_area",
+                format!("no area with code {area}"),
+            ));
+        }
+    }
+    if let Some(unit) = &a.unit {
+        if query("SELECT code FROM units WHERE code = $1")
+            .bind(unit)
+            .fetch_optional(tx.conn())
+            .await?
+            .is_none()
+        {
+            return Err(Error::invalid(
+                "unknown_unit",
+                format!("no unit with code {unit}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn insert_assignment(
+    tx: &mut WriteTx,
+    user_id: &str,
+    a: &Assignment,
+) -> Result<()> {
+    query(
+        "INSERT INTO role_assignments (id, user_id, role, area_code, unit_code) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(user_id)
+    .bind(a.role.as_str())
+    .bind(&a.area)
+    .bind(&a.unit)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// A user's assignments with their row ids, in a stable order.
+pub(super) async fn assignment_rows<'e>(
+    on: impl Executor<'e>,
+    user_id: &str,
+) -> Result<Vec<(String, Assignment)>> {
     let rows = query(
-        "SELECT role, area_code, unit_code FROM role_assignments WHERE user_id = $1 ORDER BY role, area_code, unit_code",
+        "SELECT id, role, area_code, unit_code FROM role_assignments WHERE user_id = $1 ORDER BY role, area_code, unit_code",
     )
     .bind(user_id)
-    .fetch_all(db.pool())
+    .fetch_all(on)
     .await?;
     rows.iter()
         .map(|r| {
-            Ok(Assignment {
-                role: Role::parse(&r.try_get::<String, _>("role")?)?,
-                area: opt_text(r, "area_code")?,
-                unit: opt_text(r, "unit_code")?,
-            })
+            Ok((
+                r.try_get::<String, _>("id")?,
+                Assignment {
+                    role: Role::parse(&r.try_get::<String, _>("role")?)?,
+                    area: opt_text(r, "area_code")?,
+                    unit: opt_text(r, "unit_code")?,
+                },
+            ))
         })
         .collect()
 }
 
-struct StoredUser {
+pub(super) async fn load_assignments(db: &Db, user_id: &str) -> Result<Vec<Assignment>> {
+    Ok(assignment_rows(db.pool(), user_id)
+        .await?
+        .into_iter()
+        .map(|(_, a)| a)
+        .collect())
+}
+
+pub(super) struct StoredUser {
     id: String,
     username: String,
     full_name: Option<String>,
@@ -326,7 +360,7 @@ struct StoredUser {
     disabled: bool,
 }
 
-async fn fetch_user(db: &Db, id: &str) -> Result<StoredUser> {
+pub(super) async fn fetch_user(db: &Db, id: &str) -> Result<StoredUser> {
     let r =
         query("SELECT id, username, full_name, phone, email, disabled FROM users WHERE id = $1")
             .bind(id)
@@ -343,7 +377,7 @@ async fn fetch_user(db: &Db, id: &str) -> Result<StoredUser> {
     })
 }
 
-fn view(
+pub(super) fn view(
     sealer: &Sealer,
     u: StoredUser,
     assignments: Vec<Assignment>,
@@ -564,14 +598,14 @@ pub async fn actor_for_token(db: &Db, token: &str) -> Result<Actor> {
 }
 
 /// Signed-in callers by token hash: every API request would otherwise read its token and its
-/// roles, a third of what a typical request asks of the database. A revoke moves `tokens`, so
-/// it is refused through this server at once and through another one sharing the database
-/// within `trust`; a caller is read again at least every `max_age`, which bounds a role or a
-/// user changed in the database directly (no API changes assignments yet).
+/// roles, a third of what a typical request asks of the database. A sign-out, a role granted or
+/// revoked and a user disabled or enabled each move `tokens` (`access_store`), so the change
+/// holds through this server at once and through another one sharing the database within
+/// `trust`. `max_age` only bounds a change made in the database by hand, which moves nothing.
 const TOKENS: cache::Policy = cache::Policy {
     versions: &["tokens"],
     trust: std::time::Duration::from_secs(2),
-    max_age: Some(std::time::Duration::from_secs(2)),
+    max_age: Some(std::time::Duration::from_secs(300)),
     own_writes_at_once: true,
     keys: 10_000,
 };

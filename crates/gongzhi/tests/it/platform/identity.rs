@@ -495,3 +495,422 @@ async fn roles_are_registered_by_modules(backend: Backend) {
     assert_eq!(status, 401);
 }
 both!(roles_are_registered_by_modules);
+
+async fn user_id_of(app: &TestApp, token: &str) -> String {
+    let (s, me) = app.get("/api/v1/me", Some(token)).await;
+    assert_eq!(s, 200, "{me}");
+    me["id"].as_str().unwrap().to_string()
+}
+
+async fn delete(app: &TestApp, path: &str, token: &str) -> (u16, serde_json::Value) {
+    answer(
+        app.client
+            .delete(format!("{}{path}", app.url))
+            .bearer_auth(token),
+    )
+    .await
+}
+
+/// The audit entries after `seq`: (action, entity).
+async fn audited_since(app: &TestApp, admin: &str, seq: i64) -> Vec<(String, String)> {
+    let (s, log) = app
+        .get(&format!("/api/v1/audit?after={seq}"), Some(admin))
+        .await;
+    assert_eq!(s, 200, "{log}");
+    log.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_string(),
+                e["entity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Roles granted and revoked, users disabled and enabled, through the API: each change holds
+/// at once for the caller's next request, is audited, and every refusal writes nothing.
+async fn roles_and_disabling_through_the_api(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let admin_id = user_id_of(&app, &admin).await;
+    let (s, body) = app
+        .post_text(
+            "/api/v1/areas/import/divisions",
+            Some(&admin),
+            "text/csv",
+            OTHER_DIVISIONS,
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let clerk = app.user_with("clerk", "resident", None, None).await;
+    let clerk_id = user_id_of(&app, &clerk).await;
+    assert_eq!(app.get("/api/v1/users", Some(&clerk)).await.0, 403);
+
+    // Granted: a street leader, who reads that street's users from the next request on.
+    let before = app.count("audit_log").await;
+    let leader = json!({"role": "leader", "area": "110102001"});
+    let (s, user) = app
+        .post(
+            &format!("/api/v1/users/{clerk_id}/roles"),
+            Some(&admin),
+            &leader,
+        )
+        .await;
+    assert_eq!(s, 200, "{user}");
+    assert!(
+        user["assignments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["role"] == "leader" && a["area"] == "110102001"),
+        "{user}"
+    );
+    assert_eq!(app.get("/api/v1/users", Some(&clerk)).await.0, 200);
+    assert_eq!(
+        audited_since(&app, &admin, before).await,
+        [("role.grant".to_string(), format!("user:{clerk_id}"))]
+    );
+
+    // Refusals, each with its code, none writing anything.
+    let after_grant = app.count("audit_log").await;
+    let assignments = app.count("role_assignments").await;
+    let grant = |id: String, body: serde_json::Value, token: String| {
+        let app = &app;
+        async move {
+            app.post(&format!("/api/v1/users/{id}/roles"), Some(&token), &body)
+                .await
+        }
+    };
+    for (id, body, token, status, code) in [
+        (
+            clerk_id.clone(),
+            leader.clone(),
+            admin.clone(),
+            409,
+            "already_assigned",
+        ),
+        (
+            clerk_id.clone(),
+            json!({"role": "leader", "area": "999999"}),
+            admin.clone(),
+            400,
+            "unknown_area",
+        ),
+        (
+            clerk_id.clone(),
+            json!({"role": "handler", "unit": "ghost-unit"}),
+            admin.clone(),
+            400,
+            "unknown_unit",
+        ),
+        (
+            clerk_id.clone(),
+            json!({"role": "king"}),
+            admin.clone(),
+            422,
+            "unknown_value",
+        ),
+        (
+            "no-such-user".to_string(),
+            json!({"role": "leader"}),
+            admin.clone(),
+            404,
+            "not_found",
+        ),
+        // A leader may read users, not change them.
+        (
+            admin_id.clone(),
+            json!({"role": "resident"}),
+            clerk.clone(),
+            403,
+            "forbidden",
+        ),
+    ] {
+        let (s, body) = grant(id, body, token).await;
+        assert_eq!(
+            (s, body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{body}"
+        );
+    }
+    let (s, body) = delete(
+        &app,
+        &format!("/api/v1/users/{clerk_id}/roles/king"),
+        &admin,
+    )
+    .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (400, Some("unknown_role")),
+        "{body}"
+    );
+    let (s, body) = delete(
+        &app,
+        &format!("/api/v1/users/{clerk_id}/roles/leader?area=110102002"),
+        &admin,
+    )
+    .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (409, Some("not_assigned")),
+        "{body}"
+    );
+    assert_eq!(
+        app.count("audit_log").await,
+        after_grant,
+        "refusals are not audited"
+    );
+    assert_eq!(app.count("role_assignments").await, assignments);
+
+    // A street's administrator manages the users of their street only, within it.
+    let street_admin = app
+        .user_with("street-admin", "admin", Some("110102001"), None)
+        .await;
+    let street_admin_id = user_id_of(&app, &street_admin).await;
+    let in_street = app
+        .user_with("grid-one", "grid_worker", Some("110102001001"), None)
+        .await;
+    let in_street_id = user_id_of(&app, &in_street).await;
+    let after_setup = app.count("audit_log").await;
+    let assignments_setup = app.count("role_assignments").await;
+    let (s, body) = grant(
+        admin_id.clone(),
+        json!({"role": "resident"}),
+        street_admin.clone(),
+    )
+    .await;
+    assert_eq!(
+        s, 404,
+        "the global admin is out of a street's reach: {body}"
+    );
+    let (s, body) = grant(
+        in_street_id.clone(),
+        json!({"role": "leader", "area": "110102002"}),
+        street_admin.clone(),
+    )
+    .await;
+    assert_eq!(s, 403, "another street's scope: {body}");
+    assert_eq!(app.count("audit_log").await, after_setup);
+    assert_eq!(app.count("role_assignments").await, assignments_setup);
+    assert_eq!(assignments_setup, assignments + 2);
+    let (s, body) = grant(
+        in_street_id.clone(),
+        json!({"role": "leader", "area": "110102001001"}),
+        street_admin.clone(),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+
+    // An administrator cannot take away their own last administration of a scope; another
+    // may, and an administration covered by a wider one of theirs may go.
+    let (s, body) = delete(
+        &app,
+        &format!("/api/v1/users/{admin_id}/roles/admin"),
+        &admin,
+    )
+    .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (409, Some("last_admin_role")),
+        "{body}"
+    );
+    assert_eq!(app.get("/api/v1/users", Some(&admin)).await.0, 200);
+    let (s, body) = delete(
+        &app,
+        &format!("/api/v1/users/{street_admin_id}/roles/admin?area=110102001"),
+        &street_admin,
+    )
+    .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (409, Some("last_admin_role")),
+        "{body}"
+    );
+    let (s, body) = grant(
+        admin_id.clone(),
+        json!({"role": "admin", "area": "110102002"}),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = delete(
+        &app,
+        &format!("/api/v1/users/{admin_id}/roles/admin?area=110102002"),
+        &admin,
+    )
+    .await;
+    assert_eq!(
+        s, 200,
+        "the global administration still covers the street: {body}"
+    );
+    let (s, body) = delete(
+        &app,
+        &format!("/api/v1/users/{street_admin_id}/roles/admin?area=110102001"),
+        &admin,
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["assignments"], json!([]), "{body}");
+    assert_eq!(app.get("/api/v1/users", Some(&street_admin)).await.0, 403);
+
+    // Revoked: the clerk is a resident again from the next request on.
+    let before = app.count("audit_log").await;
+    let (s, body) = delete(
+        &app,
+        &format!("/api/v1/users/{clerk_id}/roles/leader?area=110102001"),
+        &admin,
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(
+        body["assignments"],
+        json!([{"role": "resident", "area": null, "unit": null}])
+    );
+    assert_eq!(app.get("/api/v1/users", Some(&clerk)).await.0, 403);
+    assert_eq!(
+        audited_since(&app, &admin, before).await,
+        [("role.revoke".to_string(), format!("user:{clerk_id}"))]
+    );
+
+    // Disabled: the API token and the web session stop working, signing in fails.
+    let mut page = super::web::Browser::new(&app.url);
+    let (s, l, _) = page.login("clerk", "clerk-password").await;
+    assert_eq!(s, 303, "{l}");
+    let (s, l, _) = page.get("/cases").await;
+    assert!(!(s == 303 && l.starts_with("/login")), "{s} {l}");
+    let (s, body) = app
+        .post(
+            &format!("/api/v1/users/{clerk_id}/disable"),
+            Some(&clerk),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, 403, "a resident may not disable anyone: {body}");
+    let (s, body) = app
+        .post(
+            &format!("/api/v1/users/{admin_id}/disable"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (409, Some("cannot_disable_self")),
+        "{body}"
+    );
+    let before = app.count("audit_log").await;
+    let (s, body) = app
+        .post(
+            &format!("/api/v1/users/{clerk_id}/disable"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["disabled"], true);
+    assert_eq!(app.get("/api/v1/me", Some(&clerk)).await.0, 401);
+    let (s, l, _) = page.get("/cases").await;
+    assert_eq!((s, l.as_str()), (303, "/login?next=/cases"));
+    let (s, _) = app
+        .post(
+            "/api/v1/auth/token",
+            None,
+            &json!({"username": "clerk", "password": "clerk-password"}),
+        )
+        .await;
+    assert_eq!(s, 401);
+    let (s, body) = app
+        .post(
+            &format!("/api/v1/users/{clerk_id}/disable"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (409, Some("already_disabled")),
+        "{body}"
+    );
+
+    // Enabled: a new sign-in works; the ended token stays ended.
+    let (s, body) = app
+        .post(
+            &format!("/api/v1/users/{clerk_id}/enable"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["disabled"], false);
+    assert_eq!(app.get("/api/v1/me", Some(&clerk)).await.0, 401);
+    let again = app.token("clerk", "clerk-password").await;
+    assert_eq!(app.get("/api/v1/me", Some(&again)).await.0, 200);
+    let (s, body) = app
+        .post(
+            &format!("/api/v1/users/{clerk_id}/enable"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (409, Some("not_disabled")),
+        "{body}"
+    );
+    let actions: Vec<String> = audited_since(&app, &admin, before)
+        .await
+        .into_iter()
+        .filter(|(_, entity)| *entity == format!("user:{clerk_id}"))
+        .map(|(action, _)| action)
+        .collect();
+    assert_eq!(
+        actions,
+        ["user.disable", "user.enable", "auth.token_issued"]
+    );
+    let chain = gongzhi_core::audit::verify(&app.db).await.unwrap();
+    assert!(chain.is_ok(), "{chain:?}");
+}
+both!(roles_and_disabling_through_the_api);
+
+/// Eight simultaneous grants of one role to one user: one is granted, the others are told it
+/// is held; the user holds it once.
+async fn simultaneous_grants_have_one_winner(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let clerk = app.user_with("clerk", "resident", None, None).await;
+    let clerk_id = user_id_of(&app, &clerk).await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let client = app.client.clone();
+        let url = format!("{}/api/v1/users/{clerk_id}/roles", app.url);
+        let token = admin.clone();
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"role": "leader"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(statuses, [200, 409, 409, 409, 409, 409, 409, 409]);
+    let (_, me) = app.get("/api/v1/me", Some(&clerk)).await;
+    let leaders = me["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["role"] == "leader")
+        .count();
+    assert_eq!(leaders, 1, "{me}");
+}
+both!(simultaneous_grants_have_one_winner);

@@ -78,6 +78,8 @@ impl Records {
                 one(self.category["code"].as_str()?)
             }
             "project" => one(&self.project),
+            // The roles street B's users hold (revoking them must be refused).
+            "role" => Some(vec!["council".into(), "leader".into()]),
             "action" if path.starts_with("/api/v1/cases/") => Some(
                 gongzhi_cases::rules::workflow::ALL_STEPS
                     .iter()
@@ -118,6 +120,8 @@ impl Records {
             "/api/v1/consultations/{id}/responses" => json!({"answers": [0]}),
             "/api/v1/cases/{id}/publication" => json!({"public": true, "photos_public": []}),
             "/api/v1/residents/verifications/{id}/revoke" => json!({"reason": "越权尝试"}),
+            // A role inside the caller's own street, granted to someone outside it.
+            "/api/v1/users/{id}/roles" => json!({"role": "admin", "area": STREET_A}),
             "/api/v1/categories/{code}" => {
                 let mut c = self.category.clone();
                 c["name"] = json!("越权改名");

@@ -1,5 +1,5 @@
 //! Two real `gongzhi serve` processes on one PostgreSQL database behave as one: a revoke, a
-//! role change, a category, a routing rule, a calendar, a new case (on the dashboard) and an
+//! role revoked and granted, a user disabled, a category, a routing rule, a calendar, a new case (on the dashboard) and an
 //! area change made through one are honoured by the other; a due SMS is sent once; sign-in
 //! throttling and the locate limit hold across both. PostgreSQL only (SQLite is one process
 //! per data dir); skipped when `GONGZHI_TEST_POSTGRES` is unset.
@@ -178,25 +178,62 @@ async fn two_servers_on_one_postgres_behave_as_one() {
         "B refuses the token A revoked"
     );
 
-    // A role removed (there is no API for changing assignments yet: in the database, as an
-    // administrator's tool would) is honoured by B: a former administrator can no longer
-    // list the users there.
+    // A role revoked through A's API is honoured by B, which had the caller cached: a former
+    // administrator can no longer list the users there. (The revoke moves the `tokens`
+    // version; the cached caller's `max_age` alone is far longer than this test waits.)
     through(&mut d, &a);
     let second = d.app.user_with("admin2", "admin", None, None).await;
     through(&mut d, &b);
     assert_eq!(status(&d, "/api/v1/users", &second).await, 200);
     let (_, me) = d.app.get("/api/v1/me", Some(&second)).await;
-    query("DELETE FROM role_assignments WHERE user_id = $1")
-        .bind(me["id"].as_str().unwrap())
-        .execute(d.app.db.pool())
-        .await
-        .unwrap();
+    let second_id = me["id"].as_str().unwrap().to_string();
+    let (s, body) = answer(
+        d.app
+            .client
+            .delete(format!("{}/api/v1/users/{second_id}/roles/admin", a.url))
+            .bearer_auth(&d.admin),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
     assert!(
         until(30, || async {
             status(&d, "/api/v1/users", &second).await == 403
         })
         .await,
-        "B honours the removed role"
+        "B honours the role A revoked"
+    );
+    // And one granted through A: B lets them list the users again.
+    let (s, body) = answer(
+        d.app
+            .client
+            .post(format!("{}/api/v1/users/{second_id}/roles", a.url))
+            .bearer_auth(&d.admin)
+            .json(&json!({"role": "admin"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    assert!(
+        until(30, || async {
+            status(&d, "/api/v1/users", &second).await == 200
+        })
+        .await,
+        "B honours the role A granted"
+    );
+    // A user disabled through A is refused by B.
+    let (s, body) = answer(
+        d.app
+            .client
+            .post(format!("{}/api/v1/users/{second_id}/disable", a.url))
+            .bearer_auth(&d.admin),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    assert!(
+        until(30, || async {
+            status(&d, "/api/v1/me", &second).await == 401
+        })
+        .await,
+        "B refuses the user A disabled"
     );
 
     // A catalog change through A routes B's next case: E0601 gets a default unit.
