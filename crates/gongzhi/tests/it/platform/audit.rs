@@ -219,3 +219,46 @@ async fn verifying_during_writes_finds_the_chain_intact(backend: Backend) {
     assert_eq!(gongzhi_core::audit::verify(&app.db).await.unwrap(), Ok(n));
 }
 both!(verifying_during_writes_finds_the_chain_intact);
+
+/// Appends one test entry to `tx`.
+async fn appended(tx: &mut gongzhi_core::db::WriteTx, what: &str) -> gongzhi_core::Result<()> {
+    let who = gongzhi_core::identity::Actor::system("test");
+    gongzhi_core::audit::append(tx, &who, what, "test:1", &json!({}), None).await
+}
+
+/// Two writes that share the audit head and a version counter, interleaved so that each
+/// touches one first: they must both commit. (A scheduled job moved the `cases` counter before
+/// appending while an action appended first; on PostgreSQL the two deadlocked. Counters now
+/// move at commit, after the append, so every write takes the shared rows in one order.) On
+/// SQLite one writer runs at a time, so the two run one after the other.
+async fn writes_sharing_rows_never_wait_crosswise(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let before = app.db.versions_sum(&["crosswise"]).await.unwrap();
+    let mut a = app.db.begin_write().await.unwrap();
+    a.bump_version("crosswise").await.unwrap();
+    let first = if backend == Backend::Postgres {
+        let mut b = app.db.begin_write().await.unwrap();
+        appended(&mut b, "test.b").await.unwrap();
+        // A now appends and waits for B's hold on the head, while B goes on to the counter.
+        let first = tokio::spawn(async move {
+            appended(&mut a, "test.a").await?;
+            a.commit().await
+        });
+        b.bump_version("crosswise").await.unwrap();
+        b.commit().await.unwrap();
+        first.await.unwrap()
+    } else {
+        appended(&mut a, "test.a").await.unwrap();
+        a.commit().await.unwrap();
+        let mut b = app.db.begin_write().await.unwrap();
+        appended(&mut b, "test.b").await.unwrap();
+        b.bump_version("crosswise").await.unwrap();
+        b.commit().await
+    };
+    first.unwrap();
+    let after = app.db.versions_sum(&["crosswise"]).await.unwrap();
+    assert_eq!(after - before, 2, "each write moved the counter once");
+    let (ok, out) = audit_verify(&app).await;
+    assert!(ok, "{out}");
+}
+both!(writes_sharing_rows_never_wait_crosswise);
