@@ -102,10 +102,7 @@ type MovedHere = Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>;
 impl Db {
     pub async fn connect(url: &str) -> Result<Db> {
         let backend = backend_of(url)?;
-        let (reads, writes) = match backend {
-            Backend::Sqlite => (4, 1),
-            Backend::Postgres => (16, 4),
-        };
+        let (reads, writes) = Self::pool_sizes(backend);
         Ok(Db {
             pool: open_pool(url, reads).await?,
             write_pool: open_pool(url, writes).await?,
@@ -114,6 +111,20 @@ impl Db {
             audit_keys: Arc::default(),
             moved_here: Arc::default(),
         })
+    }
+
+    /// How many connections this handle opens at most, reads and writes together.
+    pub fn connections(&self) -> usize {
+        let (reads, writes) = Self::pool_sizes(self.backend);
+        (reads + writes) as usize
+    }
+
+    /// Read and write connections per backend: SQLite has one writer anyway.
+    fn pool_sizes(backend: Backend) -> (u32, u32) {
+        match backend {
+            Backend::Sqlite => (4, 1),
+            Backend::Postgres => (16, 4),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -513,6 +524,29 @@ impl Db {
             .execute(&admin.pool)
             .await?;
         query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin.pool)
+            .await?;
+        admin.close().await;
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or_default();
+        Ok(format!("{base}/{name}"))
+    }
+
+    /// PostgreSQL, on an administrative connection: creates the database `name` as a copy of
+    /// `template` (which nobody may be connected to), dropping a leftover of that name first;
+    /// returns its URL beside this one's.
+    pub async fn clone_scratch_database(
+        admin_url: &str,
+        template: &str,
+        name: &str,
+    ) -> Result<String> {
+        let admin = Db::connect(admin_url).await?;
+        query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&admin.pool)
+            .await?;
+        query(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
             .execute(&admin.pool)
             .await?;
         admin.close().await;
