@@ -513,7 +513,20 @@ pub(crate) async fn run_store(
     let seed_db = format!("http_seed_{n}");
     let t = Instant::now();
     let (stored, case_ids) = match read_marker(&seed_dir) {
-        Some(found) => found,
+        Some(found) => {
+            // A seed kept by an older build: its migrations brought up to this one's (once, on
+            // the seed, not on every copy; the server's start then has nothing to do).
+            let url = match postgres {
+                Some(a) => format!("{}/{seed_db}", a.rsplit_once('/').map_or("", |(b, _)| b)),
+                None => gongzhi_core::config::sqlite_url(&seed_dir.join("gongzhi.db")),
+            };
+            let (db, _) = gongzhi::server::open(&config_for(&url, &seed_dir)).await?;
+            if postgres.is_none() {
+                db.checkpoint().await?;
+            }
+            db.close().await;
+            found
+        }
         None => {
             let _ = std::fs::remove_dir_all(&seed_dir);
             std::fs::create_dir_all(&seed_dir).map_err(Error::internal)?;
