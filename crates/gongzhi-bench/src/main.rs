@@ -88,15 +88,18 @@ enum Command {
     },
     /// Every main page's server time with many cases stored (SQLite, and PostgreSQL with --postgres).
     Pages {
-        /// Cases stored while measuring.
-        #[arg(long, default_value_t = 1_000_000)]
-        cases: i64,
-        /// Requests per page.
+        /// Cases stored while measuring, comma separated (one store each).
+        #[arg(long, value_delimiter = ',', default_value = "1000000")]
+        cases: Vec<i64>,
+        /// Requests per page (the first, on cold caches, counted in the percentiles).
         #[arg(long, default_value_t = 40)]
         requests: usize,
         /// An administrative PostgreSQL URL; a scratch database is created and dropped.
         #[arg(long)]
         postgres: Option<String>,
+        /// Keep the seeded stores here and reuse them (the same as `http --seeded`).
+        #[arg(long)]
+        seeded: Option<PathBuf>,
         /// Markdown file to update.
         #[arg(long, default_value = "docs/benchmarks.md")]
         output: PathBuf,
@@ -196,9 +199,17 @@ async fn execute(command: Command) -> Result<(), Error> {
             cases,
             requests,
             postgres,
+            seeded,
             output,
         } => {
-            pages::pages(cases, requests, postgres.as_deref(), &output).await?;
+            pages::pages(
+                &cases,
+                requests,
+                postgres.as_deref(),
+                seeded.as_deref(),
+                &output,
+            )
+            .await?;
         }
         Command::Stats {
             cases,

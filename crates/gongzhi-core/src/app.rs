@@ -78,11 +78,14 @@ async fn healthz(State(state): State<AppState>) -> Response {
             Json(json!({"status": "ok", "grids": state.locate.load().len()})),
         )
             .into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "reason": e.to_string()})),
-        )
-            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: the database does not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "reason": e.to_string()})),
+            )
+                .into_response()
+        }
     }
 }
 
@@ -251,7 +254,22 @@ pub fn app(state: AppState, modules: &[&dyn Module]) -> (Router, utoipa::openapi
             Arc::new(SecurityHeaders::from_config(&state.config)),
             security_headers,
         ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().on_failure(
+                |class: tower_http::classify::ServerErrorsFailureClass,
+                 latency: std::time::Duration,
+                 _: &tracing::Span| {
+                    // A 503 is a shed request (counted in gongzhi_http_shed_total): a log line for
+                    // each would be more work exactly when the server has none to spare. The few
+                    // other 503s log where they are made.
+                    if !matches!(class, tower_http::classify::ServerErrorsFailureClass::StatusCode(s)
+                        if s == StatusCode::SERVICE_UNAVAILABLE)
+                    {
+                        tracing::error!(classification = %class, latency_ms = latency.as_millis() as u64, "response failed");
+                    }
+                },
+            ),
+        )
         .with_state(state);
     (router, openapi)
 }

@@ -70,13 +70,18 @@ pub struct Config {
     pub open311_public_precision_m: u32,
     /// Requests handled at once; one more is answered 503 `overloaded` with `Retry-After` at
     /// once instead of waiting in a queue without bound (health and metrics are never shed).
-    pub max_in_flight: usize,
+    /// Unset: derived from the database's connections ([`default_max_in_flight`]).
+    pub max_in_flight: Option<usize>,
 }
 
-/// The default in-flight limit: 32 per core. A request costs 1–2 ms of CPU, so that is a few
-/// tens of milliseconds of work queued per core, well inside the p99 target.
-pub fn default_max_in_flight() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()) * 32
+/// The default in-flight limit for a database with `connections` connections (reads and
+/// writes): 4 requests per connection, at most 16 per core. A request that has to wait for a
+/// connection only adds latency, and beyond a few per core the CPU is the queue; the requests
+/// over the limit are better answered 503 at once than late (docs/benchmarks.md, the HTTP
+/// profile: at 32 per core the accepted requests' p99 was 250 ms at 2,000 requests/s).
+pub fn default_max_in_flight(connections: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (connections * 4).min(cores * 16).max(1)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -117,7 +122,7 @@ impl Default for Config {
             secure_cookies: false,
             session_hours: 12,
             open311_public_precision_m: 100,
-            max_in_flight: default_max_in_flight(),
+            max_in_flight: None,
         }
     }
 }
@@ -277,7 +282,7 @@ impl Config {
                 "limits.login_failures must be at least 1 and limits.login_address_failures at least as high",
             ));
         }
-        if self.max_in_flight == 0 {
+        if self.max_in_flight == Some(0) {
             return Err(Error::invalid(
                 "config",
                 "limits.max_in_flight must be at least 1",
@@ -448,7 +453,7 @@ impl Config {
             self.jobs_poll_ms = v;
         }
         if let Some(v) = f.limits.max_in_flight {
-            self.max_in_flight = v;
+            self.max_in_flight = Some(v);
         }
         if let Some(v) = f.notify.webhook_url {
             self.notify_webhook_url = Some(v);
@@ -522,7 +527,7 @@ impl Config {
             self.login_failures = num("GONGZHI_LOGIN_FAILURES", v)?;
         }
         if let Some(v) = env("GONGZHI_MAX_IN_FLIGHT") {
-            self.max_in_flight = num("GONGZHI_MAX_IN_FLIGHT", v)?;
+            self.max_in_flight = Some(num("GONGZHI_MAX_IN_FLIGHT", v)?);
         }
         if let Some(v) = env("GONGZHI_TRUSTED_PROXY_HEADER") {
             self.trusted_proxy_header = Some(v);

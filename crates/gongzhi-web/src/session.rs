@@ -120,14 +120,17 @@ impl FromRequestParts<AppState> for Session {
             .await
             .map_err(|e| match e {
                 gongzhi_core::Error::Unauthenticated(_) => to_login(),
-                _ => (
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                    lang_of(&parts.headers).t(
-                        "暂时无法确认您的登录状态，请稍后重试。",
-                        "Your sign-in could not be checked just now; please try again shortly.",
-                    ),
-                )
-                    .into_response(),
+                e => {
+                    tracing::error!(error = %e, "a session could not be checked");
+                    (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        lang_of(&parts.headers).t(
+                            "暂时无法确认您的登录状态，请稍后重试。",
+                            "Your sign-in could not be checked just now; please try again shortly.",
+                        ),
+                    )
+                        .into_response()
+                }
             })?;
         Ok(Session::new(state, actor, token, lang_of(&parts.headers)))
     }

@@ -3,7 +3,7 @@
 //! open-loop load. `bench/run` drives these together with the other comparisons.
 
 mod engine;
-mod http;
+pub(crate) mod http;
 mod intake_raw;
 mod rankings;
 
@@ -66,7 +66,7 @@ pub enum HarnessCommand {
         #[arg(long, value_delimiter = ',', default_value = "1000000,10000000")]
         cases: Vec<i64>,
         /// Request rates per second, comma separated.
-        #[arg(long, value_delimiter = ',', default_value = "500,1000,2000")]
+        #[arg(long, value_delimiter = ',', default_value = "1000,2000,3000,4000")]
         rates: Vec<u32>,
         /// Seconds at each rate.
         #[arg(long, default_value_t = 20)]
@@ -77,6 +77,13 @@ pub enum HarnessCommand {
         /// The gongzhi binary that serves (default: `gongzhi` beside this binary).
         #[arg(long)]
         server: Option<PathBuf>,
+        /// Keep the seeded stores in this directory and reuse them in later runs (each run
+        /// works on a copy); PostgreSQL's seed is the database `http_seed_N`.
+        #[arg(long)]
+        seeded: Option<PathBuf>,
+        /// Only seed the stores (with --seeded), measure nothing.
+        #[arg(long, requires = "seeded")]
+        seed_only: bool,
         /// Markdown file to update.
         #[arg(long, default_value = "docs/benchmarks.md")]
         output: PathBuf,
@@ -117,6 +124,8 @@ pub async fn run(cmd: HarnessCommand) -> Result<()> {
             seconds,
             postgres,
             server,
+            seeded,
+            seed_only,
             output,
         } => {
             let server = match server {
@@ -127,6 +136,8 @@ pub async fn run(cmd: HarnessCommand) -> Result<()> {
                 cases: &cases,
                 rates: &rates,
                 seconds,
+                seeded: seeded.as_deref(),
+                seed_only,
             };
             http::run(&load, &server, postgres.as_deref(), &output).await
         }

