@@ -121,63 +121,74 @@ fn count_commit(db: &Db, cases: usize) {
     c.largest.fetch_max(cases as u64, Ordering::Relaxed);
 }
 
-/// Writes `p` together with whatever else is waiting; returns its case number.
+/// Writes `p` together with whatever else is waiting; returns its case number. The writing is
+/// a task of its own: a caller that goes away (a client that hangs up) neither stops the batch
+/// it was writing for the others nor leaves their cases unwritten.
 pub async fn submit(db: &Db, p: Prepared) -> Result<String> {
     let batcher = db.extension(|| Batcher {
         pending: Mutex::default(),
         writing: tokio::sync::Semaphore::new(db.writers()),
     });
-    let (tx, mut rx) = oneshot::channel();
+    let (tx, rx) = oneshot::channel();
     batcher
         .pending
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .push((p, tx));
-    loop {
-        let _turn = batcher
-            .writing
-            .acquire()
-            .await
-            .map_err(gongzhi_core::Error::internal)?;
-        // A writer before us may already have written ours.
-        if let Ok(r) = rx.try_recv() {
-            return r;
-        }
-        let batch: Vec<(Prepared, Reply)> = {
-            let mut q = batcher.pending.lock().unwrap_or_else(|e| e.into_inner());
-            let n = q.len().min(BATCH);
-            q.drain(..n).collect()
-        };
-        if batch.is_empty() {
-            continue;
-        }
-        let (items, replies): (Vec<Prepared>, Vec<Reply>) = batch.into_iter().unzip();
-        let written = write(db, &items).await;
-        match written {
-            Ok(numbers) => {
-                for (reply, n) in replies.into_iter().zip(numbers) {
-                    let _ = reply.send(Ok(n));
-                }
-            }
-            // One bad case must not sink the others: write each on its own.
-            Err(_) if items.len() > 1 => {
-                for (item, reply) in items.into_iter().zip(replies) {
-                    let r = write(db, std::slice::from_ref(&item))
-                        .await
-                        .map(|mut v| v.remove(0));
-                    let _ = reply.send(r);
-                }
-            }
-            Err(e) => {
-                if let Some(reply) = replies.into_iter().next() {
-                    let _ = reply.send(Err(e));
-                }
+    // One writer task per case: each writes whatever is waiting when its turn comes (often
+    // nothing, when an earlier one took this case along), so no case is ever left behind.
+    tokio::spawn(write_waiting(db.clone(), batcher));
+    rx.await
+        .map_err(|_| gongzhi_core::Error::internal("the intake writer stopped"))?
+}
+
+/// Takes a writer's turn and writes the cases waiting then, up to [`BATCH`].
+async fn write_waiting(db: Db, batcher: std::sync::Arc<Batcher>) {
+    let Ok(_turn) = batcher.writing.acquire().await else {
+        return;
+    };
+    let batch: Vec<(Prepared, Reply)> = {
+        let mut q = batcher.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let n = q.len().min(BATCH);
+        q.drain(..n).collect()
+    };
+    if batch.is_empty() {
+        return;
+    }
+    let (items, replies): (Vec<Prepared>, Vec<Reply>) = batch.into_iter().unzip();
+    match write_batch(&db, &items).await {
+        Ok(numbers) => {
+            for (reply, n) in replies.into_iter().zip(numbers) {
+                let _ = reply.send(Ok(n));
             }
         }
-        if let Ok(r) = rx.try_recv() {
-            return r;
+        // One bad case must not sink the others: write each on its own. Not after a failed
+        // commit: the batch may be written, and a second write would be a duplicate.
+        Err(Failed::Before(_)) if items.len() > 1 => {
+            for (item, reply) in items.into_iter().zip(replies) {
+                let r = write(&db, std::slice::from_ref(&item))
+                    .await
+                    .map(|mut v| v.remove(0));
+                let _ = reply.send(r);
+            }
+        }
+        Err(Failed::Before(e) | Failed::AtCommit(e)) => {
+            let message = e.to_string();
+            let mut first = Some(e);
+            for reply in replies {
+                let e = first
+                    .take()
+                    .unwrap_or_else(|| gongzhi_core::Error::internal(message.clone()));
+                let _ = reply.send(Err(e));
+            }
         }
     }
+}
+
+/// Why a batch was not (known to be) written: before its commit (nothing was written) or at it.
+enum Failed {
+    Before(gongzhi_core::Error),
+    AtCommit(gongzhi_core::Error),
 }
 
 /// Case numbers: one counter per day, moved once per batch.
@@ -275,7 +286,28 @@ async fn insert_first_events(tx: &mut WriteTx, items: &[Prepared]) -> Result<()>
 
 /// One transaction for a batch: numbers, cases, first timeline events, audit entries.
 pub async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {
+    write_batch(db, items)
+        .await
+        .map_err(|(Failed::Before(e) | Failed::AtCommit(e))| e)
+}
+
+async fn write_batch(db: &Db, items: &[Prepared]) -> std::result::Result<Vec<String>, Failed> {
     let started = std::time::Instant::now();
+    let (tx, numbers) = write_rows(db, items).await.map_err(Failed::Before)?;
+    let written = started.elapsed();
+    tx.commit().await.map_err(Failed::AtCommit)?;
+    count_commit(db, items.len());
+    tracing::debug!(
+        cases = items.len(),
+        write_us = written.as_micros() as u64,
+        total_us = started.elapsed().as_micros() as u64,
+        "intake batch"
+    );
+    Ok(numbers)
+}
+
+/// Everything of a batch but its commit.
+async fn write_rows(db: &Db, items: &[Prepared]) -> Result<(WriteTx, Vec<String>)> {
     let mut tx = db.begin_write().await?;
     let numbers = numbers_for(&mut tx, items).await?;
     insert_cases(&mut tx, items, &numbers).await?;
@@ -318,14 +350,5 @@ pub async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {
         .collect();
     audit::append_many(&mut tx, &entries).await?;
     super::cases_moved(&mut tx).await?;
-    let written = started.elapsed();
-    tx.commit().await?;
-    count_commit(db, items.len());
-    tracing::debug!(
-        cases = items.len(),
-        write_us = written.as_micros() as u64,
-        total_us = started.elapsed().as_micros() as u64,
-        "intake batch"
-    );
-    Ok(numbers)
+    Ok((tx, numbers))
 }

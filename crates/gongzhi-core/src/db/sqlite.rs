@@ -13,6 +13,12 @@
 //! frames were written; frames after the last synced commit are dropped by SQLite's own
 //! recovery (checksummed frames, commit markers), and a checkpoint syncs the log before it
 //! copies pages and the database after, so frames a later write reuses were durable first.
+//!
+//! **Checkpoints off the write path.** The writer does not checkpoint (`wal_autocheckpoint =
+//! 0`): with a stored history every batch dirties index pages all over the file, and copying
+//! them into the database inside a commit held the write lock for tens of milliseconds. After
+//! a sync, a passive checkpoint (which waits for no reader or writer) runs on a connection of
+//! its own in the background, at most one at a time and at most every [`CHECKPOINT_EVERY`].
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +35,13 @@ use crate::{Error, Result};
 
 /// Statements each connection keeps prepared (every module's queries fit).
 const STATEMENTS_KEPT: usize = 512;
+
+/// The writer's page cache (KiB): the upper levels of every index a write touches stay in
+/// memory at tens of millions of rows (SQLite's default is 2 MiB per connection).
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+
+/// How often the background checkpoint may run under a steady stream of writes.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 pub(super) struct Pool {
     path: String,
@@ -48,9 +61,11 @@ impl Pool {
             permits: Arc::new(Semaphore::new(size)),
             wal: writer.then(|| {
                 Arc::new(WalSync {
+                    db: path.to_string(),
                     wal: PathBuf::from(format!("{path}-wal")),
                     committed: AtomicU64::new(0),
                     synced: tokio::sync::Mutex::new(0),
+                    checkpointer: Mutex::new(Checkpointer::default()),
                 })
             }),
         });
@@ -73,11 +88,14 @@ impl Pool {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(Duration::from_secs(10))?;
-        conn.execute_batch(if self.wal.is_some() {
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL"
+        if self.wal.is_some() {
+            conn.execute_batch(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -{WRITER_CACHE_KIB}"
+            ))?;
         } else {
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL"
-        })?;
+            conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL")?;
+        }
         conn.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
         Ok(conn)
     }
@@ -105,6 +123,12 @@ impl Pool {
     pub(super) fn close(&self) {
         self.permits.close();
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        if let Some(wal) = &self.wal {
+            wal.checkpointer
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .conn = None;
+        }
     }
 }
 
@@ -163,11 +187,61 @@ impl Lease {
 /// The writer's syncs of the write-ahead log: commits are counted in the order they are made
 /// (one writer), and a sync covers every commit counted before it started.
 pub(super) struct WalSync {
+    db: String,
     wal: PathBuf,
     committed: AtomicU64,
     /// The last commit known to be on the disk; held while a sync runs, so syncs queue and a
     /// commit covered by the sync before it returns without another.
     synced: tokio::sync::Mutex<u64>,
+    checkpointer: Mutex<Checkpointer>,
+}
+
+/// The background checkpoint's connection (opened at its first run) and when it last started.
+#[derive(Default)]
+struct Checkpointer {
+    conn: Option<Connection>,
+    running: bool,
+    started: Option<std::time::Instant>,
+}
+
+impl WalSync {
+    /// Starts a passive checkpoint in the background unless one runs or ran just now.
+    fn checkpoint_soon(self: &Arc<Self>) {
+        {
+            let mut c = self.checkpointer.lock().unwrap_or_else(|e| e.into_inner());
+            if c.running || c.started.is_some_and(|t| t.elapsed() < CHECKPOINT_EVERY) {
+                return;
+            }
+            c.running = true;
+            c.started = Some(std::time::Instant::now());
+        }
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = this.checkpointer.lock().unwrap_or_else(|e| e.into_inner());
+            let conn = match c.conn.take() {
+                Some(conn) => Ok(conn),
+                None => Connection::open_with_flags(
+                    &this.db,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .and_then(|conn| {
+                    conn.busy_timeout(Duration::from_secs(1))?;
+                    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0")?;
+                    Ok(conn)
+                }),
+            };
+            drop(c);
+            // Best effort: a checkpoint that fails now is made by the next one.
+            let conn = conn.ok().inspect(|conn| {
+                if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!("background checkpoint: {e}");
+                }
+            });
+            let mut c = this.checkpointer.lock().unwrap_or_else(|e| e.into_inner());
+            c.conn = conn;
+            c.running = false;
+        });
+    }
 }
 
 /// A commit made but not yet synced.
@@ -197,6 +271,8 @@ impl Owed {
             .map_err(Error::internal)?
             .map_err(|e| Error::internal(format!("syncing the write-ahead log: {e}")))?;
         *synced = covered;
+        drop(synced);
+        self.wal.checkpoint_soon();
         Ok(())
     }
 }

@@ -223,7 +223,9 @@ both!(verifying_during_writes_finds_the_chain_intact);
 /// Appends one test entry to `tx`.
 async fn appended(tx: &mut gongzhi_core::db::WriteTx, what: &str) -> gongzhi_core::Result<()> {
     let who = gongzhi_core::identity::Actor::system("test");
-    gongzhi_core::audit::append(tx, &who, what, "test:1", &json!({}), None).await
+    gongzhi_core::audit::append(tx, &who, what, "test:1", &json!({}), None)
+        .await
+        .map(|_| ())
 }
 
 /// Two writes that share the audit head and a version counter, interleaved so that each

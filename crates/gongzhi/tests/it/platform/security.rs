@@ -782,7 +782,7 @@ async fn over_the_in_flight_limit_requests_are_shed_at_once(backend: Backend) {
     held.flush().await.unwrap();
     // The held request reaches its handler on the server's own time: ask until it is shed.
     let mut shed = None;
-    for _ in 0..200 {
+    for _ in 0..1500 {
         let resp = app
             .client
             .get(format!("{}/api/v1/cases?page=1", app.url))
@@ -811,7 +811,7 @@ async fn over_the_in_flight_limit_requests_are_shed_at_once(backend: Backend) {
     // The held request goes away; its permit comes back and the next request is served.
     drop(held);
     let mut served = false;
-    for _ in 0..200 {
+    for _ in 0..1500 {
         let (status, _) = app.get("/api/v1/cases?page=1", Some(&token)).await;
         if status == 200 {
             served = true;
