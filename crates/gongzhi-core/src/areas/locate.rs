@@ -230,6 +230,7 @@ impl Cells {
                 }
             }
         }
+        c.entries.shrink_to_fit();
         assert!(c.entries.len() < COVERED as usize, "locate index too large");
         c
     }
@@ -299,13 +300,13 @@ impl Cells {
                 None
             }
         };
-        let tested: Vec<usize> = (0..edges.len())
-            .filter(|&i| constant(&edges[i]).is_none())
-            .collect();
-        let (first, last) = match (tested.first(), tested.last()) {
-            (Some(&f), Some(&l)) => (f, l),
-            _ => (edges.len(), edges.len() - 1),
-        };
+        let (mut first, mut last) = (edges.len(), 0);
+        for (i, e) in edges.iter().enumerate() {
+            if constant(e).is_none() {
+                first = first.min(i);
+                last = i;
+            }
+        }
         let parity = edges
             .iter()
             .enumerate()
@@ -313,7 +314,7 @@ impl Cells {
             .fold(false, |p, (_, e)| {
                 p ^ constant(e).expect("outside the tested range")
             });
-        if first > last {
+        if first == edges.len() {
             return if parity {
                 Meets::Covered
             } else {
@@ -428,6 +429,7 @@ impl LocateIndex {
             });
             index.answers.push(g.located);
         }
+        index.edges.shrink_to_fit();
         index.cells = Cells::build(&index.shapes, &index.edges, wide, per_shape);
         index
     }
