@@ -637,9 +637,12 @@ mod tests {
         }
     }
 
+    /// A star: centre x, y, size, (radius, angle) of each vertex in 0..1, whether it has a hole.
+    type Star = (f64, f64, f64, Vec<(f64, f64)>, bool);
+
     /// Star-shaped polygons (slanted edges, sharp vertices) around random centres, overlapping
     /// one another, some with a hole.
-    fn stars(specs: &[(f64, f64, f64, Vec<(f64, f64)>, bool)]) -> Vec<GridEntry> {
+    fn stars(specs: &[Star]) -> Vec<GridEntry> {
         specs
             .iter()
             .enumerate()
@@ -665,7 +668,7 @@ mod tests {
             .collect()
     }
 
-    fn star_specs() -> impl Strategy<Value = Vec<(f64, f64, f64, Vec<(f64, f64)>, bool)>> {
+    fn star_specs() -> impl Strategy<Value = Vec<Star>> {
         proptest::collection::vec(
             (
                 0.0f64..10.0,
