@@ -545,7 +545,7 @@ pub(crate) async fn run_store(
     copy_dir(&seed_dir, &dir)?;
     let run_db = format!("http_run_{n}_{pid}");
     let url = match postgres {
-        Some(a) => Db::clone_scratch_database(a, &seed_db, &run_db).await?,
+        Some(a) => Db::create_scratch_database_from(a, &run_db, Some(&seed_db)).await?,
         None => gongzhi_core::config::sqlite_url(&dir.join("gongzhi.db")),
     };
     Ok(RunStore {

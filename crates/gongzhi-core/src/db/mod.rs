@@ -591,29 +591,6 @@ impl Db {
         Ok(format!("{base}/{name}"))
     }
 
-    /// PostgreSQL, on an administrative connection: creates the database `name` as a copy of
-    /// `template` (which nobody may be connected to), dropping a leftover of that name first;
-    /// returns its URL beside this one's.
-    pub async fn clone_scratch_database(
-        admin_url: &str,
-        template: &str,
-        name: &str,
-    ) -> Result<String> {
-        let admin = Db::connect(admin_url).await?;
-        query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&admin.pool)
-            .await?;
-        query(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
-            .execute(&admin.pool)
-            .await?;
-        admin.close().await;
-        let base = admin_url
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_string())
-            .unwrap_or_default();
-        Ok(format!("{base}/{name}"))
-    }
-
     /// Drops the scratch database `name` made by [`Db::create_scratch_database`], whoever is
     /// still connected to it; best effort.
     pub async fn drop_scratch_database(admin_url: &str, name: &str) {
