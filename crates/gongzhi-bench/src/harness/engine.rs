@@ -83,7 +83,7 @@ pub async fn case_rows(n: usize, seed: u64) -> Result<Vec<CaseRows>> {
             continue;
         };
         let i = out.len();
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = gongzhi_core::db::new_id();
         let number = format!("R{seed}{i:09}");
         let unit = format!("{}-jd", l.street.code);
         let entity = format!("case:{id}");
@@ -101,7 +101,7 @@ pub async fn case_rows(n: usize, seed: u64) -> Result<Vec<CaseRows>> {
             None,
         );
         out.push(CaseRows {
-            event_id: uuid::Uuid::new_v4().to_string(),
+            event_id: gongzhi_core::db::new_id(),
             event_data: json!({"channel": "hotline", "unit": unit, "photos": []}).to_string(),
             id,
             number,
@@ -149,7 +149,11 @@ pub fn sqlite_prepared(path: &str, rows: &[CaseRows], per_commit: usize) -> Resu
     use rusqlite::{params, TransactionBehavior};
     let mut conn = rusqlite::Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL")?;
+    // The page cache of gongzhi's writer (64 MiB), so both write into the same stored
+    // history on equal terms.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536",
+    )?;
     let offset: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM audit_log", [], |r| {
         r.get(0)
     })?;

@@ -242,9 +242,9 @@ pub async fn run(
     Ok(())
 }
 
-/// A stored history that gongzhi's measurements start from (the engine paths start empty:
-/// they read nothing): the full demo with its cases copied back over time until `cases` are
-/// stored, made once per backend and copied for each measurement, so the duplicate check and
+/// A stored history that every measurement starts from (the engine paths read nothing, but
+/// they write into indexes of the same size): the full demo with its cases copied back over
+/// time until `cases` are stored, made once per backend and copied for each measurement, so the duplicate check and
 /// every index work at a realistic size.
 struct History {
     cases: i64,
@@ -310,20 +310,13 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// A fresh database with gongzhi's schema for one measurement, empty or (`history`) a copy
-    /// of the stored history: its URL and data dir.
-    async fn fresh(&self, k: usize, history: bool) -> Result<(String, PathBuf, String)> {
+    /// A copy of the stored history for one measurement: its URL, data dir and name.
+    async fn fresh(&self, k: usize) -> Result<(String, PathBuf, String)> {
         let name = format!("gz_bench_intake_{}_{}_{k}", std::process::id(), self.run);
         let dir = std::env::temp_dir().join(&name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(Error::internal)?;
-        let url = match (self.admin, history) {
-            (admin, true) => self.history.copy(admin, &name, &dir).await?,
-            (Some(a), false) => Db::create_scratch_database(a, &name).await?,
-            (None, false) => gongzhi_core::config::sqlite_url(&dir.join("gongzhi.db")),
-        };
-        let (db, _) = gongzhi::server::open(&config_for(&url, &dir)).await?;
-        db.close().await;
+        let url = self.history.copy(self.admin, &name, &dir).await?;
         Ok((url, dir, name))
     }
 
@@ -345,7 +338,8 @@ impl Run<'_> {
         let mut k = 0;
         for (path, callers, per_commit) in shapes {
             k += 1;
-            let (url, dir, name) = self.fresh(k, false).await?;
+            // On the same stored history as gongzhi's own runs: the same index sizes.
+            let (url, dir, name) = self.fresh(k).await?;
             let rows = &data[..rows_for(cases, callers, per_commit)];
             eprintln!(
                 "intake-raw: {backend}, run {run}, {}, {callers} callers, {per_commit} per commit, {} cases …",
@@ -365,7 +359,7 @@ impl Run<'_> {
             self.drop_fresh((dir, name)).await;
         }
         k += 1;
-        let (url, dir, name) = self.fresh(k, true).await?;
+        let (url, dir, name) = self.fresh(k).await?;
         eprintln!("intake-raw: {backend}, run {run}, service layer …");
         let f = crate::intake::measure_intake(&url, &dir, cases, concurrency, false).await?;
         eprintln!(
@@ -391,7 +385,7 @@ impl Run<'_> {
         self.drop_fresh((dir, name)).await;
         for callers in [1, concurrency] {
             k += 1;
-            let (url, dir, name) = self.fresh(k, true).await?;
+            let (url, dir, name) = self.fresh(k).await?;
             eprintln!("intake-raw: {backend}, run {run}, HTTP with {callers} clients …");
             let (r, b) = measure_http_intake(&url, &dir, cases, callers).await?;
             eprintln!(
@@ -490,8 +484,8 @@ fn section(
         "## Intake vs the engine's raw ceiling\n\n\
          Command: `bench/run` (runs `gongzhi-bench intake-raw`, release build). Machine: {}. Date: {}. \
          Load average before the run: {load_before}; after: {load_after}.\n\
-         {cases} cases per measurement, each on a fresh database with gongzhi's schema (the same tables and indexes), \
-         medians of {runs} runs. The same durability everywhere — a case is acknowledged only once it is on the disk: \
+         {cases} cases per measurement, each on its own copy of one stored history ({history} cases, below) with \
+         gongzhi's schema (the same tables and indexes), medians of {runs} runs. The same durability everywhere — a case is acknowledged only once it is on the disk: \
          SQLite in WAL mode, the engine path with synchronous=FULL (the log synced inside each commit) and gongzhi's \
          writer with synchronous=NORMAL plus its own sync of the log after each commit, outside the write lock, before \
          the commit returns (`gongzhi-core/src/db/sqlite.rs`); PostgreSQL with fsync and synchronous_commit on (its \

@@ -27,7 +27,7 @@ pub enum HarnessCommand {
         /// Runs of each measurement (the median is reported).
         #[arg(long, default_value_t = 3)]
         runs: usize,
-        /// Cases stored before gongzhi's measurements start (the engine paths start empty).
+        /// Cases stored before each measurement starts (engine paths and gongzhi's alike).
         #[arg(long, default_value_t = 1_000_000)]
         history: i64,
         /// An administrative PostgreSQL URL; scratch databases are created and dropped.

@@ -159,7 +159,7 @@ async fn prepare(
         located.as_ref().map(|l| l.grid.code.as_str()),
     );
     Ok(Prepared {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: gongzhi_core::db::new_id(),
         day: start.format("%Y%m%d").to_string(),
         kind: enum_str(input.kind),
         description: description.to_string(),

@@ -60,7 +60,7 @@ pub async fn import_history(
             deadline(cat.handle_limit),
             deadline(cat.close_limit),
         );
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = gongzhi_core::db::new_id();
         let status = status_of(c);
         counters.add(&figures(c, l, status, deadlines), 1);
         store::insert_case(&mut tx, &id, c, l, status, deadlines).await?;

@@ -142,9 +142,11 @@ pub async fn submit(db: &Db, p: Prepared) -> Result<String> {
         .map_err(|_| gongzhi_core::Error::internal("the intake writer stopped"))?
 }
 
-/// Takes a writer's turn and writes the cases waiting then, up to [`BATCH`].
+/// Takes a writer's turn and writes the cases waiting then, up to [`BATCH`]. The turn is given
+/// back once the batch is committed, before its sync: the next batch is written while this
+/// one goes to the disk.
 async fn write_waiting(db: Db, batcher: std::sync::Arc<Batcher>) {
-    let Ok(_turn) = batcher.writing.acquire().await else {
+    let Ok(turn) = batcher.writing.acquire().await else {
         return;
     };
     let batch: Vec<(Prepared, Reply)> = {
@@ -156,7 +158,7 @@ async fn write_waiting(db: Db, batcher: std::sync::Arc<Batcher>) {
         return;
     }
     let (items, replies): (Vec<Prepared>, Vec<Reply>) = batch.into_iter().unzip();
-    match write_batch(&db, &items).await {
+    match write_batch(&db, &items, Some(turn)).await {
         Ok(numbers) => {
             for (reply, n) in replies.into_iter().zip(numbers) {
                 let _ = reply.send(Ok(n));
@@ -286,16 +288,22 @@ async fn insert_first_events(tx: &mut WriteTx, items: &[Prepared]) -> Result<()>
 
 /// One transaction for a batch: numbers, cases, first timeline events, audit entries.
 pub async fn write(db: &Db, items: &[Prepared]) -> Result<Vec<String>> {
-    write_batch(db, items)
+    write_batch(db, items, None)
         .await
         .map_err(|(Failed::Before(e) | Failed::AtCommit(e))| e)
 }
 
-async fn write_batch(db: &Db, items: &[Prepared]) -> std::result::Result<Vec<String>, Failed> {
+async fn write_batch(
+    db: &Db,
+    items: &[Prepared],
+    turn: Option<tokio::sync::SemaphorePermit<'_>>,
+) -> std::result::Result<Vec<String>, Failed> {
     let started = std::time::Instant::now();
     let (tx, numbers) = write_rows(db, items).await.map_err(Failed::Before)?;
     let written = started.elapsed();
-    tx.commit().await.map_err(Failed::AtCommit)?;
+    let unsynced = tx.commit_unsynced().await.map_err(Failed::AtCommit)?;
+    drop(turn);
+    unsynced.synced().await.map_err(Failed::AtCommit)?;
     count_commit(db, items.len());
     tracing::debug!(
         cases = items.len(),

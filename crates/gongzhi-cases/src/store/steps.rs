@@ -55,7 +55,7 @@ pub async fn update(
 /// Calls a unit to the case (吹哨); a unit already called fails on the unique key.
 pub async fn summon(tx: &mut WriteTx, case_id: &str, unit: &str, deadline: i64) -> Result<()> {
     query("INSERT INTO case_summons (id, case_id, unit_code, deadline, reported_at) VALUES ($1, $2, $3, $4, NULL)")
-        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(gongzhi_core::db::new_id())
         .bind(case_id)
         .bind(unit)
         .bind(deadline)

@@ -224,17 +224,23 @@ pub struct Tx {
 
 impl Tx {
     pub async fn commit(self) -> Result<()> {
+        self.commit_unsynced().await?.synced().await
+    }
+
+    /// Commits and gives the connection back, leaving the commit's sync owed (SQLite's writer
+    /// syncs its log after the lock is free, so the next write runs meanwhile); the commit is
+    /// durable once [`Unsynced::synced`] returns.
+    pub async fn commit_unsynced(self) -> Result<Unsynced> {
         match self.conn.0 {
             ConnKind::Sqlite(mut lease) => {
                 let owed = lease.finish("COMMIT")?;
-                // The connection goes back first: the next write runs while this one syncs.
                 drop(lease);
-                match owed {
-                    Some(owed) => owed.paid().await,
-                    None => Ok(()),
-                }
+                Ok(Unsynced(owed.map_or(Owing::Nothing, Owing::Sqlite)))
             }
-            ConnKind::PostgresTx(t) => Ok(t.commit().await?),
+            ConnKind::PostgresTx(t) => {
+                t.commit().await?;
+                Ok(Unsynced(Owing::Nothing))
+            }
             ConnKind::Postgres(_) => Err(Error::internal("commit outside a transaction")),
         }
     }
@@ -244,6 +250,40 @@ impl Tx {
             ConnKind::Sqlite(mut lease) => lease.finish("ROLLBACK").map(|_| ()),
             ConnKind::PostgresTx(t) => Ok(t.rollback().await?),
             ConnKind::Postgres(_) => Err(Error::internal("rollback outside a transaction")),
+        }
+    }
+}
+
+/// A commit made, perhaps not yet on the disk: nothing that waits on it may be told it is
+/// done before [`Unsynced::synced`] returns.
+#[must_use = "a commit is durable only once it is synced"]
+pub struct Unsynced(Owing);
+
+enum Owing {
+    Nothing,
+    /// SQLite's writer: the sync of its log.
+    Sqlite(sqlite::Owed),
+    /// PostgreSQL, a commit made without waiting for its flush: a durable commit beside it,
+    /// on this pool (see `WriteTx::commit_unsynced`).
+    Postgres(Pool),
+}
+
+impl Unsynced {
+    pub(super) fn flush_on(pool: Pool) -> Unsynced {
+        Unsynced(Owing::Postgres(pool))
+    }
+
+    /// Returns once the commit is on the disk.
+    pub async fn synced(self) -> Result<()> {
+        match self.0 {
+            Owing::Nothing => Ok(()),
+            Owing::Sqlite(owed) => owed.paid().await,
+            // A transactional message takes a transaction id, so its commit is flushed (as
+            // the server's synchronous_commit says), and with it the log before it.
+            Owing::Postgres(pool) => query("SELECT pg_logical_emit_message(true, 'gongzhi', '')")
+                .execute(&pool)
+                .await
+                .map(|_| ()),
         }
     }
 }

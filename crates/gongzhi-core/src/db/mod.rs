@@ -14,7 +14,7 @@ mod value;
 
 use std::sync::Arc;
 
-pub use engine::{query, Conn, Executor, Pool, Query, Target, Tx};
+pub use engine::{query, Conn, Executor, Pool, Query, Target, Tx, Unsynced};
 pub use value::{Decode, Done, Encode, Param, Row, RowIndex, Value};
 
 use crate::{Error, Result};
@@ -156,7 +156,13 @@ impl Db {
         let tx = match self.backend {
             // IMMEDIATE takes the write lock up front, so a read-then-write never fails late.
             Backend::Sqlite => self.write_pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.write_pool.begin().await?,
+            // Committed without waiting for the flush, which follows beside it
+            // (`WriteTx::commit_unsynced`); said at the start, in the same round trip.
+            Backend::Postgres => {
+                self.write_pool
+                    .begin_with("BEGIN; SET LOCAL synchronous_commit = off")
+                    .await?
+            }
         };
         Ok(WriteTx {
             tx,
@@ -164,7 +170,7 @@ impl Db {
             audit_keys: self.audit_keys.clone(),
             bumped: Vec::new(),
             moved_here: self.moved_here.clone(),
-            numbers_beside: match self.backend {
+            beside: match self.backend {
                 Backend::Sqlite => None,
                 Backend::Postgres => Some(self.pool.clone()),
             },
@@ -290,8 +296,9 @@ pub struct WriteTx {
     /// The version counters this write moves at commit, told to this process's caches after.
     bumped: Vec<String>,
     moved_here: MovedHere,
-    /// PostgreSQL: where numbers are taken beside this transaction (see [`WriteTx::take_numbers`]).
-    numbers_beside: Option<Pool>,
+    /// PostgreSQL: the pool for work beside this transaction — its numbers
+    /// ([`WriteTx::take_numbers`]) and the flush after its commit ([`WriteTx::commit_unsynced`]).
+    beside: Option<Pool>,
 }
 
 impl WriteTx {
@@ -326,19 +333,38 @@ impl WriteTx {
     /// without waiting for the disk: it is in the write-ahead log before this write's commit,
     /// so it is durable whenever this write is.
     pub async fn take_numbers(&mut self, key: &str, n: i64) -> Result<i64> {
-        let Some(beside) = &self.numbers_beside else {
+        let Some(beside) = &self.beside else {
             return self.bump_counter(key, n).await;
         };
-        let mut t = beside.begin().await?;
-        query("SET LOCAL synchronous_commit = off")
-            .execute(&mut *t)
-            .await?;
-        let last = counter_moved(key, n, &mut t).await?;
-        t.commit().await?;
-        Ok(last)
+        // One statement in a transaction of its own, told by `set_config(…, true)` not to
+        // wait for the flush: one round trip instead of four.
+        let row = query(
+            "INSERT INTO meta_versions (key, value) \
+             SELECT $1, $2 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unsynced \
+             ON CONFLICT (key) DO UPDATE SET value = meta_versions.value + $2 RETURNING value",
+        )
+        .bind(key)
+        .bind(n)
+        .fetch_one(beside)
+        .await?;
+        row.try_get::<i64, _>(0)
     }
 
-    pub async fn commit(mut self) -> Result<()> {
+    pub async fn commit(self) -> Result<()> {
+        self.commit_unsynced().await?.synced().await
+    }
+
+    /// Commits, leaving the sync to the disk owed: for a caller that gives up its turn at
+    /// writing before it waits for the disk (the intake batcher). Neither backend holds its
+    /// locks through the disk's flush, so the next write runs while this one is synced:
+    /// SQLite's writer syncs its log after the write lock is free ([`Tx::commit_unsynced`]);
+    /// on PostgreSQL the transaction commits without waiting for its flush
+    /// (`synchronous_commit = off` for it alone: its row locks, the audit head's among them,
+    /// go at once), and [`Unsynced::synced`] then commits one tiny WAL record beside it with
+    /// the server's own `synchronous_commit`. The log is flushed in order, so that record's
+    /// flush is this commit's too, and concurrent writes share flushes (PostgreSQL's group
+    /// commit) where before each waited for the one ahead of it at the head.
+    pub async fn commit_unsynced(mut self) -> Result<Unsynced> {
         if !self.audited {
             // A write without its audit entry is a programming error; refuse to make it durable.
             return Err(Error::internal(
@@ -346,16 +372,35 @@ impl WriteTx {
             ));
         }
         self.bumped.sort();
-        for k in &self.bumped {
-            counter_moved(k, 1, &mut self.tx).await?;
+        counters_moved_once(&self.bumped, &mut self.tx).await?;
+        let mut unsynced = self.tx.commit_unsynced().await?;
+        if let Some(beside) = self.beside {
+            unsynced = Unsynced::flush_on(beside);
         }
-        self.tx.commit().await?;
         let mut moved = self.moved_here.lock().unwrap_or_else(|e| e.into_inner());
         for k in self.bumped {
             *moved.entry(k).or_default() += 1;
         }
-        Ok(())
+        Ok(unsynced)
     }
+}
+
+/// Moves each counter of `keys` by one, in one statement (rows locked in the order given).
+async fn counters_moved_once(keys: &[String], conn: &mut Conn) -> Result<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (1..=keys.len()).map(|i| format!("(${i}, 1)")).collect();
+    let sql = format!(
+        "INSERT INTO meta_versions (key, value) VALUES {} \
+         ON CONFLICT (key) DO UPDATE SET value = meta_versions.value + 1",
+        rows.join(", ")
+    );
+    let mut q = query(&sql);
+    for k in keys {
+        q = q.bind(k);
+    }
+    q.execute(conn).await.map(|_| ())
 }
 
 /// Moves the counter `key` in `meta_versions` by `by`; its new value.
@@ -469,6 +514,16 @@ CREATE TABLE login_throttle (
 
 /// The migration that keys the audit chain; `audit::key_legacy_chain` runs right after it.
 pub const AUDIT_KEYED_MIGRATION: &str = "core-0005-audit-keyed";
+
+/// A new row id: a UUID v7, whose text sorts by creation time, so rows written at volume
+/// (cases, their events, jobs) append to the right edge of their primary-key index — and of
+/// every index that leads with the id, such as an event's case — instead of dirtying a random
+/// page of a large index on every insert. The time in it is no more than the row's own
+/// `created_at`; where even that must not show (an anonymous ballot) or the id is a secret
+/// (a token), use `uuid::Uuid::new_v4`.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
 
 /// Rows per multi-row statement with `columns` bound values each: at most 999 values, the
 /// oldest SQLite's limit (PostgreSQL takes 65,535).

@@ -36,7 +36,7 @@ pub(super) async fn insert(
     payload: &Value,
 ) -> Result<()> {
     query("INSERT INTO jobs (id, kind, subject, due_at, payload, attempts, done_at, outcome) VALUES ($1, $2, $3, $4, $5, 0, NULL, NULL)")
-        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(crate::db::new_id())
         .bind(kind)
         .bind(subject)
         .bind(due_at)

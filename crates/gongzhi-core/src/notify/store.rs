@@ -42,7 +42,7 @@ pub(super) async fn insert(
     body: &str,
 ) -> Result<()> {
     query("INSERT INTO notifications (id, recipient, subject, kind, title, body, created_at, read_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)")
-        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(crate::db::new_id())
         .bind(recipient)
         .bind(subject)
         .bind(kind)

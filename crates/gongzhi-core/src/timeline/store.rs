@@ -24,7 +24,7 @@ pub(super) async fn insert(
         t.table, t.subject_column
     );
     query(&sql)
-        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(crate::db::new_id())
         .bind(subject)
         .bind(at)
         .bind(who)
@@ -62,7 +62,7 @@ pub(super) async fn insert_many(tx: &mut WriteTx, t: &Timeline, steps: &[Step<'_
         let mut q = query(&sql);
         for s in chunk {
             q = q
-                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(crate::db::new_id())
                 .bind(s.subject)
                 .bind(s.at)
                 .bind(s.who)
