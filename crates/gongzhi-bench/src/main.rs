@@ -142,8 +142,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // sqlx warns of each statement over a second, with its whole text: the benchmarks' bulk
+    // inserts and database copies are slow on purpose.
     let filter = tracing_subscriber::EnvFilter::try_from_env("GONGZHI_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx::query=error"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
