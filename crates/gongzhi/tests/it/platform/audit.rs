@@ -264,3 +264,34 @@ async fn writes_sharing_rows_never_wait_crosswise(backend: Backend) {
     assert!(ok, "{out}");
 }
 both!(writes_sharing_rows_never_wait_crosswise);
+
+/// On PostgreSQL a write commits without waiting for the flush — its own setting, said at its
+/// `BEGIN`, never the session's — and is answered only after the durable commit made beside it
+/// (`scripts/crash --crash-postgres` checks that against a crashed server). Every connection
+/// plans each execution for its own values: at 10 M cases a generic plan made the dispatcher's
+/// queue scan every case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_writes_flush_beside_and_plans_are_per_execution() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let show = |rows: Vec<gongzhi_core::db::Row>| rows[0].try_get::<String, _>(0).unwrap();
+    let mut w = app.db.begin_write().await.unwrap();
+    let inside = query("SHOW synchronous_commit")
+        .fetch_all(w.conn())
+        .await
+        .unwrap();
+    assert_eq!(show(inside), "off", "the write's own commit does not wait");
+    appended(&mut w, "test.flush").await.unwrap();
+    w.commit().await.unwrap();
+    let after = query("SHOW synchronous_commit")
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(show(after), "on", "the setting stays with the write");
+    let plans = query("SHOW plan_cache_mode")
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(show(plans), "force_custom_plan");
+    let (ok, out) = audit_verify(&app).await;
+    assert!(ok && out.contains("intact"), "{out}");
+}
