@@ -322,7 +322,7 @@ impl WriteTx {
     /// Moves a counter by `by` and returns its new value; an upsert, so racing first uses of a
     /// key cannot collide.
     pub async fn bump_counter(&mut self, key: &str, by: i64) -> Result<i64> {
-        counter_moved(key, by, &mut self.tx).await
+        counter_moved(key, by, &mut *self.tx, false).await
     }
 
     /// Takes `n` numbers from the counter `key` (case numbers) and answers the last of them.
@@ -336,18 +336,9 @@ impl WriteTx {
         let Some(beside) = &self.beside else {
             return self.bump_counter(key, n).await;
         };
-        // One statement in a transaction of its own, told by `set_config(…, true)` not to
-        // wait for the flush: one round trip instead of four.
-        let row = query(
-            "INSERT INTO meta_versions (key, value) \
-             SELECT $1, $2 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unsynced \
-             ON CONFLICT (key) DO UPDATE SET value = meta_versions.value + $2 RETURNING value",
-        )
-        .bind(key)
-        .bind(n)
-        .fetch_one(beside)
-        .await?;
-        row.try_get::<i64, _>(0)
+        // One statement in a transaction of its own, told not to wait for the flush: one
+        // round trip instead of four.
+        counter_moved(key, n, beside, true).await
     }
 
     pub async fn commit(self) -> Result<()> {
@@ -403,15 +394,26 @@ async fn counters_moved_once(keys: &[String], conn: &mut Conn) -> Result<()> {
     q.execute(conn).await.map(|_| ())
 }
 
-/// Moves the counter `key` in `meta_versions` by `by`; its new value.
-async fn counter_moved(key: &str, by: i64, conn: &mut Conn) -> Result<i64> {
-    let row = query(
-        "INSERT INTO meta_versions (key, value) VALUES ($1, $2) \
-         ON CONFLICT (key) DO UPDATE SET value = meta_versions.value + $2 RETURNING value",
-    )
+/// Moves the counter `key` in `meta_versions` by `by`; its new value. `unsynced`: in a
+/// statement of its own that commits without waiting for the flush (`set_config(…, true)`).
+async fn counter_moved<'e>(
+    key: &str,
+    by: i64,
+    on: impl Executor<'e>,
+    unsynced: bool,
+) -> Result<i64> {
+    let source = if unsynced {
+        "SELECT $1, $2 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unsynced"
+    } else {
+        "VALUES ($1, $2)"
+    };
+    let row = query(&format!(
+        "INSERT INTO meta_versions (key, value) {source} \
+         ON CONFLICT (key) DO UPDATE SET value = meta_versions.value + $2 RETURNING value"
+    ))
     .bind(key)
     .bind(by)
-    .fetch_one(conn)
+    .fetch_one(on)
     .await?;
     row.try_get::<i64, _>(0)
 }
